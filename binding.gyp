@@ -1,0 +1,27 @@
+{
+  "targets": [
+    {
+      "target_name": "lift_native",
+      "sources": [
+        "native/addon.cc",
+        "native/memory.cc",
+        "native/gemm.cc",
+        "native/norm.cc",
+        "native/rope.cc",
+        "native/attention.cc",
+        "native/mlp.cc",
+        "native/loss.cc",
+        "native/optim.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "/usr/include/x86_64-linux-gnu/openblas-openmp"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp", "-fno-math-errno"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++14", "-std=gnu++1y"],
+      "ldflags": ["-fopenmp", "-Wl,-rpath,/usr/lib/x86_64-linux-gnu/openblas-openmp"],
+      "libraries": ["-L/usr/lib/x86_64-linux-gnu/openblas-openmp", "-lopenblas"]
+    }
+  ]
+}

@@ -1,0 +1,100 @@
+// Shared helpers for the kernels: argument unpacking with bounds checks (a bad call throws a JS Error
+// naming the op, never crashes the process) and the registration table.
+#pragma once
+#include <napi.h>
+#include <omp.h>
+#include <cstdint>
+#include <cstddef>
+#include <string>
+
+namespace lift {
+
+// A bad argument: the message is thrown as a JS Error by the wrapper.
+struct ArgError {
+  std::string msg;
+};
+
+struct F32 {
+  float* p;
+  size_t n;  // elements
+};
+struct I32 {
+  int32_t* p;
+  size_t n;
+};
+
+inline std::string argName(const char* op, int i) { return std::string(op) + ": argument " + std::to_string(i); }
+
+inline F32 f32(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw ArgError{argName(op, i) + " must be a Float32Array"};
+  auto a = info[i].As<Napi::Float32Array>();
+  if (a.ArrayBuffer().ByteLength() == 0 && a.ElementLength() == 0) return F32{nullptr, 0};
+  return F32{a.Data(), a.ElementLength()};
+}
+// Optional Float32Array: null/undefined gives {nullptr, 0}.
+inline F32 f32opt(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (info[i].IsNull() || info[i].IsUndefined()) return F32{nullptr, 0};
+  return f32(info, i, op);
+}
+inline I32 i32(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw ArgError{argName(op, i) + " must be an Int32Array"};
+  auto a = info[i].As<Napi::Int32Array>();
+  return I32{a.Data(), a.ElementLength()};
+}
+inline int64_t integer(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsNumber()) throw ArgError{argName(op, i) + " must be a number"};
+  double d = info[i].As<Napi::Number>().DoubleValue();
+  if (d != (double)(int64_t)d) throw ArgError{argName(op, i) + " must be an integer"};
+  return (int64_t)d;
+}
+inline double number(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsNumber()) throw ArgError{argName(op, i) + " must be a number"};
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+inline bool boolean(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsBoolean()) throw ArgError{argName(op, i) + " must be a boolean"};
+  return info[i].As<Napi::Boolean>().Value();
+}
+// Throws unless `need` elements starting at `off` fit in a buffer of `have` elements.
+inline void fits(const char* op, const char* what, size_t have, int64_t off, int64_t need) {
+  if (off < 0 || need < 0 || (uint64_t)off + (uint64_t)need > have)
+    throw ArgError{std::string(op) + ": " + what + " needs " + std::to_string(need) + " elements from offset " +
+                   std::to_string(off) + " but has " + std::to_string(have)};
+}
+inline void positive(const char* op, const char* what, int64_t v) {
+  if (v <= 0) throw ArgError{std::string(op) + ": " + what + " must be > 0, got " + std::to_string(v)};
+}
+inline void nonneg(const char* op, const char* what, int64_t v) {
+  if (v < 0) throw ArgError{std::string(op) + ": " + what + " must be >= 0, got " + std::to_string(v)};
+}
+
+// Wraps a kernel so that an ArgError becomes a JS Error (NAPI C++ exceptions are disabled).
+using Kernel = Napi::Value (*)(const Napi::CallbackInfo&);
+template <Kernel K>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return K(info);
+  } catch (const ArgError& e) {
+    Napi::Error::New(info.Env(), e.msg).ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  } catch (const std::bad_alloc&) {
+    Napi::Error::New(info.Env(), "out of memory in a native kernel").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+}
+
+// Each kernel file registers its functions here.
+void registerMemory(Napi::Env env, Napi::Object exports);
+void registerGemm(Napi::Env env, Napi::Object exports);
+void registerNorm(Napi::Env env, Napi::Object exports);
+void registerRope(Napi::Env env, Napi::Object exports);
+void registerAttention(Napi::Env env, Napi::Object exports);
+void registerMlp(Napi::Env env, Napi::Object exports);
+void registerLoss(Napi::Env env, Napi::Object exports);
+void registerOptim(Napi::Env env, Napi::Object exports);
+
+#define LIFT_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, lift::guarded<fn>, name))
+
+}  // namespace lift
