@@ -42,4 +42,5 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace lift
 
-NODE_API_MODULE(lift_native, lift::Init)
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return lift::Init(env, exports); }
+NODE_API_MODULE(lift_native, InitModule)

@@ -64,7 +64,7 @@ if (!existsSync('node_modules/.package-lock.json')) {
 const addon = 'build/Release/lift_native.node';
 if (mtime(addon) < Math.max(newest('native', ['.cc', '.h']), mtime('binding.gyp'))) {
   log('building the native addon');
-  run('npx', ['node-gyp', 'rebuild'], { env: npmEnv });
+  run('npm', ['run', 'build:native'], { env: npmEnv });
 }
 if (mtime('dist/.stamp') < Math.max(newest('src', ['.ts']), newest('test', ['.ts']), newest('bench', ['.ts']), mtime('tsconfig.json'))) {
   log('building TypeScript (tsc)');

@@ -1,0 +1,77 @@
+// Softmax cross-entropy over the vocabulary, targets with ignore-index −100, mean over supervised tokens.
+// Forward keeps only the per-row log-sum-exp; backward writes softmax − onehot scaled by dLoss / count,
+// and may write into the logits buffer itself (T×V floats is the largest activation of a step).
+#include "common.h"
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lift {
+
+static const int32_t IGNORE = -100;
+
+static void checkTargets(const char* op, const I32& tg, int64_t V) {
+  for (size_t t = 0; t < tg.n; t++)
+    if (tg.p[t] != IGNORE && (tg.p[t] < 0 || tg.p[t] >= V))
+      throw ArgError{std::string(op) + ": target " + std::to_string(tg.p[t]) + " at position " + std::to_string(t) +
+                     " is neither -100 nor inside the vocabulary [0, " + std::to_string(V) + ")"};
+}
+
+// xentForward(logits[T,V], targets Int32[T], lse[T], nll[T]|null, T, V) → { loss, count }
+//   nll[t] = lse[t] − logits[t, target] (0 where ignored); loss = Σ nll / count (0 when count = 0)
+static Napi::Value xentForward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropy";
+  F32 x = f32(info, 0, op); I32 tg = i32(info, 1, op); F32 lse = f32(info, 2, op), nll = f32opt(info, 3, op);
+  int64_t T = integer(info, 4, op), V = integer(info, 5, op);
+  positive(op, "V", V);
+  fits(op, "logits", x.n, 0, T * V); fits(op, "targets", tg.n, 0, T); fits(op, "lse", lse.n, 0, T);
+  if (nll.p) fits(op, "nll", nll.n, 0, T);
+  checkTargets(op, tg, V);
+  double total = 0;
+  int64_t count = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total, count) if (T * V > 65536)
+  for (int64_t t = 0; t < T; t++) {
+    const float* r = x.p + t * V;
+    float mx = -std::numeric_limits<float>::infinity();
+    for (int64_t j = 0; j < V; j++) mx = std::max(mx, r[j]);
+    double s = 0;
+    for (int64_t j = 0; j < V; j++) s += std::exp((double)(r[j] - mx));
+    double l = mx + std::log(s);
+    lse.p[t] = (float)l;
+    double li = tg.p[t] == IGNORE ? 0.0 : l - r[tg.p[t]];
+    if (nll.p) nll.p[t] = (float)li;
+    if (tg.p[t] != IGNORE) { total += li; count++; }
+  }
+  auto o = Napi::Object::New(info.Env());
+  o.Set("loss", count ? total / (double)count : 0.0);
+  o.Set("count", (double)count);
+  return o;
+}
+
+// xentBackward(logits[T,V], targets, lse[T], dLogits[T,V] (written; may be the logits buffer), T, V, scale)
+//   dLogits[t] = (softmax(logits[t]) − onehot(target)) · scale   (scale = dLoss / count); 0 for ignored rows
+static Napi::Value xentBackward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropyBackward";
+  F32 x = f32(info, 0, op); I32 tg = i32(info, 1, op); F32 lse = f32(info, 2, op), dx = f32(info, 3, op);
+  int64_t T = integer(info, 4, op), V = integer(info, 5, op);
+  float sc = (float)number(info, 6, op);
+  fits(op, "logits", x.n, 0, T * V); fits(op, "targets", tg.n, 0, T); fits(op, "lse", lse.n, 0, T); fits(op, "dLogits", dx.n, 0, T * V);
+  checkTargets(op, tg, V);
+#pragma omp parallel for schedule(static) if (T * V > 65536)
+  for (int64_t t = 0; t < T; t++) {
+    const float* r = x.p + t * V;
+    float* d = dx.p + t * V;
+    if (tg.p[t] == IGNORE) { std::fill(d, d + V, 0.f); continue; }
+    float l = lse.p[t];
+    for (int64_t j = 0; j < V; j++) d[j] = std::exp(r[j] - l) * sc;
+    d[tg.p[t]] -= sc;
+  }
+  return info.Env().Undefined();
+}
+
+void registerLoss(Napi::Env env, Napi::Object exports) {
+  LIFT_EXPORT("xentForward", xentForward);
+  LIFT_EXPORT("xentBackward", xentBackward);
+}
+
+}  // namespace lift

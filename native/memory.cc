@@ -1,0 +1,199 @@
+// Native memory for tensors. Buffers are 64-byte aligned (AVX-512 lines), handed to JS as external
+// ArrayBuffers, and freed deterministically by free() rather than by the garbage collector (the GC still
+// frees any buffer that was never freed explicitly). Freed blocks are kept in a small size-keyed cache
+// and reused: a training step allocates the same sizes every step, and fresh large allocations would be
+// mmap'd and page-faulted again each time.
+// Also: dtype conversions (f16/bf16 storage for frozen weights → f32 compute; Q8_0 dequantisation).
+#include "common.h"
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace lift {
+
+struct Block {
+  void* ptr;
+  size_t bytes;
+  bool freed;
+};
+
+static std::unordered_map<void*, Block*> live;        // ptr → block, for explicit free
+static std::multimap<size_t, void*> pool;              // freed, reusable blocks by size
+static size_t poolBytes = 0, liveBytes = 0, peakBytes = 0;
+static const size_t kPoolLimit = (size_t)2 << 30;      // keep at most 2 GiB of freed blocks
+
+static void* rawAlloc(size_t bytes) {
+  auto it = pool.find(bytes);
+  if (it != pool.end()) {
+    void* p = it->second;
+    pool.erase(it);
+    poolBytes -= bytes;
+    return p;
+  }
+  size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+static void rawFree(void* p, size_t bytes) {
+  if (poolBytes + bytes <= kPoolLimit && bytes >= 4096) {
+    pool.emplace(bytes, p);
+    poolBytes += bytes;
+  } else {
+    std::free(p);
+  }
+}
+
+static void finalize(Napi::Env, void*, Block* b) {
+  if (!b->freed) {
+    liveBytes -= b->bytes;
+    live.erase(b->ptr);
+    rawFree(b->ptr, b->bytes);
+  }
+  delete b;
+}
+
+// alloc(bytes, zero) → ArrayBuffer
+static Napi::Value alloc(const Napi::CallbackInfo& info) {
+  int64_t bytes = integer(info, 0, "alloc");
+  nonneg("alloc", "bytes", bytes);
+  bool zero = boolean(info, 1, "alloc");
+  void* p = rawAlloc((size_t)bytes);
+  if (zero) std::memset(p, 0, (size_t)bytes);
+  Block* b = new Block{p, (size_t)bytes, false};
+  live[p] = b;
+  liveBytes += b->bytes;
+  if (liveBytes > peakBytes) peakBytes = liveBytes;
+  return Napi::ArrayBuffer::New(info.Env(), p, (size_t)bytes, finalize, b);
+}
+
+// free(ArrayBuffer): returns the memory now and detaches the buffer (its views become length 0).
+static Napi::Value freeBuffer(const Napi::CallbackInfo& info) {
+  if (!info[0].IsArrayBuffer()) throw ArgError{"free: argument 0 must be an ArrayBuffer"};
+  auto ab = info[0].As<Napi::ArrayBuffer>();
+  void* p = ab.Data();
+  auto it = live.find(p);
+  if (it == live.end() || it->second->freed) return info.Env().Undefined();  // not ours, or already freed
+  Block* b = it->second;
+  b->freed = true;  // set before Detach: the finalizer may run during it and must not free twice
+  live.erase(it);
+  liveBytes -= b->bytes;
+  rawFree(p, b->bytes);
+  ab.Detach();
+  return info.Env().Undefined();
+}
+
+static Napi::Value memoryStats(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("liveBytes", (double)liveBytes);
+  o.Set("peakBytes", (double)peakBytes);
+  o.Set("poolBytes", (double)poolBytes);
+  o.Set("liveBuffers", (double)live.size());
+  return o;
+}
+static Napi::Value trimPool(const Napi::CallbackInfo& info) {
+  for (auto& kv : pool) std::free(kv.second);
+  pool.clear();
+  poolBytes = 0;
+  peakBytes = liveBytes;
+  return info.Env().Undefined();
+}
+
+// IEEE half → float (exact; handles subnormals, inf, nan).
+static inline float halfToFloat(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
+  if (exp == 0) {
+    if (mant == 0) bits = sign;
+    else {  // subnormal: normalise
+      exp = 127 - 15 + 1;
+      while (!(mant & 0x400)) { mant <<= 1; exp--; }
+      mant &= 0x3ff;
+      bits = sign | (exp << 23) | (mant << 13);
+    }
+  } else if (exp == 31) bits = sign | 0x7f800000 | (mant << 13);
+  else bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+// float → half, round to nearest even.
+static inline uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000;
+  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+  uint32_t mant = x & 0x7fffff;
+  if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+  if (exp <= 0) {
+    if (exp < -10) return (uint16_t)sign;
+    mant |= 0x800000;
+    uint32_t shift = (uint32_t)(14 - exp);
+    uint32_t half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) half++;
+    return (uint16_t)(sign | half);
+  }
+  uint32_t half = sign | ((uint32_t)exp << 10) | (mant >> 13), rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) half++;
+  return (uint16_t)half;
+}
+
+static uint16_t* u16(const Napi::CallbackInfo& info, int i, const char* op, size_t* n) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint16_array)
+    throw ArgError{argName(op, i) + " must be a Uint16Array"};
+  auto a = info[i].As<Napi::Uint16Array>();
+  *n = a.ElementLength();
+  return a.Data();
+}
+
+// toF32(src Uint16Array, dst Float32Array, kind 'f16'|'bf16')
+static Napi::Value toF32(const Napi::CallbackInfo& info) {
+  size_t n;
+  uint16_t* s = u16(info, 0, "toF32", &n);
+  F32 d = f32(info, 1, "toF32");
+  std::string kind = info[2].As<Napi::String>().Utf8Value();
+  fits("toF32", "dst", d.n, 0, (int64_t)n);
+  bool bf = kind == "bf16";
+  if (!bf && kind != "f16") throw ArgError{"toF32: kind must be 'f16' or 'bf16', got '" + kind + "'"};
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < (int64_t)n; i++) {
+    if (bf) {
+      uint32_t bits = (uint32_t)s[i] << 16;
+      std::memcpy(&d.p[i], &bits, 4);
+    } else d.p[i] = halfToFloat(s[i]);
+  }
+  return info.Env().Undefined();
+}
+// fromF32(src Float32Array, dst Uint16Array, kind): round to nearest even.
+static Napi::Value fromF32(const Napi::CallbackInfo& info) {
+  F32 s = f32(info, 0, "fromF32");
+  size_t n;
+  uint16_t* d = u16(info, 1, "fromF32", &n);
+  std::string kind = info[2].As<Napi::String>().Utf8Value();
+  fits("fromF32", "dst", n, 0, (int64_t)s.n);
+  bool bf = kind == "bf16";
+  if (!bf && kind != "f16") throw ArgError{"fromF32: kind must be 'f16' or 'bf16', got '" + kind + "'"};
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < (int64_t)s.n; i++) {
+    if (bf) {
+      uint32_t x;
+      std::memcpy(&x, &s.p[i], 4);
+      if ((x & 0x7fffffff) > 0x7f800000) d[i] = (uint16_t)((x >> 16) | 0x40);  // keep NaN a NaN
+      else d[i] = (uint16_t)((x + 0x7fff + ((x >> 16) & 1)) >> 16);
+    } else d[i] = floatToHalf(s.p[i]);
+  }
+  return info.Env().Undefined();
+}
+
+void registerMemory(Napi::Env env, Napi::Object exports) {
+  LIFT_EXPORT("alloc", alloc);
+  LIFT_EXPORT("free", freeBuffer);
+  LIFT_EXPORT("memoryStats", memoryStats);
+  LIFT_EXPORT("trimPool", trimPool);
+  LIFT_EXPORT("toF32", toF32);
+  LIFT_EXPORT("fromF32", fromF32);
+}
+
+}  // namespace lift

@@ -1,0 +1,54 @@
+// Rotary position embedding, both conventions, with a position offset (KV cache).
+//   interleaved (llama2.c, GGUF / llama.cpp "norm"): pairs (x[2j], x[2j+1])
+//   rotate-half (Hugging Face):                      pairs (x[j],  x[j + d/2])
+// angle(pos, j) = pos · invFreq[j], in float32 as llama2.c and Hugging Face compute it; invFreq comes from
+// TypeScript so rope_scaling variants (e.g. "llama3") only change that table.
+// Backward of a rotation is the rotation by −angle, so one kernel serves both (sign = −1), and it
+// accumulates into dst when asked (gradients accumulate).
+#include "common.h"
+#include <cmath>
+#include <vector>
+
+namespace lift {
+
+// rope(src[T,H,D], dst[T,H,D], T, H, D, start, invFreq[R/2], interleaved, sign (+1|-1), accumulate)
+// R = 2·len(invFreq) ≤ D rotated dims; the rest pass through. dst may alias src when !accumulate.
+static Napi::Value rope(const Napi::CallbackInfo& info) {
+  const char* op = "rope";
+  F32 src = f32(info, 0, op), dst = f32(info, 1, op);
+  int64_t T = integer(info, 2, op), H = integer(info, 3, op), D = integer(info, 4, op), start = integer(info, 5, op);
+  F32 inv = f32(info, 6, op);
+  bool interleaved = boolean(info, 7, op);
+  double sign = number(info, 8, op);
+  bool acc = boolean(info, 9, op);
+  positive(op, "H", H); positive(op, "head dim", D); nonneg(op, "start", start); nonneg(op, "T", T);
+  int64_t half = (int64_t)inv.n, R = 2 * half;
+  if (R > D) throw ArgError{std::string(op) + ": invFreq has " + std::to_string(half) + " entries, more than head dim/2 = " + std::to_string(D / 2)};
+  fits(op, "src", src.n, 0, T * H * D); fits(op, "dst", dst.n, 0, T * H * D);
+  const float s = (float)sign;
+#pragma omp parallel for schedule(static) if (T * H * D > 32768)
+  for (int64_t t = 0; t < T; t++) {
+    std::vector<float> cs(half), sn(half);
+    for (int64_t j = 0; j < half; j++) {
+      float ang = (float)(start + t) * inv.p[j];
+      cs[j] = std::cos(ang);
+      sn[j] = s * std::sin(ang);
+    }
+    for (int64_t h = 0; h < H; h++) {
+      const float* x = src.p + (t * H + h) * D;
+      float* y = dst.p + (t * H + h) * D;
+      for (int64_t j = 0; j < half; j++) {
+        int64_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
+        float x0 = x[a], x1 = x[b];
+        float y0 = x0 * cs[j] - x1 * sn[j], y1 = x1 * cs[j] + x0 * sn[j];
+        if (acc) { y[a] += y0; y[b] += y1; } else { y[a] = y0; y[b] = y1; }
+      }
+      for (int64_t d = R; d < D; d++) y[d] = acc ? y[d] + x[d] : x[d];
+    }
+  }
+  return info.Env().Undefined();
+}
+
+void registerRope(Napi::Env env, Napi::Object exports) { LIFT_EXPORT("rope", rope); }
+
+}  // namespace lift

@@ -1,0 +1,63 @@
+// Loads the C++ addon (build/Release/lift_native.node) and types its functions. Every kernel validates
+// its buffers and throws a JavaScript Error on a bad call; see native/*.cc for the arithmetic.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type F = Float32Array;
+type Opt = Float32Array | null;
+
+export interface NativeEngine {
+  setThreads(n: number): void;
+  getThreads(): number;
+  alloc(bytes: number, zero: boolean): ArrayBuffer;
+  free(buf: ArrayBuffer): void;
+  memoryStats(): { liveBytes: number; peakBytes: number; poolBytes: number; liveBuffers: number };
+  trimPool(): void;
+  toF32(src: Uint16Array, dst: F, kind: 'f16' | 'bf16'): void;
+  fromF32(src: F, dst: Uint16Array, kind: 'f16' | 'bf16'): void;
+  gemm(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: F, aOff: number, lda: number, B: F, bOff: number, ldb: number, beta: number, C: F, cOff: number, ldc: number): void;
+  gemmBatched(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: F, aOff: number, lda: number, strideA: number, B: F, bOff: number, ldb: number, strideB: number, beta: number, C: F, cOff: number, ldc: number, strideC: number, batch: number): void;
+  embeddingForward(table: F, ids: Int32Array, out: F, V: number, C: number): void;
+  embeddingBackward(dOut: F, ids: Int32Array, dTable: F, V: number, C: number): void;
+  rmsnormForward(x: F, w: F, out: F, rstd: F, T: number, C: number, eps: number): void;
+  rmsnormBackward(dOut: F, x: F, w: F, rstd: F, dx: Opt, dw: Opt, T: number, C: number): void;
+  rope(src: F, dst: F, T: number, H: number, D: number, start: number, invFreq: F, interleaved: boolean, sign: number, accumulate: boolean): void;
+  attentionForward(q: F, k: F, v: F, out: F, lse: F, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
+  attentionBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
+  swigluForward(gate: F, up: F, out: F): void;
+  swigluBackward(dOut: F, gate: F, up: F, dGate: Opt, dUp: Opt): void;
+  siluForward(x: F, out: F): void;
+  siluBackward(dOut: F, x: F, dx: F): void;
+  sigmoidAffineForward(x: F, out: F, a: number, b: number): void;
+  sigmoidAffineBackward(dOut: F, out: F, dx: F, a: number): void;
+  gateMixForward(attn: F, mem: F, gate: F, out: F, R: number, D: number): void;
+  gateMixBackward(dOut: F, attn: F, mem: F, gate: F, dAttn: Opt, dMem: Opt, dGate: Opt, R: number, D: number): void;
+  addBias(x: F, bias: F, R: number, N: number): void;
+  biasBackward(dOut: F, dBias: F, R: number, N: number): void;
+  add(a: F, b: F, out: F): void;
+  axpy(alpha: number, x: F, y: F): void;
+  scale(x: F, s: number): void;
+  xentForward(logits: F, targets: Int32Array, lse: F, nll: Opt, T: number, V: number): { loss: number; count: number };
+  xentBackward(logits: F, targets: Int32Array, lse: F, dLogits: F, T: number, V: number, scale: number): void;
+  adamw(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  sumSquares(x: F): number;
+  countNonFinite(x: F): number;
+}
+
+function findAddon(): string {
+  // src/engine/native.ts and dist/src/engine/native.js both sit 2–3 levels under the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = join(dir, 'build', 'Release', 'lift_native.node');
+    if (existsSync(p)) return p;
+    dir = resolve(dir, '..');
+  }
+  throw new Error(
+    'the native engine (build/Release/lift_native.node) is not built: run `npm run build:native` ' +
+      '(it needs the Debian package libopenblas-openmp-dev; `npm test` installs it when run as root)',
+  );
+}
+
+export const native: NativeEngine = createRequire(import.meta.url)(findAddon()) as NativeEngine;

@@ -1,0 +1,62 @@
+// Rotary embeddings and causal grouped-query attention.
+// Legend: T queries, Tk keys (= start + T with a KV cache), NH query heads, KVH key/value heads, D head dim.
+import { native } from '../native.js';
+import { Tensor } from '../tensor.js';
+import { gradIf, needsGrad, record } from '../tape.js';
+import { expectF32, expectRank, fmt } from './shapes.js';
+
+export type RopeLayout = 'interleaved' | 'half';
+
+/**
+ * RoPE on x[T, H·D] at positions start … start+T−1. `invFreq` holds R/2 inverse frequencies (R ≤ D rotated
+ * dims). Layout 'interleaved' rotates (x[2j], x[2j+1]) as llama2.c and GGUF do; 'half' rotates
+ * (x[j], x[j+R/2]) as Hugging Face does.
+ */
+export function rope(x: Tensor, heads: number, start: number, invFreq: Float32Array, layout: RopeLayout): Tensor {
+  expectRank('rope', 'x', x, 2);
+  expectF32('rope', x);
+  const [T, HD] = x.shape;
+  if (HD % heads !== 0) throw new Error(`rope: x ${fmt(x)} is not divisible into ${heads} heads`);
+  const D = HD / heads;
+  const out = Tensor.empty([T, HD]);
+  const il = layout === 'interleaved';
+  native.rope(x.f32(), out.f32(), T, heads, D, start, invFreq, il, 1, false);
+  if (!needsGrad(x)) return out;
+  // The inverse rotation is the transpose: dx += R(−θ)·dy.
+  return record('rope', out, () => native.rope(out.grad!.f32(), gradIf(x)!, T, heads, D, start, invFreq, il, -1, true));
+}
+
+export interface AttentionOptions {
+  heads: number;
+  kvHeads: number;
+  /** Absolute position of the first query (tokens already in the KV cache). */
+  start?: number;
+  /** Score scale, default 1/√D. */
+  scale?: number;
+}
+
+/** Causal GQA: out[T, NH·D] from q[T, NH·D], k/v[Tk, KVH·D]; query i sees keys 0 … start+i. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions): Tensor {
+  for (const [n, t] of [['q', q], ['k', k], ['v', v]] as const) expectRank('attention', n, t, 2);
+  expectF32('attention', q, k, v);
+  const { heads: NH, kvHeads: KVH } = o;
+  const [T, QD] = q.shape, [Tk, KD] = k.shape;
+  const D = QD / NH;
+  if (!Number.isInteger(D) || KD !== KVH * D)
+    throw new Error(`attention: q ${fmt(q)} and k ${fmt(k)} do not split into ${NH} query and ${KVH} KV heads of one size`);
+  if (v.shape[0] !== Tk || v.shape[1] !== KD) throw new Error(`attention: v ${fmt(v)} must match k ${fmt(k)}`);
+  if (NH % KVH !== 0) throw new Error(`attention: ${NH} query heads are not a multiple of ${KVH} KV heads`);
+  const start = o.start ?? 0, scale = o.scale ?? 1 / Math.sqrt(D);
+  if (start + T > Tk) throw new Error(`attention: start ${start} + ${T} queries exceed the ${Tk} keys`);
+  const out = Tensor.empty([T, QD]);
+  const lse = Tensor.empty([NH, T]);
+  native.attentionForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), T, Tk, NH, KVH, D, start, scale);
+  if (!needsGrad(q, k, v)) {
+    lse.dispose();
+    return out;
+  }
+  // Saved: q, k, v, out, lse (per-row log-sum-exp); probabilities are recomputed blockwise.
+  return record('attention', out, () =>
+    native.attentionBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), T, Tk, NH, KVH, D, start, scale),
+  );
+}

@@ -1,0 +1,56 @@
+// Softmax cross-entropy with ignore-index −100, mean over supervised tokens (PyTorch's F.cross_entropy).
+import { native } from '../native.js';
+import { Tensor, untracked } from '../tensor.js';
+import { gradOf, needsGrad, record } from '../tape.js';
+import { expectF32, expectRank, fmt } from './shapes.js';
+
+export const IGNORE_INDEX = -100;
+
+export interface CrossEntropyResult {
+  /** Scalar mean loss (records backward when logits require grad). */
+  loss: Tensor;
+  /** Supervised token count. */
+  count: number;
+  /** Per-token NLL (0 where ignored), when asked for. */
+  nll?: Float32Array;
+}
+
+/**
+ * logits[T,V], targets[T] (−100 = ignore). Backward writes the softmax gradient into the logits' own
+ * gradient buffer; `inPlace` lets it overwrite the logits instead (saves T·V floats; the logits must not
+ * be read after backward).
+ */
+export function crossEntropy(logits: Tensor, targets: Int32Array, opts: { perToken?: boolean; inPlace?: boolean } = {}): CrossEntropyResult {
+  expectRank('crossEntropy', 'logits', logits, 2);
+  expectF32('crossEntropy', logits);
+  const [T, V] = logits.shape;
+  if (targets.length !== T) throw new Error(`crossEntropy: ${targets.length} targets for logits ${fmt(logits)}`);
+  const lse = Tensor.empty([T]);
+  const nll = opts.perToken ? new Float32Array(T) : null;
+  const { loss, count } = native.xentForward(logits.f32(), targets, lse.f32(), nll, T, V);
+  const out = Tensor.from([loss], [1]);
+  const result: CrossEntropyResult = { loss: out, count, ...(nll ? { nll } : {}) };
+  if (!needsGrad(logits) || count === 0) {
+    lse.dispose();
+    return result;
+  }
+  record('crossEntropy', out, () => {
+    const s = out.grad!.f32()[0] / count;
+    if (opts.inPlace && logits.grad === null) {
+      // Overwrite the logits with their gradient and hand that buffer over as logits.grad.
+      native.xentBackward(logits.f32(), targets, lse.f32(), logits.f32(), T, V, s);
+      logits.grad = logits.view(logits.shape);
+      logits.grad.name = 'logits.grad(in place)';
+    } else if (logits.grad === null) {
+      // First gradient to reach the logits: write it straight into a fresh buffer.
+      logits.grad = untracked(() => Tensor.empty([T, V], { name: 'logits.grad' }));
+      native.xentBackward(logits.f32(), targets, lse.f32(), logits.grad.f32(), T, V, s);
+    } else {
+      const tmp = Tensor.empty([T, V]);
+      native.xentBackward(logits.f32(), targets, lse.f32(), tmp.f32(), T, V, s);
+      native.axpy(1, tmp.f32(), gradOf(logits));
+      tmp.dispose();
+    }
+  });
+  return result;
+}

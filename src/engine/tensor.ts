@@ -1,0 +1,207 @@
+// The tensor handle: a shape, a dtype, a device and native storage that is freed deterministically.
+// Compute is float32. Frozen weights may be stored as f16/bf16 and converted with toF32(); ids travel as
+// Int32Array, not tensors. Only the CPU storage exists today, but nothing outside this file and the op
+// files touches memory directly (they go through `f32()`), so a CUDA storage can slot in beside it.
+//
+// Lifetime: every tensor created inside `tidy()` (or a Tape) is disposed when it ends unless returned or
+// kept; parameters are created outside any scope (or `keep()`-ed) and live until disposed.
+import { native } from './native.js';
+
+export type DType = 'f32' | 'f16' | 'bf16';
+export type Device = 'cpu';
+const BYTES: Record<DType, number> = { f32: 4, f16: 2, bf16: 2 };
+
+const scopes: Set<Tensor>[] = [];
+
+function adopt(scope: Set<Tensor> | null, t: Tensor): void {
+  t.scope?.delete(t);
+  t.scope = scope;
+  scope?.add(t);
+}
+
+/** Opens a scope: tensors created until closeScope() belong to it (the tape uses this directly). */
+export function openScope(): Set<Tensor> {
+  const s = new Set<Tensor>();
+  scopes.push(s);
+  return s;
+}
+export function closeScope(s: Set<Tensor>): void {
+  const i = scopes.lastIndexOf(s);
+  if (i >= 0) scopes.splice(i, 1);
+}
+/** Frees every tensor still owned by a scope. */
+export function disposeScope(s: Set<Tensor>): void {
+  for (const t of [...s]) t.dispose();
+  s.clear();
+}
+
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly device: Device = 'cpu';
+  /** Gradient buffer; allocated only for tensors that require grad, on first use. */
+  grad: Tensor | null = null;
+  requiresGrad: boolean;
+  name: string;
+  #buf: ArrayBuffer | null;
+  readonly #owner: boolean;
+  /** The scope that will free this tensor, if any. */
+  scope: Set<Tensor> | null = null;
+
+  private constructor(shape: readonly number[], readonly dtype: DType, buf: ArrayBuffer, owner: boolean, requiresGrad: boolean, name: string) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shape.reduce((a, b) => a * b, 1);
+    this.#buf = buf;
+    this.#owner = owner;
+    this.requiresGrad = requiresGrad;
+    this.name = name;
+    if (owner) adopt(scopes[scopes.length - 1] ?? null, this);
+  }
+
+  /** New tensor, uninitialised unless `zero`. */
+  static empty(shape: readonly number[], opts: { dtype?: DType; zero?: boolean; requiresGrad?: boolean; name?: string } = {}): Tensor {
+    for (const d of shape)
+      if (!Number.isInteger(d) || d < 0) throw new Error(`Tensor.empty: bad shape [${shape.join(', ')}]: dimensions must be integers ≥ 0`);
+    const dtype = opts.dtype ?? 'f32';
+    const n = shape.reduce((a, b) => a * b, 1);
+    const buf = native.alloc(n * BYTES[dtype], opts.zero ?? false);
+    return new Tensor(shape, dtype, buf, true, opts.requiresGrad ?? false, opts.name ?? '');
+  }
+  static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+    return Tensor.empty(shape, { ...opts, zero: true });
+  }
+  /** Copies float data into a new f32 tensor. */
+  static from(data: ArrayLike<number>, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
+    const t = Tensor.empty(shape, opts);
+    if (data.length !== t.size) throw new Error(`Tensor.from: ${data.length} values do not fill shape [${shape.join(', ')}] (${t.size})`);
+    t.f32().set(data);
+    return t;
+  }
+  /** Wraps 16-bit storage (raw f16 or bf16 bits) in a new tensor of that dtype. */
+  static from16(bits: Uint16Array, shape: readonly number[], dtype: 'f16' | 'bf16', name = ''): Tensor {
+    const t = Tensor.empty(shape, { dtype, name });
+    if (bits.length !== t.size) throw new Error(`Tensor.from16: ${bits.length} values do not fill shape [${shape.join(', ')}]`);
+    new Uint16Array(t.buffer()).set(bits);
+    return t;
+  }
+
+  get disposed(): boolean {
+    return this.#buf === null || this.#buf.byteLength === 0 && this.size > 0;
+  }
+  /** The underlying CPU buffer; throws for a disposed tensor. */
+  buffer(): ArrayBuffer {
+    if (this.#buf === null || (this.#buf.byteLength === 0 && this.size > 0))
+      throw new Error(`tensor ${this.name || '[' + this.shape.join(', ') + ']'} was used after it was disposed`);
+    return this.#buf;
+  }
+  /** Float32 view of the data (CPU, f32 only). */
+  f32(): Float32Array {
+    if (this.dtype !== 'f32') throw new Error(`tensor ${this.name} is ${this.dtype}; convert it with toF32() before computing with it`);
+    return new Float32Array(this.buffer(), 0, this.size);
+  }
+  /** A copy of the data as a plain Float32Array in the JS heap. */
+  toArray(): Float32Array {
+    return this.dtype === 'f32' ? this.f32().slice() : this.toF32Keep().f32();
+  }
+  private toF32Keep(): Tensor {
+    const t = this.toF32();
+    keep(t);
+    return t;
+  }
+  /** Scalar value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item(): tensor has ${this.size} elements, expected 1`);
+    return this.f32()[0];
+  }
+  /** Converts f16/bf16 storage to a new f32 tensor (f32 returns a copy). */
+  toF32(): Tensor {
+    const out = Tensor.empty(this.shape, { name: this.name });
+    if (this.dtype === 'f32') out.f32().set(this.f32());
+    else native.toF32(new Uint16Array(this.buffer(), 0, this.size), out.f32(), this.dtype);
+    return out;
+  }
+  /** Converts to 16-bit storage (round to nearest even). */
+  to16(dtype: 'f16' | 'bf16'): Tensor {
+    const out = Tensor.empty(this.shape, { dtype, name: this.name });
+    native.fromF32(this.f32(), new Uint16Array(out.buffer(), 0, this.size), dtype);
+    return out;
+  }
+  /** Same storage, another shape (no copy). The view never frees the storage. */
+  view(shape: readonly number[]): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== this.size) throw new Error(`view: cannot view [${this.shape.join(', ')}] as [${shape.join(', ')}]`);
+    return new Tensor(shape, this.dtype, this.buffer(), false, false, this.name);
+  }
+  /** Frees the storage now (and the gradient's). Safe to call twice. Views of a freed tensor become unusable. */
+  dispose(): void {
+    if (this.#buf === null) return;
+    if (this.#owner) native.free(this.#buf);
+    this.#buf = null;
+    this.grad?.dispose();
+    this.grad = null;
+    this.scope?.delete(this);
+    this.scope = null;
+  }
+  /** The gradient buffer, allocated zeroed on first use, owned by this tensor (freed with it). */
+  gradBuffer(): Tensor {
+    if (this.grad === null) this.grad = untracked(() => Tensor.zeros(this.shape, { name: this.name + '.grad' }));
+    return this.grad;
+  }
+  toString(): string {
+    return `Tensor(${this.name ? this.name + ' ' : ''}[${this.shape.join(', ')}] ${this.dtype})`;
+  }
+}
+
+/** Float32 data of `t` for a CPU kernel, with the op name in the error when it is not usable. */
+export function f32(t: Tensor): Float32Array {
+  return t.f32();
+}
+
+function collect(v: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (v instanceof Tensor) out.add(v);
+  else if (v && typeof v === 'object' && !seen.has(v)) {
+    seen.add(v);
+    for (const x of Array.isArray(v) ? v : v instanceof Map ? v.values() : Object.values(v)) collect(x, out, seen);
+  }
+}
+
+/** Runs fn; disposes every tensor it created except those reachable from its result (arrays, objects, maps). */
+export function tidy<T>(fn: () => T): T {
+  const scope = openScope();
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    closeScope(scope);
+    disposeScope(scope);
+    throw e;
+  }
+  closeScope(scope);
+  const kept = new Set<Tensor>();
+  collect(result, kept);
+  // Returned tensors belong to the enclosing scope now; the rest are freed.
+  for (const t of kept) if (scope.has(t)) adopt(scopes[scopes.length - 1] ?? null, t);
+  disposeScope(scope);
+  return result;
+}
+
+/** Takes a tensor out of its scope so it outlives it (the caller disposes it). */
+export function keep<T extends Tensor>(t: T): T {
+  adopt(null, t);
+  return t;
+}
+
+/** Runs fn with no open scope: tensors it creates are owned by the caller (parameters, caches). */
+export function untracked<T>(fn: () => T): T {
+  const saved = scopes.splice(0, scopes.length);
+  try {
+    return fn();
+  } finally {
+    scopes.push(...saved);
+  }
+}
+
+/** Bytes of native memory held by live tensors, the peak since the last reset, and the reuse pool. */
+export function memoryStats() {
+  return native.memoryStats();
+}
