@@ -132,6 +132,12 @@ export class Tensor {
     if (n !== this.size) throw new Error(`view: cannot view [${this.shape.join(', ')}] as [${shape.join(', ')}]`);
     return new Tensor(shape, this.dtype, this.buffer(), false, false, this.name);
   }
+  /** A view of the leading elements (e.g. the first rows of a cache) with a smaller shape; no copy. */
+  prefix(shape: readonly number[]): Tensor {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n > this.size) throw new Error(`prefix: [${shape.join(', ')}] is larger than [${this.shape.join(', ')}]`);
+    return new Tensor(shape, this.dtype, this.buffer(), false, false, this.name);
+  }
   /** Frees the storage now (and the gradient's). Safe to call twice. Views of a freed tensor become unusable. */
   dispose(): void {
     if (this.#buf === null) return;

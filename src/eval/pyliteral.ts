@@ -4,8 +4,10 @@
 //
 // Mapping: str → string; bytes → Uint8Array; int → number (bigint when beyond 2^53); float → number;
 // True/False → boolean; None → null; list and tuple → array; set → Set; dict → plain object (default) or
-// Map (`dicts: 'map'`, needed for non-string keys such as tuples). Complex numbers, f-strings, \N{...}
-// escapes and `...` are rejected with a clear PyLiteralSyntaxError. Positions are UTF-16 offsets.
+// Map (`dicts: 'map'`, needed for non-string keys such as tuples; a Map keeps True and 1 apart, and
+// compares tuple keys by identity). Object keys of floats are approximate: 1.0 becomes '1', not '1.0'.
+// Complex numbers, f-strings, \N{...} escapes and `...` are rejected with a clear PyLiteralSyntaxError.
+// Positions are UTF-16 offsets.
 
 export type PyValue =
   | string
@@ -268,13 +270,19 @@ class Parser {
 
   private toObject(entries: [PyValue, PyValue][], at: number): PyValue {
     const obj: { [key: string]: PyValue } = {};
+    // Python equality of keys: True == 1 == 1.0, so a later equal key updates the value under the first
+    // key's name ({1: 'x', True: 'z'} → {1: 'z'})
+    const nameOf = new Map<string, string>();
     for (const [k, v] of entries) {
       let name: string;
-      if (typeof k === 'string') name = k;
-      else if (typeof k === 'number' || typeof k === 'bigint') name = pyNumStr(k);
-      else if (typeof k === 'boolean') name = k ? 'True' : 'False';
-      else if (k === null) name = 'None';
+      let canon: string;
+      if (typeof k === 'string') [name, canon] = [k, `s${k}`];
+      else if (typeof k === 'number' || typeof k === 'bigint') [name, canon] = [String(k), `n${String(k)}`];
+      else if (typeof k === 'boolean') [name, canon] = [k ? 'True' : 'False', k ? 'n1' : 'n0'];
+      else if (k === null) [name, canon] = ['None', 'None'];
       else this.fail("dict key is not a string or number; parse with { dicts: 'map' }", at);
+      name = nameOf.get(canon) ?? name;
+      nameOf.set(canon, name);
       // defineProperty so a key like "__proto__" is stored as data, not as the prototype
       Object.defineProperty(obj, name, { value: v, enumerable: true, writable: true, configurable: true });
     }
@@ -487,7 +495,3 @@ function toInt(b: bigint): number | bigint {
   return b <= BigInt(Number.MAX_SAFE_INTEGER) && b >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
 }
 
-/** Key text for a numeric dict key. Approximate: 1.0 becomes '1' here where Python's str() gives '1.0'. */
-function pyNumStr(n: number | bigint): string {
-  return String(n);
-}

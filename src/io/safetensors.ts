@@ -31,10 +31,11 @@ function parseFile(file: string): Parsed {
     const size = fstatSync(fd).size;
     if (size < 8) throw new FormatError(file, 'header length', 'an 8-byte little-endian u64', `file is only ${size} bytes`);
     const lenBytes = readExact(fd, file, 0, 8, 'header length');
-    const n = Number(new DataView(lenBytes.buffer).getBigUint64(0, true));
-    if (n < 2 || n > size - 8 || n > MAX_HEADER) {
-      throw new FormatError(file, 'header length', `2..${Math.min(size - 8, MAX_HEADER)} (bounded by the file size ${size})`, `got ${n}`);
+    const n64 = new DataView(lenBytes.buffer).getBigUint64(0, true);
+    if (n64 < 2n || n64 > BigInt(Math.min(size - 8, MAX_HEADER))) {
+      throw new FormatError(file, 'header length', `2..${Math.min(size - 8, MAX_HEADER)} (bounded by the file size ${size})`, `got ${n64}`);
     }
+    const n = Number(n64);
     const dataStart = 8 + n;
     const dataSize = size - dataStart;
     let header: unknown;

@@ -13,7 +13,7 @@ import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { readGGUF, writeGGUF } from '../../src/io/gguf.js';
 import { readF32, type Checkpoint } from '../../src/io/tensor-entry.js';
 
-const ITERATIONS = 2500; // per format
+const ITERATIONS = 5000; // per format
 const SEED = 0x5eed1234;
 const WATCHDOG_MS = 5000;
 
@@ -130,8 +130,10 @@ if (!isMainThread) {
     try {
       const t0 = Date.now();
       const done = await new Promise<Done>((resolve, reject) => {
-        // Workers do not inherit the tsx loader of `node --import tsx --test`: register it explicitly.
-        const w = new Worker(new URL(import.meta.url), { workerData: { dir }, execArgv: ['--import', import.meta.resolve('tsx')] });
+        // A worker does not inherit the tsx loader of `node --import tsx --test` (and Node 20 loads a worker's
+        // entry before its --import hooks), so the worker is a tiny eval'd script that loads this file through tsx.
+        const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => m.tsImport(${JSON.stringify(import.meta.url)}, ${JSON.stringify(import.meta.url)}))`;
+        const w = new Worker(boot, { eval: true, workerData: { dir } });
         let last: Progress | undefined;
         let timer: NodeJS.Timeout;
         const arm = (): void => {

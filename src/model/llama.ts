@@ -1,0 +1,132 @@
+// The Llama-family decoder (Llama 2/3, TinyLlama, SmolLM/SmolLM2, Mistral, Qwen2): one loop over layers,
+// one op per line, weights under their Hugging Face names. Adapters hook in without touching the base:
+// `project` sees every linear layer's input and base output (LoRA adds B·A·x), `attnOut` sees the
+// pre-RoPE query and the attention output of each layer (Gated Memory mixes in its memory there).
+//
+// Legend: T tokens in this call, P tokens already in the KV cache, C hidden, NH/KVH heads, D head dim,
+// I intermediate, V vocabulary.
+import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, type RopeLayout } from '../engine/index.js';
+import type { LlamaConfig } from './config.js';
+import { ropeInvFreq } from './rope.js';
+import type { KVCache } from './kv-cache.js';
+
+export type ProjName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj' | 'lm_head';
+
+export interface AdapterHooks {
+  /** Called after each linear layer with its input x and base output y; returns the layer's output. */
+  project?(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor;
+  /** Called with the pre-RoPE query q[T, NH·D] and the attention output a[T, NH·D] before o_proj. */
+  attnOut?(layer: number, q: Tensor, a: Tensor): Tensor;
+}
+
+export interface ForwardOptions {
+  cache?: KVCache;
+  adapter?: AdapterHooks | null;
+  /** Compute logits for the last position only (generation). */
+  lastOnly?: boolean;
+  /** Return the final hidden states instead of logits. */
+  hiddenOnly?: boolean;
+  /** Sees every named intermediate (for comparisons against other implementations). */
+  hook?: (name: string, t: Tensor) => void;
+}
+
+interface Layer {
+  input_layernorm: Tensor;
+  post_attention_layernorm: Tensor;
+  q: Tensor; k: Tensor; v: Tensor; o: Tensor;
+  qb: Tensor | null; kb: Tensor | null; vb: Tensor | null; ob: Tensor | null;
+  gate: Tensor; up: Tensor; down: Tensor;
+}
+
+export class LlamaModel {
+  readonly invFreq: Float32Array;
+  readonly #layers: Layer[];
+  readonly #embed: Tensor;
+  readonly #norm: Tensor;
+  readonly #head: Tensor;
+
+  /**
+   * @param weights tensors under Hugging Face names (model.embed_tokens.weight, model.layers.N.…, lm_head.weight)
+   * @param ropeLayout 'half' for Hugging Face checkpoints; 'interleaved' for GGUF and llama2.c, whose q/k rows are permuted
+   */
+  constructor(readonly config: LlamaConfig, readonly weights: Map<string, Tensor>, readonly ropeLayout: RopeLayout, readonly id = 'model') {
+    const w = (n: string): Tensor => {
+      const t = weights.get(n);
+      if (!t) throw new Error(`${id}: missing tensor ${n}`);
+      return t;
+    };
+    const opt = (n: string): Tensor | null => weights.get(n) ?? null;
+    this.invFreq = ropeInvFreq(config);
+    this.#embed = w('model.embed_tokens.weight');
+    this.#norm = w('model.norm.weight');
+    this.#head = config.tie_word_embeddings ? this.#embed : w('lm_head.weight');
+    this.#layers = Array.from({ length: config.num_hidden_layers }, (_, i) => {
+      const p = `model.layers.${i}.`;
+      return {
+        input_layernorm: w(p + 'input_layernorm.weight'),
+        post_attention_layernorm: w(p + 'post_attention_layernorm.weight'),
+        q: w(p + 'self_attn.q_proj.weight'), k: w(p + 'self_attn.k_proj.weight'),
+        v: w(p + 'self_attn.v_proj.weight'), o: w(p + 'self_attn.o_proj.weight'),
+        qb: opt(p + 'self_attn.q_proj.bias'), kb: opt(p + 'self_attn.k_proj.bias'),
+        vb: opt(p + 'self_attn.v_proj.bias'), ob: opt(p + 'self_attn.o_proj.bias'),
+        gate: w(p + 'mlp.gate_proj.weight'), up: w(p + 'mlp.up_proj.weight'), down: w(p + 'mlp.down_proj.weight'),
+      };
+    });
+  }
+
+  /** Logits [T, V] (or [1, V] with lastOnly) for token ids continuing the cache, if any. */
+  forward(ids: Int32Array, o: ForwardOptions = {}): Tensor {
+    const c = this.config, ad = o.adapter ?? null, hook = o.hook;
+    const NH = c.num_attention_heads, KVH = c.num_key_value_heads, D = c.head_dim;
+    const P = o.cache?.length ?? 0;
+    if (o.cache && P + ids.length > o.cache.capacity)
+      throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
+    const proj = (l: number, name: ProjName, x: Tensor, w: Tensor, b: Tensor | null): Tensor => {
+      const y = linear(x, w, b);
+      return ad?.project ? ad.project(l, name, x, y) : y;
+    };
+    let x = embedding(this.#embed, ids); // [T, C]
+    hook?.('embed', x);
+    this.#layers.forEach((L, l) => {
+      const h = rmsnorm(x, L.input_layernorm, c.rms_norm_eps);
+      const q = proj(l, 'q_proj', h, L.q, L.qb); // [T, NH·D], pre-RoPE
+      const k = proj(l, 'k_proj', h, L.k, L.kb); // [T, KVH·D]
+      const v = proj(l, 'v_proj', h, L.v, L.vb);
+      const qr = rope(q, NH, P, this.invFreq, this.ropeLayout);
+      const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout);
+      const [keys, values] = o.cache ? o.cache.append(l, kr, v) : [kr, v]; // [P+T, KVH·D]
+      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P }); // [T, NH·D]
+      if (ad?.attnOut) a = ad.attnOut(l, q, a);
+      x = add(x, proj(l, 'o_proj', a, L.o, L.ob));
+      hook?.(`layers.${l}.attn_residual`, x);
+      const h2 = rmsnorm(x, L.post_attention_layernorm, c.rms_norm_eps);
+      const m = swiglu(proj(l, 'gate_proj', h2, L.gate, null), proj(l, 'up_proj', h2, L.up, null)); // [T, I]
+      x = add(x, proj(l, 'down_proj', m, L.down, null));
+      hook?.(`layers.${l}.out`, x);
+    });
+    o.cache?.advance(ids.length);
+    if (o.lastOnly && ids.length > 1) x = lastRow(x);
+    x = rmsnorm(x, this.#norm, c.rms_norm_eps);
+    hook?.('norm', x);
+    if (o.hiddenOnly) return x;
+    return proj(-1, 'lm_head', x, this.#head, null); // [T, V]
+  }
+
+  /** Every base tensor (for freezing checks and memory accounting). */
+  parameters(): Tensor[] {
+    return [...this.weights.values()];
+  }
+
+  dispose(): void {
+    for (const t of this.weights.values()) t.dispose();
+  }
+}
+
+/** The last row of x[T, C] as a new [1, C] tensor (generation needs only the last position's logits). */
+function lastRow(x: Tensor): Tensor {
+  const [T, C] = x.shape;
+  const out = Tensor.empty([1, C]);
+  out.f32().set(x.f32().subarray((T - 1) * C, T * C));
+  if (x.requiresGrad) throw new Error('lastOnly is for inference; it does not propagate gradients');
+  return out;
+}
