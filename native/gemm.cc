@@ -5,6 +5,7 @@
 //                otherwise the batch is split over OpenMP threads and each sgemm runs single-threaded
 //                (OpenBLAS's OpenMP build does that by itself inside a parallel region).
 #include "common.h"
+#include <algorithm>
 #include <cblas.h>
 
 namespace lift {
@@ -24,6 +25,35 @@ static void checkLd(const char* op, const char* what, bool trans, int64_t rows, 
                    ", must be >= " + std::to_string(storedCols)};
 }
 
+// Small or skinny products (LoRA's rank-r factors: 256×8×576) lose most of their time to OpenBLAS's
+// thread start-up: measured 7 GFLOP/s. We split them ourselves along the longer side of C into one slab
+// per thread; inside the parallel region each sgemm runs single-threaded. Large products go to BLAS whole.
+static void sgemmAny(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                     const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  auto call = [&](int64_t m, int64_t n, const float* a, const float* b, float* c) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)K, alpha, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  };
+  double flops = 2.0 * M * N * K;
+  int nt = omp_get_max_threads();
+  bool skinny = M <= 32 || N <= 32 || flops < 3e7;
+  if (!skinny || nt == 1 || omp_in_parallel()) return call(M, N, A, B, C);
+  if (flops < 2e5) {  // too small to split at all
+#pragma omp parallel num_threads(1)
+    call(M, N, A, B, C);
+    return;
+  }
+  bool byRows = M >= N;
+  int64_t len = byRows ? M : N, chunk = (len + nt - 1) / nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int t = 0; t < nt; t++) {
+    int64_t s = t * chunk, e = std::min(len, s + chunk);
+    if (s >= e) continue;
+    if (byRows) call(e - s, N, A + (ta ? s : s * lda), B, C + s * ldc);
+    else call(M, e - s, A, B + (tb ? s * ldb : s), C + s);
+  }
+}
+
 // gemm(transA, transB, M, N, K, alpha, A, aOff, lda, B, bOff, ldb, beta, C, cOff, ldc)
 static Napi::Value gemm(const Napi::CallbackInfo& info) {
   const char* op = "gemm";
@@ -40,8 +70,7 @@ static Napi::Value gemm(const Napi::CallbackInfo& info) {
   fits(op, "B", B.n, bOff, span(tb, K, N, ldb));
   fits(op, "C", C.n, cOff, span(false, M, N, ldc));
   if (M == 0 || N == 0) return info.Env().Undefined();
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-              alpha, A.p + aOff, (int)lda, B.p + bOff, (int)ldb, beta, C.p + cOff, (int)ldc);
+  sgemmAny(ta, tb, M, N, K, alpha, A.p + aOff, lda, B.p + bOff, ldb, beta, C.p + cOff, ldc);
   return info.Env().Undefined();
 }
 

@@ -104,7 +104,7 @@ function runWorker(): void {
     const s = (stats[format] = { ok: 0, formatError: 0, maxMs: 0 });
     const file = join(dir, `mutant.${format}`);
     for (let i = 0; i < ITERATIONS; i++) {
-      if (i % 50 === 0) parentPort!.postMessage({ kind: 'progress', format, i } satisfies Progress);
+      parentPort!.postMessage({ kind: 'progress', format, i } satisfies Progress); // names the iteration if it hangs
       const bytes = i === 0 ? base : mutate(base, rnd); // iteration 0 checks the unmutated file parses
       writeFileSync(file, bytes);
       const t0 = performance.now();
@@ -140,7 +140,7 @@ if (!isMainThread) {
           clearTimeout(timer);
           timer = setTimeout(() => {
             void w.terminate();
-            reject(new Error(`fuzz worker made no progress for ${WATCHDOG_MS} ms (hang?) after ${last ? `${last.format} iteration ${last.i}` : 'start'}`));
+            reject(new Error(`fuzz worker made no progress for ${WATCHDOG_MS} ms (hang?) in ${last ? `${last.format} iteration ${last.i}` : 'setup'}`));
           }, WATCHDOG_MS);
         };
         arm();

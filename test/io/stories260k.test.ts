@@ -1,10 +1,14 @@
 // The real stories260K checkpoint in both formats: the llama2.c .bin and the GGUF must parse, agree tensor for
 // tensor after the GGUF -> HF name mapping, and the two tokenizers must agree on scores.
 import { test } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { readLlama2c, readLlama2cTokenizerFile } from '../../src/io/llama2c.js';
-import { readGGUF } from '../../src/io/gguf.js';
+import { readGGUF, writeGGUF } from '../../src/io/gguf.js';
+import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { ggufToHfName, hfToGgufName, tensorsByHfName } from '../../src/io/names.js';
 import { readF32 } from '../../src/io/tensor-entry.js';
 
@@ -99,4 +103,28 @@ test('tok512.bin parses and its scores equal the GGUF vocabulary scores', (t) =>
   for (let i = 3; i < 512; i++) assert.equal(ggTokens[i].replaceAll('\u2581', ' '), tok.vocab[i], `token ${i}`);
   // Without vocabSize the reader takes every entry up to the end of the file.
   assert.equal(readLlama2cTokenizerFile(sharedPath(DIR, 'tok512.bin')).vocab.length, 512);
+});
+
+test('writeGGUF reproduces stories260K.gguf byte for byte from its own entries and tensors', (t) => {
+  if (!requireShared(t, DIR)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'lift-io-s260-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const src = sharedPath(DIR, 'stories260K.gguf');
+  const ck = readGGUF(src);
+  const out = join(dir, 'copy.gguf');
+  // The original came from llama.cpp's tooling: identical bytes mean our layout, padding and encodings match it.
+  writeGGUF(out, ck.entries, [...ck.tensors.values()].map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: readF32(e) })));
+  assert.ok(readFileSync(out).equals(readFileSync(src)));
+});
+
+test('stories260K.bin -> safetensors (HF names) -> read back: identical tensors', (t) => {
+  if (!requireShared(t, DIR)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'lift-io-s260-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const bin = readLlama2c(sharedPath(DIR, 'stories260K.bin'));
+  const out = join(dir, 'model.safetensors');
+  writeSafetensors(out, [...bin.tensors.values()].map((e) => ({ name: e.name, dtype: 'F32' as const, shape: e.shape, data: readF32(e) })), { format: 'pt' });
+  const st = readSafetensors(dir);
+  assert.equal(st.tensors.size, 47);
+  for (const [name, e] of bin.tensors) assert.deepEqual(readF32(st.tensors.get(name)!), readF32(e), name);
 });

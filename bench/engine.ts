@@ -1,0 +1,145 @@
+// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--reps 3] [--threads 2] [--no-peer]`
+// One LoRA training step (forward + backward + AdamW, LoRA r = 8 on q,k,v,o,gate,up,down) of a frozen
+// SmolLM2-135M-shaped model with random weights, batch 1, against PyTorch doing the same step in the same
+// run with the same threads. Also measures plain sgemm throughput to put the step's matmul rate in context.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tensor, Tape, crossEntropy, AdamW, native, untracked, memoryStats } from '../src/engine/index.js';
+import { parseHFConfig, type LlamaConfig } from '../src/model/config.js';
+import { LlamaModel } from '../src/model/llama.js';
+import { LoraAdapter, ALL_LINEAR } from '../src/adapters/lora.js';
+import { seededRandom } from '../src/adapters/init.js';
+import { Output, log, median, torchPython, type BenchArgs } from './util.js';
+
+export const SMOLLM2_135M = {
+  architectures: ['LlamaForCausalLM'],
+  hidden_size: 576,
+  intermediate_size: 1536,
+  num_hidden_layers: 30,
+  num_attention_heads: 9,
+  num_key_value_heads: 3,
+  vocab_size: 49152,
+  rms_norm_eps: 1e-5,
+  rope_theta: 100000,
+  tie_word_embeddings: true,
+  max_position_embeddings: 8192,
+};
+
+/** A frozen model of the given shape with N(0, 0.02²)-ish uniform random weights (norms at 1). */
+export function randomModel(config: LlamaConfig, seed = 0): LlamaModel {
+  const rand = seededRandom(seed);
+  const c = config, C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim;
+  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [c.vocab_size, C]], ['model.norm.weight', [C]]];
+  if (!c.tie_word_embeddings) shapes.push(['lm_head.weight', [c.vocab_size, C]]);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    shapes.push([p + 'input_layernorm.weight', [C]], [p + 'post_attention_layernorm.weight', [C]]);
+    shapes.push([p + 'self_attn.q_proj.weight', [QD, C]], [p + 'self_attn.k_proj.weight', [KD, C]], [p + 'self_attn.v_proj.weight', [KD, C]], [p + 'self_attn.o_proj.weight', [C, QD]]);
+    shapes.push([p + 'mlp.gate_proj.weight', [c.intermediate_size, C]], [p + 'mlp.up_proj.weight', [c.intermediate_size, C]], [p + 'mlp.down_proj.weight', [C, c.intermediate_size]]);
+  }
+  const weights = untracked(() => new Map(shapes.map(([name, shape]) => {
+    const t = Tensor.empty(shape, { name });
+    const d = t.f32();
+    if (shape.length === 1) d.fill(1);
+    else for (let i = 0; i < d.length; i++) d[i] = (rand() - 0.5) * 0.07;
+    return [name, t] as const;
+  })));
+  return new LlamaModel(config, weights, 'half', 'random');
+}
+
+/** Matmul FLOPs of one LoRA step: forward + input-gradient backward through every frozen linear, LoRA, attention. */
+export function stepFlops(c: LlamaConfig, T: number, r: number): number {
+  const C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+  const lin = c.num_hidden_layers * (C * QD * 2 + C * KD * 2 + 3 * C * I) + c.vocab_size * C;
+  const loraIO = c.num_hidden_layers * ((C + QD) * 2 + (C + KD) * 2 + 3 * (C + I));
+  const attn = c.num_hidden_layers * c.num_attention_heads * c.head_dim * T * T; // causal half of T², ×2 flops
+  return 2 * T * lin * 2 + 3 * 2 * T * r * loraIO + attn * 2 * (2 + 5);
+}
+
+function gemmGflops(M: number, N: number, K: number): number {
+  const a = new Float32Array(M * K).fill(0.5), b = new Float32Array(N * K).fill(0.25), c = new Float32Array(M * N);
+  native.gemm(false, true, M, N, K, 1, a, 0, K, b, 0, K, 0, c, 0, N);
+  const reps = Math.max(3, Math.ceil(2e10 / (2 * M * N * K)));
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) native.gemm(false, true, M, N, K, 1, a, 0, K, b, 0, K, 0, c, 0, N);
+  return (2 * M * N * K * reps) / ((performance.now() - t0) / 1000) / 1e9;
+}
+
+export async function benchEngine(args: BenchArgs): Promise<void> {
+  const seqs = (args.flags.get('seqs') ?? '256,512,1024,2048').split(',').map(Number);
+  const reps = Number(args.flags.get('reps') ?? 3);
+  const threads = Number(args.flags.get('threads') ?? 2);
+  const r = 8;
+  native.setThreads(threads);
+  const out = new Output(args.json);
+  const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
+
+  const sq = gemmGflops(1024, 1024, 1024), lin = gemmGflops(512, 1536, 576);
+  log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads`);
+
+  // The PyTorch peer runs first, on its own, so the two never share the cores.
+  const peer = new Map<number, { seconds: number; peak_rss_mb: number }>();
+  const py = args.flags.has('no-peer') ? null : torchPython();
+  if (!py && !args.flags.has('no-peer')) log('PyTorch not importable (apt-get install python3-torch): peer columns left empty');
+  if (py) {
+    log(`running the PyTorch peer (${seqs.join(', ')} tokens, ${reps} reps)…`);
+    const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_lora_step.py');
+    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), seqs.join(','), String(reps), String(threads), String(r)], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) },
+      maxBuffer: 1 << 20,
+    });
+    if (res.status !== 0) log(`PyTorch peer failed: ${res.stderr.slice(-2000)}`);
+    for (const line of res.stdout.split('\n').filter(Boolean)) {
+      const j = JSON.parse(line) as { seq: number; seconds: number; peak_rss_mb: number };
+      peer.set(j.seq, j);
+    }
+  }
+
+  const model = randomModel(config);
+  const lora = new LoraAdapter(model, { r, lora_alpha: 2 * r, target_modules: ALL_LINEAR, seed: 1 });
+  const opt = new AdamW(lora.parameters(), { lr: 1e-3 });
+  const rand = seededRandom(5);
+  const step = (T: number): void => {
+    const ids = Int32Array.from({ length: T + 1 }, () => Math.floor(rand() * config.vocab_size));
+    const tape = new Tape();
+    opt.zeroGrad();
+    const { loss } = tape.record(() => crossEntropy(model.forward(ids.subarray(0, T), { adapter: lora }), ids.subarray(1), { inPlace: true }));
+    tape.backward(loss);
+    opt.stepWith();
+    tape.dispose();
+  };
+  for (const T of seqs) {
+    native.trimPool();
+    step(T);
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      step(T);
+      times.push((performance.now() - t0) / 1000);
+    }
+    const s = median(times);
+    const p = peer.get(T);
+    out.emit({
+      bench: 'engine.lora_step',
+      seq: T,
+      seconds: s,
+      tokens_per_s: T / s,
+      gflops: stepFlops(config, T, r) / s / 1e9,
+      gemm_peak_gflops: sq,
+      peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      peak_native_mb: memoryStats().peakBytes / 2 ** 20,
+      threads,
+      peer: 'pytorch',
+      peer_seconds: p?.seconds ?? null,
+      peer_tokens_per_s: p ? T / p.seconds : null,
+      peer_peak_rss_mb: p?.peak_rss_mb ?? null,
+      ratio: p ? p.seconds / s : null,
+    });
+  }
+  out.table(['seq', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
+  opt.dispose();
+  lora.dispose();
+  model.dispose();
+}

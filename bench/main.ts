@@ -1,0 +1,16 @@
+// `npm run bench -- <name> [--json] [flags]`: the benchmarks. Each prints a readable table, or one JSON
+// object per configuration with --json. Speed lives here, not in timed tests.
+import { parseArgs } from './util.js';
+import { benchEngine } from './engine.js';
+
+const benches: Record<string, (a: ReturnType<typeof parseArgs>) => Promise<void>> = {
+  engine: benchEngine,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const run = name ? benches[name] : undefined;
+if (!run) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--json]`);
+  process.exit(2);
+}
+await run(parseArgs(rest));

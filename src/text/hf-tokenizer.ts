@@ -1,0 +1,149 @@
+// Tokenizers from Hugging Face tokenizer.json + tokenizer_config.json (Llama 2/TinyLlama SentencePiece-BPE,
+// SmolLM2/Llama 3 byte-level BPE, ...).
+//
+// Why @huggingface/tokenizers (tokenizers.js): it is maintained by Hugging Face (the runtime of
+// transformers.js), pure JS with no native build or WASM, and reads tokenizer.json directly: normalizers,
+// pre-tokenizers, BPE with byte fallback, added/special tokens and decoders, translated from the Rust crate
+// the files are written for. Reimplementing all of that here would be a large surface to keep exact.
+//
+// BOS/EOS are added here rather than by the file's post-processor, from tokenizer_config.json
+// (add_bos_token / add_eos_token), so `encode(text, {bos})` means the same thing for every tokenizer.
+import { readFileSync } from 'node:fs';
+import { Tokenizer as HFCore } from '@huggingface/tokenizers';
+import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
+
+/** End-of-turn markers of common chat models: when a vocabulary has one as a special token, generation stops on it. */
+const END_TOKENS = ['</s>', '<|endoftext|>', '<|im_end|>', '<|eot_id|>', '<|eom_id|>', '<|end_of_text|>', '<end_of_turn>', '<|end|>'];
+
+export type TokenizerConfig = Record<string, unknown>;
+
+/** bos_token / eos_token in tokenizer_config.json are a string, an AddedToken object {content}, or null. */
+export function specialTokenText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return null;
+}
+
+function readJSON(path: string): Record<string, unknown> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
+  try { return JSON.parse(text) as Record<string, unknown>; } catch (e) { throw new Error(`${path}: not valid JSON: ${(e as Error).message}`); }
+}
+
+export class HFTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly eosIds: number[];
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+  private readonly core: HFCore;
+  private readonly specialIds: Set<number>;
+
+  /**
+   * @param tokenizerJson parsed tokenizer.json
+   * @param config parsed tokenizer_config.json ({} when the model has none)
+   * @param extraEosIds more end ids, e.g. generation_config.json's eos_token_id list
+   */
+  constructor(tokenizerJson: Record<string, unknown>, readonly config: TokenizerConfig = {}, extraEosIds: number[] = []) {
+    this.core = new HFCore(tokenizerJson, config);
+    const vocab = this.core.get_vocab(true);
+    let maxId = -1;
+    for (const id of vocab.values()) if (id > maxId) maxId = id;
+    this.vocabSize = maxId + 1;
+    const idOf = (key: string): number | null => {
+      const text = specialTokenText(config[key]);
+      return text === null ? null : this.core.token_to_id(text) ?? null;
+    };
+    this.bosId = idOf('bos_token');
+    this.eosId = idOf('eos_token');
+    const added = this.core.get_added_tokens_decoder();
+    this.specialIds = new Set([...added].filter(([, t]) => t.special).map(([id]) => id));
+    const ends = END_TOKENS.map((t) => this.core.token_to_id(t)).filter((id): id is number => id !== undefined && this.specialIds.has(id));
+    this.eosIds = [...new Set([...(this.eosId === null ? [] : [this.eosId]), ...extraEosIds, ...ends])];
+    this.addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : this.postProcessorAddsBos();
+    this.addEos = config.add_eos_token === true;
+  }
+
+  /** Reads tokenizer.json and (when given and present) tokenizer_config.json. */
+  static fromFiles(tokenizerJsonPath: string, configPath?: string, extraEosIds: number[] = []): HFTokenizer {
+    return new HFTokenizer(readJSON(tokenizerJsonPath), configPath ? readJSON(configPath) : {}, extraEosIds);
+  }
+
+  /** Configs without add_bos_token (e.g. Llama 3) rely on the post-processor: see whether it adds BOS. */
+  private postProcessorAddsBos(): boolean {
+    if (this.bosId === null) return false;
+    return this.core.encode('a', { add_special_tokens: true }).ids[0] === this.bosId
+      && this.core.encode('a', { add_special_tokens: false }).ids[0] !== this.bosId;
+  }
+
+  /** The chat template of tokenizer_config.json (the 'default' one when several are named), or null. */
+  get chatTemplate(): string | null {
+    const t = this.config.chat_template;
+    if (typeof t === 'string') return t;
+    if (Array.isArray(t)) {
+      const named = t as { name?: unknown; template?: unknown }[];
+      const d = named.find((x) => x.name === 'default') ?? named[0];
+      return typeof d?.template === 'string' ? d.template : null;
+    }
+    return null;
+  }
+
+  /** Special tokens written in the text (e.g. '<|im_start|>' from a chat template) become their ids. */
+  encode(text: string, opts: EncodeOptions = {}): number[] {
+    const ids = text.length > 0 ? this.core.encode(text, { add_special_tokens: false }).ids : [];
+    if ((opts.bos ?? this.addBos) && this.bosId !== null) ids.unshift(this.bosId);
+    if ((opts.eos ?? this.addEos) && this.eosId !== null) ids.push(this.eosId);
+    return ids;
+  }
+
+  /** Text of `ids` without special tokens (BOS, EOS, chat markers), as transformers' skip_special_tokens. */
+  decode(ids: number[]): string {
+    for (const id of ids) checkId(id, this.vocabSize);
+    if (ids.every((id) => this.specialIds.has(id))) return ''; // the library rejects an empty list
+    return this.core.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
+  }
+
+  /**
+   * Text Generation Inference's incremental detokenizer: decode a window starting a few ids back and emit what
+   * extends the previous window's text, holding back while it ends in U+FFFD (an incomplete byte sequence).
+   * Decoding a window rather than single ids keeps decoders that look at neighbours (SentencePiece's leading
+   * space strip, byte fallback) exact; trimming the window keeps the cost per id constant.
+   */
+  createDecoder(): StreamDecoder {
+    const ids: number[] = [];
+    let prefix = 0; // start of the window
+    let read = 0; // ids before this have been emitted
+    return {
+      push: (id: number): string => {
+        checkId(id, this.vocabSize);
+        ids.push(id);
+        const before = this.decode(ids.slice(prefix, read));
+        const now = this.decode(ids.slice(prefix));
+        if (now.length > before.length && !now.endsWith('\uFFFD')) {
+          const out = now.slice(before.length);
+          prefix = read;
+          read = ids.length;
+          return out;
+        }
+        return '';
+      },
+      flush: (): string => {
+        const before = this.decode(ids.slice(prefix, read));
+        const now = this.decode(ids.slice(prefix));
+        prefix = read = ids.length;
+        return now.length > before.length ? now.slice(before.length) : '';
+      },
+    };
+  }
+
+  idToPiece(id: number): string {
+    checkId(id, this.vocabSize);
+    return this.core.id_to_token(id) ?? '';
+  }
+
+  /** Id of a token string, or undefined. */
+  pieceToId(piece: string): number | undefined {
+    return this.core.token_to_id(piece);
+  }
+}
