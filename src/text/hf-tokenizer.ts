@@ -8,6 +8,7 @@
 //
 // BOS/EOS are added here rather than by the file's post-processor, from tokenizer_config.json
 // (add_bos_token / add_eos_token), so `encode(text, {bos})` means the same thing for every tokenizer.
+// The chat template lives in chat-template.ts (chatTemplateOf(tokenizer.config)).
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HFCore } from '@huggingface/tokenizers';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
@@ -75,18 +76,6 @@ export class HFTokenizer implements Tokenizer {
     if (this.bosId === null) return false;
     return this.core.encode('a', { add_special_tokens: true }).ids[0] === this.bosId
       && this.core.encode('a', { add_special_tokens: false }).ids[0] !== this.bosId;
-  }
-
-  /** The chat template of tokenizer_config.json (the 'default' one when several are named), or null. */
-  get chatTemplate(): string | null {
-    const t = this.config.chat_template;
-    if (typeof t === 'string') return t;
-    if (Array.isArray(t)) {
-      const named = t as { name?: unknown; template?: unknown }[];
-      const d = named.find((x) => x.name === 'default') ?? named[0];
-      return typeof d?.template === 'string' ? d.template : null;
-    }
-    return null;
   }
 
   /** Special tokens written in the text (e.g. '<|im_start|>' from a chat template) become their ids. */

@@ -18,7 +18,6 @@ const BYTE_OFFSET = 3;
 
 /** Bytes -> one char per byte (the key convention for lookups). */
 const binary = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
-const bytesOf = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 
 export class Llama2cTokenizer implements Tokenizer {
   readonly bosId = BOS;
@@ -128,7 +127,7 @@ export class Llama2cTokenizer implements Tokenizer {
 
   idToPiece(id: number): string {
     checkId(id, this.vocabSize);
-    return bytesOf(this.vocab.pieces[id]).toString('utf8');
+    return Buffer.from(this.vocab.pieces[id], 'latin1').toString('utf8');
   }
 
   score(id: number): number {

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `lift`: the command-line tool. One short dispatcher; each subcommand lives in commands/<name>.ts and
+// registers itself on the commander program. stdout carries results only; logs and progress go to stderr.
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.js';
+
+const program = new Command();
+program
+  .name('lift')
+  .description('Long Input Fine-Tuning: absorb a long document into adapter weights, then answer from it.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+registerCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  const err = e as Error;
+  process.stderr.write(`lift: ${err.message}\n`);
+  if (process.env.LIFT_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
