@@ -9,17 +9,8 @@
 // Complex numbers, f-strings, \N{...} escapes and `...` are rejected with a clear PyLiteralSyntaxError.
 // Positions are UTF-16 offsets.
 
-export type PyValue =
-  | string
-  | number
-  | bigint
-  | boolean
-  | null
-  | Uint8Array
-  | PyValue[]
-  | Set<PyValue>
-  | Map<PyValue, PyValue>
-  | { [key: string]: PyValue };
+export type PyValue = string | number | bigint | boolean | null | Uint8Array | PyValue[] | Set<PyValue>
+  | Map<PyValue, PyValue> | { [key: string]: PyValue };
 
 export interface PyLiteralOptions {
   /** 'object' (default): dict → plain object, keys str()-ed like Python for int/float/bool/None. 'map': dict → Map. */
@@ -30,12 +21,7 @@ export interface PyLiteralOptions {
 
 /** Every parse failure is one of these: position, line/column (1-based) and what was expected. */
 export class PyLiteralSyntaxError extends SyntaxError {
-  constructor(
-    readonly detail: string,
-    readonly pos: number,
-    readonly line: number,
-    readonly column: number,
-  ) {
+  constructor(readonly detail: string, readonly pos: number, readonly line: number, readonly column: number) {
     super(`Python literal: ${detail} at line ${line}, column ${column} (offset ${pos})`);
     this.name = 'PyLiteralSyntaxError';
   }
@@ -106,16 +92,13 @@ class Parser {
     return this.src[this.pos + off] ?? '';
   }
 
+  /** At the end of the input, apart from blank lines and comments (which do not move `pos`). */
   private atEnd(): boolean {
-    return this.pos >= this.src.length || (this.depth === 0 && /[\r\n#]/.test(this.peek()) && this.restIsBlank());
-  }
-
-  private restIsBlank(): boolean {
     const save = this.pos;
     this.skipBlankLines();
-    const blank = this.pos >= this.src.length;
+    const end = this.pos >= this.src.length;
     this.pos = save;
-    return blank;
+    return end;
   }
 
   private describe(): string {
