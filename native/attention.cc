@@ -7,6 +7,9 @@
 // Layouts (row-major): q, out, dq [T, NH, D]; k, v, dk, dv [Tk, KVH, D]; lse [NH, T].
 // Query row i sits at absolute position start + i and sees keys 0 … start + i (KV cache: Tk ≥ start + T).
 // Query head h reads KV head h / (NH / KVH).
+// Work units (head, query block) are dealt round-robin (static, 1): balanced for the causal triangle, and the
+// same thread always sums the same units, so results are bitwise reproducible for a given thread count
+// (a killed and resumed training run must end with the same adapter).
 #include "common.h"
 #include <algorithm>
 #include <cmath>
@@ -72,7 +75,7 @@ static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
 #pragma omp parallel if (units > 1)
   {
     std::vector<float> S;
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; u++) {
       int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;  // largest blocks first for balance
       int64_t i0 = qb * BQ, bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);
@@ -111,7 +114,7 @@ static Napi::Value attentionBackward(const Napi::CallbackInfo& info) {
     std::vector<float> P, dP;
     float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
     float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; u++) {
       int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
       int64_t i0 = qb * BQ, bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);

@@ -135,7 +135,7 @@ export class GGUFLlamaTokenizer implements Tokenizer {
         }
       }
     }
-    out.push(...mergeByScore(ids, this.vocab));
+    for (const id of mergeByScore(ids, this.vocab)) out.push(id); // no spread: documents exceed the argument limit
     if ((opts.eos ?? this.addEos) && this.eosId !== null) out.push(this.eosId);
     return out;
   }

@@ -93,7 +93,7 @@ export class Llama2cTokenizer implements Tokenizer {
       else for (const b of seq) ids.push(b + BYTE_OFFSET);
       start = i + 1; // run.c resets str_len: stray continuation bytes start afresh
     }
-    out.push(...mergeByScore(ids, this.vocab));
+    for (const id of mergeByScore(ids, this.vocab)) out.push(id); // no spread: documents exceed the argument limit
     if (opts.eos) out.push(EOS);
     return out;
   }

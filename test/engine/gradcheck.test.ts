@@ -3,7 +3,7 @@
 // head dims 8…128, KV-cache offsets, query blocks that cross the kernel's 64-row tiling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, Tape, linear, headLinear, embedding, rmsnorm, rope, attention, swiglu, silu, sigmoidAffine, gateMix, crossEntropy, add, scale } from '../../src/engine/index.js';
+import { Tensor, Tape, linear, headLinear, embedding, rmsnorm, rope, attention, swiglu, silu, sigmoidAffine, gateMix, crossEntropy, klDivergence, add, scale } from '../../src/engine/index.js';
 import * as R from './reference.js';
 
 type F64 = Float64Array;
@@ -171,4 +171,12 @@ run([{
   inputs: [{ shape: [3, 5], grad: true }],
   ours: (t) => crossEntropy(t[0], Int32Array.from([1, 2, 3]), { inPlace: true }).loss,
   ref: (x) => Float64Array.of(R.crossEntropyRef(x[0], Int32Array.from([1, 2, 3]), 5)),
+}]);
+
+// KL(base ‖ adapted) of the forgetting guard; the reference logits carry no gradient.
+run([{
+  name: 'klDivergence T=4 V=13',
+  inputs: [{ shape: [4, 13], grad: true, scale: 2 }, { shape: [4, 13], grad: false, scale: 2 }],
+  ours: (t) => klDivergence(t[0], t[1]),
+  ref: (x) => Float64Array.of(R.klRef(x[0], x[1], 4, 13)),
 }]);

@@ -128,3 +128,20 @@ export function crossEntropyRef(logits: F64, targets: Int32Array, V: number): nu
   });
   return n ? tot / n : 0;
 }
+
+/** Mean over rows of KL(softmax(ref) ‖ softmax(logits)). */
+export function klRef(logits: F64, ref: F64, T: number, V: number): number {
+  let tot = 0;
+  for (let t = 0; t < T; t++) {
+    const lsm = (x: F64) => {
+      let mx = -Infinity;
+      for (let j = 0; j < V; j++) mx = Math.max(mx, x[t * V + j]);
+      let s = 0;
+      for (let j = 0; j < V; j++) s += Math.exp(x[t * V + j] - mx);
+      return Array.from({ length: V }, (_, j) => x[t * V + j] - mx - Math.log(s));
+    };
+    const lq = lsm(logits), lp = lsm(ref);
+    for (let j = 0; j < V; j++) tot += Math.exp(lp[j]) * (lp[j] - lq[j]);
+  }
+  return tot / T;
+}

@@ -131,3 +131,12 @@ test('llama2c: truncated or malformed files name the file and the entry', () => 
   writeFileSync(cut, full.subarray(0, 2));
   assert.throws(() => Llama2cTokenizer.fromFile(cut), /cut\.bin: truncated/);
 });
+
+test('llama2c: a whole document (800 KB) encodes without stack limits and round-trips', (t) => {
+  if (!requireShared(t, TOK) || !requireShared(t, 'data/tinystories-valid-sample')) return;
+  const tok = load();
+  const text = readFileSync(sharedPath('data/tinystories-valid-sample/tinystories_val.txt'), 'utf8');
+  const ids = tok.encode(text);
+  assert.ok(ids.length > 300_000);
+  assert.equal(tok.decode(ids), text);
+});

@@ -3,4 +3,4 @@ export { linear, headLinear } from './linear.js';
 export { embedding, rmsnorm } from './norm.js';
 export { rope, attention, type RopeLayout, type AttentionOptions } from './attention.js';
 export { add, scale, swiglu, silu, sigmoidAffine, gateMix } from './elementwise.js';
-export { crossEntropy, IGNORE_INDEX, type CrossEntropyResult } from './loss.js';
+export { crossEntropy, klDivergence, IGNORE_INDEX, type CrossEntropyResult } from './loss.js';

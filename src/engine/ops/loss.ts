@@ -54,3 +54,28 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: { perTok
   });
   return result;
 }
+
+/**
+ * Mean over rows of KL(p ‖ q), p = softmax(refLogits) from the frozen base (no gradient), q = softmax(logits):
+ * the forgetting guard keeps the adapted model's next-token distributions near the base's on general text.
+ */
+export function klDivergence(logits: Tensor, refLogits: Tensor): Tensor {
+  expectRank('klDivergence', 'logits', logits, 2);
+  expectF32('klDivergence', logits, refLogits);
+  if (refLogits.shape[0] !== logits.shape[0] || refLogits.shape[1] !== logits.shape[1])
+    throw new Error(`klDivergence: logits ${fmt(logits)} and reference ${fmt(refLogits)} differ`);
+  const [T, V] = logits.shape;
+  const lse = Tensor.empty([T]);
+  const { loss } = native.klForward(logits.f32(), refLogits.f32(), lse.f32(), T, V);
+  const out = Tensor.from([loss], [1]);
+  if (!needsGrad(logits) || T === 0) {
+    lse.dispose();
+    return out;
+  }
+  return record('klDivergence', out, () => {
+    const tmp = Tensor.empty([T, V]);
+    native.klBackward(logits.f32(), refLogits.f32(), lse.f32(), tmp.f32(), T, V, out.grad!.f32()[0] / T);
+    native.axpy(1, tmp.f32(), gradOf(logits));
+    tmp.dispose();
+  });
+}

@@ -1,0 +1,217 @@
+// The LIFT trainer (LIFT.md §5): AdamW on the adapter's parameters only, the frozen base untouched; stages
+// run in order with the optimizer state kept (stage 1: segments, stage 2: segments + QA); full-batch
+// gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant or
+// warm-up learning rate; global grad-norm clipping; a loss per step. Beyond the paper: a forgetting guard
+// (general text trained with KL(base ‖ adapted) or replayed with the LM loss), checkpoints every N steps
+// from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
+// skipped and reported instead of written into the adapter.
+import { createHash } from 'node:crypto';
+import { Tape, crossEntropy, klDivergence, tidy, AdamW, type Tensor } from '../engine/index.js';
+import type { AdapterHooks, LlamaModel } from '../model/llama.js';
+import { seededRandom } from '../adapters/init.js';
+import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+
+/** One training sequence: targets[i] is the token to predict after input[i] (−100 = no loss there). */
+export interface TrainSample {
+  input: number[];
+  targets: number[];
+  kind?: string;
+}
+
+export interface Stage {
+  name: string;
+  epochs: number;
+  samples: TrainSample[];
+}
+
+export interface GuardOptions {
+  kind: 'kl' | 'replay';
+  /** Weight of the guard loss relative to the task loss. */
+  lambda: number;
+  /** General-text sequences (inputs; targets used by replay). */
+  samples: TrainSample[];
+  /** Guard sequences added to each optimizer step. */
+  perStep: number;
+}
+
+export interface TrainerOptions {
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  clip?: number;
+  /** Linear warm-up over this many steps (0 = constant, the paper). */
+  warmupSteps?: number;
+  /** Samples per optimizer step; 'full' accumulates the whole stage (one step per epoch, the paper). */
+  batchSize: number | 'full';
+  seed?: number;
+  guard?: GuardOptions | null;
+  checkpointDir?: string;
+  /** Checkpoint every N optimizer steps (and at the end). */
+  checkpointEvery?: number;
+  onEvent?: (e: TrainEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type TrainEvent =
+  | { type: 'start'; totalSteps: number; resumedAt: number }
+  | { type: 'step'; stage: string; epoch: number; step: number; totalSteps: number; loss: number; guardLoss: number | null; gradNorm: number; lr: number; skipped: boolean; seconds: number }
+  | { type: 'nonfinite'; step: number; names: string[] }
+  | { type: 'checkpoint'; step: number; dir: string };
+
+export interface TrainResult {
+  steps: number;
+  losses: TrainerState['losses'];
+  nonFiniteSteps: number;
+  seconds: number;
+  resumed: boolean;
+}
+
+export interface TrainableAdapter extends AdapterHooks {
+  parameters(): Tensor[];
+}
+
+/** Deterministic order of sample indices for (stage, epoch): resumable without storing it. */
+function order(n: number, seed: number, stage: number, epoch: number): number[] {
+  const rand = seededRandom((seed * 1000003 + stage * 7919 + epoch * 104729) >>> 0);
+  const idx = [...Array(n).keys()];
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx;
+}
+
+function fingerprint(stages: Stage[], opts: TrainerOptions, params: Tensor[]): string {
+  const h = createHash('sha256');
+  for (const s of stages) {
+    h.update(`${s.name}:${s.epochs}:${s.samples.length}`);
+    for (const x of s.samples) h.update(Int32Array.from(x.input)).update(Int32Array.from(x.targets));
+  }
+  const { onEvent, signal, checkpointDir, guard, ...rest } = opts;
+  void onEvent, signal, checkpointDir;
+  h.update(JSON.stringify(rest)).update(JSON.stringify(guard ? { ...guard, samples: guard.samples.length } : null));
+  for (const p of params) h.update(`${p.name}:${p.shape.join('x')}`);
+  return h.digest('hex').slice(0, 32);
+}
+
+export class AbortedError extends Error {
+  constructor(readonly checkpointDir: string | undefined) {
+    super(checkpointDir ? `training interrupted; a checkpoint is in ${checkpointDir}: run the same command again to resume` : 'training interrupted');
+    this.name = 'AbortedError';
+  }
+}
+
+export async function train(model: LlamaModel, adapter: TrainableAdapter, stages: Stage[], opts: TrainerOptions): Promise<TrainResult> {
+  const params = adapter.parameters();
+  const opt = new AdamW(params, { lr: opts.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.98, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-4, clip: opts.clip ?? 1.0 });
+  const seed = opts.seed ?? 0;
+  const fp = fingerprint(stages, opts, params);
+  const batchOf = (n: number) => (opts.batchSize === 'full' ? n : Math.max(1, Math.min(n, opts.batchSize)));
+  const totalSteps = stages.reduce((s, st) => s + st.epochs * Math.ceil(st.samples.length / batchOf(st.samples.length)), 0);
+  let state: TrainerState = { fingerprint: fp, stage: 0, epoch: 0, batch: 0, step: 0, losses: [], nonFiniteSteps: 0, seconds: 0 };
+  let resumed = false;
+  if (opts.checkpointDir) {
+    const s = loadCheckpoint(opts.checkpointDir, fp, params, opt.m, opt.v);
+    if (s) {
+      state = s;
+      opt.step = s.step - s.nonFiniteSteps;
+      resumed = true;
+    }
+  }
+  opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step });
+  const t0 = performance.now() - state.seconds * 1000;
+  const checkpoint = () => {
+    if (!opts.checkpointDir) return;
+    state.seconds = (performance.now() - t0) / 1000;
+    saveCheckpoint(opts.checkpointDir, params, opt.m, opt.v, state);
+    opts.onEvent?.({ type: 'checkpoint', step: state.step, dir: opts.checkpointDir });
+  };
+  try {
+    for (; state.stage < stages.length; state.stage++, state.epoch = 0) {
+      const st = stages[state.stage];
+      const B = batchOf(st.samples.length);
+      const nb = Math.ceil(st.samples.length / B);
+      for (; state.epoch < st.epochs; state.epoch++, state.batch = 0) {
+        const ord = order(st.samples.length, seed, state.stage, state.epoch);
+        for (; state.batch < nb; state.batch++) {
+          if (opts.signal?.aborted) {
+            checkpoint();
+            throw new AbortedError(opts.checkpointDir);
+          }
+          const ts = performance.now();
+          const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
+          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step);
+          const lr = opts.warmupSteps ? opts.lr * Math.min(1, (state.step + 1) / opts.warmupSteps) : opts.lr;
+          const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
+          const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
+          opt.zeroGrad();
+          if (!rep.applied) {
+            state.nonFiniteSteps++;
+            opts.onEvent?.({ type: 'nonfinite', step: state.step, names: rep.nonFinite });
+          }
+          state.losses.push({ stage: st.name, epoch: state.epoch, step: state.step, loss, gradNorm: rep.gradNorm, skipped: !rep.applied });
+          state.step++;
+          opts.onEvent?.({ type: 'step', stage: st.name, epoch: state.epoch, step: state.step, totalSteps, loss, guardLoss, gradNorm: rep.gradNorm, lr, skipped: !rep.applied, seconds: (performance.now() - ts) / 1000 });
+          if (opts.checkpointEvery && state.step % opts.checkpointEvery === 0) {
+            state.batch++; // the position to resume from is the next batch
+            checkpoint();
+            state.batch--;
+          }
+          // Let signal handlers and progress output run between steps.
+          await new Promise((r) => setImmediate(r));
+        }
+      }
+    }
+    checkpoint();
+  } finally {
+    opt.dispose();
+  }
+  return { steps: state.step, losses: state.losses, nonFiniteSteps: state.nonFiniteSteps, seconds: (performance.now() - t0) / 1000, resumed };
+}
+
+/**
+ * Forward + backward over one batch, accumulating gradients into the adapter's parameters: the task loss is
+ * the mean over samples of each sample's mean token loss; the guard adds λ × the mean guard loss.
+ */
+function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number): { loss: number; guardLoss: number | null } {
+  let total = 0;
+  for (const s of batch) {
+    const tape = new Tape();
+    try {
+      const { loss, count } = tape.record(() => crossEntropy(model.forward(Int32Array.from(s.input), { adapter }), Int32Array.from(s.targets), { inPlace: true }));
+      if (count > 0) {
+        total += loss.item() / batch.length;
+        if (Number.isFinite(loss.item())) tape.backward(loss, 1 / batch.length);
+      }
+    } finally {
+      tape.dispose();
+    }
+  }
+  if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
+  let g = 0;
+  for (let k = 0; k < guard.perStep; k++) {
+    const s = guard.samples[(step * guard.perStep + k) % guard.samples.length];
+    const ids = Int32Array.from(s.input);
+    const tape = new Tape();
+    try {
+      let l: Tensor;
+      if (guard.kind === 'kl') {
+        const ref = tidy(() => model.forward(ids)); // the frozen base: no adapter, no tape
+        try {
+          l = tape.record(() => klDivergence(model.forward(ids, { adapter }), ref));
+        } finally {
+          ref.dispose();
+        }
+      } else {
+        l = tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.targets), { inPlace: true }).loss);
+      }
+      g += l.item() / guard.perStep;
+      if (Number.isFinite(l.item())) tape.backward(l, guard.lambda / guard.perStep);
+    } finally {
+      tape.dispose();
+    }
+  }
+  return { loss: total, guardLoss: g };
+}

@@ -1,0 +1,85 @@
+// The trainer: losses fall while memorising, the frozen base stays bit-identical, a non-finite step is
+// skipped, and a real child process killed with SIGKILL mid-training resumes from its checkpoint and ends
+// with exactly the adapter of an uninterrupted run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireShared, sharedPath } from '../helpers/shared.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
+import { train, type TrainEvent } from '../../src/lift/trainer.js';
+
+const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
+
+test('training memorises a sequence; base weights unchanged; full-batch = one step per epoch', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model, tokenizer } = loadModelFromPath(MODEL());
+  const before = model.parameters().map((p) => p.f32().slice());
+  const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
+  const samples = [{ input: ids.slice(0, -1), targets: ids.slice(1) }];
+  const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR });
+  const events: TrainEvent[] = [];
+  const r = await train(model, lora, [{ name: 's1', epochs: 30, samples }], { lr: 1e-2, batchSize: 'full', onEvent: (e) => events.push(e) });
+  assert.equal(r.steps, 30);
+  const first = r.losses[0].loss, last = r.losses[r.losses.length - 1].loss;
+  console.log(`  loss ${first.toFixed(3)} → ${last.toFixed(3)} in ${r.steps} steps`);
+  assert.ok(last < first * 0.3, `loss should fall: ${first} → ${last}`);
+  assert.equal(events.filter((e) => e.type === 'step').length, 30);
+  model.parameters().forEach((p, i) => assert.deepEqual(p.f32(), before[i], `${p.name} changed`));
+  lora.dispose();
+  model.dispose();
+});
+
+test('a non-finite loss skips the step and is reported', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model, tokenizer } = loadModelFromPath(MODEL());
+  const ids = tokenizer.encode('Hello there.', { bos: true });
+  const lora = new LoraAdapter(model, { r: 2, lora_alpha: 4, target_modules: ['q_proj'] });
+  // Poison one LoRA weight: every forward through it is NaN.
+  lora.parameters()[0].f32()[0] = NaN;
+  const snapshot = lora.parameters().map((p) => p.f32().slice());
+  const events: TrainEvent[] = [];
+  const r = await train(model, lora, [{ name: 's', epochs: 2, samples: [{ input: ids.slice(0, -1), targets: ids.slice(1) }] }], { lr: 1e-2, batchSize: 'full', onEvent: (e) => events.push(e) });
+  assert.equal(r.nonFiniteSteps, 2);
+  assert.ok(events.some((e) => e.type === 'nonfinite'));
+  lora.parameters().forEach((p, i) => assert.deepEqual(p.f32(), snapshot[i], 'nothing written into the adapter'));
+  lora.dispose();
+  model.dispose();
+});
+
+test('a training process killed with SIGKILL resumes and ends with the same adapter', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'lift-resume-'));
+  const child = ['--import', 'tsx', 'test/lift/train-child.ts', MODEL()];
+  try {
+    const a = spawnSync(process.execPath, [...child, join(dir, 'a'), join(dir, 'a.bin')], { encoding: 'utf8' });
+    assert.equal(a.status, 0, a.stderr);
+    // Run B slowly, kill it hard once a few steps are checkpointed, then run it again to completion.
+    const b = spawn(process.execPath, [...child, join(dir, 'b'), join(dir, 'b.bin'), '150'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stepsSeen = 0;
+    await new Promise<void>((resolve, reject) => {
+      b.stdout.on('data', (d: Buffer) => {
+        stepsSeen += (d.toString().match(/^step /gm) ?? []).length;
+        if (stepsSeen >= 4) b.kill('SIGKILL');
+      });
+      b.on('exit', (code, sig) => (sig === 'SIGKILL' ? resolve() : reject(new Error(`child ended by itself (code ${code}) before being killed`))));
+    });
+    assert.ok(!existsSync(join(dir, 'b.bin')), 'the killed run did not finish');
+    assert.ok(existsSync(join(dir, 'b', 'checkpoint', 'trainer.json')), 'a checkpoint exists');
+    const resumedFrom = JSON.parse(readFileSync(join(dir, 'b', 'checkpoint', 'trainer.json'), 'utf8')).step;
+    const b2 = spawnSync(process.execPath, [...child, join(dir, 'b'), join(dir, 'b.bin')], { encoding: 'utf8' });
+    assert.equal(b2.status, 0, b2.stderr);
+    const firstStep = Number(/step (\d+)/.exec(b2.stdout)?.[1]);
+    console.log(`  killed after ${stepsSeen} steps; checkpoint at step ${resumedFrom}; resumed run started at step ${firstStep}`);
+    assert.equal(firstStep, resumedFrom + 1, 'the second run continues after the checkpoint');
+    assert.ok(resumedFrom >= 3);
+    const wa = readFileSync(join(dir, 'a.bin')), wb = readFileSync(join(dir, 'b.bin'));
+    assert.equal(wa.length, wb.length);
+    assert.ok(wa.equals(wb), 'resumed adapter is bit-identical to the uninterrupted one');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
