@@ -22,7 +22,9 @@ struct Block {
 static std::unordered_map<void*, Block*> live;        // ptr → block, for explicit free
 static std::multimap<size_t, void*> pool;              // freed, reusable blocks by size
 static size_t poolBytes = 0, liveBytes = 0, peakBytes = 0;
-static const size_t kPoolLimit = (size_t)2 << 30;      // keep at most 2 GiB of freed blocks
+// Freed blocks kept for reuse. A training step frees everything at the end and allocates the same sizes
+// again, so the pool never holds much more than one step's peak; the cap only bounds pathological cases.
+static const size_t kPoolLimit = (size_t)8 << 30;
 
 static void* rawAlloc(size_t bytes) {
   auto it = pool.find(bytes);

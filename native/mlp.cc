@@ -27,13 +27,17 @@ static Napi::Value swigluForward(const Napi::CallbackInfo& info) {
 static Napi::Value swigluBackward(const Napi::CallbackInfo& info) {
   const char* op = "swigluBackward";
   F32 dy = f32(info, 0, op), g = f32(info, 1, op), u = f32(info, 2, op), dg = f32opt(info, 3, op), du = f32opt(info, 4, op);
+  // accumulate = false overwrites dGate/dUp (fresh, uninitialised buffers) instead of adding to them.
+  bool acc = info.Length() > 5 ? boolean(info, 5, op) : true;
   size_t n = g.n;
   if (dy.n != n || u.n != n || (dg.p && dg.n != n) || (du.p && du.n != n))
     throw ArgError{std::string(op) + ": all buffers must have the same length"};
   parFor(n, [&](int64_t i) {
     float x = g.p[i], s = sigm(x);
-    if (dg.p) dg.p[i] += dy.p[i] * u.p[i] * s * (1.f + x * (1.f - s));
-    if (du.p) du.p[i] += dy.p[i] * x * s;
+    // (not keep·old + new: an uninitialised buffer may hold NaN bit patterns, and 0·NaN = NaN)
+    float gg = dy.p[i] * u.p[i] * s * (1.f + x * (1.f - s)), gu = dy.p[i] * x * s;
+    if (dg.p) dg.p[i] = acc ? dg.p[i] + gg : gg;
+    if (du.p) du.p[i] = acc ? du.p[i] + gu : gu;
   });
   return info.Env().Undefined();
 }
@@ -128,6 +132,16 @@ static Napi::Value biasBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// addScaled(a, b, s, out): out = a + s·b (one pass; residual connections and LoRA's scaled update).
+static Napi::Value addScaled(const Napi::CallbackInfo& info) {
+  F32 a = f32(info, 0, "addScaled"), b = f32(info, 1, "addScaled");
+  float s = (float)number(info, 2, "addScaled");
+  F32 o = f32(info, 3, "addScaled");
+  if (b.n != a.n || o.n != a.n) throw ArgError{"addScaled: a, b and out must have the same length"};
+  parFor(a.n, [&](int64_t i) { o.p[i] = a.p[i] + s * b.p[i]; });
+  return info.Env().Undefined();
+}
+
 // add(a, b, out): out = a + b.  axpy(alpha, x, y): y += alpha·x.  scale(x, s): x *= s.
 static Napi::Value add(const Napi::CallbackInfo& info) {
   F32 a = f32(info, 0, "add"), b = f32(info, 1, "add"), o = f32(info, 2, "add");
@@ -161,6 +175,7 @@ void registerMlp(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("addBias", addBias);
   LIFT_EXPORT("biasBackward", biasBackward);
   LIFT_EXPORT("add", add);
+  LIFT_EXPORT("addScaled", addScaled);
   LIFT_EXPORT("axpy", axpy);
   LIFT_EXPORT("scale", scale);
 }

@@ -58,13 +58,14 @@ static Napi::Value rmsnormForward(const Napi::CallbackInfo& info) {
   }
   return info.Env().Undefined();
 }
-// rmsnormBackward(dOut[T,C], x[T,C], w[C], rstd[T], dx[T,C] | null (accumulated), dw[C] | null (accumulated), T, C)
+// rmsnormBackward(dOut[T,C], x[T,C], w[C], rstd[T], dx[T,C] | null, dw[C] | null (accumulated), T, C, accumulateDx = true)
 //   dx = rstd · (g − x̂ · mean(g · x̂)),  g = dOut · w,  x̂ = x · rstd;   dw = Σ_t dOut · x̂
 static Napi::Value rmsnormBackward(const Napi::CallbackInfo& info) {
   const char* op = "rmsnormBackward";
   F32 dy = f32(info, 0, op), x = f32(info, 1, op), w = f32(info, 2, op), rstd = f32(info, 3, op);
   F32 dx = f32opt(info, 4, op), dw = f32opt(info, 5, op);
   int64_t T = integer(info, 6, op), C = integer(info, 7, op);
+  bool acc = info.Length() > 8 ? boolean(info, 8, op) : true;  // false: overwrite dx (a fresh buffer)
   fits(op, "dOut", dy.n, 0, T * C); fits(op, "x", x.n, 0, T * C); fits(op, "weight", w.n, 0, C); fits(op, "rstd", rstd.n, 0, T);
   if (dx.p) {
     fits(op, "dx", dx.n, 0, T * C);
@@ -76,7 +77,7 @@ static Napi::Value rmsnormBackward(const Napi::CallbackInfo& info) {
       for (int64_t c = 0; c < C; c++) dot += (double)g[c] * w.p[c] * xr[c] * r;
       float m = (float)(dot / C);
       float* o = dx.p + t * C;
-      for (int64_t c = 0; c < C; c++) o[c] += r * (g[c] * w.p[c] - xr[c] * r * m);
+      for (int64_t c = 0; c < C; c++) o[c] = (acc ? o[c] : 0.f) + r * (g[c] * w.p[c] - xr[c] * r * m);
     }
   }
   if (dw.p) {

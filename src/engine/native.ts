@@ -22,12 +22,12 @@ export interface NativeEngine {
   embeddingForward(table: F, ids: Int32Array, out: F, V: number, C: number): void;
   embeddingBackward(dOut: F, ids: Int32Array, dTable: F, V: number, C: number): void;
   rmsnormForward(x: F, w: F, out: F, rstd: F, T: number, C: number, eps: number): void;
-  rmsnormBackward(dOut: F, x: F, w: F, rstd: F, dx: Opt, dw: Opt, T: number, C: number): void;
+  rmsnormBackward(dOut: F, x: F, w: F, rstd: F, dx: Opt, dw: Opt, T: number, C: number, accumulateDx?: boolean): void;
   rope(src: F, dst: F, T: number, H: number, D: number, start: number, invFreq: F, interleaved: boolean, sign: number, accumulate: boolean): void;
   attentionForward(q: F, k: F, v: F, out: F, lse: F, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
   attentionBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
   swigluForward(gate: F, up: F, out: F): void;
-  swigluBackward(dOut: F, gate: F, up: F, dGate: Opt, dUp: Opt): void;
+  swigluBackward(dOut: F, gate: F, up: F, dGate: Opt, dUp: Opt, accumulate?: boolean): void;
   siluForward(x: F, out: F): void;
   siluBackward(dOut: F, x: F, dx: F): void;
   sigmoidAffineForward(x: F, out: F, a: number, b: number): void;
@@ -37,6 +37,7 @@ export interface NativeEngine {
   addBias(x: F, bias: F, R: number, N: number): void;
   biasBackward(dOut: F, dBias: F, R: number, N: number): void;
   add(a: F, b: F, out: F): void;
+  addScaled(a: F, b: F, s: number, out: F): void;
   axpy(alpha: number, x: F, y: F): void;
   scale(x: F, s: number): void;
   xentForward(logits: F, targets: Int32Array, lse: F, nll: Opt, T: number, V: number): { loss: number; count: number };

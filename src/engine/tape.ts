@@ -4,7 +4,7 @@
 // ops whose inputs are all frozen record nothing (and their backward is never run).
 // The tape is also a scope: activations created while recording are freed by dispose(), deterministically.
 // Leaf tensors that require grad (the trained parameters) keep their .grad until the optimizer zeroes it.
-import { Tensor, closeScope, disposeScope, openScope } from './tensor.js';
+import { Tensor, closeScope, disposeScope, openScope, untracked } from './tensor.js';
 
 interface Node {
   op: string;
@@ -48,8 +48,9 @@ export class Tape {
       const n = this.nodes[i];
       if (n.out.grad === null) continue; // nothing flowed into this node
       n.backward();
-      // This output's gradient has been consumed by its producer: free it now, not at the end.
-      n.out.grad.dispose();
+      // This output's gradient has been consumed by its producer: free it now, not at the end
+      // (unless the backward handed the buffer on to an input, see takeGrad).
+      n.out.grad?.dispose();
       n.out.grad = null;
     }
   }
@@ -83,6 +84,29 @@ export function record(op: string, out: Tensor, backward: () => void): Tensor {
 /** The gradient accumulator of a tensor (allocated zeroed on first use). */
 export function gradOf(t: Tensor): Float32Array {
   return t.gradBuffer().f32();
+}
+
+/**
+ * Passes `out`'s gradient buffer on to `input` as its gradient when `input` has none yet and would receive
+ * exactly dOut (a residual connection): saves allocating, zeroing and adding a buffer. Returns false when
+ * the caller must accumulate instead.
+ */
+export function takeGrad(out: Tensor, input: Tensor): boolean {
+  if (!input.requiresGrad || input.grad !== null || out.grad === null || input === out) return false;
+  input.grad = out.grad;
+  out.grad = null;
+  return true;
+}
+
+/**
+ * A gradient buffer for `t` and whether it is fresh (uninitialised, to be overwritten: BLAS with beta = 0)
+ * or already holds gradient to accumulate into (beta = 1). Null when `t` needs no gradient.
+ */
+export function gradFor(t: Tensor | null | undefined): { g: Float32Array; fresh: boolean } | null {
+  if (!t?.requiresGrad) return null;
+  if (t.grad !== null) return { g: t.grad.f32(), fresh: false };
+  t.grad = untracked(() => Tensor.empty(t.shape, { name: t.name + '.grad' }));
+  return { g: t.grad.f32(), fresh: true };
 }
 
 /** Gradient accumulator if `t` requires grad, else null (the kernel then skips that gradient). */

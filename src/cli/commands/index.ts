@@ -1,6 +1,9 @@
 // The subcommands, in the order `lift --help` lists them.
 import type { Command } from 'commander';
+import { register as registerConvert } from './convert.js';
+import { register as registerGenerate } from './generate.js';
 
 export function registerCommands(program: Command): void {
-  void program;
+  registerConvert(program);
+  registerGenerate(program);
 }

@@ -2,7 +2,7 @@
 // Legend: T queries, Tk keys (= start + T with a KV cache), NH query heads, KVH key/value heads, D head dim.
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import { gradIf, needsGrad, record } from '../tape.js';
+import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 
 export type RopeLayout = 'interleaved' | 'half';
@@ -23,7 +23,10 @@ export function rope(x: Tensor, heads: number, start: number, invFreq: Float32Ar
   native.rope(x.f32(), out.f32(), T, heads, D, start, invFreq, il, 1, false);
   if (!needsGrad(x)) return out;
   // The inverse rotation is the transpose: dx += R(−θ)·dy.
-  return record('rope', out, () => native.rope(out.grad!.f32(), gradIf(x)!, T, heads, D, start, invFreq, il, -1, true));
+  return record('rope', out, () => {
+    const dx = gradFor(x)!;
+    native.rope(out.grad!.f32(), dx.g, T, heads, D, start, invFreq, il, -1, !dx.fresh);
+  });
 }
 
 export interface AttentionOptions {

@@ -1,7 +1,7 @@
 // Elementwise primitives: sums, SwiGLU, SiLU, the Gated Memory gate activation and mix.
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import { gradIf, needsGrad, record } from '../tape.js';
+import { gradFor, gradIf, needsGrad, record, takeGrad } from '../tape.js';
 import { expectF32, fmt } from './shapes.js';
 
 function sameSize(op: string, a: Tensor, b: Tensor): void {
@@ -14,14 +14,15 @@ export function add(a: Tensor, b: Tensor, s = 1): Tensor {
   sameSize('add', a, b);
   expectF32('add', a, b);
   const out = Tensor.empty(a.shape);
-  const o = out.f32();
-  o.set(a.f32());
-  native.axpy(s, b.f32(), o);
+  native.addScaled(a.f32(), b.f32(), s, out.f32());
   if (!needsGrad(a, b)) return out;
   return record('add', out, () => {
-    const dy = out.grad!.f32(), da = gradIf(a), db = gradIf(b);
-    if (da) native.axpy(1, dy, da);
+    const dy = out.grad!.f32();
+    if (a === b) return void native.axpy(1 + s, dy, gradIf(a)!);
+    const db = gradIf(b);
     if (db) native.axpy(s, dy, db);
+    // The residual stream: a receives dOut unchanged, so it can take the buffer itself.
+    if (a.requiresGrad && !takeGrad(out, a)) native.axpy(1, dy, gradIf(a)!);
   });
 }
 
@@ -42,7 +43,12 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   const out = Tensor.empty(gate.shape);
   native.swigluForward(gate.f32(), up.f32(), out.f32());
   if (!needsGrad(gate, up)) return out;
-  return record('swiglu', out, () => native.swigluBackward(out.grad!.f32(), gate.f32(), up.f32(), gradIf(gate), gradIf(up)));
+  return record('swiglu', out, () => {
+    // Fresh gradient buffers are overwritten rather than zeroed and added to (both or neither).
+    const fresh = gate !== up && gate.grad === null && up.grad === null && gate.requiresGrad && up.requiresGrad;
+    if (fresh) native.swigluBackward(out.grad!.f32(), gate.f32(), up.f32(), gradFor(gate)!.g, gradFor(up)!.g, false);
+    else native.swigluBackward(out.grad!.f32(), gate.f32(), up.f32(), gradIf(gate), gradIf(up));
+  });
 }
 
 /** x·σ(x) */

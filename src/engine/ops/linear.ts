@@ -2,7 +2,7 @@
 // Legend: T tokens, I in-features, O out-features, H heads.
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import { gradIf, needsGrad, record } from '../tape.js';
+import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 
 /** y[T,O] = x[T,I] · W[O,I]ᵀ (+ b[O]). PyTorch's nn.Linear layout. */
@@ -23,8 +23,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
 function linearBackward(x: Tensor, w: Tensor, b: Tensor | null, y: Tensor): void {
   const [T, I] = x.shape, O = w.shape[0];
   const dy = y.grad!.f32();
-  const dx = gradIf(x), dw = gradIf(w), db = gradIf(b);
-  if (dx) native.gemm(false, false, T, I, O, 1, dy, 0, O, w.f32(), 0, I, 1, dx, 0, I);
+  const dx = gradFor(x), dw = gradIf(w), db = gradIf(b);
+  if (dx) native.gemm(false, false, T, I, O, 1, dy, 0, O, w.f32(), 0, I, dx.fresh ? 0 : 1, dx.g, 0, I);
   if (dw) native.gemm(true, false, O, I, T, 1, dy, 0, O, x.f32(), 0, I, 1, dw, 0, I);
   if (db) native.biasBackward(dy, db, T, O);
 }

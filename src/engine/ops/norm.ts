@@ -1,7 +1,7 @@
 // Embedding lookup and RMSNorm. Legend: T tokens, C channels, V vocabulary.
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import { gradIf, needsGrad, record } from '../tape.js';
+import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 
 /** out[T,C] = table[ids[t]] for table[V,C]. */
@@ -28,5 +28,8 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
     rstd.dispose();
     return out;
   }
-  return record('rmsnorm', out, () => native.rmsnormBackward(out.grad!.f32(), x.f32(), w.f32(), rstd.f32(), gradIf(x), gradIf(w), T, C));
+  return record('rmsnorm', out, () => {
+    const dx = gradFor(x);
+    native.rmsnormBackward(out.grad!.f32(), x.f32(), w.f32(), rstd.f32(), dx?.g ?? null, gradIf(w), T, C, !dx?.fresh);
+  });
 }

@@ -1,0 +1,21 @@
+// `lift convert --model M --to hf|gguf --out PATH`: rewrites a checkpoint in another format (see src/model/convert.ts),
+// e.g. a llama2.c .bin as a Hugging Face folder, or a HF folder as an F32 GGUF for llama.cpp.
+import { Option, type Command } from 'commander';
+import { convertModel, type ConvertTarget } from '../../model/convert.js';
+import { log, out } from '../io.js';
+
+export function register(program: Command): void {
+  program
+    .command('convert')
+    .description('convert a model (HF folder, .gguf, llama2.c .bin) to a Hugging Face folder or an F32 GGUF file')
+    .requiredOption('--model <path>', 'source model: a Hugging Face folder, a .gguf file or a llama2.c .bin')
+    .addOption(new Option('--to <format>', 'target format').choices(['hf', 'gguf']).makeOptionMandatory())
+    .requiredOption('--out <path>', 'output: a new folder for hf, a file for gguf')
+    .option('--tokenizer <path>', 'llama2.c tokenizer (default: tok{vocab}.bin or tokenizer.bin beside the model)')
+    .action((o: { model: string; to: ConvertTarget; out: string; tokenizer?: string }) => {
+      const t0 = performance.now();
+      const files = convertModel(o.model, o.to, o.out, { tokenizer: o.tokenizer });
+      log(`converted ${o.model} -> ${o.to} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      for (const f of files) out(f + '\n');
+    });
+}

@@ -1,0 +1,97 @@
+// LIFT.md §3 auxiliary QAs without a language model (qa/builtin.ts), the shared parsing of model replies
+// (qa/prompt.ts), the 'self' generator over a chat template, and makeQAGenerator's spec strings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { builtinQAs, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
+import { makeQAGenerator, SelfQAGenerator } from '../../src/lift/qa/index.js';
+import { evidenceIsVerbatim, paperQAPrompt, parseQAResponse } from '../../src/lift/qa/prompt.js';
+import { splitSentences } from '../../src/lift/sentences.js';
+
+const PARAGRAPH = 'The village sat beside a cold river. In 1847 a miller named Jonas Berg built a wooden bridge there. ' +
+  'Children crossed it every morning on their way to school. The bridge was called the Weeping Span by the locals. ' +
+  'Dr. Hale counted 312 planks before the flood of the next spring. Nobody remembered who painted it green. ' +
+  'Later the council of Marrow Hill decided to replace it with stone.';
+
+test('splitSentences keeps exact slices and does not split at "Dr."', () => {
+  const s = splitSentences(PARAGRAPH);
+  assert.equal(s.length, 7);
+  s.forEach((x) => assert.equal(PARAGRAPH.slice(x.start, x.end), x.text));
+  assert.ok(s[4].text.startsWith('Dr. Hale counted'));
+  assert.deepEqual(splitSentences('One.\n\nTwo without stop\n\nThree!').map((x) => x.text), ['One.', 'Two without stop', 'Three!']);
+});
+
+test('cloze spans: "named"/"called" first, then numbers, then proper names', () => {
+  const span = (s: string): string => { const x = clozeSpan(s)!; return s.slice(x[0], x[1]); };
+  assert.equal(span('In 1847 a miller named Jonas Berg built a bridge.'), 'Jonas Berg');
+  assert.equal(span('Dr. Hale counted 312 planks.'), '312');
+  assert.equal(span('Later the council of Marrow Hill decided.'), 'Marrow Hill');
+  assert.equal(span('they crossed it every evening together.'), 'together'); // else the longest content word
+  assert.deepEqual(recitationSplit('Children crossed it every morning on their way.'), ['Children crossed it every', 'morning on their way.']);
+  assert.equal(recitationSplit('Too short here.'), null);
+});
+
+test('builtin generator: verbatim answers and evidence, deterministic per seed', async () => {
+  const gen = makeQAGenerator('builtin');
+  const qas = await gen.generate(PARAGRAPH, 8, { seed: 1 });
+  assert.equal(qas.length, 8);
+  for (const qa of qas) {
+    assert.equal(qa.evidence.length, 1);
+    assert.ok(PARAGRAPH.includes(qa.evidence[0]), qa.evidence[0]);
+    assert.ok(qa.evidence[0].includes(qa.answer), `${qa.answer} not in ${qa.evidence[0]}`);
+    if (qa.question.startsWith('Fill in the blank: ')) {
+      assert.equal(qa.question.slice('Fill in the blank: '.length).replace('___', qa.answer), qa.evidence[0]);
+    } else {
+      const m = /^What comes after: '(.*)'\?$/s.exec(qa.question);
+      assert.ok(m, qa.question);
+      assert.ok(qa.evidence[0].startsWith(m[1]) && qa.evidence[0].endsWith(qa.answer));
+    }
+  }
+  assert.ok(qas.some((q) => q.answer === 'Jonas Berg' || q.answer === '1847'));
+  assert.ok(qas.some((q) => q.question.startsWith('What comes after')));
+  assert.deepEqual(await gen.generate(PARAGRAPH, 8, { seed: 1 }), qas);
+  assert.notDeepEqual(builtinQAs(PARAGRAPH, 8, 2), qas);
+  assert.equal(builtinQAs(PARAGRAPH, 100, 0).length <= 14, true); // at most a cloze and a recitation per sentence
+  assert.deepEqual(builtinQAs('', 5), []);
+});
+
+test('parseQAResponse and evidence checks follow the released code', () => {
+  const ok = parseQAResponse('Question: Who built the bridge? \nAnswer: Jonas Berg \nEvidence: In 1847 a miller named Jonas Berg built a wooden bridge there.');
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.qa, { question: 'Who built the bridge?', answer: 'Jonas Berg', evidence: ['In 1847 a miller named Jonas Berg built a wooden bridge there.'] });
+  assert.ok(evidenceIsVerbatim(ok.qa.evidence, PARAGRAPH));
+  assert.ok(evidenceIsVerbatim(['Children crossed   it\nevery morning'], PARAGRAPH), 'whitespace is normalised');
+  assert.ok(!evidenceIsVerbatim(['children crossed it every morning'], PARAGRAPH), 'nothing else is');
+  const multi = parseQAResponse('Question: q\nAnswer: a\nEvidence:\n- "The village sat beside a cold river."\n- Nobody remembered who painted it green.');
+  assert.ok(multi.ok && multi.qa.evidence.length === 2 && evidenceIsVerbatim(multi.qa.evidence, PARAGRAPH));
+  assert.equal(parseQAResponse('Answer: x Question: y Evidence: z').ok, false);
+  assert.equal(parseQAResponse('no format at all').ok, false);
+  assert.ok(paperQAPrompt('PASSAGE').endsWith("Please DON'T output quotes when outputting evidences. The following is the piece of text: PASSAGE"));
+});
+
+test('self generator renders the chat template and parses the completion', async () => {
+  const template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
+  const prompts: string[] = [];
+  const gen = new SelfQAGenerator({
+    chatTemplate: template, modelId: 'tiny',
+    complete: async (p) => { prompts.push(p); return 'Question: What colour was the bridge painted? Answer: green Evidence: Nobody remembered who painted it green.'; },
+  });
+  const qas = await gen.generate(PARAGRAPH, 2, { seed: 0 });
+  assert.equal(qas.length, 2);
+  assert.equal(qas[0].answer, 'green');
+  assert.ok(prompts[0].startsWith('<|system|>You are a helpful assistant.\n<|user|>You are given a piece of text'));
+  assert.ok(prompts[0].endsWith('<|assistant|>'));
+  assert.equal(gen.id, 'self:tiny');
+  const base = new SelfQAGenerator({ chatTemplate: null, complete: async () => '' });
+  assert.ok(base.render('REQ') === 'REQ\n');
+  const warnings: string[] = [];
+  assert.deepEqual(await base.generate(PARAGRAPH, 1, { warn: (m) => warnings.push(m) }), []);
+  assert.match(warnings[0], /skipped after 5 attempts/);
+});
+
+test('makeQAGenerator: spec strings and their errors', () => {
+  assert.equal(makeQAGenerator('builtin').id, 'builtin-v1');
+  assert.match(makeQAGenerator('http://127.0.0.1:9/v1', { openai: { model: 'm' } }).id, /^openai:http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions#m$/);
+  assert.throws(() => makeQAGenerator('http://x/v1'), /needs a model name/);
+  assert.throws(() => makeQAGenerator('self'), /completion function/);
+  assert.throws(() => makeQAGenerator('gpt'), /unknown QA generator 'gpt'/);
+});
