@@ -2,9 +2,11 @@
 // object per configuration with --json. Speed lives here, not in timed tests.
 import { parseArgs } from './util.js';
 import { benchEngine } from './engine.js';
+import { benchGenerate } from './generate.js';
 
 const benches: Record<string, (a: ReturnType<typeof parseArgs>) => Promise<void>> = {
   engine: benchEngine,
+  generate: benchGenerate,
 };
 
 const [name, ...rest] = process.argv.slice(2);

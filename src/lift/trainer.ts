@@ -11,10 +11,10 @@ import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom } from '../adapters/init.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
-/** One training sequence: targets[i] is the token to predict after input[i] (−100 = no loss there). */
+/** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
 export interface TrainSample {
   input: number[];
-  targets: number[];
+  labels: number[];
   kind?: string;
 }
 
@@ -87,7 +87,7 @@ function fingerprint(stages: Stage[], opts: TrainerOptions, params: Tensor[]): s
   const h = createHash('sha256');
   for (const s of stages) {
     h.update(`${s.name}:${s.epochs}:${s.samples.length}`);
-    for (const x of s.samples) h.update(Int32Array.from(x.input)).update(Int32Array.from(x.targets));
+    for (const x of s.samples) h.update(Int32Array.from(x.input)).update(Int32Array.from(x.labels));
   }
   const { onEvent, signal, checkpointDir, guard, ...rest } = opts;
   void onEvent, signal, checkpointDir;
@@ -180,7 +180,7 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
   for (const s of batch) {
     const tape = new Tape();
     try {
-      const { loss, count } = tape.record(() => crossEntropy(model.forward(Int32Array.from(s.input), { adapter }), Int32Array.from(s.targets), { inPlace: true }));
+      const { loss, count } = tape.record(() => crossEntropy(model.forward(Int32Array.from(s.input), { adapter }), Int32Array.from(s.labels), { inPlace: true }));
       if (count > 0) {
         total += loss.item() / batch.length;
         if (Number.isFinite(loss.item())) tape.backward(loss, 1 / batch.length);
@@ -205,7 +205,7 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
           ref.dispose();
         }
       } else {
-        l = tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.targets), { inPlace: true }).loss);
+        l = tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.labels), { inPlace: true }).loss);
       }
       g += l.item() / guard.perStep;
       if (Number.isFinite(l.item())) tape.backward(l, guard.lambda / guard.perStep);

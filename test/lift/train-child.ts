@@ -13,7 +13,7 @@ const text = 'Lily had a dog called Biscuit. Biscuit liked to run in the park an
 const ids = tokenizer.encode(text, { bos: true });
 const samples: TrainSample[] = [0, 8, 16].map((o) => {
   const x = ids.slice(o, o + 24);
-  return { input: x.slice(0, -1), targets: x.slice(1) };
+  return { input: x.slice(0, -1), labels: x.slice(1) };
 });
 const lora = new LoraAdapter(model, { r: 4, lora_alpha: 8, target_modules: ALL_LINEAR, seed: 3 });
 await train(model, lora, [{ name: 'segments', epochs: 4, samples }, { name: 'segments+qa', epochs: 2, samples }], {

@@ -19,7 +19,7 @@ test('training memorises a sequence; base weights unchanged; full-batch = one st
   const { model, tokenizer } = loadModelFromPath(MODEL());
   const before = model.parameters().map((p) => p.f32().slice());
   const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
-  const samples = [{ input: ids.slice(0, -1), targets: ids.slice(1) }];
+  const samples = [{ input: ids.slice(0, -1), labels: ids.slice(1) }];
   const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR });
   const events: TrainEvent[] = [];
   const r = await train(model, lora, [{ name: 's1', epochs: 30, samples }], { lr: 1e-2, batchSize: 'full', onEvent: (e) => events.push(e) });
@@ -42,7 +42,7 @@ test('a non-finite loss skips the step and is reported', async (t) => {
   lora.parameters()[0].f32()[0] = NaN;
   const snapshot = lora.parameters().map((p) => p.f32().slice());
   const events: TrainEvent[] = [];
-  const r = await train(model, lora, [{ name: 's', epochs: 2, samples: [{ input: ids.slice(0, -1), targets: ids.slice(1) }] }], { lr: 1e-2, batchSize: 'full', onEvent: (e) => events.push(e) });
+  const r = await train(model, lora, [{ name: 's', epochs: 2, samples: [{ input: ids.slice(0, -1), labels: ids.slice(1) }] }], { lr: 1e-2, batchSize: 'full', onEvent: (e) => events.push(e) });
   assert.equal(r.nonFiniteSteps, 2);
   assert.ok(events.some((e) => e.type === 'nonfinite'));
   lora.parameters().forEach((p, i) => assert.deepEqual(p.f32(), snapshot[i], 'nothing written into the adapter'));

@@ -15,6 +15,8 @@ const DIR = 'models/stories260K';
 const PROMPT = 'Once upon a time, there was a little dog named Max. He liked to run in the park with his friend';
 const TOL = 1e-4;
 
+import type { ControlledEvaluateInputItem, Token } from 'node-llama-cpp';
+
 type NLC = typeof import('node-llama-cpp');
 type Llama = Awaited<ReturnType<NLC['getLlama']>>;
 
@@ -53,7 +55,7 @@ async function llamaCppLogProbs(llama: Llama, path: string, ids: number[]): Prom
     try {
       const seq = ctx.getSequence();
       const next = { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } }; // no truncation: all V
-      const res = await seq.controlledEvaluate(ids.map((id) => [id, { generateNext: next }] as [number, { generateNext: typeof next }]));
+      const res = await seq.controlledEvaluate(ids.map((id): ControlledEvaluateInputItem => [id as Token, { generateNext: next }]));
       const logp = res.map((r, i) => {
         const p = r?.next?.probabilities;
         assert.ok(p, `no probabilities at position ${i}`);

@@ -1,0 +1,160 @@
+// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2]`
+// Greedy generation speed against llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF file with the
+// same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
+// SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
+// llama.cpp runs twice: with the arithmetic we do (F32 KV cache, no flash attention; the `peer` columns), and with
+// its defaults (F16 KV cache, flash attention auto), which a llama.cpp user would get.
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { native, tidy } from '../src/engine/index.js';
+import { parseHFConfig } from '../src/model/config.js';
+import { loadModelFromPath } from '../src/model/load.js';
+import { KVCache } from '../src/model/kv-cache.js';
+import { writeModelGGUF, type SpmVocab } from '../src/model/convert.js';
+import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
+import { seededRandom } from '../src/adapters/init.js';
+import { SMOLLM2_135M, randomModel } from './engine.js';
+import { Output, log, median, type BenchArgs } from './util.js';
+
+interface Timing { prefill_s: number; decode_s: number }
+
+/** A throwaway SentencePiece vocabulary of `n` tokens (<unk>, <s>, </s>, 256 bytes, then t259…) for a random model. */
+function syntheticVocab(n: number): SpmVocab {
+  const tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
+  const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL, ...new Array<number>(256).fill(TokenType.BYTE)];
+  for (let i = tokens.length; i < n; i++) [tokens[i], types[i]] = [`t${i}`, TokenType.NORMAL];
+  return { tokens, types, scores: tokens.map((_, i) => (i < 259 ? 0 : -i)), bosId: 1, eosId: 2, unkId: 0, addBos: true, addSpacePrefix: true, chatTemplate: null };
+}
+
+const argmax = (x: Float32Array): number => {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+};
+
+/** Ours: one forward over the prompt into a fresh KV cache, then `tokens` single-token steps, greedy. */
+function runOurs(path: string, prompt: number[], tokens: number, reps: number): Timing {
+  const { model } = loadModelFromPath(path);
+  try {
+    const once = (n: number): Timing => {
+      const cache = new KVCache(model.config, prompt.length + n + 1);
+      try {
+        const t0 = performance.now();
+        let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true }).f32()));
+        const t1 = performance.now();
+        for (let i = 0; i < n; i++) tok = tidy(() => argmax(model.forward(Int32Array.of(tok), { cache, lastOnly: true }).f32()));
+        return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
+      } finally {
+        cache.dispose();
+      }
+    };
+    once(4); // warm-up: page in the weights, grow the buffer pool
+    const runs = Array.from({ length: reps }, () => once(tokens));
+    return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)) };
+  } finally {
+    model.dispose();
+  }
+}
+
+import type { Token } from 'node-llama-cpp';
+
+type NLC = typeof import('node-llama-cpp');
+
+/** llama.cpp: evaluate() yields the greedy token after the prompt, then one per decode step (EOS banned so it never stops early). */
+async function runPeer(nlc: NLC, llama: Awaited<ReturnType<NLC['getLlama']>>, path: string, prompt: number[], tokens: number, reps: number, threads: number, sameArithmetic: boolean): Promise<Timing> {
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  try {
+    const ctx = await model.createContext({
+      contextSize: Math.max(256, prompt.length + tokens + 8), batchSize: prompt.length, threads, sequences: 1,
+      ...(sameArithmetic ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
+    });
+    try {
+      const seq = ctx.getSequence();
+      const bias = new nlc.TokenBias(model.tokenizer);
+      if (model.tokens.eos !== null) bias.set(model.tokens.eos, 'never');
+      const once = async (n: number): Promise<Timing> => {
+        await seq.clearHistory();
+        const t0 = performance.now();
+        let t1 = t0, got = 0;
+        for await (const tok of seq.evaluate(prompt as Token[], { temperature: 0, tokenBias: bias })) {
+          void tok;
+          if (got === 0) t1 = performance.now();
+          if (got++ === n) break;
+        }
+        if (got <= n) throw new Error(`llama.cpp stopped after ${got - 1} of ${n} decode steps`);
+        return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
+      };
+      await once(4);
+      const runs: Timing[] = [];
+      for (let i = 0; i < reps; i++) runs.push(await once(tokens));
+      return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)) };
+    } finally {
+      await ctx.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+export async function benchGenerate(args: BenchArgs): Promise<void> {
+  const threads = Number(args.flags.get('threads') ?? 2);
+  const P = Number(args.flags.get('prompt') ?? 128), N = Number(args.flags.get('tokens') ?? 128), reps = Number(args.flags.get('reps') ?? 1);
+  const which = (args.flags.get('models') ?? 'stories,smollm2').split(',');
+  native.setThreads(threads);
+  const out = new Output(args.json);
+
+  let nlc: NLC | null = null, llama: Awaited<ReturnType<NLC['getLlama']>> | null = null;
+  try {
+    nlc = await import('node-llama-cpp');
+    // gpu: false -> the CPU build; build: 'never' -> never download or compile, only the prebuilt binaries.
+    llama = await nlc.getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: nlc.LlamaLogLevel.error });
+  } catch (e) {
+    log(`node-llama-cpp unavailable (${(e as Error).message}): peer columns left empty`);
+  }
+
+  const models: { name: string; path: string; cleanup?: () => void }[] = [];
+  if (which.includes('stories')) models.push({ name: 'stories260K', path: join(process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared'), 'models/stories260K/stories260K.gguf') });
+  if (which.includes('smollm2')) {
+    const path = join(tmpdir(), `lift-bench-smollm2-135m-random-${process.pid}.gguf`);
+    models.push({ name: 'smollm2-135m-random', path, cleanup: () => rmSync(path, { force: true }) });
+  }
+  try {
+    for (const m of models) {
+      if (m.cleanup) {
+        log(`writing the random SmolLM2-135M-shaped model to ${m.path}…`);
+        const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
+        const rnd = randomModel(config);
+        try { writeModelGGUF(m.path, config, rnd.weights, rnd.ropeLayout, syntheticVocab(config.vocab_size), 'smollm2-135m-random'); } finally { rnd.dispose(); }
+      }
+      const rand = seededRandom(11);
+      const { model: probe } = loadModelFromPath(m.path);
+      const V = probe.config.vocab_size;
+      probe.dispose();
+      const prompt = [1, ...Array.from({ length: P - 1 }, () => 259 + Math.floor(rand() * (V - 259)))];
+      log(`${m.name}: ours…`);
+      const ours = runOurs(m.path, prompt, N, reps);
+      let peer: Timing | null = null, peerDefault: Timing | null = null;
+      if (nlc && llama) {
+        log(`${m.name}: llama.cpp (F32 KV, no flash attention)…`);
+        peer = await runPeer(nlc, llama, m.path, prompt, N, reps, threads, true);
+        log(`${m.name}: llama.cpp (defaults: F16 KV, flash attention auto)…`);
+        peerDefault = await runPeer(nlc, llama, m.path, prompt, N, reps, threads, false);
+      }
+      const decode = N / ours.decode_s, peerDecode = peer ? N / peer.decode_s : null;
+      out.emit({
+        bench: 'generate', model: m.name, threads, prompt_tokens: P, decode_tokens: N,
+        prefill_tokens_per_s: P / ours.prefill_s, decode_tokens_per_s: decode,
+        peer: 'llama.cpp', peer_prefill_tokens_per_s: peer ? P / peer.prefill_s : null, peer_decode_tokens_per_s: peerDecode,
+        ratio: peerDecode ? decode / peerDecode : null,
+        peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
+        peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
+      });
+      m.cleanup?.();
+    }
+  } finally {
+    for (const m of models) m.cleanup?.();
+    await llama?.dispose();
+  }
+  out.table(['model', 'prefill_tokens_per_s', 'decode_tokens_per_s', 'peer_prefill_tokens_per_s', 'peer_decode_tokens_per_s', 'ratio', 'peer_default_decode_tokens_per_s']);
+}

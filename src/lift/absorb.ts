@@ -1,0 +1,174 @@
+// absorb(): LIFT end to end for one document (LIFT.md §1–§5): tokenize, cut overlapping segments, build
+// contextualized (or plain) segment samples and auxiliary QA samples, then train a Gated Memory or LoRA
+// adapter on the frozen model in two stages (segments; segments + QA) with the paper's optimizer defaults.
+// Beyond the paper: the forgetting guard (general text under KL or replay; by default text the frozen base
+// writes itself, so no data set is needed) and resumable checkpoints.
+import { createHash } from 'node:crypto';
+import type { LoadedModel } from '../model/load.js';
+import { generateText } from '../model/generate.js';
+import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
+import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
+import type { Adapter } from '../adapters/files.js';
+import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
+import { documentTokens, makeSegments } from './segments.js';
+import { buildQASamples, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
+import type { ContextMode } from './truncate.js';
+import type { QAGenerator, QAPair } from './qa/types.js';
+import { train, type TrainEvent, type TrainResult, type GuardOptions } from './trainer.js';
+
+export interface AbsorbOptions {
+  adapter?: 'gated-memory' | 'lora';
+  lora?: Partial<LoraConfig>;
+  gatedMemory?: GatedMemoryOptions;
+  /** Tokens the model sees at answer time (B); every length derives from it (budget.ts). */
+  contextBudget?: number;
+  lengths?: LiftLengthOverrides;
+  /** §2 contextualized training (default true). */
+  contextualized?: boolean;
+  /** Auxiliary QAs (§3, default 10); 0 skips stage 2's QA samples. */
+  qa?: number;
+  qaGenerator?: QAGenerator | null;
+  /** How QA samples fit the document into the prompt (default 'truncate', the paper). */
+  qaContext?: ContextMode;
+  /** Epochs of stage 1 (segments) and stage 2 (segments + QA); paper: 3 and 5. */
+  epochs?: [number, number];
+  lr?: number;
+  /** 'full' = one step per epoch (the paper's scripts); a number = mini-batches of that many samples. */
+  batchSize?: number | 'full';
+  warmupSteps?: number;
+  guard?: 'none' | 'kl' | 'replay';
+  guardLambda?: number;
+  /** General text for the guard; default: `guardSamples` texts the frozen base generates from BOS. */
+  guardText?: string[];
+  guardSamples?: number;
+  guardPerStep?: number;
+  /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
+  bos?: boolean;
+  seed?: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: AbsorbEvent) => void;
+}
+
+export type AbsorbEvent =
+  | { type: 'prepare'; documentTokens: number; segments: number; lengths: LiftLengths }
+  | { type: 'qa'; generated: number; requested: number }
+  | { type: 'guard'; samples: number; source: 'user' | 'self' }
+  | { type: 'train'; event: TrainEvent };
+
+export interface AbsorbResult {
+  adapter: Adapter;
+  qas: QAPair[];
+  lengths: LiftLengths;
+  train: TrainResult;
+  /** Everything needed to reproduce the run (for the manifest). */
+  recipe: Record<string, unknown>;
+  documentSha256: string;
+  seconds: number;
+}
+
+export const PAPER_DEFAULTS = { lr: 1e-3, epochs: [3, 5] as [number, number], qa: 10, batchSize: 'full' as const };
+
+/** Rejects documents we cannot learn from, naming what was wrong. */
+export function checkDocument(text: string, where = 'document'): void {
+  if (text.trim().length === 0) throw new Error(`${where} is empty (or only whitespace): there is nothing to absorb`);
+}
+
+export async function absorb(loaded: LoadedModel, doc: { title: string; text: string }, o: AbsorbOptions = {}): Promise<AbsorbResult> {
+  const t0 = performance.now();
+  checkDocument(doc.text);
+  const { model, tokenizer: tok } = loaded;
+  const seed = o.seed ?? 0;
+  const budget = o.contextBudget ?? Math.min(model.config.max_position_embeddings, 2048);
+  const lengths = liftLengths(budget, o.lengths);
+  const bos = o.bos ?? loaded.addBos;
+  const docIds = documentTokens(tok, doc.title, doc.text);
+  const segments = makeSegments(docIds, lengths.segmentLength, lengths.stride);
+  o.onEvent?.({ type: 'prepare', documentTokens: docIds.length, segments: segments.length, lengths });
+  const segSamples = segmentSamplesFromTokens(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos });
+
+  const nQA = o.qa ?? PAPER_DEFAULTS.qa;
+  let qas: QAPair[] = [];
+  if (nQA > 0 && o.qaGenerator) {
+    qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal });
+    o.onEvent?.({ type: 'qa', generated: qas.length, requested: nQA });
+  }
+  const qaSamples = buildQASamples(tok, { title: doc.title, document: doc.text }, qas, lengths, { bos, mode: o.qaContext ?? 'truncate' });
+
+  const guard = await guardOptions(loaded, lengths, o, seed);
+  const kind = o.adapter ?? 'gated-memory';
+  const adapter: Adapter =
+    kind === 'lora'
+      ? new LoraAdapter(model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed, ...o.lora })
+      : new GatedMemoryAdapter(model, { seed, ...o.gatedMemory });
+  const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
+  const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
+  const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
+  const toTrain = (s: Sample) => ({ input: s.input, labels: s.labels, kind: s.kind });
+  const stages = [
+    { name: 'segments', epochs: e1, samples: segSamples.map(toTrain) },
+    { name: 'segments+qa', epochs: e2, samples: [...segSamples, ...qaSamples].map(toTrain) },
+  ].filter((s) => s.epochs > 0 && s.samples.length > 0);
+  const recipe = {
+    adapter: kind,
+    adapter_options: kind === 'lora' ? (adapter as LoraAdapter).config : (adapter as GatedMemoryAdapter).options,
+    lengths,
+    contextualized: o.contextualized ?? true,
+    qa: { requested: nQA, generated: qas.length, generator: o.qaGenerator?.id ?? null, context: o.qaContext ?? 'truncate' },
+    epochs: [e1, e2],
+    lr,
+    batch_size: batchSize,
+    warmup_steps: o.warmupSteps ?? 0,
+    optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
+    guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, source: o.guardText ? 'user' : 'self' } : null,
+    bos,
+    seed,
+  };
+  let result: TrainResult;
+  try {
+    result = await train(model, adapter, stages, {
+      lr,
+      batchSize,
+      warmupSteps: o.warmupSteps,
+      seed,
+      guard,
+      checkpointDir: o.checkpointDir,
+      checkpointEvery: o.checkpointEvery,
+      signal: o.signal,
+      onEvent: (event) => o.onEvent?.({ type: 'train', event }),
+    });
+  } catch (e) {
+    adapter.dispose();
+    throw e;
+  }
+  return {
+    adapter,
+    qas,
+    lengths,
+    train: result,
+    recipe,
+    documentSha256: createHash('sha256').update(doc.text, 'utf8').digest('hex'),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The guard's general-text samples: the user's text, or what the frozen base writes itself from BOS. */
+async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: AbsorbOptions, seed: number): Promise<GuardOptions | null> {
+  const kind = o.guard ?? 'none';
+  if (kind === 'none') return null;
+  const { model, tokenizer: tok } = loaded;
+  let texts = o.guardText;
+  if (!texts) {
+    texts = [];
+    const n = o.guardSamples ?? 8;
+    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: lengths.segmentLength, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
+  }
+  const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
+  const samples = texts
+    .map((t) => [...bos, ...tok.encode(t, { bos: false })].slice(0, lengths.budget))
+    .filter((ids) => ids.length >= 2)
+    .map((ids) => ({ input: ids, labels: [...ids.slice(1), IGNORE] }));
+  o.onEvent?.({ type: 'guard', samples: samples.length, source: o.guardText ? 'user' : 'self' });
+  return { kind, lambda: o.guardLambda ?? 1, samples, perStep: o.guardPerStep ?? 1 };
+}
