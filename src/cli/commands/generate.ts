@@ -1,12 +1,9 @@
 // `lift generate`: sample text from a model. stdout gets only the generated text, streamed as it is produced,
 // plus one final newline (as llama2.c run.c prints), so `lift generate --model stories260K.bin --steps 256
 // --temperature 0` prints the same bytes as `./run stories260K.bin -n 256 -t 0`. Loading and speed go to stderr.
-import { existsSync, readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { loadModelFromPath, type LoadedModel } from '../../model/load.js';
 import { generate } from '../../model/generate.js';
-import type { AdapterHooks, LlamaModel } from '../../model/llama.js';
-import { parseModelSpec, resolveModelFiles } from '../../io/hub.js';
+import { loadAdapterForCli, loadModelForCli } from '../model.js';
 import { log, numberFlag, out } from '../io.js';
 
 interface GenerateFlags {
@@ -60,7 +57,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const loaded = await loadModelForCli(flags.model, flags.tokenizer);
   const { model, tokenizer } = loaded;
   try {
-    const adapter = flags.adapter ? await loadAdapterForCli(flags.adapter, model) : null;
+    const adapter = flags.adapter ? loadAdapterForCli(flags.adapter, loaded).adapter : null;
     const c = model.config;
     log(`loaded ${loaded.id} (${loaded.format}: ${c.num_hidden_layers} layers, dim ${c.hidden_size}, vocab ${c.vocab_size}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     const promptIds = tokenizer.encode(flags.prompt, { bos: loaded.addBos });
@@ -87,43 +84,4 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   } finally {
     model.dispose();
   }
-}
-
-/** A local path, or an `org/name` Hub repo resolved through the Hugging Face cache (downloading if needed). */
-async function loadModelForCli(spec: string, tokenizer?: string): Promise<LoadedModel> {
-  const hint = 'pass --model a llama2.c .bin, a .gguf file, a Hugging Face model folder (config.json, tokenizer.json, *.safetensors) or a Hub repo id like org/name';
-  let parsed: ReturnType<typeof parseModelSpec>;
-  try {
-    parsed = parseModelSpec(spec);
-  } catch (e) {
-    throw new Error(`model not found: ${(e as Error).message}; ${hint}`);
-  }
-  if (tokenizer !== undefined && !existsSync(tokenizer)) throw new Error(`tokenizer not found: ${tokenizer} (--tokenizer takes a llama2.c tokenizer file)`);
-  if (parsed.kind === 'local') {
-    if (!existsSync(parsed.path)) throw new Error(`model not found: ${parsed.path} does not exist; ${hint}`);
-    return loadModelFromPath(parsed.path, { tokenizer });
-  }
-  // Hub: a Hugging Face layout (config, tokenizer, one safetensors file or an index of shards).
-  const onProgress = ({ file, loaded, total }: { file: string; loaded: number; total: number }): void => {
-    if (loaded === total) log(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`);
-  };
-  const r = await resolveModelFiles(spec, ['config.json', 'tokenizer.json'], {
-    optional: ['tokenizer_config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json'],
-    onProgress,
-  });
-  const index = r.files['model.safetensors.index.json'];
-  if (index) {
-    const shards = [...new Set(Object.values((JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
-    await resolveModelFiles(spec, shards, { onProgress });
-  } else if (!r.files['model.safetensors']) {
-    throw new Error(`model not found: ${spec} has neither model.safetensors nor model.safetensors.index.json; ${hint}`);
-  }
-  return loadModelFromPath(r.dir, { id: spec, revision: r.commit ?? null });
-}
-
-/** Loads an adapter folder onto the model. The adapter loader is not written yet; wire it in here. */
-async function loadAdapterForCli(dir: string, model: LlamaModel): Promise<AdapterHooks> {
-  void dir;
-  void model;
-  throw new Error('adapters are not supported yet (--adapter): the adapter loader (src/adapters/load.ts) is still being written');
 }

@@ -1,9 +1,13 @@
 // The subcommands, in the order `lift --help` lists them.
 import type { Command } from 'commander';
+import { register as registerAbsorb } from './absorb.js';
+import { register as registerAsk } from './ask.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerGenerate } from './generate.js';
 
 export function registerCommands(program: Command): void {
+  registerAbsorb(program);
+  registerAsk(program);
   registerConvert(program);
   registerGenerate(program);
 }

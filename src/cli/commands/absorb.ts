@@ -1,0 +1,182 @@
+// `lift absorb DOC --model M --out DIR`: LIFT one document into an adapter folder (the adapter in its file
+// format, the manifest, the document itself for answering with context, and an HTML report). Ctrl-C leaves
+// a checkpoint; running the same command again resumes from it.
+import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
+import { AbortedError } from '../../lift/trainer.js';
+import { readDocument } from '../../lift/document.js';
+import { makeQAGenerator } from '../../lift/qa/index.js';
+import { generateText } from '../../model/generate.js';
+import { saveAdapter } from '../../adapters/files.js';
+import { absorbReport } from '../report.js';
+import { writeReport } from '../../report/html.js';
+import { loadModelForCli } from '../model.js';
+import { progress, type Progress } from '../progress.js';
+import { log, numberFlag, out } from '../io.js';
+
+export interface AbsorbFlags {
+  model: string;
+  out: string;
+  title?: string;
+  adapter: 'gated-memory' | 'lora';
+  ct: boolean;
+  qa: number;
+  qaGenerator: string;
+  qaModel?: string;
+  guard: 'none' | 'kl' | 'replay';
+  guardLambda: number;
+  guardText?: string;
+  contextBudget?: number;
+  epochs?: string;
+  lr?: number;
+  batchSize?: string;
+  loraRank?: number;
+  loraAlpha?: number;
+  memoryMultiplier?: number;
+  gmInit: 'paper' | 'zero-output';
+  seed: number;
+  checkpointEvery: number;
+  json?: boolean;
+  report: boolean;
+  tokenizer?: string;
+}
+
+const EXAMPLES = `
+Defaults are the paper's (LIFT.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
+epochs on segments, stage 2 = 5 epochs on segments + QAs, AdamW lr 1e-3 (LoRA: 2e-4), one full-batch step per
+epoch. Interrupted (Ctrl-C) runs leave a checkpoint in DIR/.checkpoint: run the same command to resume.
+
+Examples:
+  lift absorb book.txt --model ./SmolLM2-135M --out book.lift
+  lift absorb story.txt --model stories260K.bin --out story.lift --adapter lora --lora-rank 32 --lr 1e-3 \\
+      --epochs 6,12 --batch-size 8 --context-budget 128 --guard kl
+  lift absorb report.txt --model org/name --out r.lift --qa 20 --qa-generator http://localhost:8000/v1 --qa-model m
+`;
+
+export function register(program: Command): void {
+  program
+    .command('absorb')
+    .description('Fine-tune a long document into an adapter (LIFT), written to --out')
+    .argument('<document>', 'UTF-8 text file to absorb')
+    .requiredOption('-m, --model <model>', 'base model: llama2.c .bin, .gguf, Hugging Face folder or org/name')
+    .requiredOption('-o, --out <dir>', 'adapter folder to write')
+    .option('--title <text>', 'document title used in prompts (default: the file name)')
+    .addOption(new Option('--adapter <kind>', 'adapter type').choices(['gated-memory', 'lora']).default('gated-memory'))
+    .option('--no-ct', 'train on plain segments instead of contextualized samples (§2)')
+    .addOption(new Option('--qa <n>', 'auxiliary QA pairs (§3)').default(10).argParser(numberFlag('qa', 0, 10000, true)))
+    .option('--qa-generator <spec>', "'builtin' (no model needed), 'self' (the base model) or an OpenAI-compatible URL", 'builtin')
+    .option('--qa-model <name>', 'model name for an OpenAI-compatible --qa-generator (key from OPENAI_API_KEY)')
+    .addOption(new Option('--guard <kind>', 'forgetting guard on general text').choices(['none', 'kl', 'replay']).default('none'))
+    .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
+    .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
+    .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
+    .option('--epochs <a,b>', 'epochs of stage 1 and stage 2 (default 3,5)')
+    .addOption(new Option('--lr <x>', 'learning rate').argParser(numberFlag('lr', 0)))
+    .option('--batch-size <n|full>', "samples per optimizer step, or 'full' (one step per epoch, the paper)")
+    .addOption(new Option('--lora-rank <r>', 'LoRA rank (default 128)').argParser(numberFlag('lora-rank', 1, 4096, true)))
+    .addOption(new Option('--lora-alpha <a>', 'LoRA alpha (default 2·rank)').argParser(numberFlag('lora-alpha', 0)))
+    .addOption(new Option('--memory-multiplier <k>', 'Gated Memory hidden width k·d_h (paper: 2)').argParser(numberFlag('memory-multiplier', 1, 64, true)))
+    .addOption(new Option('--gm-init <init>', 'Gated Memory init').choices(['paper', 'zero-output']).default('paper'))
+    .addOption(new Option('--seed <s>', 'seed for samples, QAs and init').default(0).argParser(numberFlag('seed', 0, 2 ** 31, true)))
+    .addOption(new Option('--checkpoint-every <n>', 'optimizer steps between checkpoints').default(10).argParser(numberFlag('checkpoint-every', 1, 1e9, true)))
+    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .option('--no-report', 'do not write report.html')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', EXAMPLES)
+    .action(async (doc: string, flags: AbsorbFlags) => {
+      await runAbsorb(doc, flags);
+    });
+}
+
+function parseEpochs(s: string | undefined): [number, number] | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+),(\d+)$/.exec(s);
+  if (!m) throw new Error(`--epochs: expected two integers like 3,5, got "${s}"`);
+  return [Number(m[1]), Number(m[2])];
+}
+function parseBatch(s: string | undefined): number | 'full' | undefined {
+  if (s === undefined || s === 'full') return s as 'full' | undefined;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--batch-size: expected a positive integer or 'full', got "${s}"`);
+  return n;
+}
+
+export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> {
+  const doc = readDocument(docPath, f.title);
+  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
+  const guardText = f.guardText ? readDocument(f.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
+  const loaded = await loadModelForCli(f.model, f.tokenizer);
+  const t0 = performance.now();
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    log('\ninterrupted: saving a checkpoint…');
+    ac.abort();
+  };
+  process.once('SIGINT', onSigint);
+  let bar: Progress | null = null;
+  const onEvent = (e: AbsorbEvent): void => {
+    if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
+    else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
+    else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
+    else if (e.event.type === 'start') {
+      if (e.event.resumedAt > 0) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);
+      bar = progress('training', e.event.totalSteps);
+      bar.update(e.event.resumedAt);
+    } else if (e.event.type === 'step') bar?.update(e.event.step, `${e.event.stage} loss ${e.event.loss.toFixed(4)}${e.event.guardLoss !== null ? ` guard ${e.event.guardLoss.toFixed(4)}` : ''}`);
+    else if (e.event.type === 'nonfinite') log(`step ${e.event.step}: non-finite ${e.event.names.join(', ')}; step skipped`);
+  };
+  const qaGenerator = f.qa > 0 ? makeQAGenerator(f.qaGenerator, {
+    cacheDir: join(f.out, '..', '.lift-qa-cache'),
+    openai: f.qaModel ? { model: f.qaModel } : undefined,
+    self: f.qaGenerator === 'self' ? {
+      complete: (prompt: string) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens: 200 }),
+      chatTemplate: loaded.chatTemplate,
+      modelId: loaded.id,
+    } : undefined,
+    warn: (m) => log(`QA: ${m}`),
+  }) : null;
+  try {
+    const r = await absorb(loaded, { title: doc.title, text: doc.text }, {
+      adapter: f.adapter,
+      contextualized: f.ct,
+      qa: f.qa,
+      qaGenerator,
+      guard: f.guard,
+      guardLambda: f.guardLambda,
+      guardText,
+      contextBudget: f.contextBudget,
+      epochs,
+      lr: f.lr,
+      batchSize,
+      lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
+      gatedMemory: { init: f.gmInit, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
+      seed: f.seed,
+      checkpointDir: f.out + '.checkpoint',
+      checkpointEvery: f.checkpointEvery,
+      signal: ac.signal,
+      onEvent,
+    });
+    (bar as Progress | null)?.stop();
+    const losses = r.train.losses;
+    const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
+    saveAdapter(f.out, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics });
+    rmSync(f.out + '.checkpoint', { recursive: true, force: true }); // finished: nothing left to resume
+    writeFileSync(join(f.out, 'document.txt'), doc.text);
+    writeFileSync(join(f.out, 'document.json'), JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n');
+    const reportPath = join(f.out, 'report.html');
+    if (f.report) writeReport(reportPath, absorbReport(doc.title, r, loaded.id));
+    const seconds = (performance.now() - t0) / 1000;
+    log(`absorbed in ${seconds.toFixed(1)} s; loss ${metrics.first_loss?.toFixed(4)} → ${metrics.final_loss?.toFixed(4)}; adapter written to ${f.out}${f.report ? `, report ${reportPath}` : ''}`);
+    if (f.json) out(JSON.stringify({ out: f.out, report: f.report ? reportPath : null, ...metrics }) + '\n');
+    r.adapter.dispose();
+  } catch (e) {
+    (bar as Progress | null)?.stop();
+    if (e instanceof AbortedError) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    loaded.model.dispose();
+  }
+}

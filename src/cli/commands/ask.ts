@@ -1,0 +1,70 @@
+// `lift ask DIR "question"`: answer from an absorbed document — the adapter plus the document in context,
+// middle-truncated (the paper) or reduced to the passages that best match the question (retrieval).
+// stdout carries the answer only.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { ask } from '../../lift/ask.js';
+import { MANIFEST_FILE } from '../../adapters/files.js';
+import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { log, numberFlag, out } from '../io.js';
+
+interface AskFlags {
+  context: 'truncate' | 'retrieve';
+  model?: string;
+  adapter: boolean;
+  maxTokens: number;
+  contextBudget?: number;
+  tokenizer?: string;
+  json?: boolean;
+}
+
+export interface AbsorbedDocument {
+  title: string;
+  text: string;
+  contextBudget: number;
+  baseModel: string;
+}
+
+/** The document and settings `lift absorb` stored beside the adapter. */
+export function readAbsorbed(dir: string): AbsorbedDocument {
+  const need = [MANIFEST_FILE, 'document.txt', 'document.json'];
+  for (const f of need) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
+  const meta = JSON.parse(readFileSync(join(dir, 'document.json'), 'utf8')) as { title: string; context_budget: number };
+  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as { base_model: { id: string } };
+  return { title: meta.title, text: readFileSync(join(dir, 'document.txt'), 'utf8'), contextBudget: meta.context_budget, baseModel: manifest.base_model.id };
+}
+
+export function register(program: Command): void {
+  program
+    .command('ask')
+    .description('Answer a question about a document absorbed with `lift absorb`')
+    .argument('<dir>', 'adapter folder written by lift absorb')
+    .argument('<question>', 'the question')
+    .addOption(new Option('--context <mode>', 'document context in the prompt').choices(['truncate', 'retrieve']).default('truncate'))
+    .option('-m, --model <model>', 'base model (default: the one recorded in the adapter manifest)')
+    .option('--no-adapter', 'answer with the base model only (the truncated-ICL baseline)')
+    .addOption(new Option('--max-tokens <n>', 'longest answer').default(200).argParser(numberFlag('max-tokens', 1, 100000, true)))
+    .addOption(new Option('--context-budget <n>', 'override the budget recorded at absorb time').argParser(numberFlag('context-budget', 16, 1e7, true)))
+    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .option('--json', 'print {"question","answer","context"} as JSON')
+    .addHelpText('after', `
+Examples:
+  lift ask book.lift "Who found the key?"
+  lift ask book.lift "Who found the key?" --context retrieve
+  lift ask book.lift "Who found the key?" --no-adapter      # the truncated-ICL baseline`)
+    .action(async (dir: string, question: string, f: AskFlags) => {
+      const doc = readAbsorbed(dir);
+      const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer);
+      try {
+        const { adapter } = f.adapter ? loadAdapterForCli(dir, loaded) : { adapter: null };
+        const t0 = performance.now();
+        const answer = await ask(loaded, adapter, question, { title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context, maxTokens: f.maxTokens });
+        log(`answered in ${((performance.now() - t0) / 1000).toFixed(2)} s (${f.adapter ? 'LIFT adapter' : 'no adapter'}, context ${f.context})`);
+        out(f.json ? JSON.stringify({ question, answer, context: f.context, adapter: f.adapter }) + '\n' : answer + '\n');
+        adapter?.dispose();
+      } finally {
+        loaded.model.dispose();
+      }
+    });
+}

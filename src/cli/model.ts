@@ -1,0 +1,45 @@
+// Model and adapter loading for the subcommands: a local path (llama2.c .bin, .gguf, Hugging Face folder) or a
+// Hub repo id resolved through the Hugging Face cache (downloads with progress, HF_HUB_OFFLINE honoured).
+import { existsSync, readFileSync } from 'node:fs';
+import { loadModelFromPath, type LoadedModel } from '../model/load.js';
+import { parseModelSpec, resolveModelFiles } from '../io/hub.js';
+import { loadAdapter, type Adapter, type LiftManifest } from '../adapters/files.js';
+import { log } from './io.js';
+
+/** A local path, or an `org/name` Hub repo resolved through the Hugging Face cache (downloading if needed). */
+export async function loadModelForCli(spec: string, tokenizer?: string): Promise<LoadedModel> {
+  const hint = 'pass --model a llama2.c .bin, a .gguf file, a Hugging Face model folder (config.json, tokenizer.json, *.safetensors) or a Hub repo id like org/name';
+  let parsed: ReturnType<typeof parseModelSpec>;
+  try {
+    parsed = parseModelSpec(spec);
+  } catch (e) {
+    throw new Error(`model not found: ${(e as Error).message}; ${hint}`);
+  }
+  if (tokenizer !== undefined && !existsSync(tokenizer)) throw new Error(`tokenizer not found: ${tokenizer} (--tokenizer takes a llama2.c tokenizer file)`);
+  if (parsed.kind === 'local') {
+    if (!existsSync(parsed.path)) throw new Error(`model not found: ${parsed.path} does not exist; ${hint}`);
+    return loadModelFromPath(parsed.path, { tokenizer });
+  }
+  // Hub: a Hugging Face layout (config, tokenizer, one safetensors file or an index of shards).
+  const onProgress = ({ file, loaded, total }: { file: string; loaded: number; total: number }): void => {
+    if (loaded === total) log(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`);
+  };
+  const r = await resolveModelFiles(spec, ['config.json', 'tokenizer.json'], {
+    optional: ['tokenizer_config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json'],
+    onProgress,
+  });
+  const index = r.files['model.safetensors.index.json'];
+  if (index) {
+    const shards = [...new Set(Object.values((JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
+    await resolveModelFiles(spec, shards, { onProgress });
+  } else if (!r.files['model.safetensors']) {
+    throw new Error(`model not found: ${spec} has neither model.safetensors nor model.safetensors.index.json; ${hint}`);
+  }
+  return loadModelFromPath(r.dir, { id: spec, revision: r.commit ?? null });
+}
+
+/** Loads an adapter folder (written by `lift absorb`, or PEFT + a LIFT manifest) onto the loaded model. */
+export function loadAdapterForCli(dir: string, loaded: LoadedModel): { adapter: Adapter; manifest: LiftManifest } {
+  if (!existsSync(dir)) throw new Error(`adapter not found: ${dir} does not exist (lift absorb --out writes one)`);
+  return loadAdapter(dir, { model: loaded.model, id: loaded.id, revision: loaded.revision });
+}

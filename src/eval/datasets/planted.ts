@@ -1,0 +1,60 @@
+// A long TinyStories-style document with planted facts ("Lily's dog was called Biscuit.") and probes whose
+// continuation needs a fact that middle truncation removes from the context: the recall benchmark and the
+// demo. Stories come from a text file split on "Once upon a time"; `skip` keeps them disjoint from held-out
+// text (the first 100 stories are the held-out set of the recall benchmark).
+import { readFileSync } from 'node:fs';
+
+export interface PlantedFact {
+  /** The sentence planted in the document. */
+  sentence: string;
+  /** The probe: the sentence up to the answer ("Lily's dog was called"). */
+  prompt: string;
+  /** The answer word ("Biscuit"). */
+  answer: string;
+}
+
+export interface PlantedDocument {
+  title: string;
+  text: string;
+  facts: PlantedFact[];
+}
+
+const PEOPLE = ['Lily', 'Tom', 'Ben', 'Mia', 'Sam', 'Anna', 'Max', 'Lucy', 'Tim', 'Sue', 'Jack', 'Emma', 'Zoe', 'Leo', 'Kim', 'Dan'];
+const THINGS = ['dog', 'cat', 'bird', 'fish', 'teddy', 'boat', 'kite', 'frog', 'doll', 'horse', 'bunny', 'duck', 'car', 'ball', 'hat', 'tree'];
+const NAMES = ['Biscuit', 'Pepper', 'Zorro', 'Maple', 'Nugget', 'Pickle', 'Waffle', 'Rocket', 'Bubbles', 'Mango', 'Pebble', 'Toffee', 'Comet', 'Noodle', 'Sprout', 'Jelly'];
+
+/** The stories of a TinyStories text file: split on "Once upon a time", each re-prefixed and trimmed. */
+export function readStories(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .split('Once upon a time')
+    .slice(1)
+    .map((s) => ('Once upon a time' + s).trim())
+    .filter((s) => s.length > 0);
+}
+
+/**
+ * Concatenates stories[skip…] until `countTokens(text) ≥ minTokens`, then plants `nFacts` facts at evenly
+ * spaced story boundaries between 25 % and 75 % of the document (where a middle-truncated context cannot see).
+ */
+export function plantedDocument(stories: string[], opts: { minTokens: number; countTokens: (s: string) => number; nFacts?: number; skip?: number }): PlantedDocument {
+  const n = Math.min(opts.nFacts ?? 12, NAMES.length);
+  const picked: string[] = [];
+  let tokens = 0;
+  for (let i = opts.skip ?? 0; i < stories.length && tokens < opts.minTokens; i++) {
+    picked.push(stories[i]);
+    tokens += opts.countTokens(stories[i]) + 1;
+  }
+  if (tokens < opts.minTokens) throw new Error(`plantedDocument: only ${tokens} tokens of stories available, ${opts.minTokens} requested`);
+  const facts: PlantedFact[] = Array.from({ length: n }, (_, i) => {
+    const prompt = `${PEOPLE[i]}'s ${THINGS[i]} was called`;
+    return { prompt, answer: NAMES[i], sentence: `${prompt} ${NAMES[i]}.` };
+  });
+  const lo = Math.floor(picked.length * 0.25), hi = Math.ceil(picked.length * 0.75);
+  const slots = facts.map((_, i) => lo + Math.floor(((i + 0.5) * (hi - lo)) / n));
+  const out: string[] = [];
+  picked.forEach((s, i) => {
+    out.push(s);
+    facts.forEach((f, k) => slots[k] === i && out.push(f.sentence));
+  });
+  return { title: 'Stories', text: out.join('\n\n'), facts };
+}

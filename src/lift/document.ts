@@ -1,0 +1,43 @@
+// Reading a document to absorb: strict UTF-8 (a non-UTF-8 or binary file is an error naming the file and the
+// byte offset, never silently garbled), a BOM stripped, CRLF normalised to LF, empty documents refused.
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+
+export interface LoadedDocument {
+  title: string;
+  text: string;
+  path: string;
+  bytes: number;
+}
+
+export function readDocument(path: string, title?: string): LoadedDocument {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read the document (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const nul = buf.indexOf(0);
+  if (nul >= 0) throw new Error(`${path}: byte ${nul} is NUL: this looks like a binary file, not text (expected a UTF-8 text document)`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    throw new Error(`${path}: not valid UTF-8 at byte ${firstBadUtf8(buf)}: convert it first (e.g. iconv -f latin1 -t utf-8)`);
+  }
+  text = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  if (text.trim().length === 0) throw new Error(`${path}: the document is empty (or only whitespace): there is nothing to absorb`);
+  return { title: title ?? basename(path, extname(path)), text, path, bytes: buf.length };
+}
+
+/** Offset of the first byte that breaks UTF-8. */
+function firstBadUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length; ) {
+    const c = b[i];
+    const n = c < 0x80 ? 1 : c >> 5 === 6 ? 2 : c >> 4 === 14 ? 3 : c >> 3 === 30 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    for (let k = 1; k < n; k++) if (b[i + k] >> 6 !== 2) return i;
+    i += n;
+  }
+  return b.length;
+}
