@@ -2,10 +2,14 @@
 // object per configuration with --json. Speed lives here, not in timed tests.
 import { parseArgs } from './util.js';
 import { benchEngine } from './engine.js';
+import { benchRecall } from './recall.js';
+import { benchAbsorb } from './absorb.js';
 import { benchGenerate } from './generate.js';
 
 const benches: Record<string, (a: ReturnType<typeof parseArgs>) => Promise<void>> = {
   engine: benchEngine,
+  recall: benchRecall,
+  absorb: benchAbsorb,
   generate: benchGenerate,
 };
 

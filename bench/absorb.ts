@@ -1,0 +1,47 @@
+// `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora]`:
+// absorb time against document length on the SmolLM2-135M-shaped model (random weights, SmolLM2 tokenizer),
+// one epoch, the paper's lengths scaled to a 2k window (budget 2048: segments 512, stride 192, CT context
+// 1024), no QA. The number of segments grows linearly with the length and every sample has the same
+// length, so the time per document token should stay flat: `seconds_per_1k_tokens` shows it.
+import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { native } from '../src/engine/index.js';
+import { parseHFConfig } from '../src/model/config.js';
+import { HFTokenizer } from '../src/text/hf-tokenizer.js';
+import { absorb } from '../src/lift/absorb.js';
+import type { LoadedModel } from '../src/model/load.js';
+import { randomModel, SMOLLM2_135M } from './engine.js';
+import { Output, log, type BenchArgs } from './util.js';
+
+const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
+
+export async function benchAbsorb(args: BenchArgs): Promise<void> {
+  const sizes = (args.flags.get('sizes') ?? '1024,2048,4096,8192,16384').split(',').map(Number);
+  const adapter = (args.flags.get('adapter') ?? 'gated-memory') as 'gated-memory' | 'lora';
+  native.setThreads(Number(args.flags.get('threads') ?? 2));
+  const out = new Output(args.json);
+  const tokDir = join(SHARED, 'tokenizers', 'smollm2');
+  const tokenizer = HFTokenizer.fromFiles(join(tokDir, 'tokenizer.json'), join(tokDir, 'tokenizer_config.json'));
+  const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
+  const loaded: LoadedModel = { model: randomModel(config), tokenizer, format: 'safetensors', id: 'random-SmolLM2-135M', revision: null, chatTemplate: null, addBos: false, files: [] };
+  // Paul Graham essays as text; token counts through the real tokenizer.
+  const essays = join(SHARED, 'data', 'niah-paulgraham-essays');
+  const corpus = readdirSync(essays).filter((f) => f.endsWith('.txt')).sort().map((f) => readFileSync(join(essays, f), 'utf8')).join('\n\n');
+  const ids = tokenizer.encode(corpus.slice(0, 400_000), { bos: false });
+  for (const n of sizes) {
+    if (ids.length < n) throw new Error(`not enough essay text for ${n} tokens`);
+    const text = tokenizer.decode(ids.slice(0, n));
+    let segments = 0, sampleTokens = 0;
+    const t0 = performance.now();
+    const r = await absorb(loaded, { title: 'Essays', text }, {
+      adapter, contextBudget: 2048, epochs: [1, 0], qa: 0, batchSize: 'full', seed: 1,
+      onEvent: (e) => { if (e.type === 'prepare') { segments = e.segments; sampleTokens = e.lengths.ctContext + e.lengths.segmentLength; } },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
+    r.adapter.dispose();
+    log(`  ${n} tokens: ${seconds.toFixed(1)} s`);
+  }
+  out.table(['doc_tokens', 'segments', 'steps', 'seconds', 'seconds_per_1k_tokens', 'peak_rss_mb']);
+  loaded.model.dispose();
+}

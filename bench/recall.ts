@@ -1,0 +1,85 @@
+// `npm run bench -- recall [--json] [--quick] [--epochs 6,12]`: does LIFT make facts outside the context
+// window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
+// a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
+// document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
+// guard × contextualized training): recall without and with the adapter, NLL of the document and of held-out
+// text (the first 100 stories of tinystories-valid-sample, disjoint from the document's stories) before/after.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { native } from '../src/engine/index.js';
+import { loadModelFromPath, type LoadedModel } from '../src/model/load.js';
+import { meanNll } from '../src/model/perplexity.js';
+import { absorb, type AbsorbOptions } from '../src/lift/absorb.js';
+import { BuiltinQAGenerator } from '../src/lift/qa/builtin.js';
+import { readStories, plantedDocument } from '../src/eval/datasets/planted.js';
+import { recall } from '../src/eval/recall.js';
+import type { AdapterHooks } from '../src/model/llama.js';
+import { Output, log, type BenchArgs } from './util.js';
+
+const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
+const BUDGET = 128;
+
+interface Config {
+  adapter: 'lora' | 'gated-memory';
+  variant: string;
+  guard: 'none' | 'kl';
+  ct: boolean;
+  options: AbsorbOptions;
+}
+
+function configs(epochs: [number, number], quick: boolean): Config[] {
+  const common: AbsorbOptions = { contextBudget: BUDGET, epochs, batchSize: 8, qa: 10, qaGenerator: new BuiltinQAGenerator(), guardLambda: 1, guardSamples: 8, seed: 1 };
+  const variants: Omit<Config, 'guard' | 'ct'>[] = [
+    { adapter: 'lora', variant: 'r32', options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3 } },
+    { adapter: 'gated-memory', variant: 'paper (k=2, paper init)', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 2, init: 'paper' }, lr: 1e-3 } },
+    { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3 } },
+  ];
+  const out: Config[] = [];
+  for (const v of variants)
+    for (const guard of ['none', 'kl'] as const)
+      for (const ct of [true, false]) {
+        if (quick && (!ct || (guard === 'kl' && v.adapter !== 'lora'))) continue;
+        out.push({ ...v, guard, ct, options: { ...v.options, guard, contextualized: ct } });
+      }
+  return out;
+}
+
+function nllOf(loaded: LoadedModel, seqs: number[][], adapter: AdapterHooks | null): number {
+  return meanNll(loaded.model, seqs, { adapter }).nll;
+}
+
+export async function benchRecall(args: BenchArgs): Promise<void> {
+  const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
+  const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
+  if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
+  native.setThreads(Number(args.flags.get('threads') ?? 1)); // a 260K-parameter model: one thread is fastest
+  const e = (args.flags.get('epochs') ?? '6,12').split(',').map(Number) as [number, number];
+  const out = new Output(args.json);
+  const loaded = loadModelFromPath(modelPath);
+  const tok = loaded.tokenizer;
+  const stories = readStories(dataPath);
+  const heldout = stories.slice(0, 100).map((s) => tok.encode(s, { bos: true }).slice(0, 512));
+  const doc = plantedDocument(stories, { minTokens: 16 * BUDGET, countTokens: (s) => tok.encode(s, { bos: false }).length, skip: 100 });
+  const docIds = tok.encode(doc.text, { bos: false });
+  const docSeqs: number[][] = [];
+  for (let i = 0; i < docIds.length; i += 255) docSeqs.push([tok.bosId!, ...docIds.slice(i, i + 255)]);
+  log(`document: ${docIds.length} tokens, ${doc.facts.length} facts; budget ${BUDGET}; held-out: ${heldout.length} stories`);
+  const base = await recall(loaded, null, doc.text, doc.facts, BUDGET);
+  const heldBefore = nllOf(loaded, heldout, null), docBefore = nllOf(loaded, docSeqs, null);
+  for (const c of configs(e, args.flags.has('quick'))) {
+    const t0 = performance.now();
+    const r = await absorb(loaded, { title: doc.title, text: doc.text }, c.options);
+    const seconds = (performance.now() - t0) / 1000;
+    const lift = await recall(loaded, r.adapter, doc.text, doc.facts, BUDGET);
+    out.emit({
+      bench: 'recall', adapter: c.adapter, variant: c.variant, guard: c.guard, ct: c.ct, facts: doc.facts.length,
+      baseline_accuracy: base.accuracy, lift_accuracy: lift.accuracy,
+      doc_nll_before: docBefore, doc_nll_after: nllOf(loaded, docSeqs, r.adapter),
+      heldout_nll_before: heldBefore, heldout_nll_after: nllOf(loaded, heldout, r.adapter),
+      steps: r.train.steps, epochs: e.join(','), seconds,
+    });
+    r.adapter.dispose();
+  }
+  out.table(['adapter', 'variant', 'guard', 'ct', 'baseline_accuracy', 'lift_accuracy', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
+  loaded.model.dispose();
+}
