@@ -195,22 +195,17 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
     const s = guard.samples[(step * guard.perStep + k) % guard.samples.length];
     const ids = Int32Array.from(s.input);
     const tape = new Tape();
+    // KL's reference: the frozen base's logits (no adapter, no tape), kept until backward has used them.
+    const ref = guard.kind === 'kl' ? tidy(() => model.forward(ids)) : null;
     try {
-      let l: Tensor;
-      if (guard.kind === 'kl') {
-        const ref = tidy(() => model.forward(ids)); // the frozen base: no adapter, no tape
-        try {
-          l = tape.record(() => klDivergence(model.forward(ids, { adapter }), ref));
-        } finally {
-          ref.dispose();
-        }
-      } else {
-        l = tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.labels), { inPlace: true }).loss);
-      }
+      const l = ref
+        ? tape.record(() => klDivergence(model.forward(ids, { adapter }), ref))
+        : tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.labels), { inPlace: true }).loss);
       g += l.item() / guard.perStep;
       if (Number.isFinite(l.item())) tape.backward(l, guard.lambda / guard.perStep);
     } finally {
       tape.dispose();
+      ref?.dispose();
     }
   }
   return { loss: total, guardLoss: g };

@@ -215,7 +215,7 @@ test('gradient check: the whole Gated Memory path (W1, W2, U, V, biases, q, attn
   assert.equal(memoryStats().liveBuffers, 0);
 });
 
-test('Gated Memory training (AdamW, §5 settings) keeps every base weight bit-identical; the gates move', () => {
+test('Gated Memory training (AdamW, §5 betas/ε/decay/clip, lr 1e-2) keeps every base weight bit-identical; the gates move', () => {
   const c = tinyConfig(), model = tinyModel(c), ids = randomIds(12, c.vocab_size), targets = randomIds(12, c.vocab_size, 9);
   const before = model.parameters().map((t) => t.f32().slice());
   for (const init of ['paper', 'zero-output'] as const) {

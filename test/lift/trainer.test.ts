@@ -11,6 +11,7 @@ import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { train, type TrainEvent } from '../../src/lift/trainer.js';
+import { tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
 
@@ -82,4 +83,42 @@ test('a training process killed with SIGKILL resumes and ends with the same adap
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the forgetting guard trains with KL and with replay, and KL keeps the model near the base', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model, tokenizer } = loadModelFromPath(MODEL());
+  const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
+  const general = tokenizer.encode('Once upon a time, there was a little girl named Lily. She liked to play with her ball in the park.', { bos: true });
+  const samples = [{ input: ids.slice(0, -1), labels: ids.slice(1) }];
+  const guardSamples = [{ input: general.slice(0, -1), labels: general.slice(1) }];
+  const gen = Int32Array.from(general.slice(0, -1));
+  const drift = (lora: LoraAdapter): number => {
+    // Mean |Δ logit| on the general text between the adapted and the base model.
+    return tidy(() => {
+      const a = model.forward(gen, { adapter: lora }).f32(), b = model.forward(gen).f32();
+      let s = 0;
+      for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
+      return s / a.length;
+    });
+  };
+  const run = async (guard: 'kl' | 'replay' | null) => {
+    const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
+    const events: TrainEvent[] = [];
+    await train(model, lora, [{ name: 's1', epochs: 25, samples }], {
+      lr: 1e-2, batchSize: 'full', guard: guard ? { kind: guard, lambda: 1, samples: guardSamples, perStep: 1 } : null, onEvent: (e) => events.push(e),
+    });
+    const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
+    const d = drift(lora);
+    lora.dispose();
+    return { d, guardLoss: steps.map((s) => s.guardLoss), last: steps[steps.length - 1].loss };
+  };
+  const none = await run(null), kl = await run('kl'), replay = await run('replay');
+  console.log(`  drift on general text: none ${none.d.toFixed(3)}, kl ${kl.d.toFixed(3)}, replay ${replay.d.toFixed(3)}; task loss none ${none.last.toFixed(3)} kl ${kl.last.toFixed(3)}`);
+  assert.ok(kl.guardLoss.every((g) => g !== null && Number.isFinite(g)), 'KL guard loss reported every step');
+  assert.ok(replay.guardLoss.every((g) => g !== null && Number.isFinite(g)));
+  assert.equal(none.guardLoss[0], null);
+  assert.ok(kl.d < none.d, `KL must keep the model closer to the base (${kl.d} vs ${none.d})`);
+  assert.ok(kl.last < 1.0, 'and still learn the task');
+  model.dispose();
 });
