@@ -54,6 +54,7 @@ export interface AbsorbOptions {
 export type AbsorbEvent =
   | { type: 'prepare'; documentTokens: number; segments: number; lengths: LiftLengths }
   | { type: 'qa'; generated: number; requested: number }
+  | { type: 'warning'; message: string }
   | { type: 'guard'; samples: number; source: 'user' | 'self' }
   | { type: 'train'; event: TrainEvent };
 
@@ -94,7 +95,16 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal });
     o.onEvent?.({ type: 'qa', generated: qas.length, requested: nQA });
   }
-  const qaSamples = buildQASamples(tok, { title: doc.title, document: doc.text }, qas, lengths, { bos, mode: o.qaContext ?? 'truncate' });
+  // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
+  const qaSamples: Sample[] = [];
+  for (const qa of qas) {
+    try {
+      qaSamples.push(...buildQASamples(tok, { title: doc.title, document: doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate' }));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      o.onEvent?.({ type: 'warning', message: `QA skipped (${e.message}): "${qa.question.slice(0, 60)}"` });
+    }
+  }
 
   const guard = await guardOptions(loaded, lengths, o, seed);
   const kind = o.adapter ?? 'gated-memory';
@@ -115,7 +125,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     adapter_options: kind === 'lora' ? (adapter as LoraAdapter).config : (adapter as GatedMemoryAdapter).options,
     lengths,
     contextualized: o.contextualized ?? true,
-    qa: { requested: nQA, generated: qas.length, generator: o.qaGenerator?.id ?? null, context: o.qaContext ?? 'truncate' },
+    qa: { requested: nQA, generated: qas.length, trained: qaSamples.length, generator: o.qaGenerator?.id ?? null, context: o.qaContext ?? 'truncate' },
     epochs: [e1, e2],
     lr,
     batch_size: batchSize,

@@ -119,6 +119,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   const onEvent = (e: AbsorbEvent): void => {
     if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
     else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
+    else if (e.type === 'warning') log(`warning: ${e.message}`);
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
     else if (e.event.type === 'start') {
       if (e.event.resumedAt > 0) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);

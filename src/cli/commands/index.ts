@@ -2,14 +2,18 @@
 import type { Command } from 'commander';
 import { register as registerAbsorb } from './absorb.js';
 import { register as registerAsk } from './ask.js';
+import { register as registerChat } from './chat.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerGenerate } from './generate.js';
+import { register as registerInspect } from './inspect.js';
 
 export function registerCommands(program: Command): void {
   registerAbsorb(program);
   registerAsk(program);
+  registerChat(program);
   registerConvert(program);
   registerDemo(program);
   registerGenerate(program);
+  registerInspect(program);
 }

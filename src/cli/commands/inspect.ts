@@ -2,7 +2,7 @@
 // loaded, so it is instant even for multi-GB files and works for files the engine cannot run). Handles a
 // llama2.c .bin, a GGUF file, a .safetensors file (or sharded index), a Hugging Face model folder and an
 // adapter folder. Human-readable on stdout by default; --json prints one JSON object for scripts.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { readGGUF, type GGUFValue, type GGUFTypeName } from '../../io/gguf.js';
@@ -55,7 +55,7 @@ export function inspectPath(path: string, allTensors = false): Json {
     if (existsSync(join(path, 'config.json'))) return inspectHF(path, allTensors);
     throw new Error(`${path}: a folder with neither config.json (a Hugging Face model) nor ${MANIFEST_FILE} (an adapter); expected ${EXPECTED}`);
   }
-  const head = readFileSync(path).subarray(0, 4).toString('latin1');
+  const head = firstBytes(path, 4).toString('latin1');
   // Each reader's FormatError names the field and what it expected; say which format we tried to read it as.
   const as = <T>(what: string, fn: () => T): T => {
     try {
@@ -68,6 +68,16 @@ export function inspectPath(path: string, allTensors = false): Json {
   if (path.endsWith('.safetensors') || path.endsWith('.index.json')) return as('safetensors', () => inspectSafetensors(path, allTensors));
   if (path.endsWith('.json')) throw new Error(`${path}: a JSON file is not a checkpoint; pass the folder that holds it (expected ${EXPECTED})`);
   return as('a llama2.c checkpoint', () => inspectLlama2c(path, allTensors));
+}
+
+/** The magic number only: never read a multi-GB checkpoint whole. */
+function firstBytes(path: string, n: number): Buffer {
+  const b = Buffer.alloc(n), fd = openSync(path, 'r');
+  try {
+    return b.subarray(0, readSync(fd, b, 0, n, 0));
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---- the four kinds -----------------------------------------------------------------------------------
@@ -94,7 +104,7 @@ function inspectGGUF(path: string, all: boolean): Json {
   const m = ck.metadata;
   let model: Json | null = null, modelError: string | null = null;
   try {
-    const config = configFromGGUF(basename(path), m, tensorsLikeHF(ck));
+    const config = configFromGGUF(basename(path), m, ck.tensors) // it looks up GGUF names (output.weight);
     const tokens = m['tokenizer.ggml.tokens'];
     const tokenizer = tokens === undefined ? { kind: 'none', note: 'no tokenizer.ggml.tokens in the metadata' }
       : { kind: `gguf (${String(m['tokenizer.ggml.model'] ?? 'unknown')})`, vocab_size: Array.isArray(tokens) ? tokens.length : null, bos_token_id: m['tokenizer.ggml.bos_token_id'] ?? null, eos_token_id: m['tokenizer.ggml.eos_token_id'] ?? null };
@@ -109,7 +119,7 @@ function inspectGGUF(path: string, all: boolean): Json {
 
 function inspectSafetensors(path: string, all: boolean): Json {
   const ck = readSafetensors(path);
-  return { path, kind: 'safetensors', files: ck.files, metadata: ck.metadata, parameters: totalElements(ck), dtypes: dtypeCounts(ck), ...tensorList(ck, all) };
+  return { path, kind: 'safetensors', files: ck.files, metadata: ck.metadata, parameters: totalElements(ck), dtypes: dtypeCounts(ck), tensor_count: ck.tensors.size, ...tensorList(ck, all) };
 }
 
 function inspectHF(dir: string, all: boolean): Json {
@@ -190,11 +200,6 @@ function modelSummary(format: string, c: LlamaConfig, ck: Checkpoint, tokenizer:
     chat_template: chatTemplate,
     rope_layout: rope,
   };
-}
-
-/** GGUF names → HF names is what configFromGGUF needs only for output.weight / token_embd.weight lookups. */
-function tensorsLikeHF(ck: Checkpoint): Checkpoint['tensors'] {
-  return ck.tensors;
 }
 
 function tensorList(ck: Checkpoint, all: boolean): { tensors?: TensorRow[] } {
@@ -314,7 +319,7 @@ function render(info: Json): string {
     }
   }
   const tensors = info.tensors as TensorRow[] | undefined;
-  const count = (model?.tensor_count ?? a?.tensor_count ?? null) as number | null;
+  const count = (model?.tensor_count ?? a?.tensor_count ?? info.tensor_count ?? null) as number | null;
   if (tensors) {
     lines.push(`tensors (${tensors.length})`);
     const w = Math.max(...tensors.map((t) => t.name.length), 4);

@@ -1,0 +1,115 @@
+// `lift chat DIR`: an interactive session over a document absorbed with `lift absorb`. Each line read is a
+// question answered like `lift ask` (adapter + document context), streamed as it is generated. The model and
+// adapter are loaded once, so follow-up questions cost only generation.
+//   terminal: a "> " prompt; `/quit` or Ctrl-D ends; Ctrl-C stops the answer being written, or exits at the prompt.
+//   piped stdin: no prompt, one answer per output line (newlines inside an answer become spaces), so
+//                `printf 'q1\nq2\n' | lift chat book.lift` is scriptable; SIGINT stops the current answer.
+import { createInterface } from 'node:readline';
+import { Command, Option } from 'commander';
+import { ask } from '../../lift/ask.js';
+import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { readAbsorbed } from './ask.js';
+import { log, numberFlag, out } from '../io.js';
+
+interface ChatFlags {
+  context: 'truncate' | 'retrieve';
+  model?: string;
+  adapter: boolean;
+  maxTokens: number;
+  contextBudget?: number;
+  tokenizer?: string;
+}
+
+export function register(program: Command): void {
+  program
+    .command('chat')
+    .description('Ask questions about an absorbed document interactively, one per line (streamed answers)')
+    .argument('<dir>', 'adapter folder written by lift absorb')
+    .addOption(new Option('--context <mode>', 'document context in the prompt').choices(['truncate', 'retrieve']).default('truncate'))
+    .option('-m, --model <model>', 'base model (default: the one recorded in the adapter manifest)')
+    .option('--no-adapter', 'answer with the base model only (the truncated-ICL baseline)')
+    .addOption(new Option('--max-tokens <n>', 'longest answer').default(200).argParser(numberFlag('max-tokens', 1, 100000, true)))
+    .addOption(new Option('--context-budget <n>', 'override the budget recorded at absorb time').argParser(numberFlag('context-budget', 16, 1e7, true)))
+    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .addHelpText('after', `
+Type a question and press Enter; /quit or Ctrl-D ends the session. Ctrl-C stops an answer being written,
+or exits at the prompt. With stdin piped, every input line gets exactly one output line.
+
+Examples:
+  lift chat book.lift
+  lift chat book.lift --context retrieve --model ./SmolLM2-135M
+  printf 'Who found the key?\\nWhere was it?\\n' | lift chat book.lift > answers.txt`)
+    .action(async (dir: string, f: ChatFlags) => {
+      await runChat(dir, f);
+    });
+}
+
+async function runChat(dir: string, f: ChatFlags): Promise<void> {
+  const doc = readAbsorbed(dir);
+  const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer);
+  const adapter = f.adapter ? loadAdapterForCli(dir, loaded).adapter : null;
+  const interactive = Boolean(process.stdin.isTTY);
+  // Only a terminal gets echo, line editing and a prompt; piped input is read as plain lines.
+  const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive, prompt: '> ' });
+  let answering: AbortController | null = null;
+  let closed = false;
+  const onInterrupt = (): void => {
+    if (answering) answering.abort(); // stop this answer; the session goes on
+    else if (!closed) {
+      closed = true;
+      if (interactive) out('\n');
+      rl.close(); // at the prompt: end the session (the loop below sees the end of input)
+    }
+  };
+  // A terminal's Ctrl-C reaches readline (raw mode) as its 'SIGINT' event; `kill -INT` reaches the process.
+  rl.on('SIGINT', onInterrupt);
+  process.on('SIGINT', onInterrupt);
+  rl.on('close', () => (closed = true));
+  log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? 'LIFT adapter' : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
+  let n = 0;
+  try {
+    if (interactive) rl.prompt();
+    for await (const raw of rl) {
+      const question = raw.trim();
+      if (question === '/quit' || question === '/exit') break;
+      if (question.length === 0) {
+        // A blank line still gets its (empty) output line when piped, keeping input and output lines aligned.
+        if (!interactive) out('\n');
+        else rl.prompt();
+        continue;
+      }
+      answering = new AbortController();
+      let started = false;
+      const t0 = performance.now();
+      try {
+        await ask(loaded, adapter, question, {
+          title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context,
+          maxTokens: f.maxTokens, signal: answering.signal,
+          onToken: (t) => {
+            // ask() trims its result; trim the stream's start the same way, and keep piped answers on one line.
+            let s = interactive ? t : t.replace(/\s*\n\s*/g, ' ');
+            if (!started) s = s.trimStart();
+            if (s.length > 0) started = true;
+            out(s);
+          },
+        });
+      } catch (e) {
+        // One bad question (e.g. too long for the budget) must not end the session.
+        log(`lift: ${(e as Error).message}`);
+      }
+      out('\n');
+      n++;
+      if (answering.signal.aborted) log('(answer interrupted)');
+      else if (process.env.LIFT_DEBUG) log(`answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+      answering = null;
+      if (closed) break;
+      if (interactive) rl.prompt();
+    }
+  } finally {
+    process.off('SIGINT', onInterrupt);
+    rl.close();
+    adapter?.dispose();
+    loaded.model.dispose();
+  }
+  log(`${n} question${n === 1 ? '' : 's'} answered`);
+}

@@ -1,0 +1,101 @@
+// absorb() and ask() on the real stories260K model with small settings: the adapter learns the document
+// (its loss falls and document NLL drops), files round-trip, a document shorter than one segment still works,
+// bad documents are refused with the reason, and both context modes answer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireShared, sharedPath } from '../helpers/shared.js';
+import { native, tidy } from '../../src/engine/index.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { meanNll } from '../../src/model/perplexity.js';
+import { absorb, checkDocument } from '../../src/lift/absorb.js';
+import { ask } from '../../src/lift/ask.js';
+import { readDocument } from '../../src/lift/document.js';
+import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
+import { saveAdapter, loadAdapter } from '../../src/adapters/files.js';
+
+const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
+const DOC = `Once upon a time, there was a girl named Pia. Pia had a red kite called Zippy. Every day Pia and Zippy went to the hill.
+One day the wind was very strong. Zippy flew up to the clouds. Pia held the string tight and laughed.
+Then Pia met a boy named Olo. Olo had a blue boat called Splash. They played by the pond all afternoon.
+At night Pia told her mom about Zippy and Splash. Her mom smiled and said it was a happy day.`;
+
+test('absorb trains an adapter that lowers the document NLL; files round-trip; ask answers', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  native.setThreads(1);
+  const loaded = loadModelFromPath(MODEL());
+  const events: string[] = [];
+  const r = await absorb(loaded, { title: 'Pia', text: DOC }, {
+    adapter: 'lora', lora: { r: 8, lora_alpha: 16 }, lr: 3e-3, contextBudget: 128, epochs: [4, 4], batchSize: 4, qa: 3,
+    qaGenerator: new BuiltinQAGenerator(), seed: 3, onEvent: (e) => events.push(e.type),
+  });
+  assert.ok(events.includes('prepare') && events.includes('qa') && events.includes('train'));
+  assert.equal(r.qas.length, 3);
+  assert.equal(r.recipe.adapter, 'lora');
+  assert.deepEqual(r.lengths, { budget: 128, segmentLength: 32, stride: 12, ctContext: 64, truncation: 122 });
+  const losses = r.train.losses.map((l) => l.loss);
+  assert.ok(losses.at(-1)! < losses[0] * 0.7, `loss falls: ${losses[0]} → ${losses.at(-1)}`);
+  const seq = [loaded.tokenizer.encode(DOC, { bos: true })];
+  const before = meanNll(loaded.model, seq).nll, after = meanNll(loaded.model, seq, { adapter: r.adapter }).nll;
+  console.log(`  document NLL ${before.toFixed(3)} → ${after.toFixed(3)} after ${r.train.steps} steps (${r.seconds.toFixed(1)} s)`);
+  assert.ok(after < before - 0.2);
+
+  const dir = mkdtempSync(join(tmpdir(), 'lift-absorb-'));
+  try {
+    saveAdapter(join(dir, 'a'), r.adapter, { base: { model: loaded.model, id: loaded.id, revision: null }, document_sha256: r.documentSha256, recipe: r.recipe });
+    const { adapter, manifest } = loadAdapter(join(dir, 'a'), { model: loaded.model, id: loaded.id, revision: null });
+    assert.equal(manifest.document_sha256, r.documentSha256);
+    const ids = Int32Array.from(seq[0]);
+    tidy(() => assert.deepEqual(loaded.model.forward(ids, { adapter }).f32(), loaded.model.forward(ids, { adapter: r.adapter }).f32()));
+    for (const context of ['truncate', 'retrieve'] as const) {
+      const a = await ask(loaded, adapter, 'What was the kite called?', { title: 'Pia', document: DOC, contextBudget: 128, context, maxTokens: 12 });
+      assert.equal(typeof a, 'string');
+      assert.ok(a.length > 0, `an answer in ${context} mode`);
+    }
+    adapter.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  r.adapter.dispose();
+  loaded.model.dispose();
+});
+
+test('a document shorter than one segment still absorbs (Gated Memory, KL guard from self-generated text)', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  native.setThreads(1);
+  const loaded = loadModelFromPath(MODEL());
+  const events: { type: string; samples?: number; source?: string; segments?: number }[] = [];
+  const r = await absorb(loaded, { title: 'Tiny', text: 'Bo the cat sat.' }, {
+    adapter: 'gated-memory', contextBudget: 128, epochs: [2, 1], qa: 0, guard: 'kl', guardSamples: 2, seed: 1, onEvent: (e) => events.push(e as never),
+  });
+  assert.equal(events.find((e) => e.type === 'prepare')?.segments, 1);
+  const g = events.find((e) => e.type === 'guard');
+  assert.equal(g?.samples, 2);
+  assert.equal(g?.source, 'self');
+  assert.equal(r.train.steps, 3);
+  assert.ok(r.train.losses.every((l) => Number.isFinite(l.loss)));
+  r.adapter.dispose();
+  loaded.model.dispose();
+});
+
+test('bad documents are refused with the file and the reason', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lift-doc-'));
+  try {
+    assert.throws(() => checkDocument('  \n\t '), /empty \(or only whitespace\)/);
+    writeFileSync(join(dir, 'empty.txt'), '   \n');
+    assert.throws(() => readDocument(join(dir, 'empty.txt')), /empty\.txt: the document is empty/);
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from([0x48, 0x69, 0x20, 0xe9, 0x74, 0xe9]));
+    assert.throws(() => readDocument(join(dir, 'latin1.txt')), /latin1\.txt: not valid UTF-8 at byte 3/);
+    writeFileSync(join(dir, 'bin.dat'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1]));
+    assert.throws(() => readDocument(join(dir, 'bin.dat')), /bin\.dat: byte 4 is NUL: this looks like a binary file/);
+    assert.throws(() => readDocument(join(dir, 'missing.txt')), /missing\.txt: cannot read the document \(ENOENT\)/);
+    writeFileSync(join(dir, 'crlf.txt'), '\uFEFFline one\r\nline two\r\n');
+    const d = readDocument(join(dir, 'crlf.txt'));
+    assert.equal(d.text, 'line one\nline two\n');
+    assert.equal(d.title, 'crlf');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
