@@ -68,6 +68,6 @@ if (mtime(addon) < Math.max(newest('native', ['.cc', '.h']), mtime('binding.gyp'
 }
 if (mtime('dist/.stamp') < Math.max(newest('src', ['.ts']), newest('test', ['.ts']), newest('bench', ['.ts']), mtime('tsconfig.json'))) {
   log('building TypeScript (tsc)');
-  run('npx', ['tsc', '-p', 'tsconfig.json']);
+  run('npm', ['run', 'build:ts']);
   run(process.execPath, ['-e', "require('fs').writeFileSync('dist/.stamp', '')"]);
 }

@@ -7,7 +7,14 @@ export function numberFlag(name: string, min = -Infinity, max = Infinity, intege
   return (v: string) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n)))
-      throw new Error(`--${name}: expected ${integer ? 'an integer' : 'a number'}${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` ≤ ${max}` : ''}, got "${v}"`);
+      throw new Error(`--${name}: expected ${integer ? 'an integer' : 'a number'}${range(min, max)}, got "${v}"`);
     return n;
   };
+}
+
+function range(min: number, max: number): string {
+  if (min > -Infinity && max < Infinity) return ` from ${min} to ${max}`;
+  if (min > -Infinity) return ` ≥ ${min}`;
+  if (max < Infinity) return ` ≤ ${max}`;
+  return '';
 }

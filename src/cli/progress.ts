@@ -23,7 +23,8 @@ export function progress(label: string, total: number): Progress {
       },
     };
   }
-  let last = 0;
+  // Plain lines: the first update prints at once, then at most one line every 5 s (and the last).
+  let last = -Infinity;
   const t0 = performance.now();
   return {
     update: (done, info = '') => {

@@ -41,6 +41,8 @@ export interface AbsorbOptions {
   /** General text for the guard; default: `guardSamples` texts the frozen base generates from BOS. */
   guardText?: string[];
   guardSamples?: number;
+  /** Tokens per self-generated guard text (default: the context budget, one window of general text). */
+  guardTokens?: number;
   guardPerStep?: number;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
@@ -172,7 +174,7 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
   if (!texts) {
     texts = [];
     const n = o.guardSamples ?? 8;
-    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: lengths.segmentLength, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
+    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: o.guardTokens ?? lengths.budget, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
   }
   const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
   const samples = texts

@@ -24,9 +24,14 @@ export interface AskOptions {
 export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, question: string, o: AskOptions): Promise<string> {
   if (question.trim().length === 0) throw new Error('the question is empty');
   const lengths = liftLengths(o.contextBudget);
-  const prompt = buildAnswerPrompt(loaded.tokenizer, { title: o.title, document: o.document, question }, lengths.truncation, o.context ?? 'truncate', {
-    bos: o.bos ?? loaded.addBos,
-  });
+  let prompt: number[];
+  try {
+    const input = { title: o.title, document: o.document, question };
+    prompt = buildAnswerPrompt(loaded.tokenizer, input, lengths.truncation, o.context ?? 'truncate', { bos: o.bos ?? loaded.addBos });
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`${e.message}: the context budget ${o.contextBudget} is too small for the answer prompt with this title and question; use a larger --context-budget`);
+    throw e;
+  }
   const text = await generateText(loaded.model, loaded.tokenizer, prompt, {
     temperature: 0,
     maxTokens: o.maxTokens ?? 200,

@@ -15,7 +15,9 @@ export function readDocument(path: string, title?: string): LoadedDocument {
   try {
     buf = readFileSync(path);
   } catch (e) {
-    throw new Error(`${path}: cannot read the document (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? ': no such file; check the path' : code === 'EISDIR' ? ': it is a folder; pass a text file' : '';
+    throw new Error(`${path}: cannot read the document (${code ?? (e as Error).message})${hint}`);
   }
   const nul = buf.indexOf(0);
   if (nul >= 0) throw new Error(`${path}: byte ${nul} is NUL: this looks like a binary file, not text (expected a UTF-8 text document)`);

@@ -124,6 +124,10 @@ function loadHF(dir: string): Omit<LoadedModel, 'id' | 'revision'> {
   if (!existsSync(tokPath)) throw new Error(`${dir}: tokenizer.json is missing (the model folder needs its Hugging Face tokenizer)`);
   const tcPath = join(dir, 'tokenizer_config.json');
   const tokenizer = HFTokenizer.fromFiles(tokPath, existsSync(tcPath) ? tcPath : undefined, eosList(config.eos_token_id));
+  if (tokenizer.vocabSize > config.vocab_size) {
+    for (const t of weights.values()) t.dispose();
+    throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} tokens but ${cfgPath} says vocab_size ${config.vocab_size}: they do not belong together`);
+  }
   const tc = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
   return {
     model: new LlamaModel(config, weights, 'half', dir),

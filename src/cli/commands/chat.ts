@@ -47,16 +47,22 @@ Examples:
 async function runChat(dir: string, f: ChatFlags): Promise<void> {
   const doc = readAbsorbed(dir);
   const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer);
-  const adapter = f.adapter ? loadAdapterForCli(dir, loaded).adapter : null;
+  let adapter: ReturnType<typeof loadAdapterForCli>['adapter'] | null;
+  try {
+    adapter = f.adapter ? loadAdapterForCli(dir, loaded).adapter : null;
+  } catch (e) {
+    loaded.model.dispose(); // e.g. an adapter made for another base model: free the weights before failing
+    throw e;
+  }
   const interactive = Boolean(process.stdin.isTTY);
   // Only a terminal gets echo, line editing and a prompt; piped input is read as plain lines.
   const rl = createInterface({ input: process.stdin, output: interactive ? process.stdout : undefined, terminal: interactive, prompt: '> ' });
   let answering: AbortController | null = null;
-  let closed = false;
+  let quit = false;
   const onInterrupt = (): void => {
     if (answering) answering.abort(); // stop this answer; the session goes on
-    else if (!closed) {
-      closed = true;
+    else if (!quit) {
+      quit = true;
       if (interactive) out('\n');
       rl.close(); // at the prompt: end the session (the loop below sees the end of input)
     }
@@ -64,7 +70,6 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
   // A terminal's Ctrl-C reaches readline (raw mode) as its 'SIGINT' event; `kill -INT` reaches the process.
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
-  rl.on('close', () => (closed = true));
   log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? 'LIFT adapter' : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
   let n = 0;
   try {
@@ -102,7 +107,8 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
       if (answering.signal.aborted) log('(answer interrupted)');
       else if (process.env.LIFT_DEBUG) log(`answered in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
       answering = null;
-      if (closed) break;
+      // Not rl's 'close': that fires at the end of piped input while lines are still queued for this loop.
+      if (quit) break;
       if (interactive) rl.prompt();
     }
   } finally {

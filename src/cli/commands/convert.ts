@@ -7,11 +7,19 @@ import { log, out } from '../io.js';
 export function register(program: Command): void {
   program
     .command('convert')
-    .description('convert a model (HF folder, .gguf, llama2.c .bin) to a Hugging Face folder or an F32 GGUF file')
+    .description('Convert a model (HF folder, .gguf, llama2.c .bin) to a Hugging Face folder or an F32 GGUF file')
     .requiredOption('--model <path>', 'source model: a Hugging Face folder, a .gguf file or a llama2.c .bin')
     .addOption(new Option('--to <format>', 'target format').choices(['hf', 'gguf']).makeOptionMandatory())
     .requiredOption('--out <path>', 'output: a new folder for hf, a file for gguf')
     .option('--tokenizer <path>', 'llama2.c tokenizer (default: tok{vocab}.bin or tokenizer.bin beside the model)')
+    .addHelpText('after', `
+q_proj/k_proj rows are permuted between GGUF/llama2.c's interleaved RoPE layout and Hugging Face's
+rotate-half layout; the vocabulary becomes tokenizer.json (BPE with byte fallback) or GGUF tokenizer metadata.
+
+Examples:
+  lift convert --model stories260K.bin --to hf --out ./stories260K-hf
+  lift convert --model stories260K.bin --to gguf --out ./stories260K.gguf
+  lift convert --model ./stories260K-hf --to gguf --out ./roundtrip.gguf`)
     .action((o: { model: string; to: ConvertTarget; out: string; tokenizer?: string }) => {
       const t0 = performance.now();
       const files = convertModel(o.model, o.to, o.out, { tokenizer: o.tokenizer });

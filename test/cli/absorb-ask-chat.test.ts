@@ -1,0 +1,93 @@
+// The main workflow end to end on stories260K, as a user runs it: `lift absorb` a document, `lift ask` about
+// it, `lift chat` with questions piped on stdin; and an `absorb` interrupted with SIGINT during training,
+// which must leave a checkpoint, say how to resume, and finish when the same command runs again.
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireShared } from '../helpers/shared.js';
+import { buildOnce, lift, liftAsync, MODEL_BIN, QUICK, storyDocument, tempDir } from './helpers.js';
+
+before(() => buildOnce());
+
+describe('absorb → ask → chat', () => {
+  test('on stories260K', (t) => {
+    if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const doc = join(dir, 'park.txt'), out = join(dir, 'park.lift');
+    writeFileSync(doc, storyDocument(40));
+    // A budget of 128 leaves room for the answer prompt plus some document (64 does not: see ask's check).
+    const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '128', '--json']);
+    assert.equal(a.code, 0, a.stderr);
+    const res = JSON.parse(a.stdout);
+    assert.equal(res.out, out);
+    assert.ok(res.steps > 0 && Number.isFinite(res.final_loss), a.stdout);
+    assert.match(a.stderr, /absorbed in [\d.]+ s/);
+    for (const f of ['lift_manifest.json', 'adapter_config.json', 'adapter_model.safetensors', 'document.txt', 'document.json', 'report.html'])
+      assert.ok(existsSync(join(out, f)), `${f} written`);
+    assert.equal(readFileSync(join(out, 'document.txt'), 'utf8'), readFileSync(doc, 'utf8'));
+    assert.ok(!existsSync(out + '.checkpoint'), 'no checkpoint left after a finished run');
+
+    const q = lift(['ask', out, 'Who went to the park?']);
+    assert.equal(q.code, 0, q.stderr);
+    assert.ok(q.stdout.trim().length > 0, 'an answer on stdout');
+    assert.doesNotMatch(q.stdout, /answered in/, 'timing goes to stderr');
+    assert.match(q.stderr, /answered in .*LIFT adapter, context truncate/);
+    const qj = lift(['ask', out, 'Who went to the park?', '--json', '--context', 'retrieve']);
+    assert.equal(qj.code, 0, qj.stderr);
+    assert.equal(JSON.parse(qj.stdout).question, 'Who went to the park?');
+
+    // Greedy decoding: chat answers the same question exactly as ask does, one output line per input line.
+    const c = lift(['chat', out], { input: 'Who went to the park?\n\nWhat did Tom find?\n' });
+    assert.equal(c.code, 0, c.stderr);
+    const lines = c.stdout.split('\n');
+    assert.equal(lines.length, 4, JSON.stringify(c.stdout));
+    assert.equal(lines[3], '');
+    assert.equal(lines[0], q.stdout.trim().replace(/\s*\n\s*/g, ' '));
+    assert.equal(lines[1], '', 'a blank input line gets a blank output line');
+    assert.ok(lines[2].length > 0);
+    assert.match(c.stderr, /2 questions answered/);
+
+    // /quit ends the session before the rest of the input.
+    const quit = lift(['chat', out], { input: 'Who went to the park?\n/quit\nWhat did Tom find?\n' });
+    assert.equal(quit.code, 0, quit.stderr);
+    assert.equal(quit.stdout.split('\n').length, 2);
+    assert.match(quit.stderr, /1 question answered/);
+  });
+});
+
+describe('absorb interrupted with SIGINT', () => {
+  test('leaves a checkpoint, says how to resume, and the same command resumes', async (t) => {
+    if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const doc = join(dir, 'long.txt'), out = join(dir, 'long.lift');
+    // ~3000 tokens at budget 64: ~130 steps, long enough to be interrupted after the first progress line
+    // (plain progress lines start ~5 s in when stderr is not a terminal).
+    writeFileSync(doc, storyDocument(110, 2));
+    const args = ['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '64', '--checkpoint-every', '1', '--no-report'];
+    let sent = false;
+    const first = await liftAsync(args, (err, pid) => {
+      if (!sent && /^training: \d+\/\d+/m.test(err)) {
+        sent = true;
+        process.kill(pid, 'SIGINT');
+      }
+    });
+    assert.ok(sent, `no training progress line appeared: ${first.stderr}`);
+    assert.notEqual(first.code, 0, first.stderr);
+    assert.match(first.stderr, /interrupted: saving a checkpoint/);
+    assert.match(first.stderr, /resume with the same command: lift absorb /);
+    assert.ok(existsSync(out + '.checkpoint'), 'OUT.checkpoint/ left behind');
+    assert.ok(!existsSync(join(out, 'lift_manifest.json')), 'no adapter written for an interrupted run');
+
+    const second = lift(args);
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /resuming from the checkpoint at step [1-9]\d*/);
+    assert.match(second.stderr, /absorbed in/);
+    assert.ok(existsSync(join(out, 'lift_manifest.json')));
+    assert.ok(!existsSync(out + '.checkpoint'), 'the checkpoint is removed once finished');
+    const manifest = JSON.parse(readFileSync(join(out, 'lift_manifest.json'), 'utf8'));
+    assert.equal(manifest.adapter, 'lora');
+  });
+});
