@@ -1,0 +1,26 @@
+// LIFT.ts's public API: load a model, absorb a document into an adapter, ask questions, keep the adapter.
+//   const loaded = loadModelFromPath('stories260K.bin');
+//   const { adapter } = await absorb(loaded, { title, text }, { adapter: 'lora', contextBudget: 128 });
+//   const answer = await ask(loaded, adapter, 'Who found the key?', { title, document: text, contextBudget: 128 });
+//   saveAdapter('doc.lift', adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision } });
+export * as engine from './engine/index.js';
+export { loadModelFromPath, detectFormat, type LoadedModel, type LoadOptions, type ModelFormat } from './model/load.js';
+export { parseHFConfig, type LlamaConfig } from './model/config.js';
+export { LlamaModel, type AdapterHooks, type ProjName } from './model/llama.js';
+export { KVCache } from './model/kv-cache.js';
+export { generate, generateText, type GenerateOptions } from './model/generate.js';
+export { Sampler } from './model/sampling.js';
+export { meanNll } from './model/perplexity.js';
+export { convertModel } from './model/convert.js';
+export { resolveModelFiles, parseModelSpec } from './io/hub.js';
+export type { Tokenizer } from './text/tokenizer.js';
+export { applyChatTemplate } from './text/chat-template.js';
+export { LoraAdapter, ALL_LINEAR, type LoraConfig } from './adapters/lora.js';
+export { GatedMemoryAdapter, type GatedMemoryOptions } from './adapters/gated-memory.js';
+export { saveAdapter, loadAdapter, BaseModelMismatchError, type Adapter, type LiftManifest } from './adapters/files.js';
+export { absorb, PAPER_DEFAULTS, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
+export { ask, type AskOptions } from './lift/ask.js';
+export { train, type TrainSample, type TrainerOptions, type TrainEvent } from './lift/trainer.js';
+export { liftLengths, type LiftLengths } from './lift/budget.js';
+export { makeQAGenerator, BuiltinQAGenerator, OpenAIQAGenerator, type QAGenerator, type QAPair } from './lift/qa/index.js';
+export { readDocument } from './lift/document.js';
