@@ -1,22 +1,31 @@
-// `npm run bench -- <name> [--json] [flags]`: the benchmarks. Each prints a readable table, or one JSON
-// object per configuration with --json. Speed lives here, not in timed tests.
-import { parseArgs } from './util.js';
+// `npm run bench -- <name> [--json] [flags]` (or `lift bench <name>`): the benchmarks. Each prints a readable
+// table, or one JSON object per configuration with --json. Speed lives here, not in timed tests.
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type BenchArgs } from './util.js';
 import { benchEngine } from './engine.js';
 import { benchRecall } from './recall.js';
 import { benchAbsorb } from './absorb.js';
 import { benchGenerate } from './generate.js';
 
-const benches: Record<string, (a: ReturnType<typeof parseArgs>) => Promise<void>> = {
-  engine: benchEngine,
-  recall: benchRecall,
-  absorb: benchAbsorb,
-  generate: benchGenerate,
+export const BENCHES: Record<string, { run: (a: BenchArgs) => Promise<void>; what: string }> = {
+  engine: { run: benchEngine, what: 'LoRA training step of a SmolLM2-135M-shaped model vs PyTorch (256–2048 tokens)' },
+  generate: { run: benchGenerate, what: 'prefill and decode speed vs llama.cpp on the same GGUF files' },
+  recall: { run: benchRecall, what: 'planted-fact recall and forgetting on stories260K (LoRA / Gated Memory × guard × CT)' },
+  absorb: { run: benchAbsorb, what: 'absorb time vs document length (1k–16k tokens) on the 135M-shaped model' },
 };
 
-const [name, ...rest] = process.argv.slice(2);
-const run = name ? benches[name] : undefined;
-if (!run) {
-  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [--json]`);
-  process.exit(2);
+export async function runBench(name: string | undefined, argv: string[]): Promise<void> {
+  const b = name ? BENCHES[name] : undefined;
+  if (!b) throw new Error(`unknown benchmark ${JSON.stringify(name ?? '')}: expected one of ${Object.keys(BENCHES).join(', ')}`);
+  await b.run(parseArgs(argv));
 }
-await run(parseArgs(rest));
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const [name, ...rest] = process.argv.slice(2);
+  try {
+    await runBench(name, rest);
+  } catch (e) {
+    console.error(`${(e as Error).message}\nusage: npm run bench -- <${Object.keys(BENCHES).join('|')}> [--json]`);
+    process.exit(2);
+  }
+}

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerAbsorb } from './absorb.js';
 import { register as registerAsk } from './ask.js';
+import { register as registerBench } from './bench.js';
 import { register as registerChat } from './chat.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerDemo } from './demo.js';
@@ -12,6 +13,7 @@ export function registerCommands(program: Command): void {
   registerAbsorb(program);
   registerAsk(program);
   registerChat(program);
+  registerBench(program);
   registerConvert(program);
   registerDemo(program);
   registerGenerate(program);
