@@ -6,6 +6,7 @@ import { register as registerBench } from './bench.js';
 import { register as registerChat } from './chat.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerInspect } from './inspect.js';
 
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   registerBench(program);
   registerConvert(program);
   registerDemo(program);
+  registerEval(program);
   registerGenerate(program);
   registerInspect(program);
 }

@@ -1,0 +1,254 @@
+// The evaluation harness behind `lift eval` (LIFT.md §9: "always report truncated ICL, fine-tuning on the raw
+// text, and LIFT side by side"): for every document of a task it trains what each method needs, asks every
+// method the same questions with the same prompt and budget, and scores the answers (tasks.ts). Then it
+// aggregates the per-question records into a method × metric table and, for the needle task, a length × depth
+// grid per method. Library code: no argv, no files; the CLI (cli/commands/eval.ts) writes the outputs.
+//   icl            ask() with no adapter: the truncated-ICL baseline (§6)
+//   ft             LoRA fine-tuned on the raw text: plain segments, no CT, no QAs
+//   lift           absorb() with the paper's recipe (§1–§5): CT on, auxiliary QAs, Gated Memory or LoRA
+//   lift-retrieve  the lift adapter, the context chosen by retrieval instead of middle truncation
+import type { LoadedModel } from '../model/load.js';
+import type { Adapter } from '../adapters/files.js';
+import { absorb, type AbsorbOptions } from '../lift/absorb.js';
+import { ask } from '../lift/ask.js';
+import type { QAGenerator } from '../lift/qa/types.js';
+import { buildJudgePrompt, parseJudgeVerdict } from './metrics.js';
+import { scoreAnswer, type TaskName, type TaskSpec } from './tasks.js';
+
+export type Method = 'icl' | 'ft' | 'lift' | 'lift-retrieve';
+export const METHODS: readonly Method[] = ['icl', 'ft', 'lift', 'lift-retrieve'];
+
+/** One answered question: the unit of results.jsonl. */
+export interface EvalRecord {
+  task: TaskName;
+  doc_id: string;
+  question_id: string;
+  method: Method;
+  question: string;
+  references: string[];
+  prediction: string;
+  scores: Record<string, number>;
+  /** Seconds to answer this question. */
+  seconds: number;
+  /** Seconds spent training this method's adapter on this document (0 for icl). */
+  train_seconds: number;
+  /** needle only: the haystack cell. */
+  length?: number;
+  depth?: number;
+}
+
+/** Asks an LLM judge whether a prediction means the reference; null when it answered neither True nor False. */
+export type Judge = (question: string, reference: string, prediction: string) => Promise<boolean | null>;
+
+export interface HarnessOptions {
+  methods: readonly Method[];
+  /** The lift adapter (ft is always LoRA, as "fine-tuning on the raw text" is in the paper). */
+  adapter: 'gated-memory' | 'lora';
+  contextBudget: number;
+  epochs: [number, number];
+  lr?: number;
+  batchSize: number | 'full';
+  lora: { r: number; lora_alpha: number };
+  /** Auxiliary QAs for lift (§3). */
+  qa: number;
+  qaGenerator: QAGenerator | null;
+  maxTokens: number;
+  seed: number;
+  judge?: Judge;
+  signal?: AbortSignal;
+  onEvent?: (e: HarnessEvent) => void;
+}
+
+export type HarnessEvent =
+  | { type: 'start'; documents: number; answers: number }
+  | { type: 'train'; doc_id: string; method: 'ft' | 'lift'; seconds: number; steps: number; firstLoss: number | null; finalLoss: number | null }
+  | { type: 'record'; record: EvalRecord; done: number }
+  | { type: 'warning'; message: string };
+
+/** Which adapter a method answers with (lift-retrieve reuses lift's, so it is trained once). */
+const TRAINS: Record<Method, 'ft' | 'lift' | null> = { icl: null, ft: 'ft', lift: 'lift', 'lift-retrieve': 'lift' };
+
+/** The absorb() options of a trained method. */
+export function absorbOptions(kind: 'ft' | 'lift', o: HarnessOptions): AbsorbOptions {
+  const common = { contextBudget: o.contextBudget, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, signal: o.signal, lora: o.lora };
+  return kind === 'ft'
+    ? { ...common, adapter: 'lora', contextualized: false, qa: 0, qaGenerator: null }
+    : { ...common, adapter: o.adapter, contextualized: true, qa: o.qa, qaGenerator: o.qaGenerator };
+}
+
+/** Runs every method on every document of the task; records come back in document, method, question order. */
+export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOptions): Promise<EvalRecord[]> {
+  const methods = METHODS.filter((m) => o.methods.includes(m));
+  if (methods.length === 0) throw new Error(`no methods to run: choose from ${METHODS.join(', ')}`);
+  const total = spec.docs.reduce((n, d) => n + d.questions.length, 0) * methods.length;
+  o.onEvent?.({ type: 'start', documents: spec.docs.length, answers: total });
+  const records: EvalRecord[] = [];
+  for (const doc of spec.docs) {
+    const trained = new Map<'ft' | 'lift', { adapter: Adapter; seconds: number }>();
+    try {
+      for (const method of methods) {
+        const kind = TRAINS[method];
+        if (kind && !trained.has(kind)) {
+          const r = await absorb(loaded, { title: doc.title, text: doc.text }, {
+            ...absorbOptions(kind, o),
+            onEvent: (e) => e.type === 'warning' && o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${e.message}` }),
+          });
+          trained.set(kind, { adapter: r.adapter, seconds: r.seconds });
+          const l = r.train.losses;
+          o.onEvent?.({ type: 'train', doc_id: doc.id, method: kind, seconds: r.seconds, steps: r.train.steps, firstLoss: l[0]?.loss ?? null, finalLoss: l.at(-1)?.loss ?? null });
+        }
+        const t = kind ? trained.get(kind)! : null;
+        const cell = spec.cells.get(doc.id);
+        for (const q of doc.questions) {
+          const t0 = performance.now();
+          const prediction = await ask(loaded, t?.adapter ?? null, q.question, {
+            title: doc.title, document: doc.text, contextBudget: o.contextBudget, maxTokens: o.maxTokens,
+            context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal,
+          });
+          const seconds = (performance.now() - t0) / 1000;
+          const scores = scoreAnswer(spec.task, q, prediction, spec.longbench.get(doc.id));
+          if (o.judge) {
+            try {
+              const v = await o.judge(q.question, q.answers[0] ?? '', prediction);
+              if (v !== null) scores.judge = v ? 1 : 0;
+              else o.onEvent?.({ type: 'warning', message: `judge gave no True/False verdict for ${q.id} (${method}); left out of its mean` });
+            } catch (e) {
+              o.onEvent?.({ type: 'warning', message: `judge failed for ${q.id} (${method}): ${(e as Error).message}` });
+            }
+          }
+          const record: EvalRecord = {
+            task: spec.task, doc_id: doc.id, question_id: q.id, method, question: q.question, references: q.answers,
+            prediction, scores, seconds, train_seconds: t?.seconds ?? 0, ...(cell && { length: cell.length, depth: cell.depth }),
+          };
+          records.push(record);
+          o.onEvent?.({ type: 'record', record, done: records.length });
+        }
+      }
+    } finally {
+      for (const { adapter } of trained.values()) adapter.dispose();
+    }
+  }
+  return records;
+}
+
+// ---------------------------------------------------------------- LLM judge
+
+export interface JudgeOptions {
+  /** OpenAI-compatible base URL (…/v1) or the full …/chat/completions URL. */
+  url: string;
+  model: string;
+  timeoutMs?: number;
+  /** Sent as a bearer token when given (e.g. from OPENAI_API_KEY). */
+  apiKey?: string;
+}
+
+/**
+ * LooGLE's GPT-4 judge (metrics.buildJudgePrompt) through an OpenAI-compatible chat endpoint with plain fetch:
+ * temperature 0, max_tokens 10, as upstream. HTTP errors and timeouts throw with the URL and status.
+ */
+export function makeJudge(o: JudgeOptions): Judge {
+  const url = /\/chat\/completions\/?$/.test(o.url) ? o.url : o.url.replace(/\/+$/, '') + '/chat/completions';
+  return async (question, reference, prediction) => {
+    const p = buildJudgePrompt(question, reference, prediction);
+    const messages = [...(p.system ? [{ role: 'system', content: p.system }] : []), { role: 'user', content: p.user }];
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(o.apiKey ? { authorization: `Bearer ${o.apiKey}` } : {}) },
+        body: JSON.stringify({ model: o.model, messages, temperature: 0, max_tokens: 10 }),
+        signal: AbortSignal.timeout(o.timeoutMs ?? 60_000),
+      });
+    } catch (e) {
+      const err = e as Error;
+      throw new Error(`${url}: ${err.name === 'TimeoutError' ? `no answer within ${(o.timeoutMs ?? 60_000) / 1000} s` : err.message}`);
+    }
+    if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`);
+    const body = (await res.json()) as { choices?: { message?: { content?: string } }[] };
+    const text = body.choices?.[0]?.message?.content;
+    if (typeof text !== 'string') throw new Error(`${url}: the reply has no choices[0].message.content`);
+    return parseJudgeVerdict(text);
+  };
+}
+
+// ---------------------------------------------------------------- aggregation
+
+export interface MethodSummary {
+  method: Method;
+  /** Questions answered. */
+  n: number;
+  /** Mean of each metric over the records that have it. */
+  metrics: Record<string, number>;
+  /** How many records each mean is over (a judge may leave some out). */
+  counts: Record<string, number>;
+  answer_seconds: number;
+  /** Training seconds summed over documents (lift-retrieve repeats lift's: it is the same adapter). */
+  train_seconds: number;
+}
+
+export interface Summary {
+  task: TaskName | string;
+  metrics: string[];
+  methods: MethodSummary[];
+}
+
+/** The order metrics are shown in: the task's headline number first. */
+const METRIC_ORDER = ['needle', 'keyword_recall', 'accuracy', 'judge', 'longbench', 'f1', 'em', 'rougeL', 'cloze_exact', 'cloze_partial', 'unparsed'];
+
+export function summarize(records: readonly EvalRecord[]): Summary {
+  const names = new Set<string>();
+  for (const r of records) for (const k of Object.keys(r.scores)) names.add(k);
+  const rank = (k: string): number => (METRIC_ORDER.includes(k) ? METRIC_ORDER.indexOf(k) : METRIC_ORDER.length);
+  const metrics = [...names].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  const methods = METHODS.filter((m) => records.some((r) => r.method === m)).map((method): MethodSummary => {
+    const rs = records.filter((r) => r.method === method);
+    const sums: Record<string, number> = {}, counts: Record<string, number> = {};
+    for (const r of rs)
+      for (const [k, v] of Object.entries(r.scores)) {
+        if (!Number.isFinite(v)) continue;
+        sums[k] = (sums[k] ?? 0) + v;
+        counts[k] = (counts[k] ?? 0) + 1;
+      }
+    const means: Record<string, number> = {};
+    for (const k of metrics) if (counts[k]) means[k] = sums[k] / counts[k];
+    const trainByDoc = new Map(rs.map((r) => [r.doc_id, r.train_seconds]));
+    return {
+      method, n: rs.length, metrics: means, counts,
+      answer_seconds: rs.reduce((s, r) => s + r.seconds, 0),
+      train_seconds: [...trainByDoc.values()].reduce((s, x) => s + x, 0),
+    };
+  });
+  return { task: records[0]?.task ?? '', metrics, methods };
+}
+
+/** The summary as a plain-text table: one row per method, one column per metric (means, 4 decimals). */
+export function formatTable(s: Summary): string {
+  const header = ['method', 'n', ...s.metrics, 'train s', 'answer s'];
+  const rows = s.methods.map((m) => [
+    m.method, String(m.n), ...s.metrics.map((k) => (k in m.metrics ? m.metrics[k].toFixed(4) : '-')),
+    m.train_seconds.toFixed(1), m.answer_seconds.toFixed(1),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), ...rows.map(line)].join('\n') + '\n';
+}
+
+export interface NeedleMatrix {
+  method: Method;
+  lengths: number[];
+  depths: number[];
+  /** [depth][length]: mean needle score of the cell, null when not measured. */
+  values: (number | null)[][];
+}
+
+/** The needle score per (depth, length) cell of one method: the heatmap of the needle test. */
+export function needleMatrix(records: readonly EvalRecord[], method: Method, metric = 'needle'): NeedleMatrix {
+  const rs = records.filter((r) => r.method === method && r.length !== undefined && r.depth !== undefined);
+  const lengths = [...new Set(rs.map((r) => r.length!))].sort((a, b) => a - b);
+  const depths = [...new Set(rs.map((r) => r.depth!))].sort((a, b) => a - b);
+  const values = depths.map((d) => lengths.map((l) => {
+    const cell = rs.filter((r) => r.depth === d && r.length === l && Number.isFinite(r.scores[metric]));
+    return cell.length ? cell.reduce((s, r) => s + r.scores[metric], 0) / cell.length : null;
+  }));
+  return { method, lengths, depths, values };
+}
