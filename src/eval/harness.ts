@@ -35,6 +35,8 @@ export interface EvalRecord {
   /** needle only: the haystack cell. */
   length?: number;
   depth?: number;
+  /** Why the question was not asked (its prompt does not fit the context budget); the prediction is then ''. */
+  error?: string;
 }
 
 /** Asks an LLM judge whether a prediction means the reference; null when it answered neither True nor False. */
@@ -89,10 +91,17 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
       for (const method of methods) {
         const kind = TRAINS[method];
         if (kind && !trained.has(kind)) {
+          // QAs too long for a small budget are skipped by absorb one warning each; one line per document is enough.
+          let skipped = 0;
           const r = await absorb(loaded, { title: doc.title, text: doc.text }, {
             ...absorbOptions(kind, o),
-            onEvent: (e) => e.type === 'warning' && o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${e.message}` }),
+            onEvent: (e) => {
+              if (e.type !== 'warning') return;
+              if (e.message.startsWith('QA skipped')) skipped++;
+              else o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${e.message}` });
+            },
           });
+          if (skipped) o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${skipped} of ${r.qas.length} auxiliary QAs skipped (their prompt does not fit the context budget ${o.contextBudget})` });
           trained.set(kind, { adapter: r.adapter, seconds: r.seconds });
           const l = r.train.losses;
           o.onEvent?.({ type: 'train', doc_id: doc.id, method: kind, seconds: r.seconds, steps: r.train.steps, firstLoss: l[0]?.loss ?? null, finalLoss: l.at(-1)?.loss ?? null });
@@ -101,13 +110,22 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
         const cell = spec.cells.get(doc.id);
         for (const q of doc.questions) {
           const t0 = performance.now();
-          const prediction = await ask(loaded, t?.adapter ?? null, q.question, {
-            title: doc.title, document: doc.text, contextBudget: o.contextBudget, maxTokens: o.maxTokens,
-            context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal,
-          });
+          let prediction = '', error: string | undefined;
+          try {
+            prediction = await ask(loaded, t?.adapter ?? null, q.question, {
+              title: doc.title, document: doc.text, contextBudget: o.contextBudget, maxTokens: o.maxTokens,
+              context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal,
+            });
+          } catch (e) {
+            // A question whose prompt cannot fit the budget fails the same way for every method: it is recorded
+            // (empty answer, scored 0) rather than ending a long run; anything else is a real error.
+            if (!/too small for the answer prompt/.test((e as Error).message)) throw e;
+            error = (e as Error).message;
+            o.onEvent?.({ type: 'warning', message: `${q.id} (${method}) not asked: ${error}` });
+          }
           const seconds = (performance.now() - t0) / 1000;
           const scores = scoreAnswer(spec.task, q, prediction, spec.longbench.get(doc.id));
-          if (o.judge) {
+          if (o.judge && error === undefined) {
             try {
               const v = await o.judge(q.question, q.answers[0] ?? '', prediction);
               if (v !== null) scores.judge = v ? 1 : 0;
@@ -118,7 +136,7 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
           }
           const record: EvalRecord = {
             task: spec.task, doc_id: doc.id, question_id: q.id, method, question: q.question, references: q.answers,
-            prediction, scores, seconds, train_seconds: t?.seconds ?? 0, ...(cell && { length: cell.length, depth: cell.depth }),
+            prediction, scores, seconds, train_seconds: t?.seconds ?? 0, ...(cell && { length: cell.length, depth: cell.depth }), ...(error && { error }),
           };
           records.push(record);
           o.onEvent?.({ type: 'record', record, done: records.length });
@@ -181,6 +199,8 @@ export interface MethodSummary {
   metrics: Record<string, number>;
   /** How many records each mean is over (a judge may leave some out). */
   counts: Record<string, number>;
+  /** Questions not asked because their prompt does not fit the budget (scored 0, included in n). */
+  not_asked: number;
   answer_seconds: number;
   /** Training seconds summed over documents (lift-retrieve repeats lift's: it is the same adapter). */
   train_seconds: number;
@@ -213,7 +233,7 @@ export function summarize(records: readonly EvalRecord[]): Summary {
     for (const k of metrics) if (counts[k]) means[k] = sums[k] / counts[k];
     const trainByDoc = new Map(rs.map((r) => [r.doc_id, r.train_seconds]));
     return {
-      method, n: rs.length, metrics: means, counts,
+      method, n: rs.length, metrics: means, counts, not_asked: rs.filter((r) => r.error !== undefined).length,
       answer_seconds: rs.reduce((s, r) => s + r.seconds, 0),
       train_seconds: [...trainByDoc.values()].reduce((s, x) => s + x, 0),
     };
@@ -223,9 +243,10 @@ export function summarize(records: readonly EvalRecord[]): Summary {
 
 /** The summary as a plain-text table: one row per method, one column per metric (means, 4 decimals). */
 export function formatTable(s: Summary): string {
-  const header = ['method', 'n', ...s.metrics, 'train s', 'answer s'];
+  const skipped = s.methods.some((m) => m.not_asked > 0); // the column only appears when it says something
+  const header = ['method', 'n', ...(skipped ? ['not asked'] : []), ...s.metrics, 'train s', 'answer s'];
   const rows = s.methods.map((m) => [
-    m.method, String(m.n), ...s.metrics.map((k) => (k in m.metrics ? m.metrics[k].toFixed(4) : '-')),
+    m.method, String(m.n), ...(skipped ? [String(m.not_asked)] : []), ...s.metrics.map((k) => (k in m.metrics ? m.metrics[k].toFixed(4) : '-')),
     m.train_seconds.toFixed(1), m.answer_seconds.toFixed(1),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -6,7 +6,7 @@
 //   longbench  a LongBench jsonl: F1 / EM / ROUGE-L plus the dataset's own LongBench metric where we have it
 //   quality    QuALITY multiple choice: accuracy of the option the answer names
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { EvalDocument, EvalQuestion } from './datasets/types.js';
 import { loadLooGLE } from './datasets/loogle.js';
 import { loadLongBench, longBenchPostprocess, LONGBENCH_METRIC, type LongBenchInfo } from './datasets/longbench.js';
@@ -21,7 +21,7 @@ export const TASKS: readonly TaskName[] = ['needle', 'loogle', 'longbench', 'qua
 export function dataRoot(): string {
   if (process.env.LIFT_DATA) return process.env.LIFT_DATA;
   if (process.env.LIFT_SHARED) return join(process.env.LIFT_SHARED, 'data');
-  return '/work/shared/data';
+  return resolve('..', 'shared', 'data'); // the shared folder beside the repository, as the tests use
 }
 
 /** The data each task reads when --data is not given (null: the task has no default and needs --data). */
@@ -77,14 +77,23 @@ export function isTask(s: string): s is TaskName {
   return (TASKS as readonly string[]).includes(s);
 }
 
+const unknownTask = (task: string): Error => new Error(`unknown task '${task}': expected one of ${TASKS.join(', ')}`);
+
+/** The task's data path (--data or the default), checked to exist and be a file or folder as the task needs. */
+export function checkData(task: string, data?: string): string {
+  if (!isTask(task)) throw unknownTask(task);
+  const path = data ?? defaultData(task);
+  if (path === null) throw new Error(`${task} needs --data FILE: ${DATA_HINT[task]}`);
+  if (!existsSync(path)) throw new Error(`${task} data not found: ${path} does not exist; pass --data with ${DATA_HINT[task]}`);
+  const isDir = statSync(path).isDirectory();
+  if (isDir !== (task === 'needle')) throw new Error(`${task} data ${path} is ${isDir ? 'a folder' : 'a file'}; expected ${DATA_HINT[task]}`);
+  return path;
+}
+
 /** Reads a task's documents and questions, cut as the options ask. Errors name the task, the path and what was expected. */
 export function loadTask(task: string, o: LoadTaskOptions): TaskSpec {
-  if (!isTask(task)) throw new Error(`unknown task '${task}': expected one of ${TASKS.join(', ')}`);
-  const data = o.data ?? defaultData(task);
-  if (data === null) throw new Error(`${task} needs --data FILE: ${DATA_HINT[task]}`);
-  if (!existsSync(data)) throw new Error(`${task} data not found: ${data} does not exist; pass --data with ${DATA_HINT[task]}`);
-  const isDir = statSync(data).isDirectory();
-  if (isDir !== (task === 'needle')) throw new Error(`${task} data ${data} is ${isDir ? 'a folder' : 'a file'}; expected ${DATA_HINT[task]}`);
+  if (!isTask(task)) throw unknownTask(task);
+  const data = checkData(task, o.data);
   const spec: TaskSpec = { task, data, docs: [], cells: new Map(), longbench: new Map() };
   if (task === 'needle') {
     const lengths = o.lengths ?? [256, 512, 1024], depths = o.depths ?? [0, 50, 100];

@@ -7,7 +7,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatTable, makeJudge, METHODS, needleMatrix, runEval, summarize, type EvalRecord, type HarnessOptions, type Method, type Summary } from '../../eval/harness.js';
-import { defaultData, loadTask, TASKS, isTask, type TaskSpec } from '../../eval/tasks.js';
+import { checkData, loadTask, TASKS, isTask, type TaskSpec } from '../../eval/tasks.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import type { Report, Section } from '../../report/types.js';
 import { writeReport } from '../../report/html.js';
@@ -43,7 +43,7 @@ interface EvalFlags {
 }
 
 const EXAMPLES = `
-Tasks (default data in $LIFT_DATA, else $LIFT_SHARED/data, else /work/shared/data):
+Tasks (default data in $LIFT_DATA, else $LIFT_SHARED/data, else ../shared/data):
   needle     Paul Graham essays (--data DIR) cut to each --lengths × --depths cell with the needle inside;
              scored 1 when the answer has every keyword (sandwich, dolores park, sunny)
   loogle     a LooGLE .jsonl (default loogle-testdata/shortdep_qa.jsonl): F1, EM, ROUGE-L; --judge adds the
@@ -131,8 +131,7 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
   const lengths = intList('lengths')(f.lengths), depths = intList('depths')(f.depths);
   if (depths.some((d) => d > 100)) throw new Error(`--depths: depths are percentages from 0 to 100, got ${f.depths}`);
   if (f.judge && !f.judgeModel) throw new Error('--judge needs --judge-model NAME (the model the endpoint should use)');
-  const data = f.data ?? defaultData(task);
-  if (data === null) throw new Error(`${task} needs --data FILE (a LongBench .jsonl)`);
+  const data = checkData(task, f.data);
 
   const loaded = await loadModelForCli(f.model, f.tokenizer);
   try {

@@ -37,9 +37,9 @@ export interface Haystack {
   contextLengthTokens: number;
 }
 
-/** Essay texts of a folder: *.txt in sorted name order, or shuffled deterministically by `seed`. */
+/** Essay texts of a folder: *.txt in sorted name order (LICENSE and README files are not essays), or shuffled by `seed`. */
 export function readEssays(essaysDir: string, seed?: number): string[] {
-  const names = readdirSync(essaysDir).filter((n) => n.endsWith('.txt')).sort();
+  const names = readdirSync(essaysDir).filter((n) => n.endsWith('.txt') && !/^(license|readme)/i.test(n)).sort();
   if (names.length === 0) throw new Error(`no .txt essays in ${essaysDir}`);
   if (seed !== undefined) shuffle(names, mulberry32(seed));
   return names.map((n) => readFileSync(join(essaysDir, n), 'utf8'));
