@@ -22,11 +22,21 @@ struct Block {
 static std::unordered_map<void*, Block*> live;        // ptr → block, for explicit free
 static std::multimap<size_t, void*> pool;              // freed, reusable blocks by size
 static size_t poolBytes = 0, liveBytes = 0, peakBytes = 0;
-// Freed blocks kept for reuse. A training step frees everything at the end and allocates the same sizes
-// again, so the pool never holds much more than one step's peak; the cap only bounds pathological cases.
-static const size_t kPoolLimit = (size_t)8 << 30;
+// Freed blocks kept for reuse, at most this many bytes (beyond it, blocks go back to the system).
+static const size_t kPoolLimit = (size_t)2 << 30;
+
+// Allocation size classes: 4 per power of two (≤ 25 % slack), so sequences of slightly different lengths
+// (training samples vary) reuse each other's blocks instead of filling the pool with near-misses.
+static size_t sizeClass(size_t b) {
+  if (b <= 4096) return (b + 63) / 64 * 64;
+  size_t p = 1;
+  while ((p << 1) <= b) p <<= 1;
+  size_t step = p / 4;
+  return (b + step - 1) / step * step;
+}
 
 static void* rawAlloc(size_t bytes) {
+  bytes = sizeClass(bytes);
   auto it = pool.find(bytes);
   if (it != pool.end()) {
     void* p = it->second;
@@ -34,8 +44,7 @@ static void* rawAlloc(size_t bytes) {
     poolBytes -= bytes;
     return p;
   }
-  size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
   if (!p) throw std::bad_alloc();
   return p;
 }
@@ -64,7 +73,7 @@ static Napi::Value alloc(const Napi::CallbackInfo& info) {
   bool zero = boolean(info, 1, "alloc");
   void* p = rawAlloc((size_t)bytes);
   if (zero) std::memset(p, 0, (size_t)bytes);
-  Block* b = new Block{p, (size_t)bytes, false};
+  Block* b = new Block{p, sizeClass((size_t)bytes), false};  // accounted (and pooled) at its class size
   live[p] = b;
   liveBytes += b->bytes;
   if (liveBytes > peakBytes) peakBytes = liveBytes;
