@@ -1,17 +1,7 @@
 // Seeded parameter initialisation shared by the adapters.
 import { Tensor, untracked } from '../engine/index.js';
 
-/** mulberry32: small, fast, seedable; enough for initialisation and data order. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../engine/random.js';
 
 /** U(−bound, bound), a trainable parameter (requires grad), owned by the caller. */
 export function uniformParam(shape: number[], bound: number, rand: () => number, name: string): Tensor {

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { Tape, crossEntropy, klDivergence, tidy, AdamW, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
-import { seededRandom } from '../adapters/init.js';
+import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
 /** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
@@ -74,13 +74,7 @@ export interface TrainableAdapter extends AdapterHooks {
 
 /** Deterministic order of sample indices for (stage, epoch): resumable without storing it. */
 function order(n: number, seed: number, stage: number, epoch: number): number[] {
-  const rand = seededRandom((seed * 1000003 + stage * 7919 + epoch * 104729) >>> 0);
-  const idx = [...Array(n).keys()];
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [idx[i], idx[j]] = [idx[j], idx[i]];
-  }
-  return idx;
+  return shuffled(seededRandom((seed * 1000003 + stage * 7919 + epoch * 104729) >>> 0), [...Array(n).keys()]);
 }
 
 function fingerprint(stages: Stage[], opts: TrainerOptions, params: Tensor[]): string {

@@ -4,6 +4,7 @@
 // (`countTokens`), so cuts are found by binary search over character prefixes, which gives the same text
 // up to token-boundary effects and works with any tokenizer the caller has.
 import { readdirSync, readFileSync } from 'node:fs';
+import { seededRandom, shuffled } from '../../engine/random.js';
 import { join } from 'node:path';
 
 export const NEEDLE_SENTENCE = 'The best thing to do in San Francisco is eat a sandwich and sit in Dolores Park on a sunny day.';
@@ -41,8 +42,8 @@ export interface Haystack {
 export function readEssays(essaysDir: string, seed?: number): string[] {
   const names = readdirSync(essaysDir).filter((n) => n.endsWith('.txt') && !/^(license|readme)/i.test(n)).sort();
   if (names.length === 0) throw new Error(`no .txt essays in ${essaysDir}`);
-  if (seed !== undefined) shuffle(names, mulberry32(seed));
-  return names.map((n) => readFileSync(join(essaysDir, n), 'utf8'));
+  const ordered = seed === undefined ? names : shuffled(seededRandom(seed), names);
+  return ordered.map((n) => readFileSync(join(essaysDir, n), 'utf8'));
 }
 
 /**
@@ -143,20 +144,3 @@ export function* haystackGrid(
   for (const cell of needleGrid(lengths, depths)) yield buildHaystack({ ...base, ...cell });
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(xs: T[], rnd: () => number): void {
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [xs[i], xs[j]] = [xs[j], xs[i]];
-  }
-}
