@@ -4,16 +4,7 @@
 export type F64 = Float64Array;
 
 /** Deterministic PRNG (mulberry32) for test inputs. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as rng } from '../../src/engine/random.js';
 export function randn(n: number, r: () => number, s = 1): F64 {
   const o = new Float64Array(n);
   for (let i = 0; i < n; i++) {

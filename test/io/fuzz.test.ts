@@ -12,6 +12,7 @@ import { FormatError } from '../../src/io/errors.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { readGGUF, writeGGUF } from '../../src/io/gguf.js';
 import { readF32, type Checkpoint } from '../../src/io/tensor-entry.js';
+import { seededRandom } from '../../src/engine/random.js';
 
 const ITERATIONS = 5000; // per format
 const SEED = 0x5eed1234;
@@ -20,17 +21,7 @@ const WATCHDOG_MS = 5000;
 interface Progress { kind: 'progress'; format: string; i: number }
 interface Done { kind: 'done'; stats: Record<string, { ok: number; formatError: number; maxMs: number }>; failures: string[] }
 
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = seededRandom;
 
 function makeSamples(dir: string): { safetensors: Uint8Array; gguf: Uint8Array } {
   const st = join(dir, 'base.safetensors');
