@@ -104,8 +104,8 @@ function parseBatch(s: string | undefined): number | 'full' | undefined {
 }
 
 export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> {
+  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize); // flags first, then files
   const doc = readDocument(docPath, f.title);
-  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
   const guardText = f.guardText ? readDocument(f.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
   const loaded = await loadModelForCli(f.model, f.tokenizer);
   const t0 = performance.now();
