@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadModelFromPath, type LoadedModel } from '../model/load.js';
 import { parseModelSpec, resolveModelFiles } from '../io/hub.js';
 import { loadAdapter, type Adapter, type LiftManifest } from '../adapters/files.js';
-import { log } from './io.js';
+import { progress, type Progress } from './progress.js';
 
 /** A local path, or an `org/name` Hub repo resolved through the Hugging Face cache (downloading if needed). */
 export async function loadModelForCli(spec: string, tokenizer?: string): Promise<LoadedModel> {
@@ -21,8 +21,13 @@ export async function loadModelForCli(spec: string, tokenizer?: string): Promise
     return loadModelFromPath(parsed.path, { tokenizer });
   }
   // Hub: a Hugging Face layout (config, tokenizer, one safetensors file or an index of shards).
+  // One progress bar (with ETA) per downloaded file, in kB.
+  const bars = new Map<string, Progress>();
   const onProgress = ({ file, loaded, total }: { file: string; loaded: number; total: number }): void => {
-    if (loaded === total) log(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`);
+    let bar = bars.get(file);
+    if (!bar) bars.set(file, (bar = progress(`downloading ${file}`, Math.max(1, Math.round(total / 1e3)))));
+    bar.update(Math.round(loaded / 1e3), 'kB');
+    if (loaded === total) bar.stop(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`);
   };
   const r = await resolveModelFiles(spec, ['config.json', 'tokenizer.json'], {
     optional: ['tokenizer_config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json'],

@@ -55,6 +55,7 @@ export interface AbsorbOptions {
 
 export type AbsorbEvent =
   | { type: 'prepare'; documentTokens: number; segments: number; lengths: LiftLengths }
+  | { type: 'qa-progress'; done: number; total: number }
   | { type: 'qa'; generated: number; requested: number }
   | { type: 'warning'; message: string }
   | { type: 'guard'; samples: number; source: 'user' | 'self' }
@@ -94,7 +95,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const nQA = o.qa ?? PAPER_DEFAULTS.qa;
   let qas: QAPair[] = [];
   if (nQA > 0 && o.qaGenerator) {
-    qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal });
+    qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
     o.onEvent?.({ type: 'qa', generated: qas.length, requested: nQA });
   }
   // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.

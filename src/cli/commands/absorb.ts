@@ -116,7 +116,14 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   };
   process.once('SIGINT', onSigint);
   let bar: Progress | null = null;
+  let qaBar: Progress | null = null;
   const onEvent = (e: AbsorbEvent): void => {
+    if (e.type === 'qa-progress') {
+      qaBar ??= progress('auxiliary QAs', e.total);
+      qaBar.update(e.done);
+      if (e.done === e.total) qaBar.stop();
+      return;
+    }
     if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
     else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
     else if (e.type === 'warning') log(`warning: ${e.message}`);

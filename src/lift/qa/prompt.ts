@@ -87,7 +87,7 @@ export async function synthesizeQAs(passage: string, n: number, ask: (prompt: st
   const seed = opts.seed ?? 0;
   const attempts = Math.max(1, opts.attemptsPerQA ?? 5);
   const results: (QAPair | null)[] = new Array(n).fill(null);
-  let next = 0;
+  let next = 0, done = 0;
   let failed: unknown = null;
   const worker = async (): Promise<void> => {
     while (failed === null && next < n) {
@@ -110,6 +110,7 @@ export async function synthesizeQAs(passage: string, n: number, ask: (prompt: st
         break;
       }
       if (results[k] === null && failed === null) warn(`${label}: QA ${k + 1}/${n} skipped after ${attempts} attempts (${[...new Set(reasons)].join('; ')})`);
+      opts.onProgress?.(++done, n);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, n)) }, worker));

@@ -17,6 +17,8 @@ export interface QAGenerateOptions {
   signal?: AbortSignal;
   /** Non-fatal problems (rejected QAs, skipped slots); default console.warn. */
   warn?: (message: string) => void;
+  /** Called as QA slots finish (generated or given up), for progress display. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface QAGenerator {
