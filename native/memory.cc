@@ -7,6 +7,7 @@
 #include "common.h"
 #include <cstdlib>
 #include <cstring>
+#include <sys/mman.h>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -24,6 +25,7 @@ static std::multimap<size_t, void*> pool;              // freed, reusable blocks
 static size_t poolBytes = 0, liveBytes = 0, peakBytes = 0;
 // Freed blocks kept for reuse, at most this many bytes (beyond it, blocks go back to the system).
 static const size_t kPoolLimit = (size_t)2 << 30;
+static const size_t kMmapMin = (size_t)1 << 20;  // blocks from 1 MiB up are mmap'd
 
 // Allocation size classes: 4 per power of two (≤ 25 % slack), so sequences of slightly different lengths
 // (training samples vary) reuse each other's blocks instead of filling the pool with near-misses.
@@ -44,16 +46,28 @@ static void* rawAlloc(size_t bytes) {
     poolBytes -= bytes;
     return p;
   }
-  void* p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
-  if (!p) throw std::bad_alloc();
+  void* p;
+  if (bytes >= kMmapMin) {
+    // Large blocks come straight from the kernel and go straight back: glibc would keep freed megabyte-sized
+    // chunks in its heap, where differently sized tensors fragment it (peak RSS grew with every sample).
+    p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+  } else {
+    p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
+    if (!p) throw std::bad_alloc();
+  }
   return p;
+}
+static void release(void* p, size_t bytes) {
+  if (bytes >= kMmapMin) munmap(p, bytes);
+  else std::free(p);
 }
 static void rawFree(void* p, size_t bytes) {
   if (poolBytes + bytes <= kPoolLimit && bytes >= 4096) {
     pool.emplace(bytes, p);
     poolBytes += bytes;
   } else {
-    std::free(p);
+    release(p, bytes);
   }
 }
 
@@ -105,7 +119,7 @@ static Napi::Value memoryStats(const Napi::CallbackInfo& info) {
   return o;
 }
 static Napi::Value trimPool(const Napi::CallbackInfo& info) {
-  for (auto& kv : pool) std::free(kv.second);
+  for (auto& kv : pool) release(kv.second, kv.first);
   pool.clear();
   poolBytes = 0;
   peakBytes = liveBytes;
