@@ -35,18 +35,24 @@ export function readAbsorbed(dir: string): AbsorbedDocument {
   return { title: meta.title, text: readFileSync(join(dir, 'document.txt'), 'utf8'), contextBudget: meta.context_budget, baseModel: manifest.base_model.id };
 }
 
-export function register(program: Command): void {
-  program
-    .command('ask')
-    .description('Answer a question about a document absorbed with `lift absorb`')
-    .argument('<dir>', 'adapter folder written by lift absorb')
-    .argument('<question>', 'the question')
+/** The options `ask` and `chat` share: how the answer's context, model and length are chosen. */
+export function withAnswerOptions(cmd: Command): Command {
+  return cmd
     .addOption(new Option('--context <mode>', 'document context in the prompt').choices(['truncate', 'retrieve']).default('truncate'))
     .option('-m, --model <model>', 'base model (default: the one recorded in the adapter manifest)')
     .option('--no-adapter', 'answer with the base model only (the truncated-ICL baseline)')
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(200).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--context-budget <n>', 'override the budget recorded at absorb time').argParser(numberFlag('context-budget', 16, 1e7, true)))
-    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .option('--tokenizer <file>', 'llama2.c tokenizer file');
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('ask')
+    .description('Answer a question about a document absorbed with `lift absorb`')
+    .argument('<dir>', 'adapter folder written by lift absorb')
+    .argument('<question>', 'the question');
+  withAnswerOptions(cmd)
     .option('--json', 'print {"question","answer","context"} as JSON')
     .addHelpText('after', `
 Examples:

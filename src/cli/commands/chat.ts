@@ -5,11 +5,11 @@
 //   piped stdin: no prompt, one answer per output line (newlines inside an answer become spaces), so
 //                `printf 'q1\nq2\n' | lift chat book.lift` is scriptable; SIGINT stops the current answer.
 import { createInterface } from 'node:readline';
-import { Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
 import { loadAdapterForCli, loadModelForCli } from '../model.js';
-import { readAbsorbed } from './ask.js';
-import { log, numberFlag, out } from '../io.js';
+import { readAbsorbed, withAnswerOptions } from './ask.js';
+import { log, out } from '../io.js';
 
 interface ChatFlags {
   context: 'truncate' | 'retrieve';
@@ -21,16 +21,10 @@ interface ChatFlags {
 }
 
 export function register(program: Command): void {
-  program
+  withAnswerOptions(program
     .command('chat')
     .description('Ask questions about an absorbed document interactively, one per line (streamed answers)')
-    .argument('<dir>', 'adapter folder written by lift absorb')
-    .addOption(new Option('--context <mode>', 'document context in the prompt').choices(['truncate', 'retrieve']).default('truncate'))
-    .option('-m, --model <model>', 'base model (default: the one recorded in the adapter manifest)')
-    .option('--no-adapter', 'answer with the base model only (the truncated-ICL baseline)')
-    .addOption(new Option('--max-tokens <n>', 'longest answer').default(200).argParser(numberFlag('max-tokens', 1, 100000, true)))
-    .addOption(new Option('--context-budget <n>', 'override the budget recorded at absorb time').argParser(numberFlag('context-budget', 16, 1e7, true)))
-    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .argument('<dir>', 'adapter folder written by lift absorb'))
     .addHelpText('after', `
 Type a question and press Enter; /quit or Ctrl-D ends the session. Ctrl-C stops an answer being written,
 or exits at the prompt. With stdin piped, every input line gets exactly one output line.
