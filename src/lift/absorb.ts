@@ -36,6 +36,8 @@ export interface AbsorbOptions {
   /** 'full' = one step per epoch (the paper's scripts); a number = mini-batches of that many samples. */
   batchSize?: number | 'full';
   warmupSteps?: number;
+  /** After warm-up: 'constant' (the paper) or 'cosine' decay to 0. */
+  schedule?: 'constant' | 'cosine';
   guard?: 'none' | 'kl' | 'replay';
   guardLambda?: number;
   /** General text for the guard; default: `guardSamples` texts the frozen base generates from BOS. */
@@ -133,6 +135,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     lr,
     batch_size: batchSize,
     warmup_steps: o.warmupSteps ?? 0,
+    schedule: o.schedule ?? 'constant',
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, source: o.guardText ? 'user' : 'self' } : null,
     bos,
@@ -144,6 +147,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       lr,
       batchSize,
       warmupSteps: o.warmupSteps,
+      schedule: o.schedule,
       seed,
       guard,
       checkpointDir: o.checkpointDir,

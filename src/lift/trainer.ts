@@ -43,6 +43,8 @@ export interface TrainerOptions {
   clip?: number;
   /** Linear warm-up over this many steps (0 = constant, the paper). */
   warmupSteps?: number;
+  /** After warm-up: 'constant' (the paper) or 'cosine' decay to 0 at the last step. */
+  schedule?: 'constant' | 'cosine';
   /** Samples per optimizer step; 'full' accumulates the whole stage (one step per epoch, the paper). */
   batchSize: number | 'full';
   seed?: number;
@@ -137,7 +139,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
           const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step);
-          const lr = opts.warmupSteps ? opts.lr * Math.min(1, (state.step + 1) / opts.warmupSteps) : opts.lr;
+          const lr = learningRate(opts, state.step, totalSteps);
           const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
           const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
           opt.zeroGrad();
@@ -163,6 +165,15 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
     opt.dispose();
   }
   return { steps: state.step, losses: state.losses, nonFiniteSteps: state.nonFiniteSteps, seconds: (performance.now() - t0) / 1000, resumed };
+}
+
+/** The learning rate of optimizer step `step` (0-based) of `total`: linear warm-up, then constant or cosine. */
+export function learningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps' | 'schedule'>, step: number, total: number): number {
+  const w = opts.warmupSteps ?? 0;
+  if (step < w) return (opts.lr * (step + 1)) / w;
+  if ((opts.schedule ?? 'constant') === 'constant') return opts.lr;
+  const span = Math.max(1, total - w);
+  return opts.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(step - w, span)) / span));
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
-import { train, type TrainEvent } from '../../src/lift/trainer.js';
+import { train, learningRate, type TrainEvent } from '../../src/lift/trainer.js';
 import { tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
@@ -121,4 +121,20 @@ test('the forgetting guard trains with KL and with replay, and KL keeps the mode
   assert.ok(kl.d < none.d, `KL must keep the model closer to the base (${kl.d} vs ${none.d})`);
   assert.ok(kl.last < 1.0, 'and still learn the task');
   model.dispose();
+});
+
+test('learning-rate schedules: linear warm-up, then constant (the paper) or cosine decay to 0', () => {
+  const lr = 1e-3;
+  assert.equal(learningRate({ lr }, 0, 10), lr);
+  assert.equal(learningRate({ lr }, 9, 10), lr);
+  // warm-up: (step + 1) / w of the peak, then the peak
+  assert.equal(learningRate({ lr, warmupSteps: 4 }, 0, 10), lr / 4);
+  assert.equal(learningRate({ lr, warmupSteps: 4 }, 3, 10), lr);
+  assert.equal(learningRate({ lr, warmupSteps: 4, schedule: 'constant' }, 9, 10), lr);
+  // cosine over the 6 steps after warm-up: peak at its first step, half at its middle, 0 after the last
+  const c = (s: number) => learningRate({ lr, warmupSteps: 4, schedule: 'cosine' }, s, 10);
+  assert.equal(c(4), lr);
+  assert.ok(Math.abs(c(7) - lr / 2) < 1e-12, `midpoint ${c(7)}`);
+  assert.ok(c(9) > 0 && c(9) < c(8) && c(8) < c(5), 'decreasing and still positive on the last step');
+  assert.ok(Math.abs(learningRate({ lr, schedule: 'cosine' }, 10, 10)) < 1e-12);
 });

@@ -28,9 +28,15 @@ export interface AbsorbFlags {
   guard: 'none' | 'kl' | 'replay';
   guardLambda: number;
   guardText?: string;
+  guardSamples?: number;
+  guardPerStep?: number;
   contextBudget?: number;
+  segmentLength?: number;
+  stride?: number;
   epochs?: string;
   lr?: number;
+  lrSchedule: 'constant' | 'cosine';
+  warmup: number;
   batchSize?: string;
   loraRank?: number;
   loraAlpha?: number;
@@ -71,9 +77,15 @@ export function register(program: Command): void {
     .addOption(new Option('--guard <kind>', 'forgetting guard on general text').choices(['none', 'kl', 'replay']).default('none'))
     .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
     .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
+    .addOption(new Option('--guard-samples <n>', 'general-text samples the base model writes for the guard (default 8)').argParser(numberFlag('guard-samples', 1, 1e6, true)))
+    .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 1)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
     .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
+    .addOption(new Option('--segment-length <n>', 'tokens per memorised segment ℓ (default budget/4)').argParser(numberFlag('segment-length', 1, 1e7, true)))
+    .addOption(new Option('--stride <n>', 'tokens between segment starts s (default 3/8·ℓ); smaller = each passage seen at more offsets').argParser(numberFlag('stride', 1, 1e7, true)))
     .option('--epochs <a,b>', 'epochs of stage 1 and stage 2 (default 3,5)')
     .addOption(new Option('--lr <x>', 'learning rate').argParser(numberFlag('lr', 0)))
+    .addOption(new Option('--lr-schedule <s>', 'learning rate after warm-up').choices(['constant', 'cosine']).default('constant'))
+    .addOption(new Option('--warmup <n>', 'linear warm-up steps').default(0).argParser(numberFlag('warmup', 0, 1e9, true)))
     .option('--batch-size <n|full>', "samples per optimizer step, or 'full' (one step per epoch, the paper)")
     .addOption(new Option('--lora-rank <r>', 'LoRA rank (default 128)').argParser(numberFlag('lora-rank', 1, 4096, true)))
     .addOption(new Option('--lora-alpha <a>', 'LoRA alpha (default 2·rank)').argParser(numberFlag('lora-alpha', 0)))
@@ -154,9 +166,14 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       guard: f.guard,
       guardLambda: f.guardLambda,
       guardText,
+      guardSamples: f.guardSamples,
+      guardPerStep: f.guardPerStep,
       contextBudget: f.contextBudget,
+      lengths: { segmentLength: f.segmentLength, stride: f.stride },
       epochs,
       lr: f.lr,
+      schedule: f.lrSchedule,
+      warmupSteps: f.warmup,
       batchSize,
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
       gatedMemory: { init: f.gmInit, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
