@@ -46,6 +46,8 @@ export interface AbsorbOptions {
   /** Tokens per self-generated guard text (default: the context budget, one window of general text). */
   guardTokens?: number;
   guardPerStep?: number;
+  /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
+  anchor?: number;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -136,6 +138,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     batch_size: batchSize,
     warmup_steps: o.warmupSteps ?? 0,
     schedule: o.schedule ?? 'constant',
+    anchor: o.anchor ?? 0,
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, source: o.guardText ? 'user' : 'self' } : null,
     bos,
@@ -148,6 +151,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       batchSize,
       warmupSteps: o.warmupSteps,
       schedule: o.schedule,
+      anchor: o.anchor,
       seed,
       guard,
       checkpointDir: o.checkpointDir,

@@ -6,7 +6,7 @@
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
-import { Tape, crossEntropy, klDivergence, tidy, AdamW, type Tensor } from '../engine/index.js';
+import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -49,6 +49,12 @@ export interface TrainerOptions {
   batchSize: number | 'full';
   seed?: number;
   guard?: GuardOptions | null;
+  /**
+   * Beyond the paper: weight β of KL(base ‖ adapted) on the training samples themselves, added to their loss.
+   * It keeps every predicted distribution near the base's while the argmax moves to the document's token:
+   * the adapter learns what the document says without becoming certain of it (0 = off).
+   */
+  anchor?: number;
   checkpointDir?: string;
   /** Checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
@@ -138,7 +144,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           }
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
-          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step);
+          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step, opts.anchor ?? 0);
           const lr = learningRate(opts, state.step, totalSteps);
           const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
           const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
@@ -178,20 +184,30 @@ export function learningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps' | '
 
 /**
  * Forward + backward over one batch, accumulating gradients into the adapter's parameters: the task loss is
- * the mean over samples of each sample's mean token loss; the guard adds λ × the mean guard loss.
+ * the mean over samples of each sample's mean token loss (plus β × its KL to the base with the anchor); the
+ * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
  */
-function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number): { loss: number; guardLoss: number | null } {
+function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: number): { loss: number; guardLoss: number | null } {
   let total = 0;
   for (const s of batch) {
     const tape = new Tape();
+    const ids = Int32Array.from(s.input);
+    // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
+    const ref = anchor > 0 ? tidy(() => model.forward(ids)) : null;
     try {
-      const { loss, count } = tape.record(() => crossEntropy(model.forward(Int32Array.from(s.input), { adapter }), Int32Array.from(s.labels), { inPlace: true }));
+      // `loss` is what is differentiated (CE + β·KL with the anchor); the reported task loss is the CE alone.
+      const { loss, ce, count } = tape.record(() => {
+        const logits = model.forward(ids, { adapter });
+        const c = crossEntropy(logits, Int32Array.from(s.labels), { inPlace: ref === null });
+        return { loss: ref ? add(c.loss, klDivergence(logits, ref), anchor) : c.loss, ce: c.loss, count: c.count };
+      });
       if (count > 0) {
-        total += loss.item() / batch.length;
+        total += ce.item() / batch.length;
         if (Number.isFinite(loss.item())) tape.backward(loss, 1 / batch.length);
       }
     } finally {
       tape.dispose();
+      ref?.dispose();
     }
   }
   if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };

@@ -138,3 +138,44 @@ test('learning-rate schedules: linear warm-up, then constant (the paper) or cosi
   assert.ok(c(9) > 0 && c(9) < c(8) && c(8) < c(5), 'decreasing and still positive on the last step');
   assert.ok(Math.abs(learningRate({ lr, schedule: 'cosine' }, 10, 10)) < 1e-12);
 });
+
+test('the anchor (KL to the base on the training samples) learns the tokens with less certainty and less drift', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model, tokenizer } = loadModelFromPath(MODEL());
+  const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
+  const general = Int32Array.from(tokenizer.encode('Once upon a time, there was a little girl named Lily. She liked to play with her ball.', { bos: true }));
+  const samples = [{ input: ids.slice(0, -1), labels: ids.slice(1) }];
+  const input = Int32Array.from(ids.slice(0, -1));
+  const run = async (anchor: number) => {
+    const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
+    const losses: number[] = [];
+    await train(model, lora, [{ name: 's1', epochs: 40, samples }], {
+      lr: 1e-2, batchSize: 'full', anchor, onEvent: (e) => e.type === 'step' && losses.push(e.loss),
+    });
+    const r = tidy(() => {
+      const logits = model.forward(input, { adapter: lora }).f32(), V = model.config.vocab_size;
+      let hits = 0, pTarget = 0;
+      for (let i = 0; i < input.length; i++) {
+        const row = logits.subarray(i * V, (i + 1) * V);
+        const mx = Math.max(...row);
+        let z = 0;
+        for (const v of row) z += Math.exp(v - mx);
+        if (row[ids[i + 1]] === mx) hits++;
+        pTarget += Math.exp(row[ids[i + 1]] - mx) / z / input.length;
+      }
+      const a = model.forward(general, { adapter: lora }).f32(), b = model.forward(general).f32();
+      let d = 0;
+      for (let i = 0; i < a.length; i++) d += Math.abs(a[i] - b[i]) / a.length;
+      return { acc: hits / input.length, pTarget, drift: d };
+    });
+    lora.dispose();
+    return { ...r, last: losses[losses.length - 1] };
+  };
+  const plain = await run(0), anchored = await run(1);
+  console.log(`  plain: top-1 ${plain.acc.toFixed(2)} p ${plain.pTarget.toFixed(3)} drift ${plain.drift.toFixed(3)}; anchor 1: top-1 ${anchored.acc.toFixed(2)} p ${anchored.pTarget.toFixed(3)} drift ${anchored.drift.toFixed(3)}`);
+  assert.ok(anchored.acc >= 0.9, `the anchored adapter still predicts the sentence (top-1 ${anchored.acc})`);
+  assert.ok(anchored.pTarget < plain.pTarget - 0.05, `with less certainty (${anchored.pTarget} vs ${plain.pTarget})`);
+  assert.ok(anchored.drift < plain.drift, `and less drift on other text (${anchored.drift} vs ${plain.drift})`);
+  assert.ok(Number.isFinite(anchored.last) && anchored.last < 1, `the reported loss is the task's cross-entropy (${anchored.last})`);
+  model.dispose();
+});

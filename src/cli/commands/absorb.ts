@@ -30,6 +30,7 @@ export interface AbsorbFlags {
   guardText?: string;
   guardSamples?: number;
   guardPerStep?: number;
+  anchor: number;
   contextBudget?: number;
   segmentLength?: number;
   stride?: number;
@@ -79,6 +80,7 @@ export function register(program: Command): void {
     .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
     .addOption(new Option('--guard-samples <n>', 'general-text samples the base model writes for the guard (default 8)').argParser(numberFlag('guard-samples', 1, 1e6, true)))
     .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 1)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
+    .addOption(new Option('--anchor <beta>', 'weight of KL(base ‖ adapted) on the document samples themselves: learn the text, stay unsure (beyond the paper)').default(0).argParser(numberFlag('anchor', 0)))
     .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
     .addOption(new Option('--segment-length <n>', 'tokens per memorised segment ℓ (default budget/4)').argParser(numberFlag('segment-length', 1, 1e7, true)))
     .addOption(new Option('--stride <n>', 'tokens between segment starts s (default 3/8·ℓ); smaller = each passage seen at more offsets').argParser(numberFlag('stride', 1, 1e7, true)))
@@ -168,6 +170,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       guardText,
       guardSamples: f.guardSamples,
       guardPerStep: f.guardPerStep,
+      anchor: f.anchor,
       contextBudget: f.contextBudget,
       lengths: { segmentLength: f.segmentLength, stride: f.stride },
       epochs,
