@@ -1,4 +1,4 @@
-// `npm run bench -- recall [--json] [--quick] [--epochs 6,12]`: does LIFT make facts outside the context
+// `npm run bench -- recall [--json] [--quick] [--only TEXT]`: does LIFT make facts outside the context
 // window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
 // a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
 // document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
@@ -27,12 +27,20 @@ interface Config {
   options: AbsorbOptions;
 }
 
-function configs(epochs: [number, number], quick: boolean): Config[] {
-  const common: AbsorbOptions = { contextBudget: BUDGET, epochs, batchSize: 8, qa: 10, qaGenerator: new BuiltinQAGenerator(), guardLambda: 1, guardSamples: 8, seed: 1 };
+// Guard settings measured best on this document (README): 128 texts the base writes itself, 4 per step, λ = 1.
+// With 8 texts, 1 per step (the first version) held-out NLL rose to 2.13 at the same recall (0.50).
+const GUARD = { guardLambda: 1, guardSamples: 128, guardPerStep: 4 };
+
+function configs(quick: boolean): Config[] {
+  const common: AbsorbOptions = { contextBudget: BUDGET, batchSize: 8, qa: 10, qaGenerator: new BuiltinQAGenerator(), ...GUARD, seed: 1 };
+  // Paper segment geometry at B = 128: ℓ = 32, s = 12 (3/8·ℓ). "stride 4" sees each passage at 8 offsets
+  // instead of ~3 (3× the samples, so a third of the epochs: the same number of steps).
+  const dense = { lengths: { stride: 4 }, epochs: [2, 4] as [number, number] };
   const variants: Omit<Config, 'guard' | 'ct'>[] = [
-    { adapter: 'lora', variant: 'r32', options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3 } },
-    { adapter: 'gated-memory', variant: 'paper (k=2, paper init)', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 2, init: 'paper' }, lr: 1e-3 } },
-    { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3 } },
+    { adapter: 'lora', variant: 'r32', options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, epochs: [6, 12] } },
+    { adapter: 'lora', variant: 'r32, stride 4', options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, ...dense } },
+    { adapter: 'gated-memory', variant: 'paper (k=2, paper init)', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 2, init: 'paper' }, lr: 1e-3, epochs: [6, 12] } },
+    { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3, stride 4', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3, ...dense } },
   ];
   const out: Config[] = [];
   for (const v of variants)
@@ -53,7 +61,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
   native.setThreads(Number(args.flags.get('threads') ?? 1)); // a 260K-parameter model: one thread is fastest
-  const e = (args.flags.get('epochs') ?? '6,12').split(',').map(Number) as [number, number];
+  const only = args.flags.get('only'); // run the configurations whose variant contains this text
   const out = new Output(args.json);
   const loaded = loadModelFromPath(modelPath);
   const tok = loaded.tokenizer;
@@ -66,7 +74,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   log(`document: ${docIds.length} tokens, ${doc.facts.length} facts; budget ${BUDGET}; held-out: ${heldout.length} stories`);
   const base = await recall(loaded, null, doc.text, doc.facts, BUDGET);
   const heldBefore = nllOf(loaded, heldout, null), docBefore = nllOf(loaded, docSeqs, null);
-  for (const c of configs(e, args.flags.has('quick'))) {
+  for (const c of configs(args.flags.has('quick')).filter((c) => !only || `${c.adapter} ${c.variant}`.includes(only))) {
     const t0 = performance.now();
     const r = await absorb(loaded, { title: doc.title, text: doc.text }, c.options);
     const seconds = (performance.now() - t0) / 1000;
@@ -76,10 +84,10 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
       baseline_accuracy: base.accuracy, lift_accuracy: lift.accuracy,
       doc_nll_before: docBefore, doc_nll_after: nllOf(loaded, docSeqs, r.adapter),
       heldout_nll_before: heldBefore, heldout_nll_after: nllOf(loaded, heldout, r.adapter),
-      steps: r.train.steps, epochs: e.join(','), seconds,
+      stride: r.lengths.stride, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
     });
     r.adapter.dispose();
   }
-  out.table(['adapter', 'variant', 'guard', 'ct', 'baseline_accuracy', 'lift_accuracy', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
+  out.table(['adapter', 'variant', 'guard', 'ct', 'stride', 'baseline_accuracy', 'lift_accuracy', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
   loaded.model.dispose();
 }

@@ -43,7 +43,7 @@ export interface AbsorbOptions {
   /** General text for the guard; default: `guardSamples` texts the frozen base generates from BOS. */
   guardText?: string[];
   guardSamples?: number;
-  /** Tokens per self-generated guard text (default: the context budget, one window of general text). */
+  /** Tokens per self-generated guard text (default: min(context budget, 256)). */
   guardTokens?: number;
   guardPerStep?: number;
   /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
@@ -75,6 +75,13 @@ export interface AbsorbResult {
   documentSha256: string;
   seconds: number;
 }
+
+/**
+ * The guard's defaults. Many short texts beat a few long ones: on the recall benchmark, 8 texts with 1 per
+ * step let held-out NLL rise 1.28 → 2.13 and 128 texts with 4 per step 1.28 → 1.65, at the same recall.
+ * Texts are capped at 256 tokens so the base model writes them quickly on large models.
+ */
+export const GUARD_DEFAULTS = { samples: 64, perStep: 4, maxTokens: 256 };
 
 export const PAPER_DEFAULTS = { lr: 1e-3, epochs: [3, 5] as [number, number], qa: 10, batchSize: 'full' as const };
 
@@ -182,8 +189,8 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
   let texts = o.guardText;
   if (!texts) {
     texts = [];
-    const n = o.guardSamples ?? 8;
-    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: o.guardTokens ?? lengths.budget, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
+    const n = o.guardSamples ?? GUARD_DEFAULTS.samples;
+    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens), temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
   }
   const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
   const samples = texts
@@ -191,5 +198,5 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
     .filter((ids) => ids.length >= 2)
     .map((ids) => ({ input: ids, labels: [...ids.slice(1), IGNORE] }));
   o.onEvent?.({ type: 'guard', samples: samples.length, source: o.guardText ? 'user' : 'self' });
-  return { kind, lambda: o.guardLambda ?? 1, samples, perStep: o.guardPerStep ?? 1 };
+  return { kind, lambda: o.guardLambda ?? 1, samples, perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep };
 }
