@@ -1,4 +1,4 @@
-// `npm run bench -- recall [--json] [--quick] [--only TEXT]`: does LIFT make facts outside the context
+// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT]`: does LIFT make facts outside the context
 // window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
 // a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
 // document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
@@ -64,7 +64,8 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
   native.setThreads(Number(args.flags.get('threads') ?? 1)); // a 260K-parameter model: one thread is fastest
-  const only = args.flags.get('only'); // run the configurations whose variant contains this text
+  // --only / --skip TEXT: run the configurations whose "adapter variant" does / does not contain TEXT
+  const only = args.flags.get('only'), skip = args.flags.get('skip');
   const out = new Output(args.json);
   const loaded = loadModelFromPath(modelPath);
   const tok = loaded.tokenizer;
@@ -77,7 +78,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   log(`document: ${docIds.length} tokens, ${doc.facts.length} facts; budget ${BUDGET}; held-out: ${heldout.length} stories`);
   const base = await recall(loaded, null, doc.text, doc.facts, BUDGET);
   const heldBefore = nllOf(loaded, heldout, null), docBefore = nllOf(loaded, docSeqs, null);
-  for (const c of configs(args.flags.has('quick')).filter((c) => !only || `${c.adapter} ${c.variant}`.includes(only))) {
+  for (const c of configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)))) {
     const t0 = performance.now();
     const r = await absorb(loaded, { title: doc.title, text: doc.text }, c.options);
     const seconds = (performance.now() - t0) / 1000;
