@@ -91,3 +91,29 @@ describe('absorb interrupted with SIGINT', () => {
     assert.equal(manifest.adapter, 'lora');
   });
 });
+
+describe('absorb training knobs beyond the paper', () => {
+  test('--stride, --segment-length, --anchor, --lr-schedule, --warmup and the guard sizes reach the recipe', (t) => {
+    if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+    const { dir, cleanup } = tempDir();
+    t.after(cleanup);
+    const doc = join(dir, 'knobs.txt'), out = join(dir, 'knobs.lift');
+    writeFileSync(doc, storyDocument(12));
+    const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '128', '--no-report', '--json',
+      '--segment-length', '24', '--stride', '6', '--anchor', '0.5', '--lr-schedule', 'cosine', '--warmup', '2',
+      '--guard', 'kl', '--guard-samples', '2', '--guard-per-step', '2']);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stderr, /segments of 24 \(stride 6\)/);
+    assert.match(a.stderr, /forgetting guard: 2 general-text samples/);
+    const recipe = JSON.parse(readFileSync(join(out, 'lift_manifest.json'), 'utf8')).recipe;
+    assert.equal(recipe.lengths.segmentLength, 24);
+    assert.equal(recipe.lengths.stride, 6);
+    assert.equal(recipe.anchor, 0.5);
+    assert.equal(recipe.schedule, 'cosine');
+    assert.equal(recipe.warmup_steps, 2);
+    assert.deepEqual({ kind: recipe.guard.kind, samples: recipe.guard.samples, per_step: recipe.guard.per_step }, { kind: 'kl', samples: 2, per_step: 2 });
+    const bad = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, '--stride', '40', '--segment-length', '24', '--context-budget', '128']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /stride 40 exceeds segmentLength 24/);
+  });
+});
