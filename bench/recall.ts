@@ -1,4 +1,4 @@
-// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT]`: does LIFT make facts outside the context
+// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3]`: does LIFT make facts outside the context
 // window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
 // a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
 // document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
@@ -78,9 +78,13 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   log(`document: ${docIds.length} tokens, ${doc.facts.length} facts; budget ${BUDGET}; held-out: ${heldout.length} stories`);
   const base = await recall(loaded, null, doc.text, doc.facts, BUDGET);
   const heldBefore = nllOf(loaded, heldout, null), docBefore = nllOf(loaded, docSeqs, null);
-  for (const c of configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)))) {
+  // --seeds 1,2,3: every configuration once per seed (init, sample order, guard texts); 12 probes make one
+  // run's recall ±1 fact, and seeds differ by more than that.
+  const seeds = (args.flags.get('seeds') ?? '1').split(',').map(Number);
+  const chosen = configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)));
+  for (const c of chosen) for (const seed of seeds) {
     const t0 = performance.now();
-    const r = await absorb(loaded, { title: doc.title, text: doc.text }, c.options);
+    const r = await absorb(loaded, { title: doc.title, text: doc.text }, { ...c.options, seed });
     const seconds = (performance.now() - t0) / 1000;
     const lift = await recall(loaded, r.adapter, doc.text, doc.facts, BUDGET);
     out.emit({
@@ -88,10 +92,10 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
       baseline_accuracy: base.accuracy, lift_accuracy: lift.accuracy,
       doc_nll_before: docBefore, doc_nll_after: nllOf(loaded, docSeqs, r.adapter),
       heldout_nll_before: heldBefore, heldout_nll_after: nllOf(loaded, heldout, r.adapter),
-      stride: r.lengths.stride, anchor: c.options.anchor ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
+      seed, stride: r.lengths.stride, anchor: c.options.anchor ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
     });
     r.adapter.dispose();
   }
-  out.table(['adapter', 'variant', 'guard', 'ct', 'stride', 'baseline_accuracy', 'lift_accuracy', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
+  out.table(['adapter', 'variant', 'guard', 'ct', 'seed', 'stride', 'baseline_accuracy', 'lift_accuracy', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
   loaded.model.dispose();
 }
