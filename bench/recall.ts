@@ -1,4 +1,4 @@
-// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3]`: does LIFT make facts outside the context
+// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3] [--guard none|kl]`: does LIFT make facts outside the context
 // window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
 // a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
 // document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
@@ -81,7 +81,8 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   // --seeds 1,2,3: every configuration once per seed (init, sample order, guard texts); 12 probes make one
   // run's recall ±1 fact, and seeds differ by more than that.
   const seeds = (args.flags.get('seeds') ?? '1').split(',').map(Number);
-  const chosen = configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)));
+  const guardOnly = args.flags.get('guard'); // --guard none|kl: only that guard
+  const chosen = configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)) && (!guardOnly || c.guard === guardOnly));
   for (const c of chosen) for (const seed of seeds) {
     const t0 = performance.now();
     const r = await absorb(loaded, { title: doc.title, text: doc.text }, { ...c.options, seed });
