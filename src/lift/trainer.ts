@@ -1,8 +1,9 @@
 // The LIFT trainer (LIFT.md §5): AdamW on the adapter's parameters only, the frozen base untouched; stages
 // run in order with the optimizer state kept (stage 1: segments, stage 2: segments + QA); full-batch
-// gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant or
-// warm-up learning rate; global grad-norm clipping; a loss per step. Beyond the paper: a forgetting guard
-// (general text trained with KL(base ‖ adapted) or replayed with the LM loss), checkpoints every N steps
+// gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant (the
+// paper) or cosine learning rate after an optional warm-up; global grad-norm clipping; a loss per step.
+// Beyond the paper: a forgetting guard (general text trained with KL(base ‖ adapted) or replayed with the LM
+// loss), an anchor (the same KL on the training samples themselves), checkpoints every N steps
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
