@@ -1,6 +1,6 @@
-// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3] [--guard none|kl]`: does LIFT make facts outside the context
-// window answerable, and at what cost to what the model knew? stories260K, a context budget of 128 tokens,
-// a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
+// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3] [--guard none|kl]`:
+// does LIFT make facts outside the context window answerable, and at what cost to what the model knew?
+// stories260K, a context budget of 128 tokens, a ≥ 2048-token TinyStories document (16× the budget) with 12 planted facts; probes are the middle-truncated
 // document + "Lily's dog was called" (the facts sit in the truncated middle). Per configuration (adapter ×
 // guard × contextualized training): recall without and with the adapter, NLL of the document and of held-out
 // text (the first 100 stories of tinystories-valid-sample, disjoint from the document's stories) before/after.
@@ -82,7 +82,8 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   // run's recall ±1 fact, and seeds differ by more than that.
   const seeds = (args.flags.get('seeds') ?? '1').split(',').map(Number);
   const guardOnly = args.flags.get('guard'); // --guard none|kl: only that guard
-  const chosen = configs(args.flags.has('quick')).filter((c) => (!only || `${c.adapter} ${c.variant}`.includes(only)) && (!skip || !`${c.adapter} ${c.variant}`.includes(skip)) && (!guardOnly || c.guard === guardOnly));
+  const named = (c: Config) => `${c.adapter} ${c.variant}`;
+  const chosen = configs(args.flags.has('quick')).filter((c) => (!only || named(c).includes(only)) && (!skip || !named(c).includes(skip)) && (!guardOnly || c.guard === guardOnly));
   for (const c of chosen) for (const seed of seeds) {
     const t0 = performance.now();
     const r = await absorb(loaded, { title: doc.title, text: doc.text }, { ...c.options, seed });

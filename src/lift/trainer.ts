@@ -203,7 +203,8 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
         return { loss: ref ? add(c.loss, klDivergence(logits, ref), anchor) : c.loss, ce: c.loss, count: c.count };
       });
       if (count > 0) {
-        total += ce.item() / batch.length;
+        // A non-finite differentiated loss (CE or the anchor's KL) makes the step's loss non-finite: skipped.
+        total += (Number.isFinite(loss.item()) ? ce.item() : loss.item()) / batch.length;
         if (Number.isFinite(loss.item())) tape.backward(loss, 1 / batch.length);
       }
     } finally {
