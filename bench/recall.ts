@@ -2,8 +2,9 @@
 // does LIFT make facts outside the context window answerable, and at what cost to what the model knew?
 // stories260K, a context budget of 128 tokens, a ≥ 2048-token TinyStories document (16× the budget) with 12
 // planted facts; probes are the middle-truncated document + "Lily's dog was called" (the facts sit in the
-// truncated middle). Per configuration (adapter × guard × contextualized training): recall without and with the adapter, NLL of the document and of held-out
-// text (the first 100 stories of tinystories-valid-sample, disjoint from the document's stories) before/after.
+// truncated middle). Per configuration (adapter × guard × contextualized training): recall without and with
+// the adapter, NLL of the document and of held-out text (the first 100 stories of tinystories-valid-sample,
+// disjoint from the document's stories) before/after.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../src/engine/index.js';
