@@ -4,7 +4,8 @@
 //                 (PEFT strips the adapter name on save), so `PeftModel.from_pretrained(base, dir)` loads it.
 //   Gated Memory  gated_memory_config.json + adapter_model.safetensors (LIFT.md §4; tensors named
 //                 model.layers.N.self_attn.gated_memory.{mem_in,mem_out,gate_in,gate_out}.{weight,bias},
-//                 shaped (H, in, out), and lm_head.lora_A/B.weight for the head LoRA).
+//                 shaped (H, in, out) — with memory_input "layer", mem_in/gate_in are [H·out, H·D] —
+//                 and lm_head.lora_A/B.weight for the head LoRA).
 //   Both          lift_manifest.json: which base model (id, revision, sha256 of its canonical config), which
 //                 document, the recipe and the metrics. Loading refuses an adapter made for another base.
 // A folder is written whole into a temp folder beside it and renamed into place: readers never see half.
@@ -18,7 +19,7 @@ import { FormatError } from '../io/errors.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readF32, type TensorEntry } from '../io/tensor-entry.js';
 import { LoraAdapter, ALL_LINEAR } from './lora.js';
-import { GatedMemoryAdapter, type GatedMemoryInit } from './gated-memory.js';
+import { GatedMemoryAdapter, type GatedMemoryInit, type GatedMemoryInput } from './gated-memory.js';
 
 export const MANIFEST_FILE = 'lift_manifest.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -222,8 +223,11 @@ function loraFromConfig(file: string, model: LlamaModel): LoraAdapter {
 function gatedMemoryConfig(a: GatedMemoryAdapter, c: LlamaConfig): Record<string, unknown> {
   return {
     lift_adapter: 'gated_memory',
-    formula: 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query per head (LIFT.md §4)',
+    formula: a.options.memoryInput === 'layer'
+      ? 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query of all heads, W1/U [H·out, H·D] (beyond LIFT.md §4)'
+      : 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query per head (LIFT.md §4)',
     memory_multiplier: a.options.memoryMultiplier, gate_hidden: a.gateHidden, bias: a.bias, init: a.options.init,
+    memory_input: a.options.memoryInput,
     head_lora: a.options.headLora ? { r: a.options.headLora.r, lora_alpha: a.options.headLora.alpha, target_modules: ['lm_head'] } : null,
     num_hidden_layers: c.num_hidden_layers, num_attention_heads: c.num_attention_heads, head_dim: c.head_dim, seed: a.options.seed,
   };
@@ -234,6 +238,8 @@ function gatedFromConfig(file: string, model: LlamaModel): GatedMemoryAdapter {
   field(file, o, 'lift_adapter', (v) => v === 'gated_memory', '"gated_memory"');
   const k = field<number>(file, o, 'memory_multiplier', isPosInt, 'a positive integer');
   const init = field<GatedMemoryInit>(file, o, 'init', (v) => v === 'paper' || v === 'zero-output', '"paper" or "zero-output"');
+  // Absent in files written before the 'layer' variant existed: those are the paper's per-head form.
+  const memoryInput = field<GatedMemoryInput | undefined>(file, o, 'memory_input', (v) => v === undefined || v === 'head' || v === 'layer', '"head" or "layer"') ?? 'head';
   for (const [key, want] of [['num_hidden_layers', c.num_hidden_layers], ['num_attention_heads', c.num_attention_heads], ['head_dim', c.head_dim]] as const)
     field(file, o, key, (v) => v === want, `${want} (the loaded model's ${key})`);
   field(file, o, 'bias', (v) => v === c.attention_bias, `${c.attention_bias} (whether the loaded model's attention has biases)`);
@@ -242,7 +248,7 @@ function gatedFromConfig(file: string, model: LlamaModel): GatedMemoryAdapter {
     r: field<number>(file, hl, 'r', isPosInt, 'a positive integer'),
     alpha: field<number>(file, hl, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v), 'a number'),
   };
-  return new GatedMemoryAdapter(model, { memoryMultiplier: k, init, headLora, seed: typeof o.seed === 'number' ? o.seed : 0 });
+  return new GatedMemoryAdapter(model, { memoryMultiplier: k, init, memoryInput, headLora, seed: typeof o.seed === 'number' ? o.seed : 0 });
 }
 
 /** Copies every expected tensor from the file, checking that names and shapes match exactly. */

@@ -13,7 +13,16 @@
 // Legend: T tokens, H query heads, D head dim, K = k·D memory width, G = ⌊√D⌋ gate width, C hidden, V vocab.
 // Weights are shaped (H, in, out) and applied with headLinear (y[t,h] = x[t,h]·W[h]); biases [H, out] exist
 // only where the model's attention has biases (config.attention_bias, always for Qwen2).
-import { Tensor, headLinear, silu, sigmoidAffine, gateMix } from '../engine/index.js';
+//
+// Beyond the paper, `memoryInput: 'layer'`: W1 and U read the layer's whole pre-RoPE query q ∈ R^{H·D}
+// (every head's slice) instead of head h's own D numbers; W2, V, the gate's form and the mix are unchanged.
+// Why: the query projection is frozen, and one head's D numbers are what that head attends with, not what
+// tells one memorised passage from another. At D = 8 (stories260K) the paper's gate read identical values
+// on a question about the document and on unrelated text. q over all heads is W_q·x, the full normed hidden
+// state when W_q has full rank, so this memory sees what a LoRA on q_proj would, at K·H·D weights per head.
+// Its first maps are then ordinary linear layers: W1 [H·K, H·D], U [H·G, H·D] (HF's (out, in) layout),
+// whose outputs are split head-major into the per-head W2 [H, K, D] and V [H, G, 1].
+import { Tensor, headLinear, linear, silu, sigmoidAffine, gateMix } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
 import { LoraAdapter } from './lora.js';
@@ -35,16 +44,21 @@ export const GATE_SHIFT = -3;
  */
 export type GatedMemoryInit = 'paper' | 'zero-output';
 
+/** What the memory MLP and the gate read: 'head' = head h's pre-RoPE query (the paper), 'layer' = all heads'. */
+export type GatedMemoryInput = 'head' | 'layer';
+
 export interface GatedMemoryOptions {
   /** k: the memory MLP's hidden width is k·D (paper: 2). */
   memoryMultiplier?: number;
   init?: GatedMemoryInit;
+  /** 'head' (the paper) or 'layer' (beyond the paper; see the header). */
+  memoryInput?: GatedMemoryInput;
   /** LoRA on lm_head trained alongside (paper: r = 2, α = 4); null for none. */
   headLora?: { r: number; alpha: number } | null;
   seed?: number;
 }
 
-export const GATED_MEMORY_DEFAULTS = { memoryMultiplier: 2, init: 'paper', headLora: { r: 2, alpha: 4 }, seed: 0 } as const;
+export const GATED_MEMORY_DEFAULTS = { memoryMultiplier: 2, init: 'paper', memoryInput: 'head', headLora: { r: 2, alpha: 4 }, seed: 0 } as const;
 
 /** One per-head linear map: weight [H, in, out], bias [H, out] or null. */
 interface HeadLinear { w: Tensor; b: Tensor | null }
@@ -56,7 +70,7 @@ type MapName = (typeof MAPS)[number];
 
 export class GatedMemoryAdapter implements AdapterHooks {
   readonly kind = 'gated_memory';
-  readonly options: { memoryMultiplier: number; init: GatedMemoryInit; headLora: { r: number; alpha: number } | null; seed: number };
+  readonly options: { memoryMultiplier: number; init: GatedMemoryInit; memoryInput: GatedMemoryInput; headLora: { r: number; alpha: number } | null; seed: number };
   readonly heads: number;
   readonly headDim: number;
   /** G = ⌊√D⌋, the gate MLP's hidden width. */
@@ -73,26 +87,32 @@ export class GatedMemoryAdapter implements AdapterHooks {
     this.options = {
       memoryMultiplier: opts.memoryMultiplier ?? GATED_MEMORY_DEFAULTS.memoryMultiplier,
       init: opts.init ?? GATED_MEMORY_DEFAULTS.init,
+      memoryInput: opts.memoryInput ?? GATED_MEMORY_DEFAULTS.memoryInput,
       headLora: opts.headLora === undefined ? { ...GATED_MEMORY_DEFAULTS.headLora } : opts.headLora,
       seed: opts.seed ?? GATED_MEMORY_DEFAULTS.seed,
     };
-    const { memoryMultiplier: k, init, headLora, seed } = this.options;
+    const { memoryMultiplier: k, init, memoryInput, headLora, seed } = this.options;
     if (!Number.isInteger(k) || k <= 0) throw new Error(`GatedMemory: memoryMultiplier must be a positive integer, got ${k}`);
     if (init !== 'paper' && init !== 'zero-output') throw new Error(`GatedMemory: init must be 'paper' or 'zero-output', got ${String(init)}`);
+    if (memoryInput !== 'head' && memoryInput !== 'layer') throw new Error(`GatedMemory: memoryInput must be 'head' or 'layer', got ${String(memoryInput)}`);
     this.heads = c.num_attention_heads;
     this.headDim = c.head_dim;
     this.gateHidden = Math.floor(Math.sqrt(c.head_dim));
     this.bias = c.attention_bias;
-    const dims = mapDims(this.headDim, k, this.gateHidden);
     const H = this.heads, rand = seededRandom(seed);
+    const dims = mapDims(this.headDim, k, this.gateHidden, memoryInput === 'layer' ? H : 1);
     this.layers = Array.from({ length: c.num_hidden_layers }, (_, l) => {
       const make = (name: MapName): HeadLinear => {
         const [inF, outF] = dims[name], p = `${gatedMemoryPrefix(l)}.${name}`;
         // 'zero-output' zeroes the two output maps (W2 and V, with their biases): m ≡ 0 and g ≡ σ(−3).
         const zero = init === 'zero-output' && (name === 'mem_out' || name === 'gate_out');
-        const bound = kaimingBound(inF * outF); // fan_in of an (H, in, out) tensor is in·out
-        const mk = (shape: number[], n: string): Tensor => (zero ? zeroParam(shape, n) : uniformParam(shape, bound, rand, n));
-        return { w: mk([H, inF, outF], `${p}.weight`), b: this.bias ? mk([H, outF], `${p}.bias`) : null };
+        const mk = (shape: number[], n: string, bound: number): Tensor => (zero ? zeroParam(shape, n) : uniformParam(shape, bound, rand, n));
+        // A first map reading the whole layer's query is one (out, in) = [H·out, in] linear: PyTorch's
+        // kaiming_uniform_(a=√5) bound 1/√in. Per-head (H, in, out) tensors have fan_in in·out (the paper).
+        if (memoryInput === 'layer' && (name === 'mem_in' || name === 'gate_in'))
+          return { w: mk([H * outF, inF], `${p}.weight`, kaimingBound(inF)), b: this.bias ? mk([H * outF], `${p}.bias`, kaimingBound(inF)) : null };
+        const bound = kaimingBound(inF * outF);
+        return { w: mk([H, inF, outF], `${p}.weight`, bound), b: this.bias ? mk([H, outF], `${p}.bias`, bound) : null };
       };
       return { memIn: make('mem_in'), memOut: make('mem_out'), gateIn: make('gate_in'), gateOut: make('gate_out') };
     });
@@ -105,8 +125,10 @@ export class GatedMemoryAdapter implements AdapterHooks {
   /** LIFT §4's mix, called by the model before o_proj with q[T, H·D] (pre-RoPE) and attn[T, H·D]. */
   attnOut(layer: number, q: Tensor, attn: Tensor): Tensor {
     const L = this.layers[layer], H = this.heads;
-    const m = headLinear(silu(headLinear(q, L.memIn.w, H, L.memIn.b)), L.memOut.w, H, L.memOut.b); // [T, H·D]
-    const s = headLinear(silu(headLinear(q, L.gateIn.w, H, L.gateIn.b)), L.gateOut.w, H, L.gateOut.b); // [T, H]
+    // First maps: per head (the paper) or over the whole query ('layer'); both give [T, H·K] / [T, H·G].
+    const first = (f: HeadLinear): Tensor => (this.options.memoryInput === 'layer' ? linear(q, f.w, f.b) : headLinear(q, f.w, H, f.b));
+    const m = headLinear(silu(first(L.memIn)), L.memOut.w, H, L.memOut.b); // [T, H·D]
+    const s = headLinear(silu(first(L.gateIn)), L.gateOut.w, H, L.gateOut.b); // [T, H]
     const g = sigmoidAffine(s, GATE_SCALE, GATE_SHIFT); // σ(3·(s − 1)), [T, H]
     this.#recordGates(layer, g);
     return gateMix(attn, m, g); // (1 − g)·attn + g·m
@@ -144,14 +166,16 @@ export class GatedMemoryAdapter implements AdapterHooks {
 
   /**
    * Closed form of parameterCount() for a model config:
-   *   layers·H·(D·K + K·D + D·G + G  [+ K + D + G + 1 with attention biases])  +  r·(C + V) for the head LoRA.
+   *   layers·H·(Q·K + K·D + Q·G + G  [+ K + D + G + 1 with attention biases])  +  r·(C + V) for the head LoRA,
+   * with Q = D (the paper) or H·D ('layer').
    * Llama-3-8B (L 32, H 32, D 128, k 2, G 11, C 4096, V 128256, r 2): 68,561,920 + 264,704 = 68,826,624.
    */
   static countFor(c: LlamaConfig, opts: GatedMemoryOptions = {}): number {
     const k = opts.memoryMultiplier ?? GATED_MEMORY_DEFAULTS.memoryMultiplier;
     const headLora = opts.headLora === undefined ? GATED_MEMORY_DEFAULTS.headLora : opts.headLora;
     const D = c.head_dim, K = k * D, G = Math.floor(Math.sqrt(D));
-    const weights = D * K + K * D + D * G + G * 1;
+    const Q = (opts.memoryInput ?? GATED_MEMORY_DEFAULTS.memoryInput) === 'layer' ? c.num_attention_heads * D : D;
+    const weights = Q * K + K * D + Q * G + G * 1;
     const biases = c.attention_bias ? K + D + G + 1 : 0;
     const head = headLora ? headLora.r * (c.hidden_size + c.vocab_size) : 0;
     return c.num_hidden_layers * c.num_attention_heads * (weights + biases) + head;
@@ -167,7 +191,10 @@ export function gatedMemoryPrefix(layer: number): string {
   return `model.layers.${layer}.self_attn.gated_memory`;
 }
 
-/** (in, out) of each per-head map: mem_in = W1, mem_out = W2, gate_in = U, gate_out = V. */
-export function mapDims(D: number, k: number, G: number): Record<MapName, [number, number]> {
-  return { mem_in: [D, k * D], mem_out: [k * D, D], gate_in: [D, G], gate_out: [G, 1] };
+/**
+ * (in, out) of each per-head map: mem_in = W1, mem_out = W2, gate_in = U, gate_out = V. `readHeads` = 1 for
+ * the paper (W1 and U read one head's D numbers) or H for 'layer' (they read all H·D).
+ */
+export function mapDims(D: number, k: number, G: number, readHeads = 1): Record<MapName, [number, number]> {
+  return { mem_in: [readHeads * D, k * D], mem_out: [k * D, D], gate_in: [readHeads * D, G], gate_out: [G, 1] };
 }

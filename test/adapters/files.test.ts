@@ -115,6 +115,35 @@ test('Gated Memory (with biases and head LoRA): save → load gives identical lo
   model.dispose();
 });
 
+test("Gated Memory with memory_input 'layer': save → load gives identical logits; a config without the key is the paper's form", () => {
+  const c = tinyConfig(), model = tinyModel(c), ids = randomIds(10, c.vocab_size);
+  const gm = new GatedMemoryAdapter(model, { memoryInput: 'layer', seed: 6 });
+  scramble(gm, 3);
+  const dir = join(root, 'gm-layer');
+  saveAdapter(dir, gm, { base: base(model) });
+  const cfgFile = join(dir, GATED_MEMORY_CONFIG_FILE), cfg = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  assert.equal(cfg.memory_input, 'layer');
+  const H = c.num_attention_heads, D = c.head_dim;
+  const st = readSafetensors(join(dir, WEIGHTS_FILE));
+  assert.deepEqual(st.tensors.get('model.layers.0.self_attn.gated_memory.mem_in.weight')?.shape, [H * 2 * D, H * D]);
+  assert.deepEqual(st.tensors.get('model.layers.0.self_attn.gated_memory.gate_in.weight')?.shape, [H * gm.gateHidden, H * D]);
+  assert.deepEqual(st.tensors.get('model.layers.0.self_attn.gated_memory.mem_out.weight')?.shape, [H, 2 * D, D]);
+  const { adapter } = loadAdapter(dir, base(model));
+  assert.ok(adapter instanceof GatedMemoryAdapter);
+  assert.equal(adapter.options.memoryInput, 'layer');
+  assert.deepEqual(logits(model, ids, adapter), logits(model, ids, gm));
+  adapter.dispose();
+  // Without the key (files from before the variant): the per-head form, whose shapes this file's do not fit.
+  delete cfg.memory_input;
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  assert.throws(() => loadAdapter(dir, base(model)), /mem_in\.weight.*shape \[\d+, \d+, \d+\]/);
+  cfg.memory_input = 'rows';
+  writeFileSync(cfgFile, JSON.stringify(cfg));
+  assert.throws(() => loadAdapter(dir, base(model)), /"memory_input".*"head" or "layer"/);
+  gm.dispose();
+  model.dispose();
+});
+
 test('loading onto a different base model is refused, naming both ids', () => {
   const c = tinyConfig(), model = tinyModel(c, 1, 'org/base-a');
   const gm = new GatedMemoryAdapter(model);

@@ -37,6 +37,8 @@ test('parameter count equals the closed form; Llama-3-8B gives the paper\'s 68.8
     [{ architectures: ['Qwen2ForCausalLM'] }, { memoryMultiplier: 3 }],
     [{ head_dim: 9, num_attention_heads: 3, hidden_size: 27 }, { headLora: null }],
     [{ attention_bias: true }, { headLora: { r: 4, alpha: 8 }, init: 'zero-output' }],
+    [{}, { memoryInput: 'layer' }],
+    [{ architectures: ['Qwen2ForCausalLM'] }, { memoryInput: 'layer', memoryMultiplier: 4, init: 'zero-output' }],
   ];
   for (const [over, opts] of cases) {
     const c = tinyConfig(over), model = tinyModel(c), gm = new GatedMemoryAdapter(model, opts);
@@ -54,6 +56,8 @@ test('parameter count equals the closed form; Llama-3-8B gives the paper\'s 68.8
   assert.equal(n, 32 * 32 * (128 * 256 * 2 + 128 * 11 + 11) + 2 * (4096 + 128256)); // 68,826,624
   assert.equal((n / 1e6).toFixed(1), '68.8');
   assert.equal((100 * n / base).toFixed(2), '0.86');
+  // 'layer': W1 and U read all 32·128 query numbers per head: 32·32·(4096·256 + 256·128 + 4096·11 + 11).
+  assert.equal(GatedMemoryAdapter.countFor(llama3, { memoryInput: 'layer' }), 32 * 32 * (4096 * 256 + 256 * 128 + 4096 * 11 + 11) + 2 * (4096 + 128256));
 });
 
 test("init: weights (H, in, out) within 1/√(in·out); gate near σ(−3) under 'paper', exactly σ(−3) under 'zero-output'", () => {
@@ -135,8 +139,11 @@ test('stories260K: count, zero-output deviation, gates per layer and head', (t) 
 // ---- gradient check: float64 reference + central differences over every input of one layer's path -------
 
 type F64 = Float64Array;
-/** out[t, h·D + d] = (1 − g)·attn + g·m, computed in float64 from (H, in, out) weights and [H, out] biases. */
-function refMix(p: Record<string, F64>, q: F64, a: F64, T: number, H: number, D: number, K: number, G: number): F64 {
+/**
+ * out[t, h·D + d] = (1 − g)·attn + g·m, computed in float64 from (H, in, out) weights and [H, out] biases.
+ * With `layer`, W1 and U are (out, in) = [H·K, H·D] / [H·G, H·D] matrices over the whole query q[t, :].
+ */
+function refMix(p: Record<string, F64>, q: F64, a: F64, T: number, H: number, D: number, K: number, G: number, layer = false): F64 {
   const lin = (x: F64, off: number, w: F64, b: F64 | undefined, h: number, I: number, O: number): F64 => {
     const y = new Float64Array(O);
     for (let o = 0; o < O; o++) {
@@ -146,22 +153,35 @@ function refMix(p: Record<string, F64>, q: F64, a: F64, T: number, H: number, D:
     }
     return y;
   };
+  // The 'layer' first map: y[o] = b[h·O + o] + Σ_i q[t, i]·W[(h·O + o), i] over all H·D inputs i.
+  const linAll = (t: number, w: F64, b: F64 | undefined, h: number, O: number): F64 => {
+    const y = new Float64Array(O), I = H * D;
+    for (let o = 0; o < O; o++) {
+      let s = b ? b[h * O + o] : 0;
+      for (let i = 0; i < I; i++) s += q[t * I + i] * w[(h * O + o) * I + i];
+      y[o] = s;
+    }
+    return y;
+  };
+  const first = (t: number, off: number, w: F64, b: F64 | undefined, h: number, O: number): F64 => (layer ? linAll(t, w, b, h, O) : lin(q, off, w, b, h, D, O));
   const silu = (v: F64): F64 => v.map((z) => z / (1 + Math.exp(-z)));
   const out = new Float64Array(T * H * D);
   for (let t = 0; t < T; t++)
     for (let h = 0; h < H; h++) {
       const off = (t * H + h) * D;
-      const m = lin(silu(lin(q, off, p.W1, p.b1, h, D, K)), 0, p.W2, p.b2, h, K, D);
-      const s = lin(silu(lin(q, off, p.U, p.bU, h, D, G)), 0, p.V, p.bV, h, G, 1)[0];
+      const m = lin(silu(first(t, off, p.W1, p.b1, h, K)), 0, p.W2, p.b2, h, K, D);
+      const s = lin(silu(first(t, off, p.U, p.bU, h, G)), 0, p.V, p.bV, h, G, 1)[0];
       const g = 1 / (1 + Math.exp(-3 * (s - 1)));
       for (let d = 0; d < D; d++) out[off + d] = (1 - g) * a[off + d] + g * m[d];
     }
   return out;
 }
 
-test('gradient check: the whole Gated Memory path (W1, W2, U, V, biases, q, attn) vs float64 central differences', () => {
+for (const memoryInput of ['head', 'layer'] as const)
+test(`gradient check (memoryInput '${memoryInput}'): the whole Gated Memory path (W1, W2, U, V, biases, q, attn) vs float64 central differences`, () => {
   const c = tinyConfig({ architectures: ['Qwen2ForCausalLM'] }), model = tinyModel(c);
-  const gm = new GatedMemoryAdapter(model, { headLora: null });
+  const gm = new GatedMemoryAdapter(model, { headLora: null, memoryInput });
+  const layer = memoryInput === 'layer';
   const H = gm.heads, D = gm.headDim, K = 2 * D, G = gm.gateHidden, T = 3, rand = seededRandom(11);
   // Larger-than-init weights so the gate moves well away from σ(−3) and every term matters.
   const keys = ['W1', 'b1', 'W2', 'b2', 'U', 'bU', 'V', 'bV'];
@@ -182,13 +202,13 @@ test('gradient check: the whole Gated Memory path (W1, W2, U, V, biases, q, attn
   const layer0 = params.slice(0, keys.length);
   const p64 = Object.fromEntries(keys.map((k, i) => [k, Float64Array.from(layer0[i].f32())])) as Record<string, F64>;
   const q64 = Float64Array.from(q.f32()), a64 = Float64Array.from(a.f32());
-  const ref = refMix(p64, q64, a64, T, H, D, K, G);
+  const ref = refMix(p64, q64, a64, T, H, D, K, G, layer);
   assert.ok(maxAbs(out.f32(), ref) < 1e-5, `forward differs from the float64 reference by ${maxAbs(out.f32(), ref)}`);
   tape.backward(out, w);
   const gates = gm.lastGates()[0];
   assert.ok(Math.max(...gates) - Math.min(...gates) > 0.05 || gates.some((g) => g > 0.2), `the gates should vary: ${gates}`);
 
-  const loss = (): number => refMix(p64, q64, a64, T, H, D, K, G).reduce((s, v, i) => s + v * w[i], 0);
+  const loss = (): number => refMix(p64, q64, a64, T, H, D, K, G, layer).reduce((s, v, i) => s + v * w[i], 0);
   const eps = 1e-6;
   const check = (name: string, x: F64, grad: Float32Array): void => {
     let worst = 0, scale = 0;

@@ -43,6 +43,7 @@ export interface AbsorbFlags {
   loraAlpha?: number;
   memoryMultiplier?: number;
   gmInit: 'paper' | 'zero-output';
+  gmInput: 'head' | 'layer';
   seed: number;
   checkpointEvery: number;
   json?: boolean;
@@ -93,6 +94,7 @@ export function register(program: Command): void {
     .addOption(new Option('--lora-alpha <a>', 'LoRA alpha (default 2·rank)').argParser(numberFlag('lora-alpha', 0)))
     .addOption(new Option('--memory-multiplier <k>', 'Gated Memory hidden width k·d_h (paper: 2)').argParser(numberFlag('memory-multiplier', 1, 64, true)))
     .addOption(new Option('--gm-init <init>', 'Gated Memory init').choices(['paper', 'zero-output']).default('paper'))
+    .addOption(new Option('--gm-input <what>', "what Gated Memory's memory and gate read: each head's query (the paper) or the whole layer's").choices(['head', 'layer']).default('head'))
     .addOption(new Option('--seed <s>', 'seed for samples, QAs and init').default(0).argParser(numberFlag('seed', 0, 2 ** 31, true)))
     .addOption(new Option('--checkpoint-every <n>', 'optimizer steps between checkpoints').default(10).argParser(numberFlag('checkpoint-every', 1, 1e9, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
@@ -179,7 +181,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       warmupSteps: f.warmup,
       batchSize,
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
-      gatedMemory: { init: f.gmInit, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
+      gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
       seed: f.seed,
       checkpointDir: f.out + '.checkpoint',
       checkpointEvery: f.checkpointEvery,
