@@ -69,15 +69,18 @@ static Napi::Value xentBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// klForward(logits[T,V], refLogits[T,V], lse[T], T, V) → { loss }
+// klForward(logits[T,V], refLogits[T,V], lse[T], T, V, weights[T]?) → { loss }
 //   KL(p ‖ q) per row with p = softmax(refLogits) (the frozen base), q = softmax(logits) (the adapted model),
-//   mean over rows: the forgetting guard's loss. lse keeps log Σ exp(logits) per row for backward.
+//   mean over rows (each row × weights[t] when given; still divided by T): the forgetting guard's loss and
+//   the anchor's. lse keeps log Σ exp(logits) per row for backward.
 static Napi::Value klForward(const Napi::CallbackInfo& info) {
   const char* op = "klDivergence";
   F32 x = f32(info, 0, op), ref = f32(info, 1, op), lse = f32(info, 2, op);
   int64_t T = integer(info, 3, op), V = integer(info, 4, op);
+  F32 w = f32opt(info, 5, op);
   positive(op, "V", V);
   fits(op, "logits", x.n, 0, T * V); fits(op, "refLogits", ref.n, 0, T * V); fits(op, "lse", lse.n, 0, T);
+  if (w.p) fits(op, "weights", w.n, 0, T);
   double total = 0;
 #pragma omp parallel for schedule(static) reduction(+ : total) if (T * V > 65536)
   for (int64_t t = 0; t < T; t++) {
@@ -92,19 +95,22 @@ static Napi::Value klForward(const Napi::CallbackInfo& info) {
       kl += std::exp(logp) * (logp - (q[j] - lq));
     }
     lse.p[t] = (float)lq;
-    total += kl;
+    total += w.p ? kl * w.p[t] : kl;
   }
   auto o = Napi::Object::New(info.Env());
   o.Set("loss", T ? total / (double)T : 0.0);
   return o;
 }
-// klBackward(logits, refLogits, lse, dLogits (written), T, V, scale): dLogits = (softmax(logits) − softmax(ref))·scale
+// klBackward(logits, refLogits, lse, dLogits (written), T, V, scale, weights[T]?):
+//   dLogits[t] = (softmax(logits[t]) − softmax(ref[t]))·scale (× weights[t] when given)
 static Napi::Value klBackward(const Napi::CallbackInfo& info) {
   const char* op = "klDivergenceBackward";
   F32 x = f32(info, 0, op), ref = f32(info, 1, op), lse = f32(info, 2, op), dx = f32(info, 3, op);
   int64_t T = integer(info, 4, op), V = integer(info, 5, op);
   float sc = (float)number(info, 6, op);
+  F32 w = f32opt(info, 7, op);
   fits(op, "logits", x.n, 0, T * V); fits(op, "refLogits", ref.n, 0, T * V); fits(op, "lse", lse.n, 0, T); fits(op, "dLogits", dx.n, 0, T * V);
+  if (w.p) fits(op, "weights", w.n, 0, T);
 #pragma omp parallel for schedule(static) if (T * V > 65536)
   for (int64_t t = 0; t < T; t++) {
     const float *q = x.p + t * V, *p = ref.p + t * V;
@@ -112,9 +118,9 @@ static Napi::Value klBackward(const Napi::CallbackInfo& info) {
     for (int64_t j = 0; j < V; j++) mp = std::max(mp, p[j]);
     double sp = 0;
     for (int64_t j = 0; j < V; j++) sp += std::exp((double)(p[j] - mp));
-    float lp = mp + (float)std::log(sp), lq = lse.p[t];
+    float lp = mp + (float)std::log(sp), lq = lse.p[t], st = w.p ? sc * w.p[t] : sc;
     float* d = dx.p + t * V;
-    for (int64_t j = 0; j < V; j++) d[j] = (std::exp(q[j] - lq) - std::exp(p[j] - lp)) * sc;
+    for (int64_t j = 0; j < V; j++) d[j] = (std::exp(q[j] - lq) - std::exp(p[j] - lp)) * st;
   }
   return info.Env().Undefined();
 }

@@ -42,8 +42,8 @@ export interface NativeEngine {
   scale(x: F, s: number): void;
   xentForward(logits: F, targets: Int32Array, lse: F, nll: Opt, T: number, V: number): { loss: number; count: number };
   xentBackward(logits: F, targets: Int32Array, lse: F, dLogits: F, T: number, V: number, scale: number): void;
-  klForward(logits: F, refLogits: F, lse: F, T: number, V: number): { loss: number };
-  klBackward(logits: F, refLogits: F, lse: F, dLogits: F, T: number, V: number, scale: number): void;
+  klForward(logits: F, refLogits: F, lse: F, T: number, V: number, weights?: F): { loss: number };
+  klBackward(logits: F, refLogits: F, lse: F, dLogits: F, T: number, V: number, scale: number, weights?: F): void;
   adamw(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
   sumSquares(x: F): number;
   countNonFinite(x: F): number;

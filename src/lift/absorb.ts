@@ -48,6 +48,8 @@ export interface AbsorbOptions {
   guardPerStep?: number;
   /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
   anchor?: number;
+  /** The anchor on every position ('all', default) or only where the base already ranks the label first ('known'). */
+  anchorOn?: 'all' | 'known';
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -146,6 +148,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     warmup_steps: o.warmupSteps ?? 0,
     schedule: o.schedule ?? 'constant',
     anchor: o.anchor ?? 0,
+    anchor_on: o.anchorOn ?? 'all',
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, source: o.guardText ? 'user' : 'self' } : null,
     bos,
@@ -159,6 +162,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       warmupSteps: o.warmupSteps,
       schedule: o.schedule,
       anchor: o.anchor,
+      anchorOn: o.anchorOn,
       seed,
       guard,
       checkpointDir: o.checkpointDir,

@@ -7,7 +7,7 @@
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
-import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type Tensor } from '../engine/index.js';
+import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -56,6 +56,11 @@ export interface TrainerOptions {
    * the adapter learns what the document says without becoming certain of it (0 = off).
    */
   anchor?: number;
+  /**
+   * Where the anchor applies: 'all' positions, or 'known' — every position except those whose label the base
+   * does not already rank first (the document's new facts), which CE alone then moves. (default 'all')
+   */
+  anchorOn?: 'all' | 'known';
   checkpointDir?: string;
   /** Checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
@@ -145,7 +150,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           }
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
-          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step, opts.anchor ?? 0);
+          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' });
           const lr = learningRate(opts, state.step, totalSteps);
           const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
           const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
@@ -184,23 +189,39 @@ export function learningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps' | '
 }
 
 /**
+ * The selective anchor's row weights [T]: 0 where the label is a target the base's logits do not rank first
+ * (what the document teaches), 1 elsewhere (targets the base already predicts, and unlabelled context).
+ */
+export function knownRows(ref: Tensor, labels: number[]): Float32Array {
+  const [T, V] = ref.shape, d = ref.f32(), w = new Float32Array(T).fill(1);
+  for (let t = 0; t < T; t++) {
+    if (labels[t] === IGNORE) continue;
+    let best = 0;
+    for (let v = 1; v < V; v++) if (d[t * V + v] > d[t * V + best]) best = v;
+    if (best !== labels[t]) w[t] = 0;
+  }
+  return w;
+}
+
+/**
  * Forward + backward over one batch, accumulating gradients into the adapter's parameters: the task loss is
  * the mean over samples of each sample's mean token loss (plus β × its KL to the base with the anchor); the
  * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
  */
-function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: number): { loss: number; guardLoss: number | null } {
+function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: 'all' | 'known' }): { loss: number; guardLoss: number | null } {
   let total = 0;
   for (const s of batch) {
     const tape = new Tape();
     const ids = Int32Array.from(s.input);
     // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
-    const ref = anchor > 0 ? tidy(() => model.forward(ids)) : null;
+    const ref = anchor.beta > 0 ? tidy(() => model.forward(ids)) : null;
+    const rows = ref && anchor.on === 'known' ? knownRows(ref, s.labels) : undefined;
     try {
       // `loss` is what is differentiated (CE + β·KL with the anchor); the reported task loss is the CE alone.
       const { loss, ce, count } = tape.record(() => {
         const logits = model.forward(ids, { adapter });
         const c = crossEntropy(logits, Int32Array.from(s.labels), { inPlace: ref === null });
-        return { loss: ref ? add(c.loss, klDivergence(logits, ref), anchor) : c.loss, ce: c.loss, count: c.count };
+        return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: rows }), anchor.beta) : c.loss, ce: c.loss, count: c.count };
       });
       if (count > 0) {
         // A non-finite differentiated loss (CE or the anchor's KL) makes the step's loss non-finite: skipped.

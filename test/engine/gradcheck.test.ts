@@ -180,3 +180,10 @@ run([{
   ours: (t) => klDivergence(t[0], t[1]),
   ref: (x) => Float64Array.of(R.klRef(x[0], x[1], 4, 13)),
 }]);
+const klRows = Float32Array.from([1, 0, 0.5, 2]);
+run([{
+  name: 'klDivergence with row weights (1, 0, 0.5, 2)',
+  inputs: [{ shape: [4, 13], grad: true, scale: 2 }, { shape: [4, 13], grad: false, scale: 2 }],
+  ours: (t) => klDivergence(t[0], t[1], { rowWeights: klRows }),
+  ref: (x) => Float64Array.of(R.klRef(x[0], x[1], 4, 13, klRows)),
+}]);

@@ -120,8 +120,8 @@ export function crossEntropyRef(logits: F64, targets: Int32Array, V: number): nu
   return n ? tot / n : 0;
 }
 
-/** Mean over rows of KL(softmax(ref) ‖ softmax(logits)). */
-export function klRef(logits: F64, ref: F64, T: number, V: number): number {
+/** Mean over rows of KL(softmax(ref) ‖ softmax(logits)), each row × weights[t] when given. */
+export function klRef(logits: F64, ref: F64, T: number, V: number, weights?: Float32Array): number {
   let tot = 0;
   for (let t = 0; t < T; t++) {
     const lsm = (x: F64) => {
@@ -132,7 +132,7 @@ export function klRef(logits: F64, ref: F64, T: number, V: number): number {
       return Array.from({ length: V }, (_, j) => x[t * V + j] - mx - Math.log(s));
     };
     const lq = lsm(logits), lp = lsm(ref);
-    for (let j = 0; j < V; j++) tot += Math.exp(lp[j]) * (lp[j] - lq[j]);
+    for (let j = 0; j < V; j++) tot += (weights ? weights[t] : 1) * Math.exp(lp[j]) * (lp[j] - lq[j]);
   }
   return tot / T;
 }

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
-import { train, learningRate, type TrainEvent } from '../../src/lift/trainer.js';
-import { tidy } from '../../src/engine/index.js';
+import { train, learningRate, knownRows, type TrainEvent } from '../../src/lift/trainer.js';
+import { Tensor, tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
 
@@ -146,27 +146,32 @@ test('the anchor (KL to the base on the training samples) learns the tokens with
   const general = Int32Array.from(tokenizer.encode('Once upon a time, there was a little girl named Lily. She liked to play with her ball.', { bos: true }));
   const samples = [{ input: ids.slice(0, -1), labels: ids.slice(1) }];
   const input = Int32Array.from(ids.slice(0, -1));
-  const run = async (anchor: number) => {
+  // Positions whose target the base already ranks first ('known') and the rest ('new': what the text teaches).
+  const known = tidy(() => knownRows(model.forward(input), samples[0].labels));
+  const run = async (anchor: number, anchorOn: 'all' | 'known' = 'all') => {
     const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
     const losses: number[] = [];
     await train(model, lora, [{ name: 's1', epochs: 40, samples }], {
-      lr: 1e-2, batchSize: 'full', anchor, onEvent: (e) => e.type === 'step' && losses.push(e.loss),
+      lr: 1e-2, batchSize: 'full', anchor, anchorOn, onEvent: (e) => e.type === 'step' && losses.push(e.loss),
     });
     const r = tidy(() => {
       const logits = model.forward(input, { adapter: lora }).f32(), V = model.config.vocab_size;
-      let hits = 0, pTarget = 0;
+      let hits = 0, pTarget = 0, pNew = 0;
+      const nNew = known.filter((w) => w === 0).length;
       for (let i = 0; i < input.length; i++) {
         const row = logits.subarray(i * V, (i + 1) * V);
         const mx = Math.max(...row);
         let z = 0;
         for (const v of row) z += Math.exp(v - mx);
         if (row[ids[i + 1]] === mx) hits++;
-        pTarget += Math.exp(row[ids[i + 1]] - mx) / z / input.length;
+        const p = Math.exp(row[ids[i + 1]] - mx) / z;
+        pTarget += p / input.length;
+        if (known[i] === 0) pNew += p / nNew;
       }
       const a = model.forward(general, { adapter: lora }).f32(), b = model.forward(general).f32();
       let d = 0;
       for (let i = 0; i < a.length; i++) d += Math.abs(a[i] - b[i]) / a.length;
-      return { acc: hits / input.length, pTarget, drift: d };
+      return { acc: hits / input.length, pTarget, pNew, drift: d };
     });
     lora.dispose();
     return { ...r, last: losses[losses.length - 1] };
@@ -177,5 +182,21 @@ test('the anchor (KL to the base on the training samples) learns the tokens with
   assert.ok(anchored.pTarget < plain.pTarget - 0.05, `with less certainty (${anchored.pTarget} vs ${plain.pTarget})`);
   assert.ok(anchored.drift < plain.drift, `and less drift on other text (${anchored.drift} vs ${plain.drift})`);
   assert.ok(Number.isFinite(anchored.last) && anchored.last < 1, `the reported loss is the task's cross-entropy (${anchored.last})`);
+  // The selective anchor leaves the tokens the base gets wrong to the cross-entropy alone: they are learned
+  // with more certainty than under the anchor on every position, at the same β.
+  const nNew = known.filter((w) => w === 0).length;
+  assert.ok(nNew >= 3 && nNew < input.length, `the sentence has new and known tokens (${nNew} of ${input.length} new)`);
+  const sel = await run(1, 'known');
+  console.log(`  anchor 1 on known tokens: top-1 ${sel.acc.toFixed(2)} p(new) ${sel.pNew.toFixed(3)} (anchor on all: ${anchored.pNew.toFixed(3)}) drift ${sel.drift.toFixed(3)}`);
+  assert.ok(sel.acc >= 0.9, `top-1 ${sel.acc}`);
+  assert.ok(sel.pNew > anchored.pNew + 0.05, `new tokens more certain with the selective anchor (${sel.pNew} vs ${anchored.pNew})`);
+  assert.ok(sel.drift < plain.drift, `still less drift than no anchor (${sel.drift} vs ${plain.drift})`);
   model.dispose();
+});
+
+test('knownRows: 0 only at labelled positions whose label is not the reference argmax', () => {
+  // 4 rows over V = 3: argmax 2, 0, 1, 1; labels 2 (known), 1 (new), IGNORE (context), 0 (new).
+  const ref = Tensor.from([0, 1, 5, 3, 2, 1, 0, 4, 1, 2, 9, 0], [4, 3]);
+  assert.deepEqual(Array.from(knownRows(ref, [2, 1, -100, 0])), [1, 0, 1, 0]);
+  ref.dispose();
 });

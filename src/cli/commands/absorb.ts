@@ -31,6 +31,7 @@ export interface AbsorbFlags {
   guardSamples?: number;
   guardPerStep?: number;
   anchor: number;
+  anchorOn: 'all' | 'known';
   contextBudget?: number;
   segmentLength?: number;
   stride?: number;
@@ -81,6 +82,7 @@ export function register(program: Command): void {
     .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
     .addOption(new Option('--guard-samples <n>', 'general-text samples the base model writes for the guard (default 64)').argParser(numberFlag('guard-samples', 1, 1e6, true)))
     .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 4)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
+    .addOption(new Option('--anchor-on <where>', "the anchor on every position, or only where the base already predicts the document's token ('known')").choices(['all', 'known']).default('all'))
     .addOption(new Option('--anchor <beta>', 'weight of KL(base ‖ adapted) on the document samples themselves: learn the text, stay unsure (beyond the paper)').default(0).argParser(numberFlag('anchor', 0)))
     .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
     .addOption(new Option('--segment-length <n>', 'tokens per memorised segment ℓ (default budget/4)').argParser(numberFlag('segment-length', 1, 1e7, true)))
@@ -173,6 +175,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       guardSamples: f.guardSamples,
       guardPerStep: f.guardPerStep,
       anchor: f.anchor,
+      anchorOn: f.anchorOn,
       contextBudget: f.contextBudget,
       lengths: { segmentLength: f.segmentLength, stride: f.stride },
       epochs,

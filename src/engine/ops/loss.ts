@@ -58,15 +58,18 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: { perTok
 /**
  * Mean over rows of KL(p ‖ q), p = softmax(refLogits) from the frozen base (no gradient), q = softmax(logits):
  * the forgetting guard keeps the adapted model's next-token distributions near the base's on general text.
+ * `rowWeights` [T] scales each row's KL (the sum is still divided by T): the selective anchor uses 0/1 here.
  */
-export function klDivergence(logits: Tensor, refLogits: Tensor): Tensor {
+export function klDivergence(logits: Tensor, refLogits: Tensor, opts: { rowWeights?: Float32Array } = {}): Tensor {
   expectRank('klDivergence', 'logits', logits, 2);
   expectF32('klDivergence', logits, refLogits);
   if (refLogits.shape[0] !== logits.shape[0] || refLogits.shape[1] !== logits.shape[1])
     throw new Error(`klDivergence: logits ${fmt(logits)} and reference ${fmt(refLogits)} differ`);
   const [T, V] = logits.shape;
+  const w = opts.rowWeights;
+  if (w && w.length !== T) throw new Error(`klDivergence: rowWeights has ${w.length} entries for ${T} rows`);
   const lse = Tensor.empty([T]);
-  const { loss } = native.klForward(logits.f32(), refLogits.f32(), lse.f32(), T, V);
+  const { loss } = native.klForward(logits.f32(), refLogits.f32(), lse.f32(), T, V, w);
   const out = Tensor.from([loss], [1]);
   if (!needsGrad(logits) || T === 0) {
     lse.dispose();
@@ -74,7 +77,7 @@ export function klDivergence(logits: Tensor, refLogits: Tensor): Tensor {
   }
   return record('klDivergence', out, () => {
     const tmp = Tensor.empty([T, V]);
-    native.klBackward(logits.f32(), refLogits.f32(), lse.f32(), tmp.f32(), T, V, out.grad!.f32()[0] / T);
+    native.klBackward(logits.f32(), refLogits.f32(), lse.f32(), tmp.f32(), T, V, out.grad!.f32()[0] / T, w);
     native.axpy(1, tmp.f32(), gradOf(logits));
     tmp.dispose();
   });
