@@ -43,7 +43,10 @@ export interface AbsorbOptions {
   /** General text for the guard; default: `guardSamples` texts the frozen base generates from BOS. */
   guardText?: string[];
   guardSamples?: number;
-  /** Tokens per self-generated guard text (default: min(context budget, 256)). */
+  /**
+   * Most tokens per guard text, self-generated or the user's (default: min(context budget, 256)). Longer than
+   * the budget covers the positions beyond it, where held-out text is read and an uncovered adapter drifts most.
+   */
   guardTokens?: number;
   guardPerStep?: number;
   /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
@@ -150,7 +153,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     anchor: o.anchor ?? 0,
     anchor_on: o.anchorOn ?? 'all',
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
-    guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, source: o.guardText ? 'user' : 'self' } : null,
+    guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
     bos,
     seed,
   };
@@ -190,15 +193,19 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
   const kind = o.guard ?? 'none';
   if (kind === 'none') return null;
   const { model, tokenizer: tok } = loaded;
+  const maxTokens = o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens);
+  const window = model.config.max_position_embeddings;
+  if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > window)
+    throw new Error(`absorb: guardTokens must be an integer from 2 to the model's ${window}-token window, got ${maxTokens}`);
   let texts = o.guardText;
   if (!texts) {
     texts = [];
     const n = o.guardSamples ?? GUARD_DEFAULTS.samples;
-    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens: o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens), temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
+    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
   }
   const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
   const samples = texts
-    .map((t) => [...bos, ...tok.encode(t, { bos: false })].slice(0, lengths.budget))
+    .map((t) => [...bos, ...tok.encode(t, { bos: false })].slice(0, maxTokens))
     .filter((ids) => ids.length >= 2)
     .map((ids) => ({ input: ids, labels: [...ids.slice(1), IGNORE] }));
   o.onEvent?.({ type: 'guard', samples: samples.length, source: o.guardText ? 'user' : 'self' });

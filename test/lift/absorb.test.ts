@@ -10,7 +10,7 @@ import { requireShared, sharedPath } from '../helpers/shared.js';
 import { native, tidy } from '../../src/engine/index.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { meanNll } from '../../src/model/perplexity.js';
-import { absorb, checkDocument } from '../../src/lift/absorb.js';
+import { absorb, checkDocument, type AbsorbOptions } from '../../src/lift/absorb.js';
 import { ask } from '../../src/lift/ask.js';
 import { readDocument } from '../../src/lift/document.js';
 import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
@@ -77,6 +77,25 @@ test('a document shorter than one segment still absorbs (Gated Memory, KL guard 
   assert.equal(r.train.steps, 3);
   assert.ok(r.train.losses.every((l) => Number.isFinite(l.loss)));
   r.adapter.dispose();
+  loaded.model.dispose();
+});
+
+test('guard texts are cut at guardTokens (default: the budget), which may exceed the budget but not the window', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  native.setThreads(1);
+  const loaded = loadModelFromPath(MODEL());
+  const long = Array.from({ length: 40 }, (_, i) => `Tom and Sue went to the park on day ${i} and played with a red ball.`).join(' ');
+  const doc = { title: 'Tiny', text: 'Bo the cat sat on the mat. Bo was happy.' };
+  const base: AbsorbOptions = { adapter: 'lora', contextBudget: 64, epochs: [1, 1], qa: 0, guard: 'kl', guardText: [long, long.slice(0, 120)], seed: 1 };
+  const longest = async (guardTokens?: number): Promise<number> => {
+    const r = await absorb(loaded, doc, { ...base, guardTokens });
+    r.adapter.dispose();
+    return (r.recipe.guard as { longest: number }).longest;
+  };
+  assert.equal(await longest(), 64, 'default: the context budget');
+  assert.equal(await longest(200), 200, 'beyond the budget, to cover the positions held-out text reaches');
+  const window = loaded.model.config.max_position_embeddings;
+  await assert.rejects(absorb(loaded, doc, { ...base, guardTokens: window + 1 }), new RegExp(`guardTokens must be an integer from 2 to the model's ${window}-token window, got ${window + 1}`));
   loaded.model.dispose();
 });
 

@@ -30,6 +30,7 @@ export interface AbsorbFlags {
   guardText?: string;
   guardSamples?: number;
   guardPerStep?: number;
+  guardTokens?: number;
   anchor: number;
   anchorOn: 'all' | 'known';
   contextBudget?: number;
@@ -81,6 +82,7 @@ export function register(program: Command): void {
     .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
     .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
     .addOption(new Option('--guard-samples <n>', 'general-text samples the base model writes for the guard (default 64)').argParser(numberFlag('guard-samples', 1, 1e6, true)))
+    .addOption(new Option('--guard-tokens <n>', 'most tokens per guard text (default: min(context budget, 256)); more covers positions beyond the budget').argParser(numberFlag('guard-tokens', 2, 1e7, true)))
     .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 4)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
     .addOption(new Option('--anchor-on <where>', "the anchor on every position, or only where the base already predicts the document's token ('known')").choices(['all', 'known']).default('all'))
     .addOption(new Option('--anchor <beta>', 'weight of KL(base ‖ adapted) on the document samples themselves: learn the text, stay unsure (beyond the paper)').default(0).argParser(numberFlag('anchor', 0)))
@@ -174,6 +176,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       guardText,
       guardSamples: f.guardSamples,
       guardPerStep: f.guardPerStep,
+      guardTokens: f.guardTokens,
       anchor: f.anchor,
       anchorOn: f.anchorOn,
       contextBudget: f.contextBudget,
