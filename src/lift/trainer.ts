@@ -3,7 +3,8 @@
 // gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant (the
 // paper) or cosine learning rate after an optional warm-up; global grad-norm clipping; a loss per step.
 // Beyond the paper: a forgetting guard (general text trained with KL(base ‖ adapted) or replayed with the LM
-// loss), an anchor (the same KL on the training samples themselves), checkpoints every N steps
+// loss), an anchor (the same KL on the training samples themselves, on every position or only where the base
+// already ranks the label first), checkpoints every N steps
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
