@@ -101,7 +101,7 @@ describe('absorb training knobs beyond the paper', () => {
     writeFileSync(doc, storyDocument(12));
     const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '128', '--no-report', '--json',
       '--segment-length', '24', '--stride', '6', '--anchor', '0.5', '--lr-schedule', 'cosine', '--warmup', '2',
-      '--guard', 'kl', '--guard-samples', '2', '--guard-per-step', '2']);
+      '--guard', 'kl', '--guard-samples', '2', '--guard-per-step', '2', '--guard-tokens', '200', '--anchor-on', 'known']);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stderr, /segments of 24 \(stride 6\)/);
     assert.match(a.stderr, /forgetting guard: 2 general-text samples/);
@@ -112,6 +112,15 @@ describe('absorb training knobs beyond the paper', () => {
     assert.equal(recipe.schedule, 'cosine');
     assert.equal(recipe.warmup_steps, 2);
     assert.deepEqual({ kind: recipe.guard.kind, samples: recipe.guard.samples, per_step: recipe.guard.per_step }, { kind: 'kl', samples: 2, per_step: 2 });
+    assert.equal(recipe.anchor_on, 'known');
+    assert.ok(recipe.guard.longest >= 2 && recipe.guard.longest <= 200, `guard texts cut at --guard-tokens 200: longest ${recipe.guard.longest}`);
+    const gm = join(dir, 'gm.lift');
+    const g = lift(['absorb', doc, '--model', MODEL_BIN, '--out', gm, ...QUICK, '--context-budget', '128', '--no-report', '--adapter', 'gated-memory', '--gm-input', 'layer']);
+    assert.equal(g.code, 0, g.stderr);
+    assert.equal(JSON.parse(readFileSync(join(gm, 'gated_memory_config.json'), 'utf8')).memory_input, 'layer');
+    const badInput = lift(['absorb', doc, '--model', MODEL_BIN, '--out', gm, '--gm-input', 'rows']);
+    assert.notEqual(badInput.code, 0);
+    assert.match(badInput.stderr, /--gm-input.*rows.*head, layer/s);
     const bad = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, '--stride', '40', '--segment-length', '24', '--context-budget', '128']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /stride 40 exceeds segmentLength 24/);
