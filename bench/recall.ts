@@ -4,7 +4,8 @@
 // planted facts; probes are the middle-truncated document + "Lily's dog was called" (the facts sit in the
 // truncated middle). Per configuration (adapter × guard × contextualized training): recall without and with
 // the adapter, NLL of the document and of held-out text (the first 100 stories of tinystories-valid-sample,
-// disjoint from the document's stories) before/after.
+// disjoint from the document's stories) before/after. Each line also names the recipe's knobs: seed, stride,
+// anchor and anchor_on, guard_tokens (the longest guard text), steps, epochs.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../src/engine/index.js';
