@@ -89,9 +89,18 @@ test('self generator renders the chat template and parses the completion', async
 });
 
 test('makeQAGenerator: spec strings and their errors', () => {
-  assert.equal(makeQAGenerator('builtin').id, 'builtin-v1');
+  assert.equal(makeQAGenerator('builtin').id, 'builtin-v2');
   assert.match(makeQAGenerator('http://127.0.0.1:9/v1', { openai: { model: 'm' } }).id, /^openai:http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions#m$/);
   assert.throws(() => makeQAGenerator('http://x/v1'), /needs a model name/);
   assert.throws(() => makeQAGenerator('self'), /completion function/);
   assert.throws(() => makeQAGenerator('gpt'), /unknown QA generator 'gpt'/);
+});
+
+test('builtin generator: clozes with the rarest answers come first', () => {
+  const common = Array.from({ length: 8 }, (_, i) => `The dog ran to the park on day ${i + 1} with a ball.`).join(' ');
+  const passage = `${common} Her kite was called Zephyrine. ${common} His boat was called Marmaduke.`;
+  for (const seed of [0, 1, 2]) {
+    const clozes = builtinQAs(passage, 6, seed).filter((q) => q.question.startsWith('Fill in the blank: '));
+    assert.deepEqual(clozes.slice(0, 2).map((q) => q.answer).sort(), ['Marmaduke', 'Zephyrine'], `seed ${seed}`);
+  }
 });

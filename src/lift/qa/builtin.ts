@@ -6,11 +6,14 @@
 //            proper name), else the sentence's longest content word (a stand-in for a noun phrase)
 //   recite:  "What comes after: '<first half of the sentence>'?"            → the second half
 // Answers are verbatim spans of the sentence; the evidence is the sentence itself (a slice of the passage).
+// Clozes are taken by the span priority above, then rarest answer first (how often the hidden span occurs in
+// the passage), ties in seeded order: a name said once is what absorbing must keep; a content word, or a name
+// on every page, the model meets anyway.
 import { shuffled, rngFor } from '../rng.js';
 import { splitSentences } from '../sentences.js';
 import type { QAGenerateOptions, QAGenerator, QAPair } from './types.js';
 
-interface Candidate { sentence: number; qa: QAPair }
+interface Candidate { sentence: number; qa: QAPair; kind?: number }
 
 const FUNCTION_WORDS = new Set(('the a an and or but of to in on at by for with from as is are was were be been it its this that ' +
   'these those there then than they them their he she his her him we you your our i me my not no so very just into over under ' +
@@ -20,14 +23,19 @@ type Span = [number, number];
 
 /** The span to hide in a sentence (offsets within it), by the priority above; null when nothing suits. */
 export function clozeSpan(sentence: string): Span | null {
+  return rankedClozeSpan(sentence)?.span ?? null;
+}
+
+/** clozeSpan with its kind: 0 a name after "called"/"named", 1 a number, 2 a proper name, 3 a content word. */
+function rankedClozeSpan(sentence: string): { span: Span; kind: number } | null {
   // "called the Weeping Span" hides "Weeping Span"; "called it off" is no name, so function words are skipped.
   const called = /\b(?:called|named)\s+(?:(?:the|a|an)\s+)?((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-]*)*|[\w'-]+)/.exec(sentence);
   if (called && !FUNCTION_WORDS.has(called[1].toLowerCase())) {
     const start = called.index + called[0].length - called[1].length;
-    return [start, start + called[1].length];
+    return { span: [start, start + called[1].length], kind: 0 };
   }
   const num = /\d(?:[\d,.]*\d)?%?/.exec(sentence);
-  if (num) return [num.index, num.index + num[0].length];
+  if (num) return { span: [num.index, num.index + num[0].length], kind: 1 };
   // Capitalised runs that do not start the sentence; "I" and words right after a colon/quote are skipped.
   const words = [...sentence.matchAll(/[\p{L}][\p{L}'-]*/gu)];
   for (let i = 1; i < words.length; i++) {
@@ -35,13 +43,13 @@ export function clozeSpan(sentence: string): Span | null {
     if (!/^\p{Lu}/u.test(w[0]) || w[0] === 'I' || /[:"\u201c]\s*$/.test(sentence.slice(0, w.index!))) continue;
     let j = i;
     while (j + 1 < words.length && /^\p{Lu}/u.test(words[j + 1][0]) && /^\s+$/.test(sentence.slice(words[j].index! + words[j][0].length, words[j + 1].index!))) j++;
-    return [w.index!, words[j].index! + words[j][0].length];
+    return { span: [w.index!, words[j].index! + words[j][0].length], kind: 2 };
   }
   let best: RegExpMatchArray | null = null;
   for (const w of words) {
     if (w[0].length >= 5 && !FUNCTION_WORDS.has(w[0].toLowerCase()) && (best === null || w[0].length > best[0].length)) best = w;
   }
-  return best ? [best.index!, best.index! + best[0].length] : null;
+  return best ? { span: [best.index!, best.index! + best[0].length], kind: 3 } : null;
 }
 
 /** "What comes after" split of a sentence at the word boundary nearest its middle; null for short sentences. */
@@ -54,7 +62,7 @@ export function recitationSplit(sentence: string): [string, string] | null {
 }
 
 export class BuiltinQAGenerator implements QAGenerator {
-  readonly id = 'builtin-v1';
+  readonly id = 'builtin-v2';
 
   async generate(passage: string, n: number, opts: QAGenerateOptions = {}): Promise<QAPair[]> {
     return builtinQAs(passage, n, opts.seed ?? 0);
@@ -67,15 +75,18 @@ export function builtinQAs(passage: string, n: number, seed = 0): QAPair[] {
   const clozes: Candidate[] = [];
   const recites: Candidate[] = [];
   sentences.forEach((s, i) => {
-    const span = clozeSpan(s);
+    const ranked = rankedClozeSpan(s), span = ranked?.span;
     if (span && span[1] - span[0] < s.length) {
-      clozes.push({ sentence: i, qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
+      clozes.push({ sentence: i, kind: ranked.kind, qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
     }
     const split = recitationSplit(s);
     if (split) recites.push({ sentence: i, qa: { question: `What comes after: '${split[0]}'?`, answer: split[1], evidence: [s] } });
   });
   const rng = rngFor(seed, 0x5a);
-  const pools = [shuffled(rng, clozes), shuffled(rng, recites)];
+  const rarity = new Map(clozes.map((c) => [c, passage.split(c.qa.answer).length - 1]));
+  // Array.prototype.sort is stable: clozes of the same kind and rarity keep their seeded order.
+  const byValue = (a: Candidate, b: Candidate): number => a.kind! - b.kind! || rarity.get(a)! - rarity.get(b)!;
+  const pools = [shuffled(rng, clozes).sort(byValue), shuffled(rng, recites)];
   const pattern = [0, 0, 1];
   const out: QAPair[] = [];
   const usedSentence = new Set<number>();
