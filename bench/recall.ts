@@ -5,7 +5,7 @@
 // truncated middle). Per configuration (adapter × guard × contextualized training): recall without and with
 // the adapter, NLL of the document and of held-out text (the first 100 stories of tinystories-valid-sample,
 // disjoint from the document's stories) before/after. Each line also names the recipe's knobs: seed, stride,
-// anchor and anchor_on, guard_tokens (the longest guard text), steps, epochs.
+// anchor and anchor_on, qa and qa_generator, guard_tokens (the longest guard text), steps, epochs.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../src/engine/index.js';
@@ -103,7 +103,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
       baseline_accuracy: base.accuracy, lift_accuracy: lift.accuracy,
       doc_nll_before: docBefore, doc_nll_after: nllOf(loaded, docSeqs, r.adapter),
       heldout_nll_before: heldBefore, heldout_nll_after: nllOf(loaded, heldout, r.adapter),
-      seed, stride: r.lengths.stride, anchor: c.options.anchor ?? 0, anchor_on: c.options.anchorOn ?? 'all', guard_tokens: (r.recipe.guard as { longest?: number } | null)?.longest ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
+      seed, stride: r.lengths.stride, anchor: c.options.anchor ?? 0, anchor_on: c.options.anchorOn ?? 'all', qa: c.options.qa ?? 0, qa_generator: c.options.qaGenerator?.id ?? null, guard_tokens: (r.recipe.guard as { longest?: number } | null)?.longest ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
     });
     r.adapter.dispose();
   }
