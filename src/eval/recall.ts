@@ -1,10 +1,13 @@
 // Recall of planted facts (the recall benchmark and the demo): each probe is the document middle-truncated to
 // the context budget — which cuts the planted facts away — followed by the fact's prompt ("Lily's dog was
 // called"); a probe is answered when the greedy continuation starts with the answer word. Run with and
-// without the adapter on the same prompts.
+// without the adapter on the same prompts. Recall is all-or-nothing per fact; the answer's NLL under the probe
+// (nats per answer token) is the graded measure, so adapters that move toward a fact without reaching the
+// argmax can still be told apart.
 import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
 import { generateText } from '../model/generate.js';
+import { crossEntropy, tidy, IGNORE_INDEX } from '../engine/index.js';
 import { middleTruncate } from '../lift/truncate.js';
 import { encodeAfter } from '../lift/tokens.js';
 import type { PlantedFact } from './datasets/planted.js';
@@ -14,6 +17,8 @@ export interface RecallItem {
   answer: string;
   prediction: string;
   correct: boolean;
+  /** Mean NLL (nats) of the answer's tokens (" Biscuit") after the probe. */
+  answerNll: number;
 }
 
 /** Token ids of one probe: [BOS] + middle-truncated document + "\n\n" + fact prompt, within `budget` tokens. */
@@ -26,11 +31,62 @@ export function recallPrompt(loaded: LoadedModel, document: string, fact: Plante
   return [...bos, ...middleTruncate(doc, room, encodeAfter(tok, '...')), ...tail];
 }
 
-export async function recall(loaded: LoadedModel, adapter: AdapterHooks | null, document: string, facts: PlantedFact[], budget: number): Promise<{ accuracy: number; items: RecallItem[] }> {
+/**
+ * The in-context probe: [BOS] + the document up to and including the fact's sentence (cut from the left to fit
+ * `budget`) + "\n\n" + the fact prompt. What the base model does here is the ceiling of reading the fact
+ * with attention — what Gated Memory's memory learns to stand in for (LIFT.md §4).
+ */
+export function inContextPrompt(loaded: LoadedModel, document: string, fact: PlantedFact, budget: number): number[] {
+  const tok = loaded.tokenizer;
+  const bos = loaded.addBos && tok.bosId !== null ? [tok.bosId] : [];
+  const at = document.indexOf(fact.sentence);
+  if (at < 0) throw new Error(`inContextPrompt: the fact sentence ${JSON.stringify(fact.sentence)} is not in the document`);
+  const tail = encodeAfter(tok, `\n\n${fact.prompt}`);
+  const before = encodeAfter(tok, document.slice(0, at + fact.sentence.length));
+  const room = Math.max(0, budget - bos.length - tail.length - 8);
+  return [...bos, ...before.slice(Math.max(0, before.length - room)), ...tail];
+}
+
+/** Tokens of " answer" as they follow the probe: the probe's tail re-tokenized with the answer, when the probe's
+ *  tokens stay a prefix (they do for SentencePiece and byte-level BPE at a space); else the answer alone. */
+export function answerTokens(loaded: LoadedModel, fact: PlantedFact): number[] {
+  const tok = loaded.tokenizer;
+  const tail = encodeAfter(tok, `\n\n${fact.prompt}`);
+  const both = encodeAfter(tok, `\n\n${fact.prompt} ${fact.answer}`);
+  const prefix = both.length > tail.length && tail.every((id, i) => both[i] === id);
+  return prefix ? both.slice(tail.length) : encodeAfter(tok, ` ${fact.answer}`);
+}
+
+/** Mean NLL (nats per token) of the answer's tokens after `prompt`: one forward pass, teacher-forced. */
+export function answerNll(loaded: LoadedModel, adapter: AdapterHooks | null, prompt: number[], answer: number[]): number {
+  const ids = [...prompt, ...answer];
+  // targets[t] = ids[t + 1] on the answer's positions, ignored elsewhere.
+  const targets = Int32Array.from(ids.slice(0, -1).map((_, t) => (t + 1 >= prompt.length ? ids[t + 1] : IGNORE_INDEX)));
+  return tidy(() => {
+    const r = crossEntropy(loaded.model.forward(Int32Array.from(ids.slice(0, -1)), { adapter }), targets);
+    return r.loss.item();
+  });
+}
+
+export interface RecallResult {
+  accuracy: number;
+  /** Mean over facts of RecallItem.answerNll. */
+  answerNll: number;
+  items: RecallItem[];
+}
+
+/**
+ * Greedy recall of each fact. `probe: 'truncated'` (default) is the benchmark's probe (the fact cut away);
+ * 'in-context' puts the fact's sentence right before the prompt (inContextPrompt).
+ */
+export async function recall(loaded: LoadedModel, adapter: AdapterHooks | null, document: string, facts: PlantedFact[], budget: number, probe: 'truncated' | 'in-context' = 'truncated'): Promise<RecallResult> {
   const items: RecallItem[] = [];
   for (const f of facts) {
-    const prediction = await generateText(loaded.model, loaded.tokenizer, recallPrompt(loaded, document, f, budget), { temperature: 0, maxTokens: 6, adapter });
-    items.push({ prompt: f.prompt, answer: f.answer, prediction, correct: prediction.trim().toLowerCase().startsWith(f.answer.toLowerCase()) });
+    const prompt = (probe === 'truncated' ? recallPrompt : inContextPrompt)(loaded, document, f, budget);
+    const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: 6, adapter });
+    const nll = answerNll(loaded, adapter, prompt, answerTokens(loaded, f));
+    items.push({ prompt: f.prompt, answer: f.answer, prediction, correct: prediction.trim().toLowerCase().startsWith(f.answer.toLowerCase()), answerNll: nll });
   }
-  return { accuracy: items.filter((i) => i.correct).length / Math.max(1, items.length), items };
+  const n = Math.max(1, items.length);
+  return { accuracy: items.filter((i) => i.correct).length / n, answerNll: items.reduce((a, i) => a + i.answerNll, 0) / n, items };
 }

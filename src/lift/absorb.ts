@@ -14,7 +14,8 @@ import { documentTokens, makeSegments } from './segments.js';
 import { buildQASamples, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
-import { train, type TrainEvent, type TrainResult, type GuardOptions } from './trainer.js';
+import { train, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
+import { answerMask, anchorRowsFor } from './answers.js';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -51,8 +52,12 @@ export interface AbsorbOptions {
   guardPerStep?: number;
   /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
   anchor?: number;
-  /** The anchor on every position ('all', default) or only where the base already ranks the label first ('known'). */
-  anchorOn?: 'all' | 'known';
+  /**
+   * The anchor on every position ('all', default), only where the base already ranks the label first ('known'),
+   * on the recitation samples but not the QA samples ('segments'), or as 'segments' and also not where the
+   * document holds a QA's answer ('answers', see answers.ts).
+   */
+  anchorOn?: AnchorOn;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -134,10 +139,13 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
-  const toTrain = (s: Sample) => ({ input: s.input, labels: s.labels, kind: s.kind });
+  const toTrain = (s: Sample): TrainSample => ({ input: s.input, labels: s.labels, kind: s.kind });
+  // 'answers': the anchor is lifted where the document holds a QA's answer (segment i is segSamples[i]'s).
+  const mask = o.anchorOn === 'answers' ? answerMask(tok, docIds, qas) : null;
+  const segTrain = segSamples.map((s, i) => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segments[i], mask) } : toTrain(s)));
   const stages = [
-    { name: 'segments', epochs: e1, samples: segSamples.map(toTrain) },
-    { name: 'segments+qa', epochs: e2, samples: [...segSamples, ...qaSamples].map(toTrain) },
+    { name: 'segments', epochs: e1, samples: segTrain },
+    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...qaSamples.map(toTrain)] },
   ].filter((s) => s.epochs > 0 && s.samples.length > 0);
   const recipe = {
     adapter: kind,
@@ -152,6 +160,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     schedule: o.schedule ?? 'constant',
     anchor: o.anchor ?? 0,
     anchor_on: o.anchorOn ?? 'all',
+    ...(mask ? { anchor_lifted_tokens: mask.reduce((a, v) => a + v, 0) } : {}),
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
     bos,

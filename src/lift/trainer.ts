@@ -14,10 +14,15 @@ import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
 /** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
+/** Where the anchor applies (see TrainerOptions.anchorOn). */
+export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
+
 export interface TrainSample {
   input: number[];
   labels: number[];
   kind?: string;
+  /** The anchor's row weights [input.length] for anchorOn 'answers' (absent: every row). */
+  anchorRows?: Float32Array;
 }
 
 export interface Stage {
@@ -58,10 +63,14 @@ export interface TrainerOptions {
    */
   anchor?: number;
   /**
-   * Where the anchor applies: 'all' positions, or 'known' — every position except those whose label the base
-   * does not already rank first (the document's new facts), which CE alone then moves. (default 'all')
+   * Where the anchor applies: 'all' positions, 'known' — every position except those whose label the base
+   * does not already rank first (the document's new facts), which CE alone then moves — or 'segments': every
+   * position of the recitation samples (kind 'segment' / 'ct') and none of the QA samples, whose few answer
+   * tokens are what a question asks, so CE may make them certain — or 'answers': as 'segments', and also not
+   * on the rows of a recitation sample whose weight in TrainSample.anchorRows is 0 (the QAs' answers in the
+   * document, see answers.ts). (default 'all')
    */
-  anchorOn?: 'all' | 'known';
+  anchorOn?: AnchorOn;
   checkpointDir?: string;
   /** Checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
@@ -209,14 +218,15 @@ export function knownRows(ref: Tensor, labels: number[]): Float32Array {
  * the mean over samples of each sample's mean token loss (plus β × its KL to the base with the anchor); the
  * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
  */
-function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: 'all' | 'known' }): { loss: number; guardLoss: number | null } {
+function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }): { loss: number; guardLoss: number | null } {
   let total = 0;
   for (const s of batch) {
     const tape = new Tape();
     const ids = Int32Array.from(s.input);
     // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
-    const ref = anchor.beta > 0 ? tidy(() => model.forward(ids)) : null;
-    const rows = ref && anchor.on === 'known' ? knownRows(ref, s.labels) : undefined;
+    const anchored = anchor.beta > 0 && !((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa');
+    const ref = anchored ? tidy(() => model.forward(ids)) : null;
+    const rows = ref && anchor.on === 'known' ? knownRows(ref, s.labels) : anchor.on === 'answers' ? s.anchorRows : undefined;
     try {
       // `loss` is what is differentiated (CE + β·KL with the anchor); the reported task loss is the CE alone.
       const { loss, ce, count } = tape.record(() => {

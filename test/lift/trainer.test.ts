@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
-import { train, learningRate, knownRows, type TrainEvent } from '../../src/lift/trainer.js';
+import { train, learningRate, knownRows, type TrainEvent, type TrainSample, type AnchorOn } from '../../src/lift/trainer.js';
 import { Tensor, tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
@@ -191,6 +191,49 @@ test('the anchor (KL to the base on the training samples) learns the tokens with
   assert.ok(sel.acc >= 0.9, `top-1 ${sel.acc}`);
   assert.ok(sel.pNew > anchored.pNew + 0.05, `new tokens more certain with the selective anchor (${sel.pNew} vs ${anchored.pNew})`);
   assert.ok(sel.drift < plain.drift, `still less drift than no anchor (${sel.drift} vs ${plain.drift})`);
+  model.dispose();
+});
+
+test("the anchor's sample modes: 'segments' skips QA samples; 'answers' also lifts it on the rows anchorRows zeroes", async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model, tokenizer } = loadModelFromPath(MODEL());
+  const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
+  const input = ids.slice(0, -1), labels = ids.slice(1);
+  const zog = tokenizer.encode(' Zog', { bos: false }).length; // the name's tokens, after "named"
+  const at = labels.findIndex((_, i) => tokenizer.decode(ids.slice(1, i + 2)).endsWith('named')) + 1; // first row predicting the name
+  assert.ok(at > 0 && zog >= 1);
+  const lifted = new Float32Array(input.length).fill(1).fill(0, at, at + zog);
+  const run = async (samples: TrainSample[], anchor: number, anchorOn: AnchorOn) => {
+    const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
+    await train(model, lora, [{ name: 's1', epochs: 25, samples }], { lr: 1e-2, batchSize: 'full', anchor, anchorOn });
+    const weights = lora.parameters().map((p) => p.f32().slice());
+    const pName = tidy(() => {
+      const logits = model.forward(Int32Array.from(input), { adapter: lora }).f32(), V = model.config.vocab_size;
+      let p = 1;
+      for (let i = at; i < at + zog; i++) {
+        const row = logits.subarray(i * V, (i + 1) * V), mx = Math.max(...row);
+        let z = 0;
+        for (const v of row) z += Math.exp(v - mx);
+        p *= Math.exp(row[labels[i]] - mx) / z;
+      }
+      return p;
+    });
+    lora.dispose();
+    return { weights, pName };
+  };
+  const same = (a: Float32Array[], b: Float32Array[]) => a.length === b.length && a.every((x, i) => x.every((v, j) => v === b[i][j]));
+  const plain = await run([{ input, labels, kind: 'ct' }], 0, 'all');
+  const all = await run([{ input, labels, kind: 'ct' }], 1, 'all');
+  assert.ok(!same(plain.weights, all.weights), 'the anchor changes training');
+  // 'segments': a QA sample trains as with no anchor; a recitation sample as with the anchor everywhere.
+  assert.ok(same((await run([{ input, labels, kind: 'qa' }], 1, 'segments')).weights, plain.weights));
+  assert.ok(same((await run([{ input, labels, kind: 'ct' }], 1, 'segments')).weights, all.weights));
+  // 'answers': rows weighted 1 everywhere = the anchor everywhere; with the name's rows at 0 the name is learned
+  // with more certainty than under the anchor on every row.
+  assert.ok(same((await run([{ input, labels, kind: 'ct', anchorRows: new Float32Array(input.length).fill(1) }], 1, 'answers')).weights, all.weights));
+  const ans = await run([{ input, labels, kind: 'ct', anchorRows: lifted }], 1, 'answers');
+  console.log(`  p(" Zog") after "named": no anchor ${plain.pName.toFixed(3)}, anchor everywhere ${all.pName.toFixed(3)}, lifted on the name ${ans.pName.toFixed(3)}`);
+  assert.ok(ans.pName > all.pName + 0.05, `the name more certain where the anchor is lifted (${ans.pName} vs ${all.pName})`);
   model.dispose();
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
-import { AbortedError } from '../../lift/trainer.js';
+import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
 import { readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { generateText } from '../../model/generate.js';
@@ -32,7 +32,7 @@ export interface AbsorbFlags {
   guardPerStep?: number;
   guardTokens?: number;
   anchor: number;
-  anchorOn: 'all' | 'known';
+  anchorOn: AnchorOn;
   contextBudget?: number;
   segmentLength?: number;
   stride?: number;
@@ -84,7 +84,7 @@ export function register(program: Command): void {
     .addOption(new Option('--guard-samples <n>', 'general-text samples the base model writes for the guard (default 64)').argParser(numberFlag('guard-samples', 1, 1e6, true)))
     .addOption(new Option('--guard-tokens <n>', 'most tokens per guard text (default: min(context budget, 256)); more covers positions beyond the budget').argParser(numberFlag('guard-tokens', 2, 1e7, true)))
     .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 4)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
-    .addOption(new Option('--anchor-on <where>', "the anchor on every position, or only where the base already predicts the document's token ('known')").choices(['all', 'known']).default('all'))
+    .addOption(new Option('--anchor-on <where>', "the anchor on every position, only where the base already predicts the document's token ('known'), on the recitation samples and not the QA samples ('segments'), or also not where the document holds a QA's answer ('answers')").choices(['all', 'known', 'segments', 'answers']).default('all'))
     .addOption(new Option('--anchor <beta>', 'weight of KL(base ‖ adapted) on the document samples themselves: learn the text, stay unsure (beyond the paper)').default(0).argParser(numberFlag('anchor', 0)))
     .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
     .addOption(new Option('--segment-length <n>', 'tokens per memorised segment ℓ (default budget/4)').argParser(numberFlag('segment-length', 1, 1e7, true)))
