@@ -53,9 +53,10 @@ export interface AbsorbOptions {
   /** Weight of KL(base ‖ adapted) on the training samples themselves (beyond the paper; 0 = off). */
   anchor?: number;
   /**
-   * The anchor on every position ('all', default), only where the base already ranks the label first ('known'),
-   * on the recitation samples but not the QA samples ('segments'), or as 'segments' and also not where the
-   * document holds a QA's answer ('answers', see answers.ts).
+   * The anchor on every position ('all'), only where the base already ranks the label first ('known'), on the
+   * recitation samples but not the QA samples ('segments'), or as 'segments' and also not where the document
+   * holds a QA's answer ('answers', the default: measured best, README "Recall"; see answers.ts). Without QAs
+   * 'segments' and 'answers' are the same as 'all'.
    */
   anchorOn?: AnchorOn;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
@@ -141,7 +142,8 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
   const toTrain = (s: Sample): TrainSample => ({ input: s.input, labels: s.labels, kind: s.kind });
   // 'answers': the anchor is lifted where the document holds a QA's answer (segment i is segSamples[i]'s).
-  const mask = o.anchorOn === 'answers' ? answerMask(tok, docIds, qas) : null;
+  const anchorOn = o.anchorOn ?? 'answers';
+  const mask = anchorOn === 'answers' && (o.anchor ?? 0) > 0 ? answerMask(tok, docIds, qas) : null;
   const segTrain = segSamples.map((s, i) => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segments[i], mask) } : toTrain(s)));
   const stages = [
     { name: 'segments', epochs: e1, samples: segTrain },
@@ -159,7 +161,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     warmup_steps: o.warmupSteps ?? 0,
     schedule: o.schedule ?? 'constant',
     anchor: o.anchor ?? 0,
-    anchor_on: o.anchorOn ?? 'all',
+    anchor_on: anchorOn,
     ...(mask ? { anchor_lifted_tokens: mask.reduce((a, v) => a + v, 0) } : {}),
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
@@ -174,7 +176,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       warmupSteps: o.warmupSteps,
       schedule: o.schedule,
       anchor: o.anchor,
-      anchorOn: o.anchorOn,
+      anchorOn,
       seed,
       guard,
       checkpointDir: o.checkpointDir,
