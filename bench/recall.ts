@@ -56,6 +56,8 @@ function configs(quick: boolean): Config[] {
     { adapter: 'lora', variant: 'r32, stride 4, anchor 0.75 except on QA answers, 60 QAs, guard texts ≤ 512 tokens', ctOnly: true, klOnly: true, options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, ...dense, epochs: [4, 8], anchor: 0.75, anchorOn: 'answers', qa: 60, guardTokens: 512 } },
     { adapter: 'gated-memory', variant: 'paper (k=2, paper init)', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 2, init: 'paper' }, lr: 1e-3, epochs: [6, 12] } },
     { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3, stride 4', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3, ...dense } },
+    // The LoRA row's recipe on our memory: 60 QAs, the anchor (lifted on the answers), 512-token guard texts.
+    { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3, stride 4, anchor 0.75 except on QA answers, 60 QAs, guard texts ≤ 512 tokens', ctOnly: true, klOnly: true, options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3, ...dense, epochs: [4, 8], anchor: 0.75, anchorOn: 'answers', qa: 60, guardTokens: 512 } },
     // Beyond the paper: memory and gate read the whole layer's pre-RoPE query (every head), not one head's 8 numbers.
     { adapter: 'gated-memory', variant: 'layer query (beyond the paper), stride 4', ctOnly: true, options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryInput: 'layer' }, lr: 1e-3, ...dense, epochs: [4, 8] } },
   ];

@@ -15,7 +15,7 @@ import { buildQASamples, segmentSamplesFromTokens, type Sample, IGNORE } from '.
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { train, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
-import { answerMask, anchorRowsFor } from './answers.js';
+import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -59,6 +59,12 @@ export interface AbsorbOptions {
    * 'segments' and 'answers' are the same as 'all'.
    */
   anchorOn?: AnchorOn;
+  /**
+   * Beyond the paper: copies of answer recitations in stage 2 — for each place the document holds a QA's
+   * answer, a recitation sample of the ℓ tokens ending there with the loss on the answer alone (answers.ts).
+   * 0 = off (default).
+   */
+  answerRecitations?: number;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -143,11 +149,20 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const toTrain = (s: Sample): TrainSample => ({ input: s.input, labels: s.labels, kind: s.kind });
   // 'answers': the anchor is lifted where the document holds a QA's answer (segment i is segSamples[i]'s).
   const anchorOn = o.anchorOn ?? 'answers';
-  const mask = anchorOn === 'answers' && (o.anchor ?? 0) > 0 ? answerMask(tok, docIds, qas) : null;
+  const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
+  const nRecite = o.answerRecitations ?? 0;
+  const answers = lifted || nRecite > 0 ? answerMask(tok, docIds, qas) : null;
+  const mask = lifted ? answers : null;
   const segTrain = segSamples.map((s, i) => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segments[i], mask) } : toTrain(s)));
+  // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
+  const reciteTrain: TrainSample[] = [];
+  for (let k = 0; answers && k < nRecite; k++) {
+    const r = answerRecitations(docIds, answers, lengths.segmentLength, (segs) => segmentSamplesFromTokens(tok, docIds, segs, lengths, { seed: seed + 1 + k, contextualized: o.contextualized ?? true, bos }));
+    r.samples.forEach((s, i) => reciteTrain.push(mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, r.segments[i], mask) } : toTrain(s)));
+  }
   const stages = [
     { name: 'segments', epochs: e1, samples: segTrain },
-    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...qaSamples.map(toTrain)] },
+    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...reciteTrain, ...qaSamples.map(toTrain)] },
   ].filter((s) => s.epochs > 0 && s.samples.length > 0);
   const recipe = {
     adapter: kind,
@@ -163,6 +178,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     anchor: o.anchor ?? 0,
     anchor_on: anchorOn,
     ...(mask ? { anchor_lifted_tokens: mask.reduce((a, v) => a + v, 0) } : {}),
+    answer_recitations: reciteTrain.length,
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
     bos,

@@ -9,7 +9,7 @@
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { QAPair } from './qa/types.js';
 import type { Segment } from './segments.js';
-import type { Sample } from './samples.js';
+import { IGNORE, type Sample } from './samples.js';
 import { encodeAfter } from './tokens.js';
 
 /** Index of the first occurrence of `needle` in `hay` at or after `from`, or −1. */
@@ -68,4 +68,40 @@ export function anchorRowsFor(sample: Pick<Sample, 'input'>, segment: Segment, m
     if (row >= 0 && mask[segment.start + j]) rows[row] = 0;
   }
   return rows;
+}
+
+/** Runs [start, end) of consecutive marked tokens in `mask`. */
+export function maskedSpans(mask: Uint8Array): [number, number][] {
+  const spans: [number, number][] = [];
+  for (let i = 0; i < mask.length; i++) {
+    if (!mask[i]) continue;
+    const a = i;
+    while (i < mask.length && mask[i]) i++;
+    spans.push([a, i]);
+  }
+  return spans;
+}
+
+/**
+ * Answer recitations (beyond the paper): for each marked span, a recitation sample of the ℓ document tokens
+ * that end with it, built like any other (contextualized when `build` makes §2 samples), whose loss is on the
+ * span alone. Its mean loss is over a few tokens, not ℓ, so each answer weighs about as much as a whole
+ * segment: the few tokens the QAs point at get more of the gradient, the rest of the document no more.
+ * Returned with their segments so the anchor's rows can be derived as for the segment samples.
+ */
+export function answerRecitations(docIds: readonly number[], mask: Uint8Array, segmentLength: number, build: (segments: Segment[]) => Sample[]): { samples: Sample[]; segments: Segment[] } {
+  const spans = maskedSpans(mask);
+  const segments = spans.map(([, end]) => {
+    const start = Math.max(0, end - segmentLength);
+    return { start, ids: docIds.slice(start, end) };
+  });
+  const samples = build(segments).map((s, i) => {
+    // Label row P + j − 1 predicts document token start + j (P = input length − |segment|): keep the rows of
+    // this span's tokens only (another answer inside the window is trained by its own recitation).
+    const [a, end] = spans[i], seg = segments[i], P = s.input.length - seg.ids.length;
+    const labels = s.labels.map(() => IGNORE);
+    for (let j = Math.max(0, a - seg.start); j < seg.ids.length; j++) if (P + j - 1 >= 0) labels[P + j - 1] = s.labels[P + j - 1];
+    return { ...s, labels };
+  });
+  return { samples, segments };
 }

@@ -93,7 +93,7 @@ describe('absorb interrupted with SIGINT', () => {
 });
 
 describe('absorb training knobs beyond the paper', () => {
-  test('--stride, --segment-length, --anchor, --anchor-on, --lr-schedule, --warmup and the guard sizes reach the recipe', (t) => {
+  test('--stride, --segment-length, --anchor, --anchor-on, --answer-recitations, --lr-schedule, --warmup and the guard sizes reach the recipe', (t) => {
     if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
@@ -101,7 +101,7 @@ describe('absorb training knobs beyond the paper', () => {
     writeFileSync(doc, storyDocument(12));
     const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '128', '--no-report', '--json',
       '--segment-length', '24', '--stride', '6', '--anchor', '0.5', '--lr-schedule', 'cosine', '--warmup', '2',
-      '--guard', 'kl', '--guard-samples', '2', '--guard-per-step', '2', '--guard-tokens', '200', '--anchor-on', 'answers', '--qa', '3']);
+      '--guard', 'kl', '--guard-samples', '2', '--guard-per-step', '2', '--guard-tokens', '200', '--anchor-on', 'answers', '--qa', '3', '--answer-recitations', '2']);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stderr, /segments of 24 \(stride 6\)/);
     assert.match(a.stderr, /forgetting guard: 2 general-text samples/);
@@ -115,6 +115,7 @@ describe('absorb training knobs beyond the paper', () => {
     assert.equal(recipe.anchor_on, 'answers');
     assert.equal(recipe.qa.generated, 3);
     assert.ok(recipe.anchor_lifted_tokens > 0, `the QAs' answers lift the anchor somewhere (${recipe.anchor_lifted_tokens} tokens)`);
+    assert.ok(recipe.answer_recitations >= 2 && recipe.answer_recitations % 2 === 0, `two recitations per answer span (${recipe.answer_recitations})`);
     assert.ok(recipe.guard.longest >= 2 && recipe.guard.longest <= 200, `guard texts cut at --guard-tokens 200: longest ${recipe.guard.longest}`);
     const gm = join(dir, 'gm.lift');
     const g = lift(['absorb', doc, '--model', MODEL_BIN, '--out', gm, ...QUICK, '--context-budget', '128', '--no-report', '--adapter', 'gated-memory', '--gm-input', 'layer']);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CharTokenizer } from './fake-tokenizer.js';
-import { answerMask, anchorRowsFor } from '../../src/lift/answers.js';
+import { answerMask, anchorRowsFor, answerRecitations, maskedSpans } from '../../src/lift/answers.js';
 import { makeSegments, documentTokens } from '../../src/lift/segments.js';
 import { segmentSamplesFromTokens, IGNORE } from '../../src/lift/samples.js';
 import { liftLengths } from '../../src/lift/budget.js';
@@ -72,4 +72,23 @@ test('answerMask on stories260K tokens: a cloze marks the name and little else',
   const decoded = real.decode(marked);
   assert.ok(decoded.includes('Biscuit'), `marked tokens decode to ${JSON.stringify(decoded)}`);
   assert.ok(decoded.length <= ' called Biscuit'.length, `only the name and at most one token before it: ${JSON.stringify(decoded)}`);
+});
+
+test('answer recitations: one per marked span, the ℓ tokens ending with it, loss on the span alone', () => {
+  const docIds = documentTokens(tok, 'T', DOC);
+  const qas = [{ answer: 'Biscuit', evidence: ["Lily's dog was called Biscuit."] }, { answer: 'ran', evidence: ['They ran.'] }];
+  const mask = answerMask(tok, docIds, qas);
+  assert.deepEqual(maskedSpans(mask).map(([a, b]) => String.fromCodePoint(...docIds.slice(a, b))), [' Biscuit', ' ran', ' ran']);
+  const lengths = liftLengths(64, { segmentLength: 24, stride: 8 });
+  for (const contextualized of [false, true]) {
+    const r = answerRecitations(docIds, mask, 24, (segs) => segmentSamplesFromTokens(tok, docIds, segs, lengths, { contextualized, seed: 5 }));
+    assert.equal(r.samples.length, 3);
+    r.samples.forEach((s, i) => {
+      const seg = r.segments[i];
+      assert.ok(seg.ids.length <= 24 && seg.start + seg.ids.length === maskedSpans(mask)[i][1], 'the window ends with the span');
+      assert.deepEqual(s.input.slice(-seg.ids.length), seg.ids, 'the segment closes the sample');
+      const supervised = s.labels.filter((l) => l !== IGNORE).map((c) => String.fromCodePoint(c)).join('');
+      assert.equal(supervised, [' Biscuit', ' ran', ' ran'][i]);
+    });
+  }
 });

@@ -33,6 +33,7 @@ export interface AbsorbFlags {
   guardTokens?: number;
   anchor: number;
   anchorOn: AnchorOn;
+  answerRecitations: number;
   contextBudget?: number;
   segmentLength?: number;
   stride?: number;
@@ -85,6 +86,7 @@ export function register(program: Command): void {
     .addOption(new Option('--guard-tokens <n>', 'most tokens per guard text (default: min(context budget, 256)); more covers positions beyond the budget').argParser(numberFlag('guard-tokens', 2, 1e7, true)))
     .addOption(new Option('--guard-per-step <n>', 'guard samples added to each optimizer step (default 4)').argParser(numberFlag('guard-per-step', 1, 1e4, true)))
     .addOption(new Option('--anchor-on <where>', "the anchor on every position, only where the base already predicts the document's token ('known'), on the recitation samples and not the QA samples ('segments'), or also not where the document holds a QA's answer ('answers')").choices(['all', 'known', 'segments', 'answers']).default('answers'))
+    .addOption(new Option('--answer-recitations <n>', "extra recitation samples per place the document holds a QA's answer, with the loss on the answer alone (beyond the paper; 0 = off)").default(0).argParser(numberFlag('answer-recitations', 0, 100, true)))
     .addOption(new Option('--anchor <beta>', 'weight of KL(base ‖ adapted) on the document samples themselves: learn the text, stay unsure (beyond the paper)').default(0).argParser(numberFlag('anchor', 0)))
     .addOption(new Option('--context-budget <n>', 'tokens the model sees when answering (default: min(context, 2048))').argParser(numberFlag('context-budget', 16, 1e7, true)))
     .addOption(new Option('--segment-length <n>', 'tokens per memorised segment ℓ (default budget/4)').argParser(numberFlag('segment-length', 1, 1e7, true)))
@@ -179,6 +181,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       guardTokens: f.guardTokens,
       anchor: f.anchor,
       anchorOn: f.anchorOn,
+      answerRecitations: f.answerRecitations,
       contextBudget: f.contextBudget,
       lengths: { segmentLength: f.segmentLength, stride: f.stride },
       epochs,
