@@ -54,6 +54,8 @@ function configs(quick: boolean): Config[] {
     // The anchor caps how sure the adapter gets of a name (~1/(1+β) at the optimum); lifted where the QAs'
     // answers sit in the document, and off on the QA samples (`--anchor-on answers`).
     { adapter: 'lora', variant: 'r32, stride 4, anchor 0.75 except on QA answers, 60 QAs, guard texts ≤ 512 tokens', ctOnly: true, klOnly: true, options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, ...dense, epochs: [4, 8], anchor: 0.75, anchorOn: 'answers', qa: 60, guardTokens: 512 } },
+    // …plus one answer recitation per place the document holds a QA's answer (`--answer-recitations 1`).
+    { adapter: 'lora', variant: 'r32, stride 4, anchor 0.75 except on QA answers, answer recitations, 60 QAs, guard texts ≤ 512 tokens', ctOnly: true, klOnly: true, options: { ...common, adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, ...dense, epochs: [4, 8], anchor: 0.75, anchorOn: 'answers', answerRecitations: 1, qa: 60, guardTokens: 512 } },
     { adapter: 'gated-memory', variant: 'paper (k=2, paper init)', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 2, init: 'paper' }, lr: 1e-3, epochs: [6, 12] } },
     { adapter: 'gated-memory', variant: 'k=8, zero-output init, lr 3e-3, stride 4', options: { ...common, adapter: 'gated-memory', gatedMemory: { memoryMultiplier: 8, init: 'zero-output' }, lr: 3e-3, ...dense } },
     // The LoRA row's recipe on our memory: 60 QAs, the anchor (lifted on the answers), 512-token guard texts.
@@ -114,7 +116,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
       answer_nll_before: base.answerNll, answer_nll_after: lift.answerNll, in_context_answer_nll: icl.answerNll,
       doc_nll_before: docBefore, doc_nll_after: nllOf(loaded, docSeqs, r.adapter),
       heldout_nll_before: heldBefore, heldout_nll_after: nllOf(loaded, heldout, r.adapter),
-      seed, stride: r.lengths.stride, anchor: c.options.anchor ?? 0, anchor_on: r.recipe.anchor_on, anchor_lifted_tokens: (r.recipe as { anchor_lifted_tokens?: number }).anchor_lifted_tokens ?? 0, qa: c.options.qa ?? 0, qa_generator: c.options.qaGenerator?.id ?? null, guard_tokens: (r.recipe.guard as { longest?: number } | null)?.longest ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
+      seed, stride: r.lengths.stride, anchor: c.options.anchor ?? 0, anchor_on: r.recipe.anchor_on, anchor_lifted_tokens: (r.recipe as { anchor_lifted_tokens?: number }).anchor_lifted_tokens ?? 0, answer_recitations: c.options.answerRecitations ?? 0, qa: c.options.qa ?? 0, qa_generator: c.options.qaGenerator?.id ?? null, guard_tokens: (r.recipe.guard as { longest?: number } | null)?.longest ?? 0, steps: r.train.steps, epochs: (c.options.epochs ?? []).join(','), seconds,
     });
     r.adapter.dispose();
   }
