@@ -20,7 +20,10 @@ export { GatedMemoryAdapter, type GatedMemoryOptions } from './adapters/gated-me
 export { saveAdapter, loadAdapter, BaseModelMismatchError, type Adapter, type LiftManifest } from './adapters/files.js';
 export { absorb, PAPER_DEFAULTS, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
 export { ask, type AskOptions } from './lift/ask.js';
-export { train, type TrainSample, type TrainerOptions, type TrainEvent } from './lift/trainer.js';
+export { train, type TrainSample, type TrainerOptions, type TrainEvent, type AnchorOn } from './lift/trainer.js';
+export { answerMask, answerRecitations } from './lift/answers.js';
+export { recall, recallPrompt, inContextPrompt, type RecallItem, type RecallResult } from './eval/recall.js';
+export { plantedDocument, type PlantedDocument, type PlantedFact } from './eval/datasets/planted.js';
 export { liftLengths, type LiftLengths } from './lift/budget.js';
 export { makeQAGenerator, BuiltinQAGenerator, OpenAIQAGenerator, type QAGenerator, type QAPair } from './lift/qa/index.js';
 export { readDocument } from './lift/document.js';
