@@ -10,7 +10,7 @@ import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
 import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
 import type { Adapter } from '../adapters/files.js';
 import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
-import { documentTokens, makeSegments } from './segments.js';
+import { documentTokens, makeSegments, type Segment } from './segments.js';
 import { buildQASamples, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
@@ -147,18 +147,20 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
   const toTrain = (s: Sample): TrainSample => ({ input: s.input, labels: s.labels, kind: s.kind });
-  // 'answers': the anchor is lifted where the document holds a QA's answer (segment i is segSamples[i]'s).
+  // 'answers': the anchor is lifted where the document holds a QA's answer.
   const anchorOn = o.anchorOn ?? 'answers';
   const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
   const nRecite = o.answerRecitations ?? 0;
   const answers = lifted || nRecite > 0 ? answerMask(tok, docIds, qas) : null;
   const mask = lifted ? answers : null;
-  const segTrain = segSamples.map((s, i) => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segments[i], mask) } : toTrain(s)));
+  // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
+  const recitation = (s: Sample, segment: Segment): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
+  const segTrain = segSamples.map((s, i) => recitation(s, segments[i]));
   // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
   const reciteTrain: TrainSample[] = [];
   for (let k = 0; answers && k < nRecite; k++) {
     const r = answerRecitations(docIds, answers, lengths.segmentLength, (segs) => segmentSamplesFromTokens(tok, docIds, segs, lengths, { seed: seed + 1 + k, contextualized: o.contextualized ?? true, bos }));
-    r.samples.forEach((s, i) => reciteTrain.push(mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, r.segments[i], mask) } : toTrain(s)));
+    reciteTrain.push(...r.samples.map((s, i) => recitation(s, r.segments[i])));
   }
   const stages = [
     { name: 'segments', epochs: e1, samples: segTrain },

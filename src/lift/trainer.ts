@@ -13,10 +13,10 @@ import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
 
-/** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
 /** Where the anchor applies (see TrainerOptions.anchorOn). */
 export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
 
+/** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
 export interface TrainSample {
   input: number[];
   labels: number[];
