@@ -12,6 +12,7 @@ import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, IGNORE_INDEX as IGN
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { AbortedError, pause } from './pace.js';
 
 /** Where the anchor applies (see TrainerOptions.anchorOn). */
 export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
@@ -114,12 +115,7 @@ function fingerprint(stages: Stage[], opts: TrainerOptions, params: Tensor[]): s
   return h.digest('hex').slice(0, 32);
 }
 
-export class AbortedError extends Error {
-  constructor(readonly checkpointDir: string | undefined) {
-    super(checkpointDir ? `training interrupted; a checkpoint is in ${checkpointDir}: run the same command again to resume` : 'training interrupted');
-    this.name = 'AbortedError';
-  }
-}
+export { AbortedError } from './pace.js';
 
 export async function train(model: LlamaModel, adapter: TrainableAdapter, stages: Stage[], opts: TrainerOptions): Promise<TrainResult> {
   const params = adapter.parameters();
