@@ -9,7 +9,7 @@
 // Every count and length read from the file is checked against the bytes left before it is used, so a
 // mutated header fails with a FormatError instead of allocating gigabytes or looping for a long time.
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { FormatError } from './errors.js';
+import { FormatError, shown } from './errors.js';
 import {
   type Checkpoint, type StorageDType, type TensorEntry, elementCount, f32ToF16Bits, readExact, storageByteLength, writeChunksAtomic,
 } from './tensor-entry.js';
@@ -139,7 +139,10 @@ export function readGGUF(path: string): GGUFCheckpoint {
   try {
     const c: Cursor = new Cursor(fd, path, fstatSync(fd).size); // annotated so c.fail() (never) narrows types
     c.field = 'magic';
-    if (c.size < 4 || c.u32() !== 0x46554747) c.fail('"GGUF"', 'not a GGUF file');
+    if (c.size < 4 || c.u32() !== 0x46554747) {
+      const head = c.size < 4 ? '' : Buffer.from(readExact(fd, path, 0, 4, 'magic')).toString('latin1');
+      c.fail('"GGUF"', `not a GGUF file (found ${JSON.stringify(head)})`);
+    }
     c.field = 'version';
     const version = c.u32();
     if (version !== 2 && version !== 3) c.fail('version 2 or 3', `got ${version}`);
@@ -153,7 +156,7 @@ export function readGGUF(path: string): GGUFCheckpoint {
     for (let i = 0; i < nKV; i++) {
       c.field = `metadata entry #${i}`;
       const key = c.string();
-      c.field = `metadata "${key}"`;
+      c.field = `metadata "${shown(key)}"`;
       if (Object.hasOwn(metadata, key)) c.fail('unique keys', 'duplicate key');
       const type = c.typeId('value type');
       const value = c.value(type, 0);
@@ -175,7 +178,7 @@ export function readGGUF(path: string): GGUFCheckpoint {
     for (let i = 0; i < nTensors; i++) {
       c.field = `tensor info #${i}`;
       const name = c.string();
-      c.field = `tensor "${name}"`;
+      c.field = `tensor "${shown(name)}"`;
       if (seen.has(name)) c.fail('unique tensor names', 'duplicate name');
       seen.add(name);
       const nDims = c.u32();
@@ -203,7 +206,7 @@ export function readGGUF(path: string): GGUFCheckpoint {
     const tensors = new Map<string, TensorEntry>();
     for (const t of infos) {
       if (t.offset + t.byteLength > dataSize) {
-        throw new FormatError(path, `tensor "${t.name}"`, `${t.byteLength} bytes for ${t.dtype} [${t.shape.join(',')}] within the ${Math.max(0, dataSize)}-byte data area`,
+        throw new FormatError(path, `tensor "${shown(t.name)}"`, `${t.byteLength} bytes for ${t.dtype} [${t.shape.join(',')}] within the ${Math.max(0, dataSize)}-byte data area`,
           `data at ${t.offset}..${t.offset + t.byteLength} (out of bounds)`);
       }
       tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, file: path, byteOffset: dataOffset + t.offset, byteLength: t.byteLength });
@@ -212,7 +215,7 @@ export function readGGUF(path: string): GGUFCheckpoint {
     for (let i = 1; i < sorted.length; i++) {
       const prev = sorted[i - 1];
       if (sorted[i].offset < prev.offset + prev.byteLength) {
-        throw new FormatError(path, `tensor "${sorted[i].name}"`, `data not overlapping tensor "${prev.name}"`, `starts at ${sorted[i].offset}, inside ${prev.offset}..${prev.offset + prev.byteLength}`);
+        throw new FormatError(path, `tensor "${shown(sorted[i].name)}"`, `data not overlapping tensor "${shown(prev.name)}"`, `starts at ${sorted[i].offset}, inside ${prev.offset}..${prev.offset + prev.byteLength}`);
       }
     }
     return { format: 'gguf', files: [path], tensors, metadata, version, alignment, dataOffset, entries };

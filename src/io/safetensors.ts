@@ -8,7 +8,7 @@
 // Sharded checkpoints add model.safetensors.index.json: { "metadata": {...}, "weight_map": {name: shard file} }.
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FormatError } from './errors.js';
+import { FormatError, shown, shownJson } from './errors.js';
 import {
   type Checkpoint, type TensorEntry, elementCount, f32ToBf16Bits, f32ToF16Bits, readExact, storageByteLength, writeChunksAtomic,
 } from './tensor-entry.js';
@@ -53,22 +53,22 @@ function parseFile(file: string): Parsed {
       if (name === '__metadata__') {
         if (!isObject(info)) throw new FormatError(file, '__metadata__', 'an object of strings');
         for (const [k, v] of Object.entries(info)) {
-          if (typeof v !== 'string') throw new FormatError(file, `__metadata__ "${k}"`, 'a string value', `got ${typeof v}`);
+          if (typeof v !== 'string') throw new FormatError(file, `__metadata__ "${shown(k)}"`, 'a string value', `got ${typeof v}`);
           metaEntries.push([k, v]);
         }
         continue;
       }
-      const field = `tensor "${name}"`;
+      const field = `tensor "${shown(name)}"`;
       if (!isObject(info)) throw new FormatError(file, field, 'an object with dtype, shape and data_offsets');
       const { dtype, shape, data_offsets: offs } = info;
       if (typeof dtype !== 'string' || !SUPPORTED.has(dtype)) {
-        throw new FormatError(file, field, 'F32, F16 or BF16', `unsupported dtype ${typeof dtype === 'string' ? dtype : JSON.stringify(dtype)}`);
+        throw new FormatError(file, field, 'F32, F16 or BF16', `unsupported dtype ${typeof dtype === 'string' ? shown(dtype) : shownJson(dtype)}`);
       }
       if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        throw new FormatError(file, field, 'shape as an array of non-negative integers', `got ${JSON.stringify(shape)}`);
+        throw new FormatError(file, field, 'shape as an array of non-negative integers', `got ${shownJson(shape)}`);
       }
       if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
-        throw new FormatError(file, field, 'data_offsets [begin, end] with 0 <= begin <= end', `got ${JSON.stringify(offs)}`);
+        throw new FormatError(file, field, 'data_offsets [begin, end] with 0 <= begin <= end', `got ${shownJson(offs)}`);
       }
       const [begin, end] = offs as [number, number];
       if (end > dataSize) {
@@ -85,8 +85,8 @@ function parseFile(file: string): Parsed {
     spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
     let at = 0;
     for (const s of spans) {
-      if (s.begin < at) throw new FormatError(file, `tensor "${s.name}"`, `data starting at or after ${at}`, `overlaps the previous tensor (begins at ${s.begin})`);
-      if (s.begin > at) throw new FormatError(file, `tensor "${s.name}"`, `data starting at ${at}`, `leaves a hole (begins at ${s.begin})`);
+      if (s.begin < at) throw new FormatError(file, `tensor "${shown(s.name)}"`, `data starting at or after ${at}`, `overlaps the previous tensor (begins at ${s.begin})`);
+      if (s.begin > at) throw new FormatError(file, `tensor "${shown(s.name)}"`, `data starting at ${at}`, `leaves a hole (begins at ${s.begin})`);
       at = s.end;
     }
     if (at !== dataSize) throw new FormatError(file, 'data', `${at} bytes of tensor data after the header`, `file holds ${dataSize}`);
@@ -108,7 +108,7 @@ function readIndex(indexFile: string): Checkpoint {
   const byShard = new Map<string, string[]>();
   for (const [name, shard] of Object.entries(index.weight_map)) {
     if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\') || shard === '..') {
-      throw new FormatError(indexFile, `weight_map "${name}"`, 'a shard file name in the same folder', `got ${JSON.stringify(shard)}`);
+      throw new FormatError(indexFile, `weight_map "${shown(name)}"`, 'a shard file name in the same folder', `got ${shownJson(shard)}`);
     }
     const list = byShard.get(shard) ?? [];
     list.push(name);
@@ -119,14 +119,14 @@ function readIndex(indexFile: string): Checkpoint {
   const files: string[] = [];
   for (const shard of [...byShard.keys()].sort()) {
     const file = join(dir, shard);
-    if (!existsSync(file)) throw new FormatError(indexFile, `weight_map shard "${shard}"`, 'an existing file next to the index', 'not found');
+    if (!existsSync(file)) throw new FormatError(indexFile, `weight_map shard "${shown(shard)}"`, 'an existing file next to the index', 'not found');
     files.push(file);
     const parsed = parseFile(file);
     for (const [k, v] of Object.entries(parsed.metadata)) Object.defineProperty(metadata, k, { value: v, enumerable: true, writable: true, configurable: true });
     const inShard = new Map(parsed.tensors.map((t) => [t.name, t]));
     for (const name of byShard.get(shard)!) {
       const entry = inShard.get(name);
-      if (!entry) throw new FormatError(indexFile, `weight_map "${name}"`, `the tensor to be in ${shard}`, 'it is not');
+      if (!entry) throw new FormatError(indexFile, `weight_map "${shown(name)}"`, `the tensor to be in ${shown(shard)}`, 'it is not');
       tensors.set(name, entry);
     }
   }

@@ -1,7 +1,9 @@
 // Reading a document to absorb: strict UTF-8 (a non-UTF-8 or binary file is an error naming the file and the
 // byte offset, never silently garbled), a BOM stripped, CRLF normalised to LF, empty documents refused.
+// Every refusal is a FormatError (the typed "this file is bad" error), so callers and the fuzzer can tell it from a bug.
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { FormatError } from '../io/errors.js';
 
 export interface LoadedDocument {
   title: string;
@@ -17,18 +19,18 @@ export function readDocument(path: string, title?: string): LoadedDocument {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'ENOENT' ? ': no such file; check the path' : code === 'EISDIR' ? ': it is a folder; pass a text file' : '';
-    throw new Error(`${path}: cannot read the document (${code ?? (e as Error).message})${hint}`);
+    throw FormatError.withMessage(path, 'document', `${path}: cannot read the document (${code ?? (e as Error).message})${hint}`);
   }
   const nul = buf.indexOf(0);
-  if (nul >= 0) throw new Error(`${path}: byte ${nul} is NUL: this looks like a binary file, not text (expected a UTF-8 text document)`);
+  if (nul >= 0) throw FormatError.withMessage(path, 'document', `${path}: byte ${nul} is NUL: this looks like a binary file, not text (expected a UTF-8 text document)`);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(buf);
   } catch {
-    throw new Error(`${path}: not valid UTF-8 at byte ${firstBadUtf8(buf)}: convert it first (e.g. iconv -f latin1 -t utf-8)`);
+    throw FormatError.withMessage(path, 'document', `${path}: not valid UTF-8 at byte ${firstBadUtf8(buf)}: convert it first (e.g. iconv -f latin1 -t utf-8)`);
   }
   text = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
-  if (text.trim().length === 0) throw new Error(`${path}: the document is empty (or only whitespace): there is nothing to absorb`);
+  if (text.trim().length === 0) throw FormatError.withMessage(path, 'document', `${path}: the document is empty (or only whitespace): there is nothing to absorb`);
   return { title: title ?? basename(path, extname(path)), text, path, bytes: buf.length };
 }
 

@@ -1,6 +1,7 @@
 // The model configuration, with Hugging Face's config.json keys as they are (LlamaConfig, MistralConfig,
 // Qwen2Config share them), plus where it came from. GGUF metadata and llama2.c headers are translated into
 // the same keys, so one forward pass serves every format.
+import { FormatError, shownJson } from '../io/errors.js';
 export type RopeScaling =
   | { rope_type: 'llama3'; factor: number; low_freq_factor: number; high_freq_factor: number; original_max_position_embeddings: number }
   | { rope_type: 'linear'; factor: number }
@@ -29,10 +30,15 @@ export interface LlamaConfig {
 
 export const SUPPORTED_ARCHITECTURES = ['LlamaForCausalLM', 'MistralForCausalLM', 'Qwen2ForCausalLM'] as const;
 
-/** Thrown for a configuration we cannot run; names the file, the key and what was expected. */
-export class ConfigError extends Error {
-  constructor(readonly file: string, readonly key: string, expected: string, got?: unknown) {
-    super(`${file}: "${key}": expected ${expected}${got === undefined ? '' : `, got ${JSON.stringify(got)}`}`);
+/**
+ * Thrown for a configuration we cannot run; names the file, the key and what was expected. A FormatError, so
+ * callers that tell "bad file" from "broken program" treat a bad config.json like any other bad file.
+ */
+export class ConfigError extends FormatError {
+  constructor(file: string, readonly key: string, expected: string, got?: unknown) {
+    super(file, `"${key}"`, expected, got === undefined ? undefined : `got ${shownJson(got)}`);
+    // Keeps the full path (not FormatError's base name): a config is often one of many config.json files.
+    this.message = `${file}: "${key}": expected ${expected}${got === undefined ? '' : `, got ${shownJson(got)}`}`;
     this.name = 'ConfigError';
   }
 }
@@ -46,6 +52,31 @@ function num(file: string, raw: Record<string, unknown>, key: string, dflt: numb
   const v = raw[key] ?? dflt;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(file, key, 'a positive number', raw[key]);
   return v;
+}
+
+/** A boolean flag; absent or null means false. A string like "false" is refused rather than read as true. */
+function bool(file: string, raw: Record<string, unknown>, key: string): boolean {
+  const v = raw[key] ?? false;
+  if (typeof v !== 'boolean') throw new ConfigError(file, key, 'true or false', raw[key]);
+  return v;
+}
+
+const isTokenId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** A token id (a non-negative integer) or null/absent. */
+function tokenId(file: string, raw: Record<string, unknown>, key: string): number | null {
+  const v = raw[key];
+  if (v === undefined || v === null) return null;
+  if (!isTokenId(v)) throw new ConfigError(file, key, 'a token id (a non-negative integer) or null', v);
+  return v;
+}
+
+/** eos_token_id: one id, a list of ids (Llama 3 ends turns on several), or null/absent. */
+function eosTokenIds(file: string, v: unknown): number | number[] | null {
+  if (v === undefined || v === null) return null;
+  if (isTokenId(v)) return v;
+  if (Array.isArray(v) && v.every(isTokenId)) return v;
+  throw new ConfigError(file, 'eos_token_id', 'a token id (a non-negative integer), a list of them, or null', v);
 }
 
 function ropeScaling(file: string, raw: unknown): RopeScaling | null {
@@ -67,7 +98,10 @@ function ropeScaling(file: string, raw: unknown): RopeScaling | null {
 }
 
 /** Parses a Hugging Face config.json object. */
-export function parseHFConfig(raw: Record<string, unknown>, file = 'config.json'): LlamaConfig {
+export function parseHFConfig(json: unknown, file = 'config.json'): LlamaConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new ConfigError(file, '(top level)', 'a JSON object of model settings ({"architectures": [...], "hidden_size": ...})', json);
+  const raw = json as Record<string, unknown>;
   const archs = raw.architectures;
   if (!Array.isArray(archs) || archs.length === 0 || typeof archs[0] !== 'string')
     throw new ConfigError(file, 'architectures', `a list naming one of ${SUPPORTED_ARCHITECTURES.join(', ')}`, archs);
@@ -96,11 +130,11 @@ export function parseHFConfig(raw: Record<string, unknown>, file = 'config.json'
     rms_norm_eps: num(file, raw, 'rms_norm_eps', 1e-6),
     rope_theta: num(file, raw, 'rope_theta', 10000),
     rope_scaling: ropeScaling(file, raw.rope_scaling),
-    tie_word_embeddings: Boolean(raw.tie_word_embeddings ?? false), // transformers' default for all three
-    attention_bias: model_type === 'qwen2' ? true : Boolean(raw.attention_bias ?? false),
+    tie_word_embeddings: bool(file, raw, 'tie_word_embeddings'), // false: transformers' default for all three
+    attention_bias: model_type === 'qwen2' ? true : bool(file, raw, 'attention_bias'),
     max_position_embeddings: int(file, raw, 'max_position_embeddings', 2048),
-    bos_token_id: typeof raw.bos_token_id === 'number' ? raw.bos_token_id : null,
-    eos_token_id: (raw.eos_token_id as number | number[] | undefined) ?? null,
+    bos_token_id: tokenId(file, raw, 'bos_token_id'),
+    eos_token_id: eosTokenIds(file, raw.eos_token_id),
   };
 }
 

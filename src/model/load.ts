@@ -12,7 +12,7 @@ import { readSafetensors } from '../io/safetensors.js';
 import { readGGUF } from '../io/gguf.js';
 import { readLlama2c } from '../io/llama2c.js';
 import { tensorsByHfName } from '../io/names.js';
-import { FormatError } from '../io/errors.js';
+import { FormatError, shownJson } from '../io/errors.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { Llama2cTokenizer } from '../text/llama2c-tokenizer.js';
 import { GGUFLlamaTokenizer } from '../text/gguf-vocab-tokenizer.js';
@@ -43,23 +43,67 @@ export interface LoadOptions {
   revision?: string | null;
 }
 
-/** Detects the format of a local path. */
+/** Detects the format of a local path: a folder is a Hugging Face model; a file goes by its first bytes. */
 export function detectFormat(path: string): ModelFormat {
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
   if (statSync(path).isDirectory()) {
     if (!existsSync(join(path, 'config.json'))) throw new Error(`${path}: a model folder needs config.json (Hugging Face layout)`);
     return 'safetensors';
   }
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(16);
   const fd = openSync(path, 'r');
+  let n: number;
   try {
-    readSync(fd, head, 0, 4, 0);
+    n = readSync(fd, head, 0, 16, 0);
   } finally {
     closeSync(fd);
   }
-  if (head.toString('latin1') === 'GGUF') return 'gguf';
-  if (path.endsWith('.safetensors') || path.endsWith('.json')) return 'safetensors';
+  return formatOfBytes(path, head.subarray(0, n));
+}
+
+/** Magic numbers of files people pass by mistake, so the error says what the file is. */
+const FOREIGN: [prefix: string, what: string][] = [
+  ['PK\x03\x04', 'a zip archive (a PyTorch .pt/.bin checkpoint?): convert it to safetensors first'],
+  ['\x80', 'a Python pickle (a PyTorch checkpoint?): convert it to safetensors first'],
+  ['tjgg', 'a legacy GGJT file (pre-GGUF llama.cpp): convert it to GGUF first'],
+  ['lmgg', 'a legacy GGML file (pre-GGUF llama.cpp): convert it to GGUF first'],
+  ['fmgg', 'a legacy GGMF file (pre-GGUF llama.cpp): convert it to GGUF first'],
+  ['<', 'text (an HTML page from a failed download?)'],
+  ['{', 'JSON, not weights (a model folder needs config.json beside model.safetensors)'],
+];
+
+/**
+ * The format the first bytes announce. GGUF and safetensors carry a signature ("GGUF"; a u64 header length
+ * then "{"); llama.cpp's .gguf name or a .safetensors name with the wrong signature is reported as such,
+ * naming what was found, rather than falling through to llama2.c (which has no signature: 7 int32 fields).
+ */
+export function formatOfBytes(path: string, head: Uint8Array): ModelFormat {
+  const latin = Buffer.from(head).toString('latin1');
+  const found = `first bytes ${JSON.stringify(latin.slice(0, 8))} (hex ${Buffer.from(head.subarray(0, 8)).toString('hex')})`;
+  if (latin.startsWith('GGUF')) return 'gguf';
+  const lower = path.toLowerCase();
+  if (lower.endsWith('.gguf')) throw new FormatError(path, 'magic', '"GGUF" (the file is named .gguf)', `found ${found}`);
+  if (head.length >= 9 && head[8] === 0x7b /* { */) return 'safetensors';
+  if (lower.endsWith('.safetensors')) throw new FormatError(path, 'header', 'a u64 header length then "{" (the file is named .safetensors)', `found ${found}`);
+  for (const [prefix, what] of FOREIGN) {
+    if (latin.startsWith(prefix)) throw new FormatError(path, 'magic', 'a GGUF, safetensors or llama2.c checkpoint', `found ${found}: ${what}`);
+  }
+  if (!plausibleLlama2cHeader(head)) {
+    throw new FormatError(path, 'magic', 'a GGUF file ("GGUF"), a safetensors file (u64 length, then "{") or a llama2.c checkpoint (7 positive int32 sizes)',
+      `found ${found}`);
+  }
   return 'llama2c';
+}
+
+/** llama2.c's header is 7 int32: dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: unshared classifier), seq_len. */
+function plausibleLlama2cHeader(head: Uint8Array): boolean {
+  if (head.length < 16) return head.length > 0; // short files: let the llama2.c reader name the size
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let i = 0; i < 4; i++) {
+    const v = dv.getInt32(i * 4, true);
+    if (v <= 0 || v > 1 << 24) return dv.getUint32(0, true) === 0x616b3432; // "ak42": the reader explains v1/v2
+  }
+  return true;
 }
 
 export function loadModelFromPath(path: string, opts: LoadOptions = {}): LoadedModel {
@@ -70,8 +114,14 @@ export function loadModelFromPath(path: string, opts: LoadOptions = {}): LoadedM
   return { ...loadHF(statSync(path).isDirectory() ? path : dirname(path)), ...base };
 }
 
-/** Reads the tensors the config calls for, checking each shape, into f32 tensors under HF names. */
-function readWeights(file: string, entries: Map<string, TensorEntry>, config: LlamaConfig): Map<string, Tensor> {
+/**
+ * Reads the tensors the config calls for, checking each shape, into f32 tensors under HF names. Also refuses a
+ * config that declares fewer layers than the file holds (running the first N would be silently wrong) and any
+ * non-finite weight (one pass over each tensor as it is read: NaN in base weights poisons every later result).
+ * `configFile` names where the layer count came from (config.json, or the checkpoint's own header).
+ */
+function readWeights(file: string, entries: Map<string, TensorEntry>, config: LlamaConfig, configFile: string): Map<string, Tensor> {
+  checkLayerCount(file, entries, config, configFile);
   const expected = expectedShapes(config, entries);
   return untracked(() => {
     const out = new Map<string, Tensor>();
@@ -81,7 +131,10 @@ function readWeights(file: string, entries: Map<string, TensorEntry>, config: Ll
         if (!e) throw new FormatError(file, `tensor "${name}"`, `present (the config calls for shape [${shape.join(', ')}])`, 'missing');
         if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i]))
           throw new FormatError(file, `tensor "${name}"`, `shape [${shape.join(', ')}] from the config`, `got [${e.shape.join(', ')}]`);
-        out.set(name, Tensor.from(readF32(e), shape, { name }));
+        const data = readF32(e);
+        const bad = firstNonFinite(data);
+        if (bad >= 0) throw new FormatError(file, `tensor "${e.name}"`, 'finite weights', `element ${bad} is ${data[bad]}: the checkpoint is damaged`);
+        out.set(name, Tensor.from(data, shape, { name }));
       }
     } catch (err) {
       for (const t of out.values()) t.dispose();
@@ -89,6 +142,24 @@ function readWeights(file: string, entries: Map<string, TensorEntry>, config: Ll
     }
     return out;
   });
+}
+
+/** Index of the first NaN/±Infinity, or -1. (x - x is 0 for finite x and NaN otherwise: one comparison per value.) */
+export function firstNonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] - a[i] !== 0) return i;
+  return -1;
+}
+
+function checkLayerCount(file: string, entries: Map<string, TensorEntry>, config: LlamaConfig, configFile: string): void {
+  let layers = 0;
+  for (const name of entries.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m) layers = Math.max(layers, Number(m[1]) + 1);
+  }
+  if (layers > config.num_hidden_layers) {
+    throw new ConfigError(configFile, 'num_hidden_layers', `${layers}: ${basename(file)} holds ${layers} layers (running only the first `
+      + `${config.num_hidden_layers} would give wrong results)`, config.num_hidden_layers);
+  }
 }
 
 function expectedShapes(c: LlamaConfig, entries: Map<string, TensorEntry>): Map<string, number[]> {
@@ -111,24 +182,23 @@ function expectedShapes(c: LlamaConfig, entries: Map<string, TensorEntry>): Map<
 
 function loadHF(dir: string): Omit<LoadedModel, 'id' | 'revision'> {
   const cfgPath = join(dir, 'config.json');
-  let raw: Record<string, unknown>;
+  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    raw = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (e) {
     throw new ConfigError(cfgPath, '(file)', 'valid JSON', (e as Error).message);
   }
   const config = parseHFConfig(raw, cfgPath);
-  const ck = readSafetensors(dir);
-  const weights = readWeights(ck.files[0] ?? dir, ck.tensors, config);
+  // The tokenizer first: it is cheap, and a bad one then costs no weight reading (nor native memory to free).
   const tokPath = join(dir, 'tokenizer.json');
   if (!existsSync(tokPath)) throw new Error(`${dir}: tokenizer.json is missing (the model folder needs its Hugging Face tokenizer)`);
   const tcPath = join(dir, 'tokenizer_config.json');
   const tokenizer = HFTokenizer.fromFiles(tokPath, existsSync(tcPath) ? tcPath : undefined, eosList(config.eos_token_id));
-  if (tokenizer.vocabSize > config.vocab_size) {
-    for (const t of weights.values()) t.dispose();
-    throw new Error(`${tokPath}: the tokenizer has ${tokenizer.vocabSize} tokens but ${cfgPath} says vocab_size ${config.vocab_size}: they do not belong together`);
-  }
-  const tc = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
+  if (tokenizer.vocabSize > config.vocab_size)
+    throw new FormatError(tokPath, 'vocabulary', `at most vocab_size ${config.vocab_size} tokens (${cfgPath})`, `the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
+  const ck = readSafetensors(dir);
+  const weights = readWeights(ck.files[0] ?? dir, ck.tensors, config, cfgPath);
+  const tc = tokenizer.config; // already read and checked to be an object by HFTokenizer.fromFiles
   return {
     model: new LlamaModel(config, weights, 'half', dir),
     tokenizer,
@@ -152,7 +222,7 @@ function ggufNum(file: string, meta: Record<string, unknown>, key: string, dflt?
 export function configFromGGUF(file: string, meta: Record<string, unknown>, tensors: Map<string, TensorEntry>): LlamaConfig {
   const arch = meta['general.architecture'];
   if (arch !== 'llama' && arch !== 'qwen2')
-    throw new FormatError(file, 'metadata "general.architecture"', '"llama" or "qwen2"', `got ${JSON.stringify(arch)}`);
+    throw new FormatError(file, 'metadata "general.architecture"', '"llama" or "qwen2"', `got ${shownJson(arch)}`);
   const k = (s: string) => `${arch}.${s}`;
   const C = ggufNum(file, meta, k('embedding_length'));
   const NH = ggufNum(file, meta, k('attention.head_count'));
@@ -161,7 +231,7 @@ export function configFromGGUF(file: string, meta: Record<string, unknown>, tens
   const vocab = Array.isArray(tokens) ? tokens.length : embd ? embd.shape[0] : NaN;
   const scaling = meta[k('rope.scaling.type')];
   if (scaling !== undefined && scaling !== 'none')
-    throw new FormatError(file, `metadata "${k('rope.scaling.type')}"`, '"none" (GGUF rope scaling is not supported yet)', `got ${JSON.stringify(scaling)}`);
+    throw new FormatError(file, `metadata "${k('rope.scaling.type')}"`, '"none" (GGUF rope scaling is not supported yet)', `got ${shownJson(scaling)}`);
   return parseHFConfig({
     architectures: [arch === 'qwen2' ? 'Qwen2ForCausalLM' : 'LlamaForCausalLM'],
     hidden_size: C,
@@ -183,8 +253,8 @@ export function configFromGGUF(file: string, meta: Record<string, unknown>, tens
 function loadGGUF(path: string): Omit<LoadedModel, 'id' | 'revision'> {
   const ck = readGGUF(path);
   const config = configFromGGUF(basename(path), ck.metadata, ck.tensors);
-  const weights = readWeights(basename(path), tensorsByHfName(ck), config);
   const tokenizer = GGUFLlamaTokenizer.fromMetadata(ck.metadata, basename(path));
+  const weights = readWeights(basename(path), tensorsByHfName(ck), config, path);
   const tmpl = ck.metadata['tokenizer.chat_template'];
   return {
     // llama.cpp's convert permutes q/k rows into the interleaved layout for llama; qwen2 keeps NEOX (half).
@@ -198,7 +268,7 @@ function loadGGUF(path: string): Omit<LoadedModel, 'id' | 'revision'> {
 }
 
 /** llama2.c header → config keys (its weights are Meta's interleaved RoPE layout). */
-export function configFromLlama2c(meta: Checkpoint['metadata']): LlamaConfig {
+export function configFromLlama2c(meta: Checkpoint['metadata'], file = 'llama2.c header'): LlamaConfig {
   const m = meta as { dim: number; hidden_dim: number; n_layers: number; n_heads: number; n_kv_heads: number; vocab_size: number; seq_len: number; shared_classifier: boolean };
   return parseHFConfig({
     architectures: ['LlamaForCausalLM'],
@@ -214,21 +284,18 @@ export function configFromLlama2c(meta: Checkpoint['metadata']): LlamaConfig {
     tie_word_embeddings: m.shared_classifier,
     bos_token_id: 1,
     eos_token_id: 2,
-  }, 'llama2.c header');
+  }, file);
 }
 
 function loadLlama2c(path: string, tokenizerPath?: string): Omit<LoadedModel, 'id' | 'revision'> {
   const ck = readLlama2c(path);
-  const config = configFromLlama2c(ck.metadata);
-  const weights = readWeights(basename(path), ck.tensors, config);
+  const config = configFromLlama2c(ck.metadata, path);
   const candidates = tokenizerPath ? [tokenizerPath] : [join(dirname(path), `tok${config.vocab_size}.bin`), join(dirname(path), 'tokenizer.bin')];
   const tok = candidates.find((p) => existsSync(p));
-  if (!tok) {
-    for (const t of weights.values()) t.dispose();
-    throw new Error(`${path}: no llama2.c tokenizer found (looked for ${candidates.join(', ')}); pass one with --tokenizer`);
-  }
+  if (!tok) throw new Error(`${path}: no llama2.c tokenizer found (looked for ${candidates.join(', ')}); pass one with --tokenizer`);
   const tokenizer = Llama2cTokenizer.fromFile(tok, config.vocab_size);
   if (tokenizer.vocabSize !== config.vocab_size)
-    throw new Error(`${tok}: the tokenizer has ${tokenizer.vocabSize} tokens but ${basename(path)} has a vocabulary of ${config.vocab_size}: they do not belong together`);
+    throw new FormatError(tok, 'vocabulary', `${config.vocab_size} tokens (the vocabulary of ${basename(path)})`, `the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
+  const weights = readWeights(basename(path), ck.tensors, config, path);
   return { model: new LlamaModel(config, weights, 'interleaved', path), tokenizer, format: 'llama2c', chatTemplate: null, addBos: true, files: [path, tok] };
 }

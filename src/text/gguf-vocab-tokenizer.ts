@@ -3,6 +3,7 @@
 // '▁' for space, per-token scores, <0xXX> byte tokens), encoded with the same score-driven merge as llama2.c's
 // run.c, so stories260K.gguf encodes exactly like tok512.bin. 'gpt2' (byte-level BPE with ranked merges and a
 // per-model pre-tokenizer regex) is not implemented yet and fails with a clear error.
+import { FormatError, shownJson } from '../io/errors.js';
 import { mergeByScore, type ScoreVocab } from './score-bpe.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
@@ -12,26 +13,26 @@ export const TokenType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, U
 const SPACE = '▁';
 
 function field(meta: Record<string, unknown>, key: string, file: string): unknown {
-  if (!Object.hasOwn(meta, key)) throw new Error(`${file}: GGUF metadata has no "${key}" (needed to build the tokenizer)`);
+  if (!Object.hasOwn(meta, key)) throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata has no "${key}" (needed to build the tokenizer)`);
   return meta[key];
 }
 function optInt(meta: Record<string, unknown>, key: string, file: string): number | null {
   if (!Object.hasOwn(meta, key)) return null;
   const v = meta[key];
   const n = typeof v === 'bigint' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new Error(`${file}: GGUF metadata "${key}" should be an integer, got ${String(v)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata "${key}" should be an integer, got ${shownJson(v)}`);
   return n;
 }
 function optBool(meta: Record<string, unknown>, key: string, file: string, dflt: boolean): boolean {
   if (!Object.hasOwn(meta, key)) return dflt;
   const v = meta[key];
-  if (typeof v !== 'boolean') throw new Error(`${file}: GGUF metadata "${key}" should be a bool, got ${String(v)}`);
+  if (typeof v !== 'boolean') throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata "${key}" should be a bool, got ${shownJson(v)}`);
   return v;
 }
 function arrayOf<T>(meta: Record<string, unknown>, key: string, file: string, ok: (v: unknown) => v is T, what: string): T[] {
   const v = field(meta, key, file);
-  if (!Array.isArray(v)) throw new Error(`${file}: GGUF metadata "${key}" should be an array of ${what}`);
-  v.forEach((x, i) => { if (!ok(x)) throw new Error(`${file}: GGUF metadata "${key}"[${i}] should be ${what}, got ${String(x)}`); });
+  if (!Array.isArray(v)) throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata "${key}" should be an array of ${what}, got ${shownJson(v)}`);
+  v.forEach((x, i) => { if (!ok(x)) throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata "${key}"[${i}] should be ${what}, got ${shownJson(x)}`); });
   return v as T[];
 }
 const isString = (v: unknown): v is string => typeof v === 'string';
@@ -41,8 +42,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 export function fromGGUFMetadata(meta: Record<string, unknown>, file: string): Tokenizer {
   const model = field(meta, 'tokenizer.ggml.model', file);
   if (model === 'llama') return GGUFLlamaTokenizer.fromMetadata(meta, file);
-  if (model === 'gpt2') throw new Error(`${file}: GGUF tokenizer model 'gpt2' not supported yet (byte-level BPE); pass the model's tokenizer.json instead`);
-  throw new Error(`${file}: GGUF tokenizer model '${String(model)}' not supported (supported: 'llama')`);
+  if (model === 'gpt2') throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model 'gpt2' not supported yet (byte-level BPE); pass the model's tokenizer.json instead`);
+  throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model ${shownJson(model)} not supported (supported: 'llama')`);
 }
 
 export class GGUFLlamaTokenizer implements Tokenizer {
@@ -64,6 +65,8 @@ export class GGUFLlamaTokenizer implements Tokenizer {
     readonly addEos: boolean,
     readonly addSpacePrefix: boolean,
     extraEos: number[] = [],
+    /** Where the vocabulary came from, for errors about it. */
+    readonly file = 'GGUF vocabulary',
   ) {
     this.vocabSize = tokens.length;
     const lookup = new Map<string, number>();
@@ -72,7 +75,7 @@ export class GGUFLlamaTokenizer implements Tokenizer {
       const type = types[i] ?? TokenType.NORMAL;
       if (type === TokenType.BYTE) {
         const m = /^<0x([0-9A-Fa-f]{2})>$/.exec(t);
-        if (!m) throw new Error(`byte token ${i} is '${t}', expected <0xXX>`);
+        if (!m) throw new FormatError(file, 'metadata "tokenizer.ggml.tokens"', `byte token ${i} (type BYTE) spelled <0xXX>`, `got ${shownJson(t)}`);
         const b = parseInt(m[1], 16);
         if (this.byteIds[b] < 0) this.byteIds[b] = i;
         return Uint8Array.of(b);
@@ -96,11 +99,11 @@ export class GGUFLlamaTokenizer implements Tokenizer {
       ? arrayOf(meta, 'tokenizer.ggml.token_type', file, isNumber, 'integers')
       : new Array<number>(n).fill(TokenType.NORMAL);
     if (scores.length !== n || types.length !== n) {
-      throw new Error(`${file}: GGUF vocabulary arrays disagree: ${n} tokens, ${scores.length} scores, ${types.length} token types`);
+      throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.tokens"', `${file}: GGUF vocabulary arrays disagree: ${n} tokens, ${scores.length} scores, ${types.length} token types`);
     }
     const id = (key: string): number | null => {
       const v = optInt(meta, key, file);
-      if (v !== null && (v < 0 || v >= n)) throw new Error(`${file}: GGUF metadata "${key}" = ${v} is outside the ${n}-token vocabulary`);
+      if (v !== null && (v < 0 || v >= n)) throw FormatError.withMessage(file, `metadata "${key}"`, `${file}: GGUF metadata "${key}" = ${v} is outside the ${n}-token vocabulary`);
       return v;
     };
     const eot = id('tokenizer.ggml.eot_token_id');
@@ -112,6 +115,7 @@ export class GGUFLlamaTokenizer implements Tokenizer {
       optBool(meta, 'tokenizer.ggml.add_eos_token', file, false),
       optBool(meta, 'tokenizer.ggml.add_space_prefix', file, true),
       [eot, eom].filter((x): x is number => x !== null),
+      file,
     );
   }
 
@@ -131,7 +135,7 @@ export class GGUFLlamaTokenizer implements Tokenizer {
           const bid = this.byteIds[b];
           if (bid >= 0) ids.push(bid);
           else if (this.unkId !== null) ids.push(this.unkId);
-          else throw new Error(`cannot encode ${JSON.stringify(ch)}: no byte token <0x${b.toString(16).toUpperCase().padStart(2, '0')}> and no unknown token`);
+          else throw new FormatError(this.file, 'metadata "tokenizer.ggml.tokens"', `a byte token <0x${b.toString(16).toUpperCase().padStart(2, '0')}> or an unknown token`, `neither exists, so ${shownJson(ch)} cannot be encoded`);
         }
       }
     }

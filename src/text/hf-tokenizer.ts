@@ -11,6 +11,7 @@
 // The chat template lives in chat-template.ts (chatTemplateOf(tokenizer.config)).
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HFCore } from '@huggingface/tokenizers';
+import { FormatError } from '../io/errors.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 /** End-of-turn markers of common chat models: when a vocabulary has one as a special token, generation stops on it. */
@@ -25,10 +26,15 @@ export function specialTokenText(v: unknown): string | null {
   return null;
 }
 
-function readJSON(path: string): Record<string, unknown> {
+/** A JSON object from a file; anything else (null, a list, a number, bad JSON) is a FormatError naming the file. */
+function readJSON(path: string, what: string): Record<string, unknown> {
   let text: string;
   try { text = readFileSync(path, 'utf8'); } catch (e) { throw new Error(`cannot read ${path}: ${(e as Error).message}`); }
-  try { return JSON.parse(text) as Record<string, unknown>; } catch (e) { throw new Error(`${path}: not valid JSON: ${(e as Error).message}`); }
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw FormatError.withMessage(path, '(file)', `${path}: not valid JSON: ${(e as Error).message}`); }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new FormatError(path, '(top level)', `a JSON object (${what})`, `got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}`);
+  return v as Record<string, unknown>;
 }
 
 export class HFTokenizer implements Tokenizer {
@@ -68,7 +74,19 @@ export class HFTokenizer implements Tokenizer {
 
   /** Reads tokenizer.json and (when given and present) tokenizer_config.json. */
   static fromFiles(tokenizerJsonPath: string, configPath?: string, extraEosIds: number[] = []): HFTokenizer {
-    return new HFTokenizer(readJSON(tokenizerJsonPath), configPath ? readJSON(configPath) : {}, extraEosIds);
+    const json = readJSON(tokenizerJsonPath, 'a Hugging Face tokenizer: {"model": {...}, "pre_tokenizer": ..., "decoder": ...}');
+    const config = configPath ? readJSON(configPath, 'tokenizer settings: {"bos_token": ..., "add_bos_token": ...}') : {};
+    // tokenizers.js validates as it builds, with messages that name no file ("Tokenizer must contain a "model"
+    // property") and sometimes only fails on first use: build it and run one round trip here, so a broken file is
+    // reported once, by name, at load time.
+    try {
+      const tok = new HFTokenizer(json, config, extraEosIds);
+      tok.decode(tok.encode('Hello, world! 123 ü 日本', { bos: true, eos: true }));
+      return tok;
+    } catch (e) {
+      if (e instanceof FormatError) throw e;
+      throw new FormatError(tokenizerJsonPath, 'tokenizer', 'a tokenizer that tokenizers.js can build and run', `it failed: ${(e as Error)?.message ?? String(e)}`);
+    }
   }
 
   /** Configs without add_bos_token (e.g. Llama 3) rely on the post-processor: see whether it adds BOS. */

@@ -9,6 +9,7 @@
 // char per byte): concatenating two of them is concatenating their bytes, as run.c's sprintf("%s%s") does.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { FormatError } from '../io/errors.js';
 import { mergeByScore, type ScoreVocab } from './score-bpe.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
@@ -52,24 +53,25 @@ export class Llama2cTokenizer implements Tokenizer {
     const buf = readFileSync(path);
     const name = basename(path);
     const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    if (buf.length < 4) throw new Error(`${name}: truncated llama2.c tokenizer: no max_token_length header (${buf.length} bytes)`);
+    if (buf.length < 4) throw FormatError.withMessage(path, 'tokenizer', `${name}: truncated llama2.c tokenizer: no max_token_length header (${buf.length} bytes)`);
     const maxTokenLength = dv.getInt32(0, true);
-    if (maxTokenLength <= 0 || maxTokenLength > 1 << 16) throw new Error(`${name}: max_token_length ${maxTokenLength} is not a plausible llama2.c tokenizer header`);
+    if (maxTokenLength <= 0 || maxTokenLength > 1 << 16) throw FormatError.withMessage(path, 'tokenizer', `${name}: max_token_length ${maxTokenLength} is not a plausible llama2.c tokenizer header`);
     const pieces: Uint8Array[] = [];
     const scores: number[] = [];
     let o = 4;
     for (let i = 0; vocabSize === undefined ? o < buf.length : i < vocabSize; i++) {
-      if (o + 8 > buf.length) throw new Error(`${name}: truncated at entry ${i}: need 8 header bytes at offset ${o}, file is ${buf.length} bytes`);
+      if (o + 8 > buf.length) throw FormatError.withMessage(path, 'tokenizer', `${name}: truncated at entry ${i}: need 8 header bytes at offset ${o}, file is ${buf.length} bytes`);
       const score = dv.getFloat32(o, true);
       const len = dv.getInt32(o + 4, true);
       o += 8;
-      if (len < 0 || len > maxTokenLength) throw new Error(`${name}: entry ${i}: piece length ${len} outside 0..max_token_length ${maxTokenLength}`);
-      if (o + len > buf.length) throw new Error(`${name}: truncated at entry ${i}: piece of ${len} bytes at offset ${o}, file is ${buf.length} bytes`);
+      if (!Number.isFinite(score)) throw FormatError.withMessage(path, 'tokenizer', `${name}: entry ${i}: score ${score} is not finite (merges would be ordered arbitrarily)`);
+      if (len < 0 || len > maxTokenLength) throw FormatError.withMessage(path, 'tokenizer', `${name}: entry ${i}: piece length ${len} outside 0..max_token_length ${maxTokenLength}`);
+      if (o + len > buf.length) throw FormatError.withMessage(path, 'tokenizer', `${name}: truncated at entry ${i}: piece of ${len} bytes at offset ${o}, file is ${buf.length} bytes`);
       pieces.push(buf.subarray(o, o + len));
       scores.push(score);
       o += len;
     }
-    if (pieces.length <= 258) throw new Error(`${name}: ${pieces.length} entries; a llama2.c vocabulary has <unk>, BOS, EOS and 256 byte pieces first`);
+    if (pieces.length <= 258) throw FormatError.withMessage(path, 'tokenizer', `${name}: ${pieces.length} entries; a llama2.c vocabulary has <unk>, BOS, EOS and 256 byte pieces first`);
     return new Llama2cTokenizer(pieces, Float32Array.from(scores), maxTokenLength);
   }
 
