@@ -1,6 +1,7 @@
 // Runs every test/**/*.test.ts with Node's built-in test runner (TypeScript through tsx).
 // Usage: npm test [-- substring ...]   (only files whose path contains one of the substrings)
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -16,5 +17,8 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// lift's cache (checkpoints, QA cache) goes to a folder of this run, not the user's ~/.cache/lift-ts.
+const cache = mkdtempSync(join(tmpdir(), 'lift-test-cache-'));
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit', env: { ...process.env, LIFT_CACHE_DIR: cache } });
+rmSync(cache, { recursive: true, force: true });
 process.exit(r.status ?? 1);

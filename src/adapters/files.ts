@@ -8,10 +8,13 @@
 //                 and lm_head.lora_A/B.weight for the head LoRA).
 //   Both          lift_manifest.json: which base model (id, revision, sha256 of its canonical config), which
 //                 document, the recipe and the metrics. Loading refuses an adapter made for another base.
-// A folder is written whole into a temp folder beside it and renamed into place: readers never see half.
+// A folder is written whole into a staging folder beside it and renamed into place (src/io/output.ts): readers
+// never see half, and nothing that is not a LIFT adapter is ever replaced.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { native } from '../engine/native.js';
+import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../io/output.js';
 import type { Tensor } from '../engine/index.js';
 import type { LlamaModel, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
@@ -87,8 +90,36 @@ export function peftAdapterConfig(lora: LoraAdapter, base: { id: string; revisio
   };
 }
 
-/** Writes `adapter` into folder `dir` (replacing it atomically) and returns the manifest written. */
-export function saveAdapter(dir: string, adapter: Adapter, input: ManifestInput): LiftManifest {
+export interface SaveAdapterOptions {
+  /** Replace an existing LIFT adapter folder at the target (never anything else). */
+  force?: boolean;
+  /** Paths the caller read (model, document): the target may not be or hold one. */
+  inputs?: string[];
+  /** More files written into the folder with the adapter, in the same atomic step (document, report). */
+  files?: Record<string, string | Uint8Array>;
+}
+
+/** Thrown when an adapter holds NaN or ±Inf: such an adapter is never written, nor used. */
+export class NonFiniteAdapterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteAdapterError';
+  }
+}
+
+/** Names of the adapter's tensors holding NaN or ±Inf (empty when all finite). */
+export function nonFiniteTensors(adapter: Adapter): string[] {
+  return adapter.parameters().filter((t) => native.countNonFinite(t.f32()) > 0).map((t) => t.name);
+}
+
+/**
+ * Writes `adapter` as a folder at `out` — a path (claimed here: refused if it exists and is not a LIFT adapter,
+ * or is one and `force` is not set) or a target the caller claimed earlier (e.g. before hours of training,
+ * so that a second writer fails at start). Returns the manifest written.
+ */
+export function saveAdapter(out: string | OutputTarget, adapter: Adapter, input: ManifestInput, opts: SaveAdapterOptions = {}): LiftManifest {
+  const bad = nonFiniteTensors(adapter);
+  if (bad.length > 0) throw new NonFiniteAdapterError(`the adapter holds NaN or infinite values in ${bad.slice(0, 3).join(', ')}${bad.length > 3 ? ` and ${bad.length - 3} more` : ''}; not written`);
   const { base } = input;
   const manifest: LiftManifest = {
     format_version: FORMAT_VERSION,
@@ -99,11 +130,9 @@ export function saveAdapter(dir: string, adapter: Adapter, input: ManifestInput)
     metrics: input.metrics ?? {},
     created: new Date().toISOString(),
   };
-  const target = resolve(dir);
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(tmp);
+  const target = typeof out === 'string' ? claimOutput(out, { kind: ADAPTER_OUTPUT, force: opts.force, inputs: opts.inputs, flag: 'saveAdapter' }) : out;
   try {
+    const tmp = target.stage();
     const json = (name: string, v: unknown): void => writeFileSync(join(tmp, name), JSON.stringify(v, null, 2) + '\n');
     if (adapter instanceof LoraAdapter) {
       json(PEFT_CONFIG_FILE, peftAdapterConfig(adapter, base));
@@ -116,17 +145,11 @@ export function saveAdapter(dir: string, adapter: Adapter, input: ManifestInput)
       writeSafetensors(join(tmp, WEIGHTS_FILE), adapter.parameters().map((t) => ({ name: t.name, dtype: 'F32' as const, shape: [...t.shape], data: t.f32() })),
         { format: 'pt', lift_adapter: 'gated_memory' });
     }
-    json(MANIFEST_FILE, manifest);
-    if (existsSync(target)) {
-      // rename() cannot replace a non-empty folder: move the old one aside, swap, then delete it.
-      const old = `${tmp}.old`;
-      renameSync(target, old);
-      renameSync(tmp, target);
-      rmSync(old, { recursive: true, force: true });
-    } else renameSync(tmp, target);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    for (const [name, data] of Object.entries(opts.files ?? {})) writeFileSync(join(tmp, name), data);
+    json(MANIFEST_FILE, manifest); // last: a folder with a manifest is complete
+    target.commit(tmp);
+  } finally {
+    if (typeof out === 'string') target.release();
   }
   return manifest;
 }
@@ -148,6 +171,8 @@ export function loadAdapter(dir: string, base: BaseModelRef, opts: LoadAdapterOp
       ? new Map([...adapter.modules].flatMap(([p, [A, B]]) => [[`${PEFT_PREFIX}${p}.lora_A.weight`, A], [`${PEFT_PREFIX}${p}.lora_B.weight`, B]]))
       : new Map(adapter.parameters().map((t) => [t.name, t]));
     fillTensors(weightsFile, names);
+    const bad = nonFiniteTensors(adapter);
+    if (bad.length > 0) throw new NonFiniteAdapterError(`${weightsFile}: tensor "${bad[0]}"${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}: expected finite values, found NaN or infinity; this adapter cannot be used`);
   } catch (e) {
     adapter.dispose();
     throw e;
@@ -205,7 +230,8 @@ function loraFromConfig(file: string, model: LlamaModel): LoraAdapter {
   const o = readJson(file);
   field(file, o, 'peft_type', (v) => v === 'LORA', '"LORA"');
   const r = field<number>(file, o, 'r', isPosInt, 'a positive integer rank');
-  const alpha = field<number>(file, o, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v), 'a number');
+  // alpha / r scales every update; beyond ±1e4·r a float32 forward overflows (a user saw lora_alpha 1e38 print <unk>).
+  const alpha = field<number>(file, o, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1e4 * r, `a finite number with |lora_alpha / r| ≤ 10000`);
   const known = [...ALL_LINEAR, 'lm_head'];
   const targets = field<ProjName[]>(file, o, 'target_modules', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => known.includes(x)),
     `a list of module names from ${known.join(', ')} (regex strings are not supported)`);

@@ -5,11 +5,12 @@
 //         the vocabulary embedded as tokenizer.ggml.* (SentencePiece style: tokens, scores, token types).
 // A SentencePiece vocabulary (pieces + scores) becomes a Hugging Face BPE tokenizer.json the way transformers'
 // LlamaConverter does it: merges are every pair of pieces whose concatenation is a piece, ranked by that piece's score.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Tensor } from '../engine/index.js';
 import { readGGUF, writeGGUF, type GGUFMetadataEntry, type GGUFTensorInput } from '../io/gguf.js';
-import { writeSafetensors } from '../io/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { claimOutput, type OutputKind } from '../io/output.js';
 import { readLlama2cTokenizerFile } from '../io/llama2c.js';
 import { hfToGgufName, permuteQK } from '../io/names.js';
 import { TokenType } from '../text/gguf-vocab-tokenizer.js';
@@ -35,15 +36,50 @@ export interface SpmVocab {
 }
 
 /** Converts `src` and writes it to `out` (a folder for 'hf', a file for 'gguf'); returns the files written. */
-export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions = {}): string[] {
-  if (resolve(src) === resolve(out)) throw new Error(`--out ${out} is the source model itself; choose another path`);
+export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean } = {}): string[] {
   const loaded = loadModelFromPath(src, opts);
   try {
-    return to === 'hf' ? writeHFFolder(loaded, out) : writeModelGGUF(out, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, ggufVocabOf(loaded));
+    // Claimed before writing (src/io/output.ts): never the source's own files, never a file or folder that
+    // is not an earlier conversion of ours (those only with force); built beside it, renamed into place.
+    const target = claimOutput(out, { kind: to === 'hf' ? HF_OUTPUT : GGUF_OUTPUT, force: opts.force, inputs: [src, opts.tokenizer, ...loaded.files] });
+    try {
+      const staged = target.stage(), from = basename(resolve(src));
+      if (to === 'hf') writeHFFolder(loaded, staged, from);
+      else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, ggufVocabOf(loaded), 'lift', from);
+      target.commit(staged);
+      return to === 'hf' ? readdirSync(target.path).map((f) => join(out, f)) : [out];
+    } finally {
+      target.release();
+    }
   } finally {
     loaded.model.dispose();
   }
 }
+
+/** Recognises our own conversions by the provenance key each one carries (safetensors metadata, GGUF key). */
+const CONVERTED_KEY = 'lift.converted_from';
+const HF_OUTPUT: OutputKind = {
+  what: 'a model folder written by lift convert',
+  folder: true,
+  isOurs: (p) => {
+    try {
+      return existsSync(join(p, 'model.safetensors')) && CONVERTED_KEY in (readSafetensors(join(p, 'model.safetensors')).metadata ?? {});
+    } catch {
+      return false;
+    }
+  },
+};
+const GGUF_OUTPUT: OutputKind = {
+  what: 'a GGUF file written by lift convert',
+  folder: false,
+  isOurs: (p) => {
+    try {
+      return readGGUF(p).entries.some((e) => e.key === CONVERTED_KEY);
+    } catch {
+      return false;
+    }
+  },
+};
 
 // ---- vocabularies ------------------------------------------------------------------------------------------
 
@@ -226,43 +262,30 @@ function relayout(name: string, t: Tensor, c: LlamaConfig, from: string, to: str
   return permuteQK(data, rows, cols, m[1] === 'q' ? c.num_attention_heads : c.num_key_value_heads, to === 'interleaved');
 }
 
-/** Writes a HF folder atomically: everything goes into a sibling temp folder, renamed into place at the end. */
-function writeHFFolder(loaded: LoadedModel, out: string): string[] {
-  if (existsSync(out) && !(statSync(out).isDirectory() && readdirSync(out).length === 0))
-    throw new Error(`--out ${out} already exists; a Hugging Face conversion writes a new (or empty) folder`);
+/** Writes a HF folder's files into `dir` (a staging folder convertModel renames into place). */
+function writeHFFolder(loaded: LoadedModel, dir: string, from: string): void {
   const { config, weights, ropeLayout } = loaded.model;
-  const tmp = join(dirname(resolve(out)), `.${basename(out)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
-    writeSafetensors(join(tmp, 'model.safetensors'), [...weights].map(([name, t]) => ({
-      name, dtype: 'F32' as const, shape: [...t.shape], data: relayout(name, t, config, ropeLayout, 'half'),
-    })), { format: 'pt' });
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(toHFConfig(config), null, 2) + '\n');
-    const spm = spmVocabOf(loaded);
-    if (spm) {
-      const files = spmTokenizerFiles(spm);
-      writeFileSync(join(tmp, 'tokenizer.json'), JSON.stringify(files.tokenizer, null, 1) + '\n');
-      writeFileSync(join(tmp, 'tokenizer_config.json'), JSON.stringify(files.config, null, 2) + '\n');
-    } else {
-      const dir = dirname(loaded.files[loaded.files.length - 1]); // an HF source: copy its tokenizer files as they are
-      for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'])
-        if (existsSync(join(dir, f))) writeFileSync(join(tmp, f), readFileSync(join(dir, f)));
-    }
-    if (existsSync(out)) rmSync(out, { recursive: true }); // the empty folder checked above
-    renameSync(tmp, out);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+  writeSafetensors(join(dir, 'model.safetensors'), [...weights].map(([name, t]) => ({
+    name, dtype: 'F32' as const, shape: [...t.shape], data: relayout(name, t, config, ropeLayout, 'half'),
+  })), { format: 'pt', [CONVERTED_KEY]: from });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(toHFConfig(config), null, 2) + '\n');
+  const spm = spmVocabOf(loaded);
+  if (spm) {
+    const files = spmTokenizerFiles(spm);
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer, null, 1) + '\n');
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(files.config, null, 2) + '\n');
+  } else {
+    const src = dirname(loaded.files[loaded.files.length - 1]); // an HF source: copy its tokenizer files as they are
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'generation_config.json'])
+      if (existsSync(join(src, f))) writeFileSync(join(dir, f), readFileSync(join(src, f)));
   }
-  return readdirSync(out).map((f) => join(out, f));
 }
 
 /**
  * Writes an F32 GGUF llama.cpp loads: llama (or qwen2) metadata, the vocabulary, tensors under GGUF names with
  * q/k in the layout llama.cpp expects (interleaved for llama, rotate-half for qwen2). Atomic (temp file + rename).
  */
-export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab, name = 'lift'): string[] {
+export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab, name = 'lift', convertedFrom?: string): string[] {
   if (c.rope_scaling && c.rope_scaling.rope_type !== 'default')
     throw new Error(`GGUF conversion of rope_scaling ${c.rope_scaling.rope_type} is not supported yet`);
   if (v.tokens.length !== c.vocab_size) throw new Error(`the vocabulary has ${v.tokens.length} tokens but the model ${c.vocab_size} embeddings`);
@@ -296,6 +319,7 @@ export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string,
     { key: 'tokenizer.ggml.add_eos_token', type: 'bool', value: false },
     { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: v.addSpacePrefix },
     ...(v.chatTemplate ? [{ key: 'tokenizer.chat_template', type: 'string' as const, value: v.chatTemplate }] : []),
+    ...(convertedFrom !== undefined ? [{ key: CONVERTED_KEY, type: 'string' as const, value: convertedFrom }] : []),
   ];
   const target = arch === 'qwen2' ? 'half' : 'interleaved';
   const tensors: GGUFTensorInput[] = [];

@@ -76,6 +76,7 @@ export async function* generate(model: LlamaModel, tokenizer: Tokenizer, promptI
   try {
     let logits = tidy(() => model.forward(Int32Array.from(prompt), { cache, adapter, lastOnly: true }).toArray());
     for (let n = 0; n < budget; n++) {
+      finiteOr(logits, n, adapter !== null);
       const next = sampler.sample(logits);
       if (stopIds.has(next)) break;
       pending += decoder.push(next);
@@ -104,6 +105,21 @@ export async function* generate(model: LlamaModel, tokenizer: Tokenizer, promptI
   } finally {
     cache.dispose();
   }
+}
+
+/** Thrown when the model's output holds NaN or ±Inf: sampling from it would print garbage as if it were text. */
+export class NonFiniteOutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteOutputError';
+  }
+}
+
+function finiteOr(logits: Float32Array, step: number, withAdapter: boolean): void {
+  for (let i = 0; i < logits.length; i++)
+    if (!Number.isFinite(logits[i]))
+      throw new NonFiniteOutputError(`the model's logits at generated token ${step} are not finite (token ${i}: ${logits[i]})` +
+        (withAdapter ? '; the adapter or the base weights hold values that overflow — the adapter cannot be used with this model' : '; the base weights hold values that overflow'));
 }
 
 /** All the generated text as one string. */

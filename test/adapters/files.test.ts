@@ -3,7 +3,7 @@
 // file and tensor; adapter_config.json carries what PEFT's LoraConfig reads; folders are replaced atomically.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tidy, memoryStats } from '../../src/engine/index.js';
@@ -15,7 +15,7 @@ import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
 import { seededRandom } from '../../src/adapters/init.js';
 import {
-  saveAdapter, loadAdapter, configHash, BaseModelMismatchError, type Adapter,
+  saveAdapter, loadAdapter, configHash, BaseModelMismatchError, NonFiniteAdapterError, type Adapter,
   MANIFEST_FILE, WEIGHTS_FILE, PEFT_CONFIG_FILE, GATED_MEMORY_CONFIG_FILE,
 } from '../../src/adapters/files.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
@@ -222,26 +222,55 @@ test('damaged adapter files fail with a FormatError naming the file and the tens
   model.dispose();
 });
 
-test('saving replaces the folder atomically and leaves no temp folders, also when it fails', () => {
+test('saving replaces an adapter only with force, atomically, and leaves no temp folders, also when it fails', () => {
   const c = tinyConfig(), model = tinyModel(c), parent = join(root, 'atomic');
   const dir = join(parent, 'adapter');
   const a = new LoraAdapter(model, { r: 2, lora_alpha: 4, target_modules: ['o_proj'] });
   saveAdapter(dir, a, { base: base(model), metrics: { v: 1 } });
   const b = new GatedMemoryAdapter(model);
-  saveAdapter(dir, b, { base: base(model), metrics: { v: 2 } });
+  assert.throws(() => saveAdapter(dir, b, { base: base(model), metrics: { v: 2 } }), /already holds a LIFT adapter folder; pass --force/);
+  assert.equal(loadAdapterManifest(dir).metrics.v, 1, 'refused: the first adapter is untouched');
+  saveAdapter(dir, b, { base: base(model), metrics: { v: 2 } }, { force: true, files: { 'document.txt': 'the text' } });
   assert.deepEqual(readdirSync(parent), ['adapter']);
   assert.ok(!readdirSync(dir).includes(PEFT_CONFIG_FILE), 'the old folder is replaced, not merged');
+  assert.equal(readFileSync(join(dir, 'document.txt'), 'utf8'), 'the text', 'extra files land in the same atomic step');
   const broken = new LoraAdapter(model, { r: 2, lora_alpha: 4, target_modules: ['o_proj'] });
   broken.dispose(); // its tensors can no longer be read: writing fails halfway
-  assert.throws(() => saveAdapter(dir, broken, { base: base(model) }), /disposed/);
+  assert.throws(() => saveAdapter(dir, broken, { base: base(model) }, { force: true }), /disposed/);
   assert.deepEqual(readdirSync(parent), ['adapter'], 'no temp folder left behind');
   const { adapter, manifest } = loadAdapter(dir, base(model));
   assert.deepEqual(manifest.metrics, { v: 2 }, 'the previous adapter is intact');
+  // A file or a folder that is not an adapter is never replaced, force or not.
+  writeFileSync(join(parent, 'notes.txt'), 'mine');
+  assert.throws(() => saveAdapter(join(parent, 'notes.txt'), a, { base: base(model) }, { force: true }), /never overwrites/);
+  assert.equal(readFileSync(join(parent, 'notes.txt'), 'utf8'), 'mine');
   adapter.dispose();
   a.dispose();
   b.dispose();
   model.dispose();
   assert.equal(memoryStats().liveBuffers, 0);
+});
+
+test('non-finite adapters are never written nor loaded; lora_alpha that overflows is refused', () => {
+  const c = tinyConfig(), model = tinyModel(c);
+  const lora = new LoraAdapter(model, { r: 2, lora_alpha: 4, target_modules: ['q_proj', 'o_proj'] });
+  const dir = join(root, 'nonfinite');
+  const [A] = [...lora.modules].find(([path]) => path.includes('o_proj'))![1];
+  A.f32()[3] = NaN;
+  assert.throws(() => saveAdapter(dir, lora, { base: base(model) }), (e: Error) => e instanceof NonFiniteAdapterError && /NaN or infinite values in .*o_proj/.test(e.message));
+  assert.ok(!existsSync(dir), 'nothing written');
+  A.f32()[3] = 0;
+  saveAdapter(dir, lora, { base: base(model) });
+  // One NaN written into the file by hand: loading names the tensor.
+  const st = readSafetensorsEntries(join(dir, WEIGHTS_FILE));
+  const name = st.find((n) => n.includes('o_proj.lora_B'))!;
+  poke(join(dir, WEIGHTS_FILE), name, Infinity);
+  assert.throws(() => loadAdapter(dir, base(model)), (e: Error) => e instanceof NonFiniteAdapterError && e.message.includes('adapter_model.safetensors') && /o_proj/.test(e.message));
+  const cfg = JSON.parse(readFileSync(join(dir, PEFT_CONFIG_FILE), 'utf8'));
+  writeFileSync(join(dir, PEFT_CONFIG_FILE), JSON.stringify({ ...cfg, lora_alpha: 1e38 }));
+  assert.throws(() => loadAdapter(dir, base(model)), /adapter_config\.json: "lora_alpha": expected a finite number with \|lora_alpha \/ r\| ≤ 10000/);
+  lora.dispose();
+  model.dispose();
 });
 
 test('stories260K: Gated Memory and LoRA round trips on a real checkpoint', (t) => {
@@ -261,3 +290,17 @@ test('stories260K: Gated Memory and LoRA round trips on a real checkpoint', (t) 
   }
   loaded.model.dispose();
 });
+
+function loadAdapterManifest(dir: string): { metrics: Record<string, unknown> } {
+  return JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8'));
+}
+function readSafetensorsEntries(file: string): string[] {
+  return [...readSafetensors(file).tensors.keys()];
+}
+/** Overwrites the first float of tensor `name` in a safetensors file with `value`. */
+function poke(file: string, name: string, value: number): void {
+  const e = readSafetensors(file).tensors.get(name)!;
+  const buf = readFileSync(file);
+  buf.writeFloatLE(value, e.byteOffset);
+  writeFileSync(file, buf);
+}

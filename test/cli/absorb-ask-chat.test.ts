@@ -3,7 +3,8 @@
 // which must leave a checkpoint, say how to resume, and finish when the same command runs again.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { checkpointDirFor } from '../../src/io/output.js';
 import { join } from 'node:path';
 import { requireShared } from '../helpers/shared.js';
 import { buildOnce, lift, liftAsync, MODEL_BIN, QUICK, storyDocument, tempDir } from './helpers.js';
@@ -27,7 +28,7 @@ describe('absorb → ask → chat', () => {
     for (const f of ['lift_manifest.json', 'adapter_config.json', 'adapter_model.safetensors', 'document.txt', 'document.json', 'report.html'])
       assert.ok(existsSync(join(out, f)), `${f} written`);
     assert.equal(readFileSync(join(out, 'document.txt'), 'utf8'), readFileSync(doc, 'utf8'));
-    assert.ok(!existsSync(out + '.checkpoint'), 'no checkpoint left after a finished run');
+    assert.ok(!existsSync(checkpointDirFor(out)), 'no checkpoint left after a finished run');
 
     const q = lift(['ask', out, 'Who went to the park?']);
     assert.equal(q.code, 0, q.stderr);
@@ -78,7 +79,8 @@ describe('absorb interrupted with SIGINT', () => {
     assert.notEqual(first.code, 0, first.stderr);
     assert.match(first.stderr, /interrupted: saving a checkpoint/);
     assert.match(first.stderr, /resume with the same command: lift absorb /);
-    assert.ok(existsSync(out + '.checkpoint'), 'OUT.checkpoint/ left behind');
+    assert.ok(existsSync(checkpointDirFor(out)), 'a checkpoint left behind in the cache folder');
+    assert.deepEqual(readdirSync(dir), ['long.txt'], 'nothing written beside --out: no adapter, no temp folder, no lock');
     assert.ok(!existsSync(join(out, 'lift_manifest.json')), 'no adapter written for an interrupted run');
 
     const second = lift(args);
@@ -86,7 +88,7 @@ describe('absorb interrupted with SIGINT', () => {
     assert.match(second.stderr, /resuming from the checkpoint at step [1-9]\d*/);
     assert.match(second.stderr, /absorbed in/);
     assert.ok(existsSync(join(out, 'lift_manifest.json')));
-    assert.ok(!existsSync(out + '.checkpoint'), 'the checkpoint is removed once finished');
+    assert.ok(!existsSync(checkpointDirFor(out)), 'the checkpoint is removed once finished');
     const manifest = JSON.parse(readFileSync(join(out, 'lift_manifest.json'), 'utf8'));
     assert.equal(manifest.adapter, 'lora');
   });
@@ -124,7 +126,7 @@ describe('absorb training knobs beyond the paper', () => {
     const badInput = lift(['absorb', doc, '--model', MODEL_BIN, '--out', gm, '--gm-input', 'rows']);
     assert.notEqual(badInput.code, 0);
     assert.match(badInput.stderr, /--gm-input.*rows.*head, layer/s);
-    const bad = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, '--stride', '40', '--segment-length', '24', '--context-budget', '128']);
+    const bad = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'bad.lift'), '--stride', '40', '--segment-length', '24', '--context-budget', '128']);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /stride 40 exceeds segmentLength 24/);
   });

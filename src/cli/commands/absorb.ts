@@ -1,8 +1,10 @@
 // `lift absorb DOC --model M --out DIR`: LIFT one document into an adapter folder (the adapter in its file
 // format, the manifest, the document itself for answering with context, and an HTML report). Ctrl-C leaves
-// a checkpoint; running the same command again resumes from it.
+// a checkpoint (in lift's cache folder, keyed by --out); running the same command again resumes from it.
+// The output is claimed before training (src/io/output.ts): an existing path that is not a LIFT adapter is
+// refused, an existing adapter only replaced with --force, a second absorb into the same --out fails at start.
 import { join } from 'node:path';
-import { rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
 import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
@@ -10,8 +12,10 @@ import { readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
+import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir } from '../../io/output.js';
+import { assertUsable } from '../../lift/usable.js';
 import { absorbReport } from '../report.js';
-import { writeReport } from '../../report/html.js';
+import { renderReport } from '../../report/html.js';
 import { loadModelForCli } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
@@ -51,13 +55,16 @@ export interface AbsorbFlags {
   checkpointEvery: number;
   json?: boolean;
   report: boolean;
+  force?: boolean;
   tokenizer?: string;
 }
 
 const EXAMPLES = `
 Defaults are the paper's (LIFT.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
 epochs on segments, stage 2 = 5 epochs on segments + QAs, AdamW lr 1e-3 (LoRA: 2e-4), one full-batch step per
-epoch. Interrupted (Ctrl-C) runs leave a checkpoint in DIR/.checkpoint: run the same command to resume.
+epoch. DIR must not exist (or be an empty folder); an existing LIFT adapter is replaced only with --force.
+Interrupted (Ctrl-C) runs leave a checkpoint in lift's cache folder ($LIFT_CACHE_DIR, else
+$XDG_CACHE_HOME/lift-ts or ~/.cache/lift-ts): run the same command to resume.
 
 Examples:
   lift absorb book.txt --model ./SmolLM2-135M --out book.lift
@@ -105,6 +112,7 @@ export function register(program: Command): void {
     .addOption(new Option('--checkpoint-every <n>', 'optimizer steps between checkpoints').default(10).argParser(numberFlag('checkpoint-every', 1, 1e9, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
     .option('--no-report', 'do not write report.html')
+    .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (doc: string, flags: AbsorbFlags) => {
@@ -116,6 +124,7 @@ function parseEpochs(s: string | undefined): [number, number] | undefined {
   if (s === undefined) return undefined;
   const m = /^(\d+),(\d+)$/.exec(s);
   if (!m) throw new Error(`--epochs: expected two integers like 3,5, got "${s}"`);
+  if (Number(m[1]) + Number(m[2]) === 0) throw new Error(`--epochs: expected at least one epoch in all, got "${s}" (an untrained adapter answers like the base model)`);
   return [Number(m[1]), Number(m[2])];
 }
 function parseBatch(s: string | undefined): number | 'full' | undefined {
@@ -130,6 +139,14 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   const doc = readDocument(docPath, f.title);
   const guardText = f.guardText ? readDocument(f.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
   const loaded = await loadModelForCli(f.model, f.tokenizer);
+  let target;
+  try {
+    target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [docPath, f.guardText, f.tokenizer, f.model, ...loaded.files] });
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+  const checkpointDir = checkpointDirFor(target.path);
   const t0 = performance.now();
   const ac = new AbortController();
   const onSigint = (): void => {
@@ -158,7 +175,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     else if (e.event.type === 'nonfinite') log(`step ${e.event.step}: non-finite ${e.event.names.join(', ')}; step skipped`);
   };
   const qaGenerator = f.qa > 0 ? makeQAGenerator(f.qaGenerator, {
-    cacheDir: join(f.out, '..', '.lift-qa-cache'),
+    cacheDir: join(liftCacheDir(), 'qa'),
     openai: f.qaModel ? { model: f.qaModel } : undefined,
     self: f.qaGenerator === 'self' ? {
       complete: (prompt: string) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens: 200 }),
@@ -192,7 +209,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
       gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
       seed: f.seed,
-      checkpointDir: f.out + '.checkpoint',
+      checkpointDir,
       checkpointEvery: f.checkpointEvery,
       signal: ac.signal,
       onEvent,
@@ -200,12 +217,15 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     (bar as Progress | null)?.stop();
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
-    saveAdapter(f.out, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics });
-    rmSync(f.out + '.checkpoint', { recursive: true, force: true }); // finished: nothing left to resume
-    writeFileSync(join(f.out, 'document.txt'), doc.text);
-    writeFileSync(join(f.out, 'document.json'), JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n');
+    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(doc.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
+    const files: Record<string, string> = {
+      'document.txt': doc.text,
+      'document.json': JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
+    };
+    if (f.report) files['report.html'] = renderReport(absorbReport(doc.title, r, loaded.id));
+    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, { files });
+    rmSync(checkpointDir, { recursive: true, force: true }); // finished: nothing left to resume
     const reportPath = join(f.out, 'report.html');
-    if (f.report) writeReport(reportPath, absorbReport(doc.title, r, loaded.id));
     const seconds = (performance.now() - t0) / 1000;
     log(`absorbed in ${seconds.toFixed(1)} s; loss ${metrics.first_loss?.toFixed(4)} → ${metrics.final_loss?.toFixed(4)}; adapter written to ${f.out}${f.report ? `, report ${reportPath}` : ''}`);
     if (f.json) out(JSON.stringify({ out: f.out, report: f.report ? reportPath : null, ...metrics }) + '\n');
@@ -216,6 +236,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
+    target.release();
     loaded.model.dispose();
   }
 }

@@ -5,7 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { MANIFEST_FILE } from '../../adapters/files.js';
+import { MANIFEST_FILE, sha256Hex } from '../../adapters/files.js';
+import { FormatError } from '../../io/errors.js';
 import { loadAdapterForCli, loadModelForCli } from '../model.js';
 import { log, numberFlag, out } from '../io.js';
 
@@ -26,13 +27,33 @@ export interface AbsorbedDocument {
   baseModel: string;
 }
 
-/** The document and settings `lift absorb` stored beside the adapter. */
+/** The document and settings `lift absorb` stored beside the adapter; the document must still be the one absorbed. */
 export function readAbsorbed(dir: string): AbsorbedDocument {
   const need = [MANIFEST_FILE, 'document.txt', 'document.json'];
   for (const f of need) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
-  const meta = JSON.parse(readFileSync(join(dir, 'document.json'), 'utf8')) as { title: string; context_budget: number };
-  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as { base_model: { id: string } };
-  return { title: meta.title, text: readFileSync(join(dir, 'document.txt'), 'utf8'), contextBudget: meta.context_budget, baseModel: manifest.base_model.id };
+  const metaFile = join(dir, 'document.json'), manifestFile = join(dir, MANIFEST_FILE), docFile = join(dir, 'document.txt');
+  const meta = jsonObject(metaFile), manifest = jsonObject(manifestFile);
+  const title = meta.title, budget = meta.context_budget, base = manifest.base_model as Record<string, unknown> | null | undefined;
+  if (typeof title !== 'string') throw new FormatError(metaFile, '"title"', 'a string', `got ${JSON.stringify(title)}`);
+  if (!Number.isInteger(budget) || (budget as number) < 1) throw new FormatError(metaFile, '"context_budget"', 'a positive integer', `got ${JSON.stringify(budget)}`);
+  if (!base || typeof base !== 'object' || typeof base.id !== 'string') throw new FormatError(manifestFile, '"base_model"', 'an object with the base model "id" (a string)', `got ${JSON.stringify(base)}`);
+  const bytes = readFileSync(docFile);
+  // The adapter learned these exact bytes; answering with an edited document mixes two texts without saying so.
+  if (typeof manifest.document_sha256 === 'string' && sha256Hex(bytes) !== manifest.document_sha256)
+    throw new FormatError(docFile, 'sha256', `${manifest.document_sha256} (recorded in ${MANIFEST_FILE} when the document was absorbed)`,
+      `got ${sha256Hex(bytes)}: the document was changed after absorbing; restore it, or absorb the new text into a new folder`);
+  return { title, text: bytes.toString('utf8'), contextBudget: budget as number, baseModel: base.id };
+}
+
+function jsonObject(file: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FormatError(file, 'JSON', 'valid JSON', `got ${(e as Error).message.slice(0, 120)}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 'JSON', 'an object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+  return v as Record<string, unknown>;
 }
 
 /** The options `ask` and `chat` share: how the answer's context, model and length are chosen. */

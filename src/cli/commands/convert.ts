@@ -12,17 +12,20 @@ export function register(program: Command): void {
     .addOption(new Option('--to <format>', 'target format').choices(['hf', 'gguf']).makeOptionMandatory())
     .requiredOption('--out <path>', 'output: a new folder for hf, a file for gguf')
     .option('--tokenizer <path>', 'llama2.c tokenizer (default: tok{vocab}.bin or tokenizer.bin beside the model)')
+    .option('--force', 'replace --out if it is an earlier output of lift convert (anything else is never replaced)')
     .addHelpText('after', `
 q_proj/k_proj rows are permuted between GGUF/llama2.c's interleaved RoPE layout and Hugging Face's
 rotate-half layout; the vocabulary becomes tokenizer.json (BPE with byte fallback) or GGUF tokenizer metadata.
+--out must not exist (an empty folder is fine for hf); an earlier conversion is replaced only with --force, and
+never a source file. The result is written beside --out and renamed into place when complete.
 
 Examples:
   lift convert --model stories260K.bin --to hf --out ./stories260K-hf
   lift convert --model stories260K.bin --to gguf --out ./stories260K.gguf
   lift convert --model ./stories260K-hf --to gguf --out ./roundtrip.gguf`)
-    .action((o: { model: string; to: ConvertTarget; out: string; tokenizer?: string }) => {
+    .action((o: { model: string; to: ConvertTarget; out: string; tokenizer?: string; force?: boolean }) => {
       const t0 = performance.now();
-      const files = convertModel(o.model, o.to, o.out, { tokenizer: o.tokenizer });
+      const files = convertModel(o.model, o.to, o.out, { tokenizer: o.tokenizer, force: o.force });
       log(`converted ${o.model} -> ${o.to} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       for (const f of files) out(f + '\n');
     });

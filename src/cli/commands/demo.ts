@@ -4,7 +4,7 @@
 // long story document with planted facts, absorbs it, and prints what the model answers from a
 // middle-truncated context beside what it answers with the LIFT adapter.
 // With no Hub reachable (HF_HUB_OFFLINE, or no network) it uses ../shared/models when present and says so.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { resolveModelFiles } from '../../io/hub.js';
@@ -15,7 +15,8 @@ import { BuiltinQAGenerator } from '../../lift/qa/builtin.js';
 import { readStories, plantedDocument } from '../../eval/datasets/planted.js';
 import { recall } from '../../eval/recall.js';
 import { saveAdapter } from '../../adapters/files.js';
-import { writeReport } from '../../report/html.js';
+import { renderReport } from '../../report/html.js';
+import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../../io/output.js';
 import { absorbReport } from '../report.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
@@ -25,7 +26,8 @@ const FILES = ['stories260K/stories260K.bin', 'stories260K/tok512.bin'];
 const BUDGET = 128;
 
 interface DemoFlags {
-  out: string;
+  out?: string;
+  force?: boolean;
   adapter: 'lora' | 'gated-memory';
   guard: 'none' | 'kl';
   facts: number;
@@ -57,7 +59,8 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('Absorb a long story with planted facts into stories260K and compare answers with and without LIFT (≈ 2 min)')
-    .option('-o, --out <dir>', 'where to write the adapter and report', 'lift-demo')
+    .option('-o, --out <dir>', 'where to write the adapter and report (default: lift-demo, or lift-demo-2, -3… when taken)')
+    .option('--force', 'replace --out if it is an existing LIFT adapter folder (anything else is never replaced)')
     .addOption(new Option('--adapter <kind>', 'adapter to train').choices(['lora', 'gated-memory']).default('lora'))
     .addOption(new Option('--guard <kind>', 'forgetting guard').choices(['none', 'kl']).default('kl'))
     .addOption(new Option('--facts <n>', 'facts to plant').default(12).argParser(numberFlag('facts', 1, 16, true)))
@@ -76,6 +79,21 @@ async function runDemo(f: DemoFlags): Promise<void> {
   const t0 = performance.now();
   native.setThreads(1); // a 260K-parameter model: more threads only add synchronisation
   const shared = sharedDir(f.shared);
+  // Claimed before any work: an existing path that is not a LIFT adapter is never replaced (src/io/output.ts).
+  const target = claimOutput(f.out ?? freeName('lift-demo'), { kind: ADAPTER_OUTPUT, force: f.force });
+  try {
+    await demoInto(target, f, shared, t0);
+  } finally {
+    target.release();
+  }
+}
+
+/** `base`, or the first of base-2, base-3… that does not exist yet. */
+function freeName(base: string): string {
+  for (let i = 1; ; i++) if (!existsSync(i === 1 ? base : `${base}-${i}`)) return i === 1 ? base : `${base}-${i}`;
+}
+
+async function demoInto(target: OutputTarget, f: DemoFlags, shared: string, t0: number): Promise<void> {
   const { loaded, source } = await fetchModel(shared);
   log(`model: ${source}`);
   const storiesFile = join(shared, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
@@ -116,14 +134,17 @@ async function runDemo(f: DemoFlags): Promise<void> {
     out(`${fact.prompt.padEnd(w)}  ${fact.answer.padEnd(9)}  ${cell(before.items[i].prediction)}  ${cell(after.items[i].prediction)} ${after.items[i].correct ? '✓' : '✗'}\n`);
   });
   out(`\nrecalled: truncated context ${before.items.filter((i) => i.correct).length}/${doc.facts.length}, LIFT ${after.items.filter((i) => i.correct).length}/${doc.facts.length}\n`);
-  saveAdapter(f.out, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics: { recall_before: before.accuracy, recall_after: after.accuracy, seconds: r.seconds } });
-  writeFileSync(join(f.out, 'document.txt'), doc.text);
-  writeFileSync(join(f.out, 'document.json'), JSON.stringify({ title: doc.title, context_budget: BUDGET, facts: doc.facts, qas: r.qas }, null, 2) + '\n');
   const report = absorbReport(doc.title, r, loaded.id);
   report.sections.unshift({ kind: 'table', id: 'recall', title: 'Planted facts: truncated context vs LIFT', columns: ['probe', 'truth', 'truncated context', 'LIFT'], rows: doc.facts.map((x, i) => [x.prompt, x.answer, before.items[i].prediction.trim(), after.items[i].prediction.trim()]) });
-  writeReport(join(f.out, 'report.html'), report);
-  out(`absorbed in ${r.seconds.toFixed(0)} s, total ${((performance.now() - t0) / 1000).toFixed(0)} s; adapter in ${resolve(f.out)}, report ${resolve(f.out, 'report.html')}\n`);
-  out(`try: lift generate --model ${loaded.id} --adapter ${f.out} --prompt "Lily's dog was called" --temperature 0 --max-tokens 5\n`);
+  saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics: { recall_before: before.accuracy, recall_after: after.accuracy, seconds: r.seconds } }, {
+    files: {
+      'document.txt': doc.text,
+      'document.json': JSON.stringify({ title: doc.title, context_budget: BUDGET, facts: doc.facts, qas: r.qas }, null, 2) + '\n',
+      'report.html': renderReport(report),
+    },
+  });
+  out(`absorbed in ${r.seconds.toFixed(0)} s, total ${((performance.now() - t0) / 1000).toFixed(0)} s; adapter in ${target.path}, report ${join(target.path, 'report.html')}\n`);
+  out(`try: lift generate --model ${loaded.id} --adapter ${target.path} --prompt "Lily's dog was called" --temperature 0 --max-tokens 5\n`);
   r.adapter.dispose();
   loaded.model.dispose();
 }

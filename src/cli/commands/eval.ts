@@ -1,14 +1,16 @@
 // `lift eval TASK --model M`: the benchmark harness as a command (LIFT.md §9). Runs truncated ICL, fine-tuning
 // on the raw text, LIFT and LIFT + retrieval on the same questions of a task (needle, loogle, longbench,
 // quality) and prints the method × metric table on stdout (JSON with --json); progress goes to stderr.
-// --out DIR writes results.jsonl (one record per answer, appended as they come, so an interrupted run keeps
-// what it finished), summary.json and report.html.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+// --out DIR writes results.jsonl (one record per answer), summary.json and report.html. DIR is claimed at start
+// (src/io/output.ts: an existing path is refused unless it is an earlier eval folder and --force is given); the
+// records are appended as they come to a staging folder beside it (its path is logged), renamed to DIR at the end.
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatTable, makeJudge, METHODS, needleMatrix, runEval, summarize, type EvalRecord, type HarnessOptions, type Method, type Summary } from '../../eval/harness.js';
 import { checkData, loadTask, TASKS, isTask, type TaskSpec } from '../../eval/tasks.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
+import { claimOutput, EVAL_OUTPUT, type OutputTarget } from '../../io/output.js';
 import type { Report, Section } from '../../report/types.js';
 import { writeReport } from '../../report/html.js';
 import { loadModelForCli } from '../model.js';
@@ -38,6 +40,7 @@ interface EvalFlags {
   judgeTimeout: number;
   seed: number;
   out?: string;
+  force?: boolean;
   json?: boolean;
   tokenizer?: string;
 }
@@ -95,7 +98,8 @@ export function register(program: Command): void {
     .option('--judge-model <name>', 'model name for --judge')
     .addOption(new Option('--judge-timeout <s>', 'seconds to wait for one judge reply').default(60).argParser(numberFlag('judge-timeout', 1, 3600)))
     .addOption(new Option('--seed <s>', 'seed for samples, QAs and init').default(0).argParser(numberFlag('seed', 0, 2 ** 31, true)))
-    .option('-o, --out <dir>', 'write results.jsonl, summary.json and report.html here')
+    .option('-o, --out <dir>', 'write results.jsonl, summary.json and report.html here (a new folder)')
+    .option('--force', 'replace --out if it is an earlier lift eval folder (anything else is never replaced)')
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', EXAMPLES)
@@ -134,7 +138,10 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
   const data = checkData(task, f.data);
 
   const loaded = await loadModelForCli(f.model, f.tokenizer);
+  let target: OutputTarget | null = null;
   try {
+    if (f.out) target = claimOutput(f.out, { kind: EVAL_OUTPUT, force: f.force, inputs: [f.data, f.model, ...loaded.files] });
+    const staged = target?.stage() ?? null;
     const t0 = performance.now();
     const countTokens = (s: string): number => loaded.tokenizer.encode(s, { bos: false }).length;
     const spec = loadTask(task, { data, countTokens, maxDocs: f.maxDocs, maxQuestions: f.maxQuestions, docTokens: f.docTokens, lengths, depths });
@@ -152,10 +159,10 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
     };
     log(`eval ${task}: ${settings.documents} documents, ${settings.questions} questions × ${methods.join(', ')}; model ${loaded.id}; ` +
       `budget ${f.contextBudget}, epochs ${epochs.join(',')}, batch ${batchSize}, lift adapter ${f.adapter}, ${f.qa} QAs`);
-    const results = f.out ? join(f.out, 'results.jsonl') : null;
+    const results = staged ? join(staged, 'results.jsonl') : null;
     if (results) {
-      mkdirSync(f.out!, { recursive: true });
       writeFileSync(results, '');
+      log(`records go to ${results} as they come, then to ${target!.path}`);
     }
     let bar: Progress | null = null;
     const records = await runEval(loaded, spec, {
@@ -173,14 +180,16 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
     (bar as Progress | null)?.stop();
     const summary = summarize(records);
     const seconds = (performance.now() - t0) / 1000;
-    if (f.out) {
-      writeFileSync(join(f.out, 'summary.json'), JSON.stringify({ settings, summary, seconds }, null, 2) + '\n');
-      writeReport(join(f.out, 'report.html'), evalReport(spec, summary, records, settings, seconds));
-      log(`wrote ${results}, ${join(f.out, 'summary.json')} and ${join(f.out, 'report.html')}`);
+    if (target && staged) {
+      writeReport(join(staged, 'report.html'), evalReport(spec, summary, records, settings, seconds));
+      writeFileSync(join(staged, 'summary.json'), JSON.stringify({ settings, summary, seconds }, null, 2) + '\n');
+      target.commit(staged);
+      log(`wrote ${['results.jsonl', 'summary.json', 'report.html'].map((n) => join(f.out!, n)).join(', ')}`);
     }
     log(`eval finished in ${seconds.toFixed(1)} s`);
     out(f.json ? JSON.stringify({ settings, summary, seconds }) + '\n' : formatTable(summary));
   } finally {
+    target?.release();
     loaded.model.dispose();
   }
 }
