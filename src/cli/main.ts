@@ -3,7 +3,9 @@
 // registers itself on the commander program. stdout carries results only; logs and progress go to stderr.
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
+import { describeFailure, guardStdStreams } from './failure.js';
 
+guardStdStreams();
 const program = new Command();
 program
   .name('lift')
@@ -17,8 +19,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
-  const err = e as Error;
-  process.stderr.write(`lift: ${err.message}\n`);
-  if (process.env.LIFT_DEBUG) process.stderr.write(`${err.stack}\n`);
+  process.stderr.write(`lift: ${describeFailure(e)}\n`);
+  if (process.env.LIFT_DEBUG) process.stderr.write(`${(e as Error)?.stack}\n`);
   process.exit(1);
 }

@@ -1,8 +1,9 @@
 // Model and adapter loading for the subcommands: a local path (llama2.c .bin, .gguf, Hugging Face folder) or a
 // Hub repo id resolved through the Hugging Face cache (downloads with progress, HF_HUB_OFFLINE honoured).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { loadModelFromPath, type LoadedModel } from '../model/load.js';
 import { parseModelSpec, resolveModelFiles } from '../io/hub.js';
+import { isObject, isString, jsonField, readJsonObject } from '../io/json-file.js';
 import { loadAdapter, type Adapter, type LiftManifest } from '../adapters/files.js';
 import { progress, type Progress } from './progress.js';
 
@@ -35,7 +36,8 @@ export async function loadModelForCli(spec: string, tokenizer?: string): Promise
   });
   const index = r.files['model.safetensors.index.json'];
   if (index) {
-    const shards = [...new Set(Object.values((JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map))];
+    const map = jsonField<Record<string, unknown>>(index, readJsonObject(index, 'a sharded checkpoint index {weight_map}'), 'weight_map', isObject, 'an object {tensor name: shard file}');
+    const shards = [...new Set(Object.values(map).map((f) => jsonField<string>(index, { shard: f }, 'shard', isString, 'shard file names (strings) in weight_map')))];
     await resolveModelFiles(spec, shards, { onProgress });
   } else if (!r.files['model.safetensors']) {
     throw new Error(`model not found: ${spec} has neither model.safetensors nor model.safetensors.index.json; ${hint}`);

@@ -201,16 +201,23 @@ export function readF32(entry: TensorEntry): Float32Array {
  */
 export function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(tmp, 'w');
-  let ok = false;
   try {
-    for (const c of chunks) {
-      for (let done = 0; done < c.length;) done += writeSync(fd, c, done, Math.min(CHUNK, c.length - done));
+    const fd = openSync(tmp, 'w');
+    let ok = false;
+    try {
+      for (const c of chunks) {
+        for (let done = 0; done < c.length;) done += writeSync(fd, c, done, Math.min(CHUNK, c.length - done));
+      }
+      ok = true;
+    } finally {
+      closeSync(fd);
+      if (!ok) unlinkSync(tmp);
     }
-    ok = true;
-  } finally {
-    closeSync(fd);
-    if (!ok) unlinkSync(tmp);
+    renameSync(tmp, path);
+  } catch (e) {
+    // writeSync's ENOSPC/EIO carry no path (they are about an fd): name the file the user asked for.
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err?.code === 'string' && (err.path === undefined || err.path === tmp)) err.path = path;
+    throw e;
   }
-  renameSync(tmp, path);
 }
