@@ -120,6 +120,8 @@ export interface QASampleOptions {
   mode?: ContextMode;
   /** Append EOS after the answer so the model learns to stop (default false: the paper does not). */
   eos?: boolean;
+  /** encodeAfter(document), when already known (AnswerPromptOptions.documentIds). */
+  documentIds?: readonly number[];
 }
 
 /**
@@ -133,7 +135,7 @@ export function qaSample(tok: Tokenizer, doc: LiftDocument, qa: Pick<QAPair, 'qu
     answer.push(tok.eosId);
   }
   const promptBudget = Math.min(lengths.truncation, lengths.budget - answer.length);
-  const prompt = buildAnswerPrompt(tok, { title: doc.title, document: doc.document, question: qa.question }, promptBudget, opts.mode ?? 'truncate', { bos: opts.bos });
+  const prompt = buildAnswerPrompt(tok, { title: doc.title, document: doc.document, question: qa.question }, promptBudget, opts.mode ?? 'truncate', { bos: opts.bos, documentIds: opts.documentIds });
   return maskedSample(prompt, answer, 'qa');
 }
 

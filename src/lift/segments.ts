@@ -3,7 +3,8 @@
 // start every s tokens (0, s, 2s, … < L), so there are ceil(L / s) of them and, since ℓ > s, the last few
 // are shorter tails that run to the end of the document. Every token is covered by about ℓ/s segments.
 import type { Tokenizer } from '../text/tokenizer.js';
-import { encodeStart } from './tokens.js';
+import { documentTokenSteps } from './tokens.js';
+import { drainSync } from './pace.js';
 
 export interface Segment {
   /** Index of the segment's first token in the document tokens. */
@@ -14,7 +15,7 @@ export interface Segment {
 
 /** The document as LIFT tokenizes it (§1): `title + "\n" + document`, no BOS/EOS. */
 export function documentTokens(tok: Tokenizer, title: string, document: string): number[] {
-  return encodeStart(tok, title.length > 0 ? `${title}\n${document}` : document);
+  return drainSync(documentTokenSteps(tok, title.length > 0 ? `${title}\n` : '', document)).ids;
 }
 
 /** Segment starts 0, s, 2s, … < L: ceil(L / s) of them (none for an empty document). */

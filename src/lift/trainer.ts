@@ -8,7 +8,7 @@
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
-import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
+import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -80,7 +80,9 @@ export interface TrainerOptions {
 }
 
 export type TrainEvent =
-  | { type: 'start'; totalSteps: number; resumedAt: number }
+  | { type: 'start'; totalSteps: number; resumedAt: number; totalSamples: number; resumedAtSample: number }
+  /** Forward/backward passes done of the run's total (guard samples not counted), every ~50 ms within steps. */
+  | { type: 'progress'; samples: number; totalSamples: number; step: number }
   | { type: 'step'; stage: string; epoch: number; step: number; totalSteps: number; loss: number; guardLoss: number | null; gradNorm: number; lr: number; skipped: boolean; seconds: number }
   | { type: 'nonfinite'; step: number; names: string[] }
   | { type: 'checkpoint'; step: number; dir: string };
@@ -134,7 +136,20 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
       resumed = true;
     }
   }
-  opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step });
+  // Progress in samples, not steps: one full-batch step can be most of an hour on a long document.
+  const totalSamples = stages.reduce((s, st) => s + st.epochs * st.samples.length, 0);
+  let samplesDone = stages.slice(0, state.stage).reduce((s, st) => s + st.epochs * st.samples.length, 0);
+  if (state.stage < stages.length) {
+    const n = stages[state.stage].samples.length;
+    samplesDone += state.epoch * n + Math.min(n, state.batch * batchOf(n));
+  }
+  opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step, totalSamples, resumedAtSample: samplesDone });
+  const pace: Pace = {
+    signal: opts.signal,
+    last: performance.now(),
+    onSample: () => void samplesDone++,
+    report: () => opts.onEvent?.({ type: 'progress', samples: samplesDone, totalSamples, step: state.step }),
+  };
   const t0 = performance.now() - state.seconds * 1000;
   const checkpoint = () => {
     if (!opts.checkpointDir) return;
@@ -156,7 +171,17 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           }
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
-          const { loss, guardLoss } = accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' });
+          const before = samplesDone;
+          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace);
+          if (acc === null) {
+            // Aborted between two samples of the batch: its partial gradient is dropped and the checkpoint
+            // points at this batch, so a resumed run redoes it whole and ends bit-identical.
+            opt.zeroGrad();
+            samplesDone = before;
+            checkpoint();
+            throw new AbortedError(opts.checkpointDir);
+          }
+          const { loss, guardLoss } = acc;
           const lr = learningRate(opts, state.step, totalSteps);
           const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
           const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
@@ -174,7 +199,8 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
             state.batch--;
           }
           // Let signal handlers and progress output run between steps.
-          await new Promise((r) => setImmediate(r));
+          await pause();
+          pace.last = performance.now();
         }
       }
     }
@@ -214,9 +240,30 @@ export function knownRows(ref: Tensor, labels: number[]): Float32Array {
  * the mean over samples of each sample's mean token loss (plus β × its KL to the base with the anchor); the
  * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
  */
-function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }): { loss: number; guardLoss: number | null } {
+/** Between samples: every ~50 ms a pause on the event loop (a SIGINT handler can abort) and a progress event. */
+interface Pace {
+  signal?: AbortSignal;
+  last: number;
+  onSample(): void;
+  report(): void;
+}
+
+/** False when the signal is aborted; pauses first when the last pause is ~50 ms ago. */
+async function carryOn(p: Pace): Promise<boolean> {
+  if (performance.now() - p.last >= 50) {
+    p.report();
+    await pause();
+    p.last = performance.now();
+  }
+  return !p.signal?.aborted;
+}
+
+/** null when aborted between samples (the gradients then hold part of the batch: the caller zeroes them). */
+async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   for (const s of batch) {
+    if (!(await carryOn(pace))) return null;
+    pace.onSample();
     const tape = new Tape();
     const ids = Int32Array.from(s.input);
     // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
@@ -243,6 +290,7 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
   if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
   let g = 0;
   for (let k = 0; k < guard.perStep; k++) {
+    if (!(await carryOn(pace))) return null;
     const s = guard.samples[(step * guard.perStep + k) % guard.samples.length];
     const ids = Int32Array.from(s.input);
     const tape = new Tape();
@@ -260,4 +308,34 @@ function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSa
     }
   }
   return { loss: total, guardLoss: g };
+}
+
+/**
+ * Seconds and peak native bytes of one training pass (forward + backward with the adapter, plus the base's
+ * forward when `anchored`) on `ids` [T]: the plan's calibration. The gradients it leaves are zeroed, so the
+ * run that follows is unchanged (a zero gradient buffer and a missing one are the same to AdamW).
+ */
+export function calibrate(model: LlamaModel, adapter: TrainableAdapter, ids: Int32Array, anchored: boolean): { seconds: number; peakBytes: number } {
+  native.trimPool(); // also sets the peak to what is live now
+  const live = memoryStats().liveBytes;
+  const t0 = performance.now();
+  const tape = new Tape();
+  const ref = anchored ? tidy(() => model.forward(ids)) : null;
+  try {
+    const labels = new Int32Array(ids.length).fill(IGNORE); // next-token labels: only the time matters
+    labels.set(ids.subarray(1));
+    const loss = tape.record(() => {
+      const logits = model.forward(ids, { adapter });
+      const c = crossEntropy(logits, labels, { inPlace: ref === null });
+      return ref ? add(c.loss, klDivergence(logits, ref), 1) : c.loss;
+    });
+    tape.backward(loss, 1);
+  } finally {
+    tape.dispose();
+    ref?.dispose();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const peakBytes = Math.max(0, memoryStats().peakBytes - live);
+  for (const p of adapter.parameters()) p.grad?.f32().fill(0);
+  return { seconds, peakBytes };
 }

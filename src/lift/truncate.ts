@@ -38,15 +38,20 @@ export interface AnswerPromptOptions {
   bos?: boolean;
   /** Chunking and separator for mode 'retrieve'. */
   retrieve?: RetrieveOptions;
+  /**
+   * The document's tokens as encodeAfter(document) gives them, when the caller has them (absorb: one
+   * tokenization for every QA sample instead of one per QA, which grew as QAs × document).
+   */
+  documentIds?: readonly number[];
 }
 
 export type ContextMode = 'truncate' | 'retrieve';
 
 /** The three token pieces of the §6 prompt, the document untruncated. */
-export function answerPromptParts(tok: Tokenizer, input: AnswerPromptInput): { head: number[]; doc: number[]; tail: number[] } {
+export function answerPromptParts(tok: Tokenizer, input: AnswerPromptInput, documentIds?: readonly number[]): { head: number[]; doc: readonly number[]; tail: number[] } {
   return {
     head: encodeStart(tok, `The article ${input.title}: \n`),
-    doc: encodeAfter(tok, input.document),
+    doc: documentIds ?? encodeAfter(tok, input.document),
     tail: encodeAfter(tok, `\nPlease answer the question based on ${input.title}.\nQuestion: ${input.question}\nAnswer: `),
   };
 }
@@ -57,14 +62,14 @@ export function answerPromptParts(tok: Tokenizer, input: AnswerPromptInput): { h
  * are kept (retrieve.ts). Throws a RangeError when the title and question alone leave no room for a document.
  */
 export function buildAnswerPrompt(tok: Tokenizer, input: AnswerPromptInput, budget: number, mode: ContextMode = 'truncate', opts: AnswerPromptOptions = {}): number[] {
-  const { head, doc, tail } = answerPromptParts(tok, input);
+  const { head, doc, tail } = answerPromptParts(tok, input, opts.documentIds);
   const bos = opts.bos ? [bosOf(tok)] : [];
   const ellipsis = encodeAfter(tok, ELLIPSIS);
   const room = budget - bos.length - head.length - tail.length;
   if (room < ellipsis.length + 2) {
     throw new RangeError(`buildAnswerPrompt: the prompt without its document is ${budget - room} tokens; the budget ${budget} leaves ${room} for the document`);
   }
-  let docIds = doc;
+  let docIds: readonly number[] = doc;
   if (doc.length > room && mode === 'retrieve') {
     docIds = encodeAfter(tok, retrieveContext(tok, input.document, input.question, room, opts.retrieve));
   }
