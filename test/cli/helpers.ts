@@ -31,9 +31,9 @@ export function buildOnce(): void {
 export interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
 /** Runs `lift ...args` to completion. */
-export function lift(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Result {
+export function lift(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeout?: number; cwd?: string } = {}): Result {
   const r = spawnSync(process.execPath, [MAIN, ...args], {
-    cwd: REPO, encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 120_000,
+    cwd: opts.cwd ?? REPO, encoding: 'utf8', input: opts.input ?? '', env: { ...process.env, ...opts.env }, timeout: opts.timeout ?? 120_000,
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

@@ -154,7 +154,7 @@ test('lift convert: writes the folder and prints its files; bad arguments exit â
       [['--model', BIN(), '--out', join(dir, 'x')], /--to/],
       [['--model', BIN(), '--to', 'onnx', '--out', join(dir, 'x')], /onnx.*(hf|choices)/s],
       [['--model', join(dir, 'missing.bin'), '--to', 'gguf', '--out', join(dir, 'x.gguf')], /no such file/],
-      [['--model', BIN(), '--to', 'hf', '--out', join(dir, 'hf')], /already exists/],
+      [['--model', BIN(), '--to', 'hf', '--out', join(dir, 'hf')], /already holds a model folder written by lift convert; pass --force/],
       [['--to', 'gguf', '--out', join(dir, 'y.gguf')], /--model/],
     ];
     for (const [args, msg] of cases) {
