@@ -15,6 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../engine/native.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../io/output.js';
+import { faultPoint } from '../io/fault.js';
 import type { Tensor } from '../engine/index.js';
 import type { LlamaModel, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
@@ -97,6 +98,8 @@ export interface SaveAdapterOptions {
   inputs?: string[];
   /** More files written into the folder with the adapter, in the same atomic step (document, report). */
   files?: Record<string, string | Uint8Array>;
+  /** Runs when the folder is complete, just before it is renamed into place (absorb drops its checkpoint here). */
+  beforeCommit?: () => void;
 }
 
 /** Thrown when an adapter holds NaN or ±Inf: such an adapter is never written, nor used. */
@@ -145,8 +148,10 @@ export function saveAdapter(out: string | OutputTarget, adapter: Adapter, input:
       writeSafetensors(join(tmp, WEIGHTS_FILE), adapter.parameters().map((t) => ({ name: t.name, dtype: 'F32' as const, shape: [...t.shape], data: t.f32() })),
         { format: 'pt', lift_adapter: 'gated_memory' });
     }
+    faultPoint('adapter:weights-written');
     for (const [name, data] of Object.entries(opts.files ?? {})) writeFileSync(join(tmp, name), data);
     json(MANIFEST_FILE, manifest); // last: a folder with a manifest is complete
+    opts.beforeCommit?.();
     target.commit(tmp);
   } finally {
     if (typeof out === 'string') target.release();

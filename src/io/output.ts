@@ -15,6 +15,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { hostname, homedir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createHash } from 'node:crypto';
+import { faultPoint } from './fault.js';
 
 /** Thrown when an output path cannot be written without destroying something, or is locked. */
 export class OutputError extends Error {
@@ -163,9 +164,11 @@ export function claimOutput(path: string, o: ClaimOptions): OutputTarget {
     commit(s: string): void {
       // Checked again: something may have appeared at the target while we worked.
       const replacing = checkReplaceable(target, kind, !!o.force, flag, path);
+      faultPoint('output:commit');
       if (replacing) {
         const old = join(parent, `.${name}${OLD}${process.pid}`);
         renameSync(target, old);
+        faultPoint('output:old-moved-aside');
         try {
           renameSync(s, target);
         } catch (e) {

@@ -14,6 +14,7 @@ import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
 import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir } from '../../io/output.js';
 import { assertUsable } from '../../lift/usable.js';
+import { faultPoint } from '../../io/fault.js';
 import { absorbReport } from '../report.js';
 import { renderReport } from '../../report/html.js';
 import { loadModelForCli } from '../model.js';
@@ -157,6 +158,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   let bar: Progress | null = null;
   let qaBar: Progress | null = null;
   const onEvent = (e: AbsorbEvent): void => {
+    faultPoint(e.type === 'train' ? `train:${e.event.type}` : e.type === 'progress' ? `absorb:${e.phase.replace(/ /g, '-')}` : `absorb:${e.type}`);
     if (e.type === 'qa-progress') {
       qaBar ??= progress('auxiliary QAs', e.total);
       qaBar.update(e.done);
@@ -223,8 +225,15 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       'document.json': JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
     };
     if (f.report) files['report.html'] = renderReport(absorbReport(doc.title, r, loaded.id));
-    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, { files });
-    rmSync(checkpointDir, { recursive: true, force: true }); // finished: nothing left to resume
+    // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
+    // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
+    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
+      files,
+      beforeCommit: () => {
+        rmSync(checkpointDir, { recursive: true, force: true });
+        faultPoint('absorb:checkpoint-removed');
+      },
+    });
     const reportPath = join(f.out, 'report.html');
     const seconds = (performance.now() - t0) / 1000;
     log(`absorbed in ${seconds.toFixed(1)} s; loss ${metrics.first_loss?.toFixed(4)} → ${metrics.final_loss?.toFixed(4)}; adapter written to ${f.out}${f.report ? `, report ${reportPath}` : ''}`);
