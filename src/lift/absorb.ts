@@ -10,11 +10,14 @@ import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
 import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
 import type { Adapter } from '../adapters/files.js';
 import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
-import { documentTokens, makeSegments, type Segment } from './segments.js';
-import { buildQASamples, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
+import { makeSegments, type Segment } from './segments.js';
+import { buildQASamples, sampleOverhead, segmentSampleSteps, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
+import { documentTokenSteps, encodeStart } from './tokens.js';
+import { drive, pause, AbortedError } from './pace.js';
+import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
-import { train, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
+import { train, calibrate, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
 import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
 
 export interface AbsorbOptions {
@@ -75,6 +78,10 @@ export interface AbsorbOptions {
 }
 
 export type AbsorbEvent =
+  /** Before any heavy preparation (estimated: true, for a long document) and again once tokenized. */
+  | ({ type: 'plan'; lengths: LiftLengths } & AbsorbPlan)
+  /** A long preparation phase: `done` of `total` (characters, segments, sentences, guard texts), every ~50 ms. */
+  | { type: 'progress'; phase: 'tokenizing' | 'building samples' | 'synthesizing QAs' | 'writing guard texts'; done: number; total: number }
   | { type: 'prepare'; documentTokens: number; segments: number; lengths: LiftLengths }
   | { type: 'qa-progress'; done: number; total: number }
   | { type: 'qa'; generated: number; requested: number }
@@ -113,24 +120,62 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   const { model, tokenizer: tok } = loaded;
   const seed = o.seed ?? 0;
   const budget = o.contextBudget ?? Math.min(model.config.max_position_embeddings, 2048);
+  // Answering reads `budget` tokens at once: beyond the model's positions every later ask would fail.
+  if (budget > model.config.max_position_embeddings)
+    throw new RangeError(`context budget ${budget} exceeds the model's context of ${model.config.max_position_embeddings} tokens (max_position_embeddings); use at most ${model.config.max_position_embeddings}`);
   const lengths = liftLengths(budget, o.lengths);
   const bos = o.bos ?? loaded.addBos;
-  const docIds = documentTokens(tok, doc.title, doc.text);
+  const kind = o.adapter ?? 'gated-memory';
+  const adapter: Adapter =
+    kind === 'lora'
+      ? new LoraAdapter(model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed, ...o.lora })
+      : new GatedMemoryAdapter(model, { seed, ...o.gatedMemory });
+  try {
+    return await absorbWith(loaded, doc, o, { t0, seed, lengths, bos, kind, adapter });
+  } catch (e) {
+    adapter.dispose();
+    throw e;
+  }
+}
+
+/** absorb() once the adapter exists (it is disposed by the caller when this throws). */
+async function absorbWith(loaded: LoadedModel, doc: { title: string; text: string }, o: AbsorbOptions, c: { t0: number; seed: number; lengths: LiftLengths; bos: boolean; kind: 'gated-memory' | 'lora'; adapter: Adapter }): Promise<AbsorbResult> {
+  const { model, tokenizer: tok } = loaded;
+  const { t0, seed, lengths, bos, kind, adapter } = c;
+  const progress = (phase: Extract<AbsorbEvent, { type: 'progress' }>['phase']) => ({ phase, signal: o.signal, onProgress: (done: number, total: number) => o.onEvent?.({ type: 'progress', phase, done, total }) });
+  // The plan first (plan.ts): a long document's counts from its first PLAN_PREFIX characters, before the
+  // tokenizing, sample building and QA synthesis that take minutes on megabytes.
+  const head = doc.title.length > 0 ? `${doc.title}\n` : '';
+  const plan = planner(loaded, o, lengths, bos, adapter, head + doc.text);
+  if (plan.long) o.onEvent?.({ type: 'plan', lengths, ...plan.at(plan.estimate, true) });
+  const tokenized = await drive(documentTokenSteps(tok, head, doc.text), progress('tokenizing'));
+  const docIds = tokenized.ids;
+  o.onEvent?.({ type: 'plan', lengths, ...plan.at(docIds.length, false) });
   const segments = makeSegments(docIds, lengths.segmentLength, lengths.stride);
   o.onEvent?.({ type: 'prepare', documentTokens: docIds.length, segments: segments.length, lengths });
-  const segSamples = segmentSamplesFromTokens(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos });
+  const segSamples = await drive(segmentSampleSteps(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }), progress('building samples'));
 
   const nQA = o.qa ?? PAPER_DEFAULTS.qa;
   let qas: QAPair[] = [];
   if (nQA > 0 && o.qaGenerator) {
-    qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
+    try {
+      qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
+    } catch (e) {
+      // Generators end an aborted request with the signal's reason (a DOMException): one error for every phase.
+      if (o.signal?.aborted && !(e instanceof AbortedError)) throw new AbortedError(undefined, 'synthesizing QAs');
+      throw e;
+    }
+    if (o.signal?.aborted) throw new AbortedError(undefined, 'synthesizing QAs');
     o.onEvent?.({ type: 'qa', generated: qas.length, requested: nQA });
   }
   // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
+  // The document's tokens as a continuation are those after the title in docIds when the tokenizer allowed
+  // that cut (tokens.ts), so the QA prompts need no tokenization of the whole document each.
+  const documentIds = tokenized.body === null ? undefined : docIds.slice(tokenized.body);
   const qaSamples: Sample[] = [];
   for (const qa of qas) {
     try {
-      qaSamples.push(...buildQASamples(tok, { title: doc.title, document: doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate' }));
+      qaSamples.push(...buildQASamples(tok, { title: doc.title, document: doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate', documentIds }));
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
       o.onEvent?.({ type: 'warning', message: `QA skipped (${e.message}): "${qa.question.slice(0, 60)}"` });
@@ -138,11 +183,6 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
   }
 
   const guard = await guardOptions(loaded, lengths, o, seed);
-  const kind = o.adapter ?? 'gated-memory';
-  const adapter: Adapter =
-    kind === 'lora'
-      ? new LoraAdapter(model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed, ...o.lora })
-      : new GatedMemoryAdapter(model, { seed, ...o.gatedMemory });
   const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
@@ -186,9 +226,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
     bos,
     seed,
   };
-  let result: TrainResult;
-  try {
-    result = await train(model, adapter, stages, {
+  const result = await train(model, adapter, stages, {
       lr,
       batchSize,
       warmupSteps: o.warmupSteps,
@@ -202,10 +240,6 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       signal: o.signal,
       onEvent: (event) => o.onEvent?.({ type: 'train', event }),
     });
-  } catch (e) {
-    adapter.dispose();
-    throw e;
-  }
   return {
     adapter,
     qas,
@@ -230,7 +264,14 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
   if (!texts) {
     texts = [];
     const n = o.guardSamples ?? GUARD_DEFAULTS.samples;
-    for (let i = 0; i < n; i++) texts.push(await generateText(model, tok, [], { maxTokens, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1 }));
+    for (let i = 0; i < n; i++) {
+      o.onEvent?.({ type: 'progress', phase: 'writing guard texts', done: i, total: n });
+      await pause();
+      if (o.signal?.aborted) throw new AbortedError(undefined, 'writing guard texts');
+      const text = await generateText(model, tok, [], { maxTokens, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1, signal: o.signal });
+      if (o.signal?.aborted) throw new AbortedError(undefined, 'writing guard texts'); // the text is partial
+      texts.push(text);
+    }
   }
   const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
   const samples = texts
@@ -239,4 +280,32 @@ async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: Absorb
     .map((ids) => ({ input: ids, labels: [...ids.slice(1), IGNORE] }));
   o.onEvent?.({ type: 'guard', samples: samples.length, source: o.guardText ? 'user' : 'self' });
   return { kind, lambda: o.guardLambda ?? 1, samples, perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep };
+}
+
+/**
+ * The plan's fixed parts, measured once: tokens per character of the document's first PLAN_PREFIX
+ * characters, and a calibration — one timed training pass (after a short warm-up pass) on a sample of the
+ * run's typical length, made of the document's first tokens. `at(tokens)` makes the plan for a token count.
+ */
+function planner(loaded: LoadedModel, o: AbsorbOptions, lengths: LiftLengths, bos: boolean, adapter: Adapter, text: string) {
+  const { model, tokenizer: tok } = loaded;
+  const prefix = encodeStart(tok, text.slice(0, PLAN_PREFIX));
+  const tokensPerChar = prefix.length / Math.max(1, Math.min(text.length, PLAN_PREFIX));
+  const long = text.length > PLAN_PREFIX;
+  const estimate = long ? Math.round(tokensPerChar * text.length) : prefix.length;
+  const sampleOpts = { contextualized: o.contextualized ?? true, bos };
+  const T = Math.min(model.config.max_position_embeddings, sampleOverhead(tok, estimate, lengths, sampleOpts) + Math.min(lengths.segmentLength, estimate));
+  const ids = Int32Array.from({ length: T }, (_, i) => prefix[i % Math.max(1, prefix.length)] ?? 0);
+  const anchored = (o.anchor ?? 0) > 0;
+  calibrate(model, adapter, ids.subarray(0, Math.min(T, 8)), anchored); // warm-up: first-call costs are not per token
+  const calibration = { tokens: T, ...calibrate(model, adapter, ids, anchored) };
+  const adapterBytes = adapter.parameters().reduce((a, p) => a + 4 * p.shape.reduce((x, y) => x * y, 1), 0);
+  const nQA = o.qaGenerator ? (o.qa ?? PAPER_DEFAULTS.qa) : 0;
+  const guard = (o.guard ?? 'none') === 'none' ? null : { perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep, tokens: o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens) };
+  const at = (documentTokens: number, estimated: boolean): AbsorbPlan => makePlan({
+    estimated, documentTokens, lengths, sampleOverhead: sampleOverhead(tok, documentTokens, lengths, sampleOpts),
+    qa: nQA, answerRecitations: o.answerRecitations ?? 0, epochs: o.epochs ?? PAPER_DEFAULTS.epochs,
+    batchSize: o.batchSize ?? PAPER_DEFAULTS.batchSize, guard, calibration, adapterBytes, rssBytes: process.memoryUsage().rss,
+  });
+  return { long, tokensPerChar, at, estimate };
 }

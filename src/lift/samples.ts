@@ -17,6 +17,7 @@ import type { QAPair } from './qa/types.js';
 import { randInt, rngFor } from './rng.js';
 import { documentTokens, makeSegments, type Segment } from './segments.js';
 import { encodeAfter } from './tokens.js';
+import { drainSync, type Progress } from './pace.js';
 import { bosOf, buildAnswerPrompt, ELLIPSIS, type ContextMode } from './truncate.js';
 
 export const IGNORE = -100;
@@ -106,11 +107,28 @@ export function buildSegmentSamples(tok: Tokenizer, doc: LiftDocument, lengths: 
 
 /** buildSegmentSamples on already tokenized document tokens and segments. */
 export function segmentSamplesFromTokens(tok: Tokenizer, docIds: readonly number[], segments: readonly Segment[], lengths: LiftLengths, opts: SampleOptions = {}): Sample[] {
+  return drainSync(segmentSampleSteps(tok, docIds, segments, lengths, opts));
+}
+
+/** segmentSamplesFromTokens as steps (pace.ts): yields [samples built, segments] every 256 samples. */
+export function* segmentSampleSteps(tok: Tokenizer, docIds: readonly number[], segments: readonly Segment[], lengths: LiftLengths, opts: SampleOptions = {}): Generator<Progress, Sample[]> {
   const bos = opts.bos ? [bosOf(tok)] : [];
-  if (opts.contextualized === false) return segments.map((s) => segmentSample(s.ids, bos));
-  const pieces = { ellipsis: encodeAfter(tok, ELLIPSIS), recite: encodeAfter(tok, RECITE_PROMPT), bos };
+  const pieces = opts.contextualized === false ? null : { ellipsis: encodeAfter(tok, ELLIPSIS), recite: encodeAfter(tok, RECITE_PROMPT), bos };
   const seed = opts.seed ?? 0;
-  return segments.map((s, i) => contextualizedSample(docIds, s.ids, lengths.ctContext, pieces, rngFor(seed, i)));
+  const out: Sample[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    if (i % 256 === 0) yield [i, segments.length];
+    out.push(pieces ? contextualizedSample(docIds, segments[i].ids, lengths.ctContext, pieces, rngFor(seed, i)) : segmentSample(segments[i].ids, bos));
+  }
+  return out;
+}
+
+/** Tokens of a segment sample besides its segment: BOS, the CT context, "..." and the recite prompt (plan.ts). */
+export function sampleOverhead(tok: Tokenizer, documentTokens: number, lengths: LiftLengths, opts: SampleOptions = {}): number {
+  const bos = opts.bos ? 1 : 0;
+  if (opts.contextualized === false) return bos;
+  const ellipsis = documentTokens > lengths.ctContext ? encodeAfter(tok, ELLIPSIS).length : 0;
+  return bos + Math.min(documentTokens, lengths.ctContext) + ellipsis + encodeAfter(tok, RECITE_PROMPT).length;
 }
 
 export interface QASampleOptions {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
+import { describePlan } from '../../lift/plan.js';
 import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
 import { readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
@@ -157,6 +158,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   process.once('SIGINT', onSigint);
   let bar: Progress | null = null;
   let qaBar: Progress | null = null;
+  let phaseBar: { phase: string; bar: Progress } | null = null, trainDone = 0, trainSteps = 0; // onEvent's state
   const onEvent = (e: AbsorbEvent): void => {
     faultPoint(e.type === 'train' ? `train:${e.event.type}` : e.type === 'progress' ? `absorb:${e.phase.replace(/ /g, '-')}` : `absorb:${e.type}`);
     if (e.type === 'qa-progress') {
@@ -165,15 +167,31 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       if (e.done === e.total) qaBar.stop();
       return;
     }
-    if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
+    // One bar per preparation phase (tokenizing, building samples, …), ended when the next event arrives.
+    if (e.type === 'progress') {
+      if (phaseBar?.phase !== e.phase) { phaseBar?.bar.stop(); phaseBar = { phase: e.phase, bar: progress(e.phase, e.total) }; }
+      phaseBar.bar.update(e.done);
+      return;
+    }
+    phaseBar?.bar.stop();
+    phaseBar = null;
+    if (e.type === 'qa') qaBar?.stop();
+    if (e.type === 'plan') log(describePlan(e));
+    else if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
     else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
     else if (e.type === 'warning') log(`warning: ${e.message}`);
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
     else if (e.event.type === 'start') {
       if (e.event.resumedAt > 0) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);
-      bar = progress('training', e.event.totalSteps);
-      bar.update(e.event.resumedAt);
-    } else if (e.event.type === 'step') bar?.update(e.event.step, `${e.event.stage} loss ${e.event.loss.toFixed(4)}${e.event.guardLoss !== null ? ` guard ${e.event.guardLoss.toFixed(4)}` : ''}`);
+      // In forward/backward passes, so a full-batch step over many samples still moves the bar and its ETA.
+      bar = progress('training (passes)', e.event.totalSamples);
+      trainDone = e.event.resumedAtSample;
+      bar.update(trainDone, `step ${e.event.resumedAt}/${e.event.totalSteps}`);
+      trainSteps = e.event.totalSteps;
+    } else if (e.event.type === 'progress') {
+      trainDone = e.event.samples;
+      bar?.update(trainDone, `step ${e.event.step + 1}/${trainSteps}`);
+    } else if (e.event.type === 'step') bar?.update(trainDone, `step ${e.event.step}/${trainSteps} ${e.event.stage} loss ${e.event.loss.toFixed(4)}${e.event.guardLoss !== null ? ` guard ${e.event.guardLoss.toFixed(4)}` : ''}`);
     else if (e.event.type === 'nonfinite') log(`step ${e.event.step}: non-finite ${e.event.names.join(', ')}; step skipped`);
   };
   const qaGenerator = f.qa > 0 ? makeQAGenerator(f.qaGenerator, {
