@@ -5,6 +5,7 @@
 // Also home of the exact half-precision conversions the readers and writers share.
 import { closeSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { FormatError } from './errors.js';
+import { faultPoint } from './fault.js';
 
 export type StorageDType = 'F32' | 'F16' | 'BF16' | 'Q8_0';
 
@@ -207,6 +208,7 @@ export function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>): v
     try {
       for (const c of chunks) {
         for (let done = 0; done < c.length;) done += writeSync(fd, c, done, Math.min(CHUNK, c.length - done));
+        faultPoint('write:chunk'); // a kill here leaves a half-written temp file, never a half-written `path`
       }
       ok = true;
     } finally {
