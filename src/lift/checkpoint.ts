@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import type { Tensor } from '../engine/index.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readF32 } from '../io/tensor-entry.js';
+import { FormatError, shown, shownJson } from '../io/errors.js';
 
 export interface TrainerState {
   /** Identifies the run (samples, options, adapter shape): a checkpoint of another run is not resumed. */
   fingerprint: string;
+  /** What the fingerprint is made of, so a mismatch can name what changed (absent in older checkpoints). */
+  parts?: FingerprintParts;
   stage: number;
   epoch: number;
   /** Next batch index within the epoch. */
@@ -19,6 +22,31 @@ export interface TrainerState {
   losses: { stage: string; epoch: number; step: number; loss: number; gradNorm: number; skipped: boolean }[];
   nonFiniteSteps: number;
   seconds: number;
+}
+
+/** The pieces of a run's fingerprint: a hash of its samples, its options as JSON, a hash of the adapter's shape. */
+export interface FingerprintParts {
+  samples: string;
+  options: Record<string, unknown>;
+  params: string;
+}
+
+/**
+ * A checkpoint that cannot be read (truncated, corrupt, hand-edited): a FormatError (typed, names the file and
+ * field) whose message ends with the command that discards it, so a rerun is never blocked without a way out.
+ */
+export class CheckpointError extends FormatError {
+  constructor(readonly checkpoint: string, file: string, field: string, problem: string) {
+    super(file, field, '');
+    this.name = 'CheckpointError';
+    this.message = `damaged training checkpoint ${file}: ${field}: ${shown(problem, 300)}\n  ` +
+      `discard it (training restarts from the beginning) with: rm -r ${shellQuote(checkpoint)}`;
+  }
+}
+
+/** `s` as one shell word (POSIX single quotes). */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 const NAME = 'checkpoint';
@@ -46,17 +74,72 @@ export function saveCheckpoint(dir: string, params: Tensor[], m: Tensor[], v: Te
   rmSync(old, { recursive: true, force: true });
 }
 
+/**
+ * The trainer state of the checkpoint in `dir`, or null when there is none; CheckpointError when trainer.json
+ * is not what saveCheckpoint writes (bad JSON, a field missing or of the wrong type) or state.safetensors is
+ * missing.
+ */
+export function readCheckpointState(dir: string): TrainerState | null {
+  const p = checkpointPath(dir), file = join(p, 'trainer.json');
+  if (!existsSync(file)) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(p, file, '(file)', `not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(p, file, '(top level)', `expected an object, got ${shownJson(v)}`);
+  const o = v as Record<string, unknown>;
+  if (typeof o.fingerprint !== 'string') throw new CheckpointError(p, file, 'fingerprint', `expected a string, got ${shownJson(o.fingerprint)}`);
+  for (const k of ['stage', 'epoch', 'batch', 'step', 'nonFiniteSteps'] as const) {
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw new CheckpointError(p, file, k, `expected a non-negative integer, got ${shownJson(o[k])}`);
+  }
+  if (typeof o.seconds !== 'number' || !Number.isFinite(o.seconds)) throw new CheckpointError(p, file, 'seconds', `expected a number, got ${shownJson(o.seconds)}`);
+  if (!Array.isArray(o.losses) || o.losses.some((l) => typeof l !== 'object' || l === null)) throw new CheckpointError(p, file, 'losses', 'expected a list of step records');
+  if (o.parts !== undefined && (typeof o.parts !== 'object' || o.parts === null || typeof (o.parts as FingerprintParts).options !== 'object'))
+    throw new CheckpointError(p, file, 'parts', `expected an object, got ${shownJson(o.parts)}`);
+  if (!existsSync(join(p, 'state.safetensors'))) throw new CheckpointError(p, join(p, 'state.safetensors'), '(file)', 'missing beside trainer.json');
+  return o as unknown as TrainerState;
+}
+
+/**
+ * What differs between a checkpoint's run and this one, in words ("lr 0.001 → 0.002", "the training samples
+ * …"); empty when the parts agree (or the checkpoint predates them: then one generic entry).
+ */
+export function fingerprintDifferences(old: TrainerState, now: FingerprintParts): string[] {
+  if (!old.parts) return ['the settings (the checkpoint is from an older version that does not record them)'];
+  const out: string[] = [];
+  if (old.parts.samples !== now.samples) out.push('the training samples (the document, the lengths, the QAs or the seed)');
+  for (const k of new Set([...Object.keys(old.parts.options), ...Object.keys(now.options)])) {
+    const a = JSON.stringify(old.parts.options[k]), b = JSON.stringify(now.options[k]);
+    if (a !== b) out.push(`${k} ${shown(a ?? 'unset', 80)} → ${shown(b ?? 'unset', 80)}`);
+  }
+  if (old.parts.params !== now.params) out.push("the adapter's shape (kind, rank, width or layers)");
+  return out;
+}
+
 /** Loads a checkpoint into the given tensors; returns null when there is none or it belongs to another run. */
 export function loadCheckpoint(dir: string, fingerprint: string, params: Tensor[], m: Tensor[], v: Tensor[]): TrainerState | null {
-  const p = checkpointPath(dir);
-  if (!existsSync(join(p, 'trainer.json'))) return null;
-  const state = JSON.parse(readFileSync(join(p, 'trainer.json'), 'utf8')) as TrainerState;
-  if (state.fingerprint !== fingerprint) return null;
-  const ck = readSafetensors(join(p, 'state.safetensors'));
+  const p = checkpointPath(dir), file = join(p, 'state.safetensors');
+  const state = readCheckpointState(dir);
+  if (!state || state.fingerprint !== fingerprint) return null;
+  let ck: ReturnType<typeof readSafetensors>;
+  try {
+    ck = readSafetensors(file);
+  } catch (e) {
+    throw new CheckpointError(p, file, '(file)', (e as Error).message);
+  }
   const fill = (name: string, t: Tensor) => {
     const e = ck.tensors.get(name);
-    if (!e || e.shape.join() !== t.shape.join()) throw new Error(`${p}: checkpoint tensor ${name} is missing or has the wrong shape`);
-    t.f32().set(readF32(e));
+    if (!e || e.shape.join() !== t.shape.join()) throw new CheckpointError(p, file, `tensor ${name}`, e ? `shape [${e.shape.join(',')}], expected [${t.shape.join(',')}]` : 'missing');
+    let data: Float32Array;
+    try {
+      data = readF32(e);
+    } catch (err) {
+      throw new CheckpointError(p, file, `tensor ${name}`, (err as Error).message);
+    }
+    if (data.length !== t.f32().length) throw new CheckpointError(p, file, `tensor ${name}`, `${data.length} values, expected ${t.f32().length}`);
+    t.f32().set(data);
   };
   params.forEach((t, i) => {
     fill(`param.${t.name}`, t);

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
-import { loadCheckpoint, saveCheckpoint, type TrainerState } from './checkpoint.js';
+import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
 import { AbortedError, pause } from './pace.js';
 
 /** Where the anchor applies (see TrainerOptions.anchorOn). */
@@ -85,7 +85,9 @@ export type TrainEvent =
   | { type: 'progress'; samples: number; totalSamples: number; step: number }
   | { type: 'step'; stage: string; epoch: number; step: number; totalSteps: number; loss: number; guardLoss: number | null; gradNorm: number; lr: number; skipped: boolean; seconds: number }
   | { type: 'nonfinite'; step: number; names: string[] }
-  | { type: 'checkpoint'; step: number; dir: string };
+  | { type: 'checkpoint'; step: number; dir: string }
+  /** The checkpoint in `dir` is from other settings (`differs`, in words): training starts over and replaces it. */
+  | { type: 'stale-checkpoint'; dir: string; differs: string[] };
 
 export interface TrainResult {
   steps: number;
@@ -104,18 +106,23 @@ function order(n: number, seed: number, stage: number, epoch: number): number[] 
   return shuffled(seededRandom((seed * 1000003 + stage * 7919 + epoch * 104729) >>> 0), [...Array(n).keys()]);
 }
 
-function fingerprint(stages: Stage[], opts: TrainerOptions, params: Tensor[]): string {
+/** What identifies a run (checkpoint.ts): its samples, the options that change the result, the adapter's shape. */
+function fingerprintParts(stages: Stage[], opts: TrainerOptions, params: Tensor[]): FingerprintParts {
   const h = createHash('sha256');
   for (const s of stages) {
-    h.update(`${s.name}:${s.epochs}:${s.samples.length}`);
+    h.update(`${s.name}:${s.samples.length}`);
     for (const x of s.samples) h.update(Int32Array.from(x.input)).update(Int32Array.from(x.labels));
   }
-  const { onEvent, signal, checkpointDir, guard, ...rest } = opts;
-  void onEvent, signal, checkpointDir;
-  h.update(JSON.stringify(rest)).update(JSON.stringify(guard ? { ...guard, samples: guard.samples.length } : null));
-  for (const p of params) h.update(`${p.name}:${p.shape.join('x')}`);
-  return h.digest('hex').slice(0, 32);
+  // checkpointEvery only says when to save: a run resumes under another value and ends the same.
+  const { onEvent, signal, checkpointDir, checkpointEvery, guard, ...rest } = opts;
+  void onEvent, signal, checkpointDir, checkpointEvery;
+  const options = { ...rest, epochs: stages.map((s) => `${s.name}:${s.epochs}`).join(','), guard: guard ? { ...guard, samples: guard.samples.length } : null };
+  const p = createHash('sha256');
+  for (const t of params) p.update(`${t.name}:${t.shape.join('x')}`);
+  return { samples: h.digest('hex').slice(0, 32), options: JSON.parse(JSON.stringify(options)) as Record<string, unknown>, params: p.digest('hex').slice(0, 32) };
 }
+
+const fingerprintOf = (parts: FingerprintParts): string => createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
 
 export { AbortedError } from './pace.js';
 
@@ -123,12 +130,16 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
   const params = adapter.parameters();
   const opt = new AdamW(params, { lr: opts.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.98, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-4, clip: opts.clip ?? 1.0 });
   const seed = opts.seed ?? 0;
-  const fp = fingerprint(stages, opts, params);
+  const parts = fingerprintParts(stages, opts, params);
+  const fp = fingerprintOf(parts);
   const batchOf = (n: number) => (opts.batchSize === 'full' ? n : Math.max(1, Math.min(n, opts.batchSize)));
   const totalSteps = stages.reduce((s, st) => s + st.epochs * Math.ceil(st.samples.length / batchOf(st.samples.length)), 0);
-  let state: TrainerState = { fingerprint: fp, stage: 0, epoch: 0, batch: 0, step: 0, losses: [], nonFiniteSteps: 0, seconds: 0 };
+  let state: TrainerState = { fingerprint: fp, parts, stage: 0, epoch: 0, batch: 0, step: 0, losses: [], nonFiniteSteps: 0, seconds: 0 };
   let resumed = false;
   if (opts.checkpointDir) {
+    // A checkpoint of other settings is not resumed: said, with what differs; the next checkpoint replaces it.
+    const found = readCheckpointState(opts.checkpointDir);
+    if (found && found.fingerprint !== fp) opts.onEvent?.({ type: 'stale-checkpoint', dir: checkpointPath(opts.checkpointDir), differs: fingerprintDifferences(found, parts) });
     const s = loadCheckpoint(opts.checkpointDir, fp, params, opt.m, opt.v);
     if (s) {
       state = s;

@@ -192,6 +192,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       trainDone = e.event.samples;
       bar?.update(trainDone, `step ${e.event.step + 1}/${trainSteps}`);
     } else if (e.event.type === 'step') bar?.update(trainDone, `step ${e.event.step}/${trainSteps} ${e.event.stage} loss ${e.event.loss.toFixed(4)}${e.event.guardLoss !== null ? ` guard ${e.event.guardLoss.toFixed(4)}` : ''}`);
+    else if (e.event.type === 'stale-checkpoint') log(`warning: the checkpoint ${e.event.dir} is from other settings (${e.event.differs.join('; ')}): not resumed; training starts over and replaces it`);
     else if (e.event.type === 'nonfinite') log(`step ${e.event.step}: non-finite ${e.event.names.join(', ')}; step skipped`);
   };
   const qaGenerator = f.qa > 0 ? makeQAGenerator(f.qaGenerator, {
