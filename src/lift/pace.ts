@@ -3,6 +3,7 @@
 // pause on the event loop every ~50 ms (drive): in the pauses a SIGINT handler can abort the AbortSignal,
 // which ends the work with an AbortedError naming the phase, and progress bars repaint. One code path for
 // both, so the synchronous and the interruptible results cannot differ.
+import { faultPoint } from '../io/fault.js';
 
 /** The AbortSignal ended the work: during training (a checkpoint, if any, is in checkpointDir) or before it. */
 export class AbortedError extends Error {
@@ -44,9 +45,11 @@ export async function drive<T>(steps: Generator<Progress, T>, o: DriveOptions): 
   const slice = o.sliceMs ?? 50;
   if (o.signal?.aborted) throw new AbortedError(undefined, o.phase);
   let last = performance.now();
+  const point = `drive:${o.phase.replace(/ /g, '-')}`;
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
+    faultPoint(point); // the crash-consistency test kills here, inside the phase (src/io/fault.ts)
     const now = performance.now();
     if (now - last < slice) continue;
     o.onProgress?.(r.value[0], r.value[1]);
