@@ -7,6 +7,7 @@ import type { Tensor } from '../engine/index.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { readF32 } from '../io/tensor-entry.js';
 import { FormatError, shown, shownJson } from '../io/errors.js';
+import { faultPoint } from '../io/fault.js';
 
 export interface TrainerState {
   /** Identifies the run (samples, options, adapter shape): a checkpoint of another run is not resumed. */
@@ -66,12 +67,24 @@ export function saveCheckpoint(dir: string, params: Tensor[], m: Tensor[], v: Te
     ...params.map((t, i) => entry(`adam_m.${t.name}`, m[i])),
     ...params.map((t, i) => entry(`adam_v.${t.name}`, v[i])),
   ]);
+  faultPoint('checkpoint:state-written');
   writeFileSync(join(tmp, 'trainer.json'), JSON.stringify(state));
   const final = checkpointPath(dir), old = join(dir, `${NAME}.old`);
-  rmSync(old, { recursive: true, force: true });
-  if (existsSync(final)) renameSync(final, old);
+  // Killed between the two renames, only checkpoint.old is complete: currentCheckpoint() falls back to it.
+  if (existsSync(final)) {
+    rmSync(old, { recursive: true, force: true });
+    renameSync(final, old);
+  }
+  faultPoint('checkpoint:old-moved-aside');
   renameSync(tmp, final);
+  faultPoint('checkpoint:renamed');
   rmSync(old, { recursive: true, force: true });
+}
+
+/** The newest complete checkpoint folder in `dir`: `checkpoint`, else `checkpoint.old` (see saveCheckpoint). */
+function currentCheckpoint(dir: string): string {
+  const p = checkpointPath(dir), old = join(dir, `${NAME}.old`);
+  return !existsSync(join(p, 'trainer.json')) && existsSync(join(old, 'trainer.json')) ? old : p;
 }
 
 /**
@@ -80,7 +93,7 @@ export function saveCheckpoint(dir: string, params: Tensor[], m: Tensor[], v: Te
  * missing.
  */
 export function readCheckpointState(dir: string): TrainerState | null {
-  const p = checkpointPath(dir), file = join(p, 'trainer.json');
+  const p = currentCheckpoint(dir), file = join(p, 'trainer.json');
   if (!existsSync(file)) return null;
   let v: unknown;
   try {
@@ -120,7 +133,7 @@ export function fingerprintDifferences(old: TrainerState, now: FingerprintParts)
 
 /** Loads a checkpoint into the given tensors; returns null when there is none or it belongs to another run. */
 export function loadCheckpoint(dir: string, fingerprint: string, params: Tensor[], m: Tensor[], v: Tensor[]): TrainerState | null {
-  const p = checkpointPath(dir), file = join(p, 'state.safetensors');
+  const p = currentCheckpoint(dir), file = join(p, 'state.safetensors');
   const state = readCheckpointState(dir);
   if (!state || state.fingerprint !== fingerprint) return null;
   let ck: ReturnType<typeof readSafetensors>;
