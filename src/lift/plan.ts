@@ -11,7 +11,10 @@ export interface AbsorbPlan {
   estimated: boolean;
   documentTokens: number;
   segments: number;
-  /** Training samples: segment samples + answer recitations (estimated until the QAs exist) + QA samples. */
+  /**
+   * Distinct training samples: segment samples, and in stage 2 (when it has epochs) the answer recitations
+   * (estimated from the QAs requested) and the QA samples.
+   */
   samples: number;
   /** Forward/backward passes over all epochs of both stages (guard samples not counted). */
   passes: number;
@@ -69,7 +72,7 @@ export function makePlan(p: PlanInput): AbsorbPlan {
     estimated: p.estimated,
     documentTokens: L,
     segments,
-    samples: stage2,
+    samples: e2 > 0 ? stage2 : e1 > 0 ? stage1 : 0,
     passes: e1 * stage1 + e2 * stage2,
     steps,
     seconds: tokens * perToken,
