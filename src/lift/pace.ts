@@ -46,10 +46,11 @@ export async function drive<T>(steps: Generator<Progress, T>, o: DriveOptions): 
   if (o.signal?.aborted) throw new AbortedError(undefined, o.phase);
   let last = performance.now();
   const point = `drive:${o.phase.replace(/ /g, '-')}`;
+  faultPoint(point); // the phase's start, then each step: the crash-consistency test kills here (src/io/fault.ts)
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;
-    faultPoint(point); // the crash-consistency test kills here, inside the phase (src/io/fault.ts)
+    faultPoint(point);
     const now = performance.now();
     if (now - last < slice) continue;
     o.onProgress?.(r.value[0], r.value[1]);
