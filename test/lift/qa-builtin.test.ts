@@ -104,3 +104,21 @@ test('builtin generator: clozes with the rarest answers come first', () => {
     assert.deepEqual(clozes.slice(0, 2).map((q) => q.answer).sort(), ['Marmaduke', 'Zephyrine'], `seed ${seed}`);
   }
 });
+
+test('occurrences counts as passage.split(answer) does, for every answer in one pass', async () => {
+  const { occurrences } = await import('../../src/lift/qa/builtin.js');
+  const { rngFor } = await import('../../src/lift/rng.js');
+  const rng = rngFor(7, 1);
+  const alphabet = ['a', 'b', 'ab', ' ', 'Lily', '1', '11', 'é', '\u{1F600}', '.'];
+  for (let round = 0; round < 200; round++) {
+    const pick = (n: number) => Array.from({ length: n }, () => alphabet[Math.floor(rng() * alphabet.length)]).join('');
+    const passage = pick(5 + Math.floor(rng() * 60));
+    // Answers: slices of the passage (as clozes are), overlapping ones and absent ones.
+    const answers = Array.from({ length: 6 }, () => {
+      const a = Math.floor(rng() * passage.length), b = a + 1 + Math.floor(rng() * 6);
+      return rng() < 0.8 ? passage.slice(a, b) : pick(2);
+    }).filter((a) => a.length > 0).concat(['aa', 'aaa', '11']);
+    const got = occurrences(passage, answers);
+    for (const a of answers) assert.equal(got.get(a), passage.split(a).length - 1, `${JSON.stringify(a)} in ${JSON.stringify(passage)}`);
+  }
+});

@@ -64,3 +64,28 @@ test('documentTokens uses title + "\\n" + document without special tokens (stori
   const segs = makeSegments(ids, lengths.segmentLength, lengths.stride);
   assert.equal(segs.length, Math.ceil(ids.length / lengths.stride));
 });
+
+test('a long document is tokenized in pieces with the ids of one encode call; the body index is exact', async (t) => {
+  const { requireShared, sharedPath } = await import('../helpers/shared.js');
+  if (!requireShared(t, 'models/stories260K') || !requireShared(t, 'tokenizers/smollm2')) return;
+  const { readFileSync } = await import('node:fs');
+  const { loadModelFromPath } = await import('../../src/model/load.js');
+  const { HFTokenizer } = await import('../../src/text/hf-tokenizer.js');
+  const { documentTokenSteps, encodeAfter, encodeStart } = await import('../../src/lift/tokens.js');
+  const { drainSync } = await import('../../src/lift/pace.js');
+  const llama2c = loadModelFromPath(sharedPath('models/stories260K/stories260K.bin'));
+  const smol = HFTokenizer.fromFiles(sharedPath('tokenizers/smollm2/tokenizer.json'), sharedPath('tokenizers/smollm2/tokenizer_config.json'));
+  // 150 kB: several 16k-character pieces; the middle has a 40 kB line without newlines (cuts fall back to spaces).
+  const stories = readFileSync(sharedPath('data/tinystories-valid-sample/tinystories_val.txt'), 'utf8');
+  const body = stories.slice(0, 60_000) + stories.slice(60_000, 100_000).replace(/\n/g, ' ') + stories.slice(100_000, 150_000);
+  for (const tok of [llama2c.tokenizer, smol]) {
+    const r = drainSync(documentTokenSteps(tok, 'Stories\n', body));
+    let steps = 0;
+    for (const _ of documentTokenSteps(tok, 'Stories\n', body)) steps++; // one progress point per piece
+    assert.ok(steps >= 5, `pieces: ${steps}`);
+    assert.deepEqual(r.ids, encodeStart(tok, `Stories\n${body}`));
+    assert.ok(r.body !== null);
+    assert.deepEqual(r.ids.slice(r.body), encodeAfter(tok, body));
+  }
+  llama2c.model.dispose();
+});
