@@ -11,7 +11,7 @@
 // The chat template lives in chat-template.ts (chatTemplateOf(tokenizer.config)).
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HFCore } from '@huggingface/tokenizers';
-import { FormatError } from '../io/errors.js';
+import { FormatError, shown, shownJson } from '../io/errors.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 /** End-of-turn markers of common chat models: when a vocabulary has one as a special token, generation stops on it. */
@@ -35,6 +35,44 @@ function readJSON(path: string, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw new FormatError(path, '(top level)', `a JSON object (${what})`, `got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v}`);
   return v as Record<string, unknown>;
+}
+
+/** How far token ids may run past the number of tokens listed (real files are dense: 0..n-1 plus added tokens). */
+const ID_SLACK = 65536;
+
+/**
+ * The parts of tokenizer.json whose damage tokenizers.js does not report: it sizes arrays by the largest id
+ * (get_vocab loops 0..max id), so one id of 877221571 in a 15 kB file, or a list where the id map belongs, is a
+ * minutes-long hang. Checks the model's vocab and merges shapes, and that ids are integers below the number of
+ * tokens listed plus ID_SLACK.
+ */
+function checkTokenizerModel(file: string, json: Record<string, unknown>): void {
+  const model = json.model;
+  if (!model || typeof model !== 'object' || Array.isArray(model)) throw new FormatError(file, 'model', 'an object {"type", "vocab", ...}', `got ${shownJson(model)}`);
+  const { vocab, merges } = model as Record<string, unknown>;
+  const added = Array.isArray(json.added_tokens) ? json.added_tokens : [];
+  let listed = added.length;
+  if (Array.isArray(vocab)) {
+    // Unigram: [[piece, score], ...]; ids are the positions.
+    vocab.forEach((e: unknown, i) => {
+      if (!Array.isArray(e) || typeof e[0] !== 'string' || typeof e[1] !== 'number')
+        throw new FormatError(file, `model.vocab[${i}]`, 'a [piece, score] pair (Unigram) — or model.vocab as an object {piece: id}', `got ${shownJson(e)}`);
+    });
+    listed += vocab.length;
+  } else if (vocab && typeof vocab === 'object') {
+    listed += Object.keys(vocab).length;
+  } else if (vocab !== undefined) {
+    throw new FormatError(file, 'model.vocab', 'an object {piece: id} or a list of [piece, score] pairs', `got ${shownJson(vocab)}`);
+  }
+  if (merges !== undefined && (!Array.isArray(merges) || !merges.every((m) => typeof m === 'string' || (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string')))))
+    throw new FormatError(file, 'model.merges', 'a list of "a b" strings or ["a", "b"] pairs', `got ${shownJson(merges)}`);
+  const limit = listed + ID_SLACK;
+  const check = (where: string, id: unknown): void => {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit)
+      throw new FormatError(file, where, `a token id from 0 to ${limit - 1} (the ${listed} tokens listed, with room for gaps)`, `got ${shownJson(id)}`);
+  };
+  if (vocab && typeof vocab === 'object' && !Array.isArray(vocab)) for (const [piece, id] of Object.entries(vocab)) check(`model.vocab "${shown(piece)}"`, id);
+  added.forEach((t: unknown, i) => check(`added_tokens[${i}].id`, t && typeof t === 'object' ? (t as { id?: unknown }).id : t));
 }
 
 export class HFTokenizer implements Tokenizer {
@@ -76,6 +114,7 @@ export class HFTokenizer implements Tokenizer {
   static fromFiles(tokenizerJsonPath: string, configPath?: string, extraEosIds: number[] = []): HFTokenizer {
     const json = readJSON(tokenizerJsonPath, 'a Hugging Face tokenizer: {"model": {...}, "pre_tokenizer": ..., "decoder": ...}');
     const config = configPath ? readJSON(configPath, 'tokenizer settings: {"bos_token": ..., "add_bos_token": ...}') : {};
+    checkTokenizerModel(tokenizerJsonPath, json);
     // tokenizers.js validates as it builds, with messages that name no file ("Tokenizer must contain a "model"
     // property") and sometimes only fails on first use: build it and run one round trip here, so a broken file is
     // reported once, by name, at load time.

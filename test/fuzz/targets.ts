@@ -1,0 +1,288 @@
+// One fuzz target per parser. Each says how to make an input (a fast-check arbitrary, usually a mutation of a
+// valid fixture) and how to feed it to the parser the way the tool does. The runner classifies every outcome:
+// returning = ok, a typed error (isTypedError) = fine, any other throw = untyped error.
+import fc from 'fast-check';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FormatError } from '../../src/io/errors.js';
+import { readSafetensors } from '../../src/io/safetensors.js';
+import { readGGUF } from '../../src/io/gguf.js';
+import { readLlama2cTokenizerFile } from '../../src/io/llama2c.js';
+import { readF32 } from '../../src/io/tensor-entry.js';
+import { Tensor } from '../../src/engine/index.js';
+import { loadModelFromPath, type LoadedModel } from '../../src/model/load.js';
+import { fromGGUFMetadata } from '../../src/text/gguf-vocab-tokenizer.js';
+import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
+import type { Tokenizer } from '../../src/text/tokenizer.js';
+import { loadAdapter, BaseModelMismatchError, NonFiniteAdapterError } from '../../src/adapters/files.js';
+import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
+import { parsePyLiteral, PyLiteralSyntaxError } from '../../src/eval/pyliteral.js';
+import { readDocument } from '../../src/lift/document.js';
+import { readQACache, sha256 } from '../../src/lift/qa/cache.js';
+import { applyByteOps, applyJsonOp, byteOps, hostileJson, jsonOps, mutatedBytes, type ByteOp, type JsonOp } from './mutate.js';
+import type { Fixtures } from './fixtures.js';
+
+/** The errors a parser may throw for bad input: FormatError (ConfigError is one) and the modules' documented types. */
+export function isTypedError(e: unknown): boolean {
+  return e instanceof FormatError || e instanceof PyLiteralSyntaxError || e instanceof BaseModelMismatchError || e instanceof NonFiniteAdapterError;
+}
+
+export interface Context {
+  fx: Fixtures;
+  /** A scratch folder of this process: targets write their mutants here. */
+  work: string;
+}
+
+export interface FuzzTarget<T = unknown> {
+  name: string;
+  what: string;
+  /** Prepares what every run shares (loaded once per process); returns the runner of one input. */
+  setup(ctx: Context): (input: T) => void | Promise<void>;
+  input(fx: Fixtures): fc.Arbitrary<T>;
+}
+
+/** Any text, including astral characters, lone surrogates and control characters. */
+const anyText = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }));
+
+/** Every way a tokenizer is used: encode with and without BOS/EOS, decode, stream-decode. */
+function exercise(tok: Tokenizer, text: string): void {
+  const ids = tok.encode(text, { bos: true, eos: true });
+  tok.decode(ids);
+  const d = tok.createDecoder();
+  for (const id of ids) d.push(id);
+  d.flush();
+  tok.encode(text, { bos: false });
+}
+
+function loadAndFree(path: string, tokenizer?: string): void {
+  const loaded: LoadedModel = loadModelFromPath(path, { tokenizer });
+  loaded.model.dispose();
+}
+
+const safetensors: FuzzTarget<{ bytes: Uint8Array }> = {
+  name: 'safetensors',
+  what: 'readSafetensors + readF32 of every tensor, on mutants of a 3-tensor F32/F16/BF16 file',
+  input: (fx) => mutatedBytes(fx.safetensors.bytes, 200),
+  setup: ({ work }) => (x) => {
+    const file = join(work, 'x.safetensors');
+    writeFileSync(file, x.bytes);
+    for (const e of readSafetensors(file).tensors.values()) readF32(e);
+  },
+};
+
+const gguf: FuzzTarget<{ bytes: Uint8Array }> = {
+  name: 'gguf',
+  what: 'readGGUF + readF32 of every tensor + loading it as a model (config, vocabulary, weights), on mutants of a tiny llama GGUF',
+  input: (fx) => mutatedBytes(fx.gguf.bytes, readGGUF(fx.gguf.file).dataOffset),
+  setup: ({ work }) => (x) => {
+    const file = join(work, 'x.gguf');
+    writeFileSync(file, x.bytes);
+    for (const e of readGGUF(file).tensors.values()) readF32(e);
+    loadAndFree(file);
+  },
+};
+
+type VocabEdit = { key: string; mode: 'replace' | 'element' | 'delete'; index: number; value: unknown };
+const ggufVocab: FuzzTarget<{ edits: VocabEdit[]; text: string }> = {
+  name: 'gguf-vocab',
+  what: 'fromGGUFMetadata + encode/decode, on the tiny GGUF\'s tokenizer.ggml.* metadata with fields or array elements replaced',
+  input: (fx) => {
+    const keys = Object.keys(fx.gguf.metadata).filter((k) => k.startsWith('tokenizer.'));
+    const value = fc.oneof(hostileJson, anyText, fc.constantFrom('<0x41>', '<0xZZ>', '▁', '', '<unk>', '<s>'), fc.integer({ min: -2, max: 8 }));
+    return fc.record({
+      edits: fc.array(fc.record({ key: fc.constantFrom(...keys), mode: fc.constantFrom('replace' as const, 'element' as const, 'delete' as const), index: fc.nat(), value }), { minLength: 1, maxLength: 4 }),
+      text: anyText,
+    });
+  },
+  setup: ({ fx }) => (x) => {
+    const meta: Record<string, unknown> = { ...fx.gguf.metadata };
+    for (const e of x.edits) {
+      if (e.mode === 'delete') delete meta[e.key];
+      else if (e.mode === 'replace' || !Array.isArray(meta[e.key])) meta[e.key] = e.value;
+      else {
+        const arr = [...(meta[e.key] as unknown[])];
+        arr[e.index % Math.max(1, arr.length)] = e.value;
+        meta[e.key] = arr;
+      }
+    }
+    exercise(fromGGUFMetadata(meta, 'x.gguf'), x.text);
+  },
+};
+
+const llama2c: FuzzTarget<{ bytes: Uint8Array }> = {
+  name: 'llama2c',
+  what: 'loading a llama2.c checkpoint (header, exact size, weights) with tok512.bin, on mutants of a tiny model',
+  input: (fx) => mutatedBytes(fx.llama2c.bytes, 64),
+  setup: ({ work, fx }) => (x) => {
+    const file = join(work, 'x.bin');
+    writeFileSync(file, x.bytes);
+    loadAndFree(file, fx.llama2c.tokenizer);
+  },
+};
+
+const llama2cTokenizer: FuzzTarget<{ bytes: { bytes: Uint8Array }; text: string; sized: boolean }> = {
+  name: 'llama2c-tokenizer',
+  what: 'Llama2cTokenizer.fromFile + encode/decode and readLlama2cTokenizerFile, on mutants of tok512.bin',
+  input: (fx) => fc.record({ bytes: mutatedBytes(fx.llama2c.tokenizerBytes, 4000), text: anyText, sized: fc.boolean() }),
+  setup: ({ work }) => (x) => {
+    const file = join(work, 'tok.bin');
+    writeFileSync(file, x.bytes.bytes);
+    try {
+      readLlama2cTokenizerFile(file, x.sized ? 512 : undefined);
+    } finally {
+      exercise(Llama2cTokenizer.fromFile(file, x.sized ? 512 : undefined), x.text);
+    }
+  },
+};
+
+type FileEdit = { file: string; json?: JsonOp; bytes?: ByteOp[] };
+/** Copies a fixture folder into the scratch folder once per run, then applies one edit to one file. */
+function editedFolder(files: Record<string, Uint8Array>, dir: string, e: FileEdit): void {
+  mkdirSync(dir, { recursive: true });
+  for (const [n, b] of Object.entries(files)) {
+    if (n !== e.file) { writeFileSync(join(dir, n), b); continue; }
+    if (e.json) writeFileSync(join(dir, n), applyJsonOp(JSON.parse(Buffer.from(b).toString('utf8')), e.json));
+    else writeFileSync(join(dir, n), applyByteOps(b, e.bytes ?? []));
+  }
+}
+
+/** An edit of one file of a folder: JSON files get JSON mutations, binary files byte mutations. */
+function folderEdit(names: string[], weights: Record<string, number> = {}): fc.Arbitrary<FileEdit> {
+  return fc.oneof(...names.map((file) => ({
+    weight: weights[file] ?? 1,
+    arbitrary: file.endsWith('.json')
+      ? jsonOps().map((json): FileEdit => ({ file, json }))
+      : byteOps(file.endsWith('.safetensors') ? 300 : 64).map((bytes): FileEdit => ({ file, bytes })),
+  })));
+}
+
+const hfModel: FuzzTarget<FileEdit> = {
+  name: 'hf-model',
+  what: 'loading a Hugging Face folder with config.json, tokenizer_config.json or model.safetensors mutated',
+  input: () => folderEdit(['config.json', 'tokenizer_config.json', 'model.safetensors'], { 'config.json': 3 }),
+  setup: ({ work, fx }) => (x) => {
+    const dir = join(work, 'hf');
+    editedFolder(fx.hf.files, dir, x);
+    loadAndFree(dir);
+  },
+};
+
+const tokenizerJson: FuzzTarget<{ json: JsonOp; text: string; config: boolean }> = {
+  name: 'tokenizer-json',
+  what: 'HFTokenizer.fromFiles + encode/decode, on mutants of a 512-token tokenizer.json',
+  input: () => fc.record({ json: jsonOps(), text: anyText, config: fc.boolean() }),
+  setup: ({ work, fx }) => {
+    const base = JSON.parse(Buffer.from(fx.hf.files['tokenizer.json']).toString('utf8')) as unknown;
+    const tc = join(work, 'tokenizer_config.json');
+    writeFileSync(tc, fx.hf.files['tokenizer_config.json']);
+    return (x) => {
+      const file = join(work, 'tokenizer.json');
+      writeFileSync(file, applyJsonOp(base, x.json));
+      exercise(HFTokenizer.fromFiles(file, x.config ? tc : undefined), x.text);
+    };
+  },
+};
+
+const adapter: FuzzTarget<{ kind: 'lora' | 'gm'; edit: FileEdit }> = {
+  name: 'adapter',
+  what: 'loadAdapter + readAbsorbed on LoRA and Gated Memory folders with one file mutated (manifest, configs, weights, document.json)',
+  input: (fx) => fc.oneof(
+    ...(['lora', 'gm'] as const).map((kind) => folderEdit(Object.keys(fx.adapters.files[kind]).filter((n) => n !== 'document.txt')).map((edit) => ({ kind, edit }))),
+  ),
+  setup: ({ work, fx }) => {
+    const base = loadModelFromPath(fx.hf.dir);
+    const ref = { model: base.model, id: 'tiny', revision: null };
+    return (x) => {
+      const dir = join(work, `${x.kind}.lift`);
+      editedFolder(fx.adapters.files[x.kind], dir, x.edit);
+      try {
+        loadAdapter(dir, ref).adapter.dispose();
+      } finally {
+        readAbsorbed(dir);
+      }
+    };
+  },
+};
+
+const checkpoint: FuzzTarget<FileEdit> = {
+  name: 'checkpoint',
+  what: 'loadCheckpoint (trainer.json + state.safetensors) into the LoRA adapter\'s tensors, one file mutated',
+  input: () => folderEdit(['trainer.json', 'state.safetensors']),
+  setup: ({ work, fx }) => {
+    const make = () => fx.checkpoint.shapes.map((s) => Tensor.zeros(s.shape, { name: s.name }));
+    const params = make(), m = make(), v = make();
+    const dir = join(work, 'run');
+    return (x) => {
+      editedFolder(fx.checkpoint.files, checkpointPath(dir), x);
+      loadCheckpoint(dir, fx.checkpoint.fingerprint, params, m, v);
+    };
+  },
+};
+
+/** Python-literal fragments: most random strings die at the first character; these reach the inner grammar. */
+const PY_TOKENS = ['{', '}', '[', ']', '(', ')', ',', ':', "'", '"', '\\', "'''", '"""', 'b', 'r', 'u', 'f', 'rb', '0x', '0o', '0b', '1e', '1_0', '.5',
+  '-', '+', 'j', 'True', 'False', 'None', 'set()', 'frozenset', '...', '\n', ' ', '\t', '#', '\\x4', '\\u00e9', '\\N{DASH}', '\\U0001F600', 'é', '日', '\ud800', '9'.repeat(30)];
+const pyliteral: FuzzTarget<{ src: string; map: boolean }> = {
+  name: 'pyliteral',
+  what: 'parsePyLiteral (LooGLE\'s qa_pairs) on random text, token soup and mutated valid literals, dicts as objects and as Maps',
+  input: () => {
+    const valid = "[{'Q': 'Who?', 'A': \"It's \\\"Bob\\\"\", 'S': (1, 2.5e-3, -0x1F, None, True), 'b': b'\\x00\\xff', 's': {1, 2}, 'n': 10**0}]";
+    return fc.record({
+      src: fc.oneof(
+        fc.string({ unit: 'binary', maxLength: 64 }),
+        fc.array(fc.constantFrom(...PY_TOKENS), { maxLength: 40 }).map((t) => t.join('')),
+        fc.tuple(fc.nat(valid.length), fc.nat(valid.length), fc.array(fc.constantFrom(...PY_TOKENS), { maxLength: 4 }))
+          .map(([a, b, ins]) => valid.slice(0, Math.min(a, b)) + ins.join('') + valid.slice(Math.max(a, b))),
+        fc.integer({ min: 1, max: 20000 }).map((n) => '['.repeat(n) + ']'.repeat(n % 3 === 0 ? n : 0)),
+      ),
+      map: fc.boolean(),
+    });
+  },
+  setup: () => (x) => void parsePyLiteral(x.src, { dicts: x.map ? 'map' : 'object' }),
+};
+
+const documentReader: FuzzTarget<{ bytes: Uint8Array }> = {
+  name: 'document',
+  what: 'readDocument on random bytes and text with BOMs, CRLF, NUL, invalid UTF-8, whitespace only',
+  input: () => fc.oneof(
+    fc.uint8Array({ maxLength: 200 }).map((bytes) => ({ bytes })),
+    fc.tuple(fc.constantFrom('', '\ufeff', '\r\n', '\u0000', ' \n\t'), anyText, fc.constantFrom('', '\r', '\r\n', '\ufeff'))
+      .map(([a, b, c]) => ({ bytes: new Uint8Array(Buffer.from(a + b + c, 'utf8')) })),
+    fc.tuple(anyText, fc.uint8Array({ minLength: 1, maxLength: 4 }), anyText)
+      .map(([a, bad, b]) => ({ bytes: new Uint8Array(Buffer.concat([Buffer.from(a, 'utf8'), bad, Buffer.from(b, 'utf8')])) })),
+  ),
+  setup: ({ work }) => (x) => {
+    const file = join(work, 'doc.txt');
+    writeFileSync(file, x.bytes);
+    readDocument(file);
+  },
+};
+
+const qaCache: FuzzTarget<{ json: JsonOp }> = {
+  name: 'qa-cache',
+  what: 'readQACache on mutants of a valid cache file: a bad file must be a warning and a miss, never a throw',
+  input: () => fc.record({ json: jsonOps() }),
+  setup: ({ work }) => {
+    const expect = { documentSha256: sha256('doc'), generator: 'builtin', n: 2, seed: 0 };
+    const base = { version: 1, ...expect, qas: [{ question: 'Q?', answer: 'A', evidence: ['e'] }, { question: 'R?', answer: 'B', evidence: [] }] };
+    return async (x) => {
+      const file = join(work, 'qa.json');
+      writeFileSync(file, applyJsonOp(base, x.json));
+      const got = await readQACache(file, expect, () => undefined);
+      if (got !== null && !(Array.isArray(got) && got.every((q) => typeof q.question === 'string'))) throw new Error(`readQACache returned ${typeof got}`);
+    };
+  },
+};
+
+export const TARGETS: FuzzTarget<never>[] = [
+  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, qaCache,
+] as unknown as FuzzTarget<never>[];
+
+export function targetNamed(name: string): FuzzTarget<unknown> {
+  const t = TARGETS.find((x) => x.name === name);
+  if (!t) throw new Error(`no fuzz target "${name}" (targets: ${TARGETS.map((x) => x.name).join(', ')})`);
+  return t as unknown as FuzzTarget<unknown>;
+}
+
