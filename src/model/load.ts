@@ -160,6 +160,9 @@ function checkLayerCount(file: string, entries: Map<string, TensorEntry>, config
     throw new ConfigError(configFile, 'num_hidden_layers', `${layers}: ${basename(file)} holds ${layers} layers (running only the first `
       + `${config.num_hidden_layers} would give wrong results)`, config.num_hidden_layers);
   }
+  // Checked here, before one expected shape per declared layer is listed (a mutated count of 1e100 would not fit).
+  if (layers < config.num_hidden_layers)
+    throw new ConfigError(configFile, 'num_hidden_layers', `${layers}: ${basename(file)} holds ${layers} layers`, config.num_hidden_layers);
 }
 
 function expectedShapes(c: LlamaConfig, entries: Map<string, TensorEntry>): Map<string, number[]> {
@@ -189,15 +192,20 @@ function loadHF(dir: string): Omit<LoadedModel, 'id' | 'revision'> {
     throw new ConfigError(cfgPath, '(file)', 'valid JSON', (e as Error).message);
   }
   const config = parseHFConfig(raw, cfgPath);
-  // The tokenizer first: it is cheap, and a bad one then costs no weight reading (nor native memory to free).
-  const tokPath = join(dir, 'tokenizer.json');
-  if (!existsSync(tokPath)) throw new Error(`${dir}: tokenizer.json is missing (the model folder needs its Hugging Face tokenizer)`);
-  const tcPath = join(dir, 'tokenizer_config.json');
-  const tokenizer = HFTokenizer.fromFiles(tokPath, existsSync(tcPath) ? tcPath : undefined, eosList(config.eos_token_id));
-  if (tokenizer.vocabSize > config.vocab_size)
-    throw new FormatError(tokPath, 'vocabulary', `at most vocab_size ${config.vocab_size} tokens (${cfgPath})`, `the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
   const ck = readSafetensors(dir);
   const weights = readWeights(ck.files[0] ?? dir, ck.tensors, config, cfgPath);
+  const tokPath = join(dir, 'tokenizer.json');
+  const tcPath = join(dir, 'tokenizer_config.json');
+  let tokenizer: HFTokenizer;
+  try {
+    if (!existsSync(tokPath)) throw new Error(`${dir}: tokenizer.json is missing (the model folder needs its Hugging Face tokenizer)`);
+    tokenizer = HFTokenizer.fromFiles(tokPath, existsSync(tcPath) ? tcPath : undefined, eosList(config.eos_token_id));
+    if (tokenizer.vocabSize > config.vocab_size)
+      throw new FormatError(tokPath, 'vocabulary', `at most vocab_size ${config.vocab_size} tokens (${cfgPath})`, `the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
+  } catch (e) {
+    for (const t of weights.values()) t.dispose(); // native memory: a long-running caller (server, fuzzer) must not leak it
+    throw e;
+  }
   const tc = tokenizer.config; // already read and checked to be an object by HFTokenizer.fromFiles
   return {
     model: new LlamaModel(config, weights, 'half', dir),
