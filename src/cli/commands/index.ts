@@ -9,6 +9,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerEval } from './eval.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerInspect } from './inspect.js';
+import { register as registerServe } from './serve.js';
 
 export function registerCommands(program: Command): void {
   registerAbsorb(program);
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerGenerate(program);
   registerInspect(program);
+  registerServe(program);
 }

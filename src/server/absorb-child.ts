@@ -1,0 +1,148 @@
+// The absorb job's own process (forked by jobs.ts): LIFT one document into DATA/adapters/ID exactly as
+// `lift absorb` does (same absorb(), same usability check, same atomic adapter write with a claimed target,
+// same checkpoints), reporting progress to the server over the IPC channel.
+//
+// Why a child process and not a worker thread: training holds the CPU in long synchronous native calls and
+// allocates native memory outside V8's heap; in its own process a crash, an out-of-memory kill or a runaway
+// job cannot take the server down, the OS reclaims every byte when it ends, and cancelling is a signal. The
+// cost — loading the model once more — is milliseconds for small models and is paid once per job.
+//
+// When the server dies (even by SIGKILL) the IPC channel closes and this process exits at once: the last
+// checkpoint stays, and the restarted server resumes the job from it.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { absorb, type AbsorbEvent } from '../lift/absorb.js';
+import { assertUsable } from '../lift/usable.js';
+import { makeQAGenerator } from '../lift/qa/index.js';
+import { saveAdapter, MANIFEST_FILE } from '../adapters/files.js';
+import { ADAPTER_OUTPUT, claimOutput, OutputError, type OutputTarget } from '../io/output.js';
+import { faultPoint } from '../io/fault.js';
+import { renderReport } from '../report/html.js';
+import { absorbReport } from '../cli/report.js';
+import { loadModelForCli } from '../cli/model.js';
+import { absorbOptions, type Recipe } from './recipe.js';
+
+export interface JobSpec {
+  id: string;
+  model: string;
+  tokenizer?: string;
+  title: string;
+  text: string;
+  sha256: string;
+  recipe: Recipe;
+  adapterDir: string;
+  checkpointDir: string;
+  cacheDir: string;
+}
+
+/** Messages to the server. */
+export type ChildMessage =
+  | { type: 'event'; event: Record<string, unknown> }
+  | { type: 'done'; metrics: Record<string, unknown> }
+  | { type: 'failed'; message: string };
+
+const send = (m: ChildMessage): Promise<void> => new Promise((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
+
+process.on('disconnect', () => process.exit(1));
+process.once('message', (m: { type: 'start'; job: JobSpec }) => {
+  run(m.job).then(
+    async (metrics) => {
+      await send({ type: 'done', metrics });
+      process.exit(0);
+    },
+    async (e: unknown) => {
+      await send({ type: 'failed', message: (e as Error).message ?? String(e) });
+      process.exit(1);
+    },
+  );
+});
+
+async function run(job: JobSpec): Promise<Record<string, unknown>> {
+  // Killed between the adapter's rename and the server recording "ready": the adapter is complete; keep it.
+  const finished = finishedManifest(job);
+  if (finished) return { ...finished, resumed_finished: true };
+  const loaded = await loadModelForCli(job.model, job.tokenizer);
+  let target: OutputTarget | null = null;
+  try {
+    target = await claim(job.adapterDir);
+    let lastProgress = 0;
+    const onEvent = (e: AbsorbEvent): void => {
+      faultPoint(e.type === 'train' ? `train:${e.event.type}` : `absorb:${e.type}`);
+      const ev = event(e);
+      if (!ev) return;
+      // Progress ticks come every ~50 ms; the server needs a few per second at most.
+      if (ev.type === 'progress') {
+        const now = Date.now();
+        if (now - lastProgress < 250) return;
+        lastProgress = now;
+      }
+      void send({ type: 'event', event: ev });
+    };
+    const qa = job.recipe.qa ?? 10;
+    const qaGenerator = qa > 0 ? makeQAGenerator('builtin', { cacheDir: join(job.cacheDir, 'qa') }) : null;
+    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(job.recipe), qaGenerator, checkpointDir: job.checkpointDir, onEvent });
+    const losses = r.train.losses;
+    const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
+    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(job.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));
+    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
+      files: {
+        'document.txt': job.text,
+        'document.json': JSON.stringify({ title: job.title, source: `lift serve document ${job.id}`, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
+        'report.html': renderReport(absorbReport(job.title, r, loaded.id)),
+      },
+      // As `lift absorb`: the checkpoint goes just before the rename, so a kill in between retrains to the same bytes.
+      beforeCommit: () => rmSync(job.checkpointDir, { recursive: true, force: true }),
+    });
+    r.adapter.dispose();
+    return { ...metrics, context_budget: r.lengths.budget, losses: losses.map((l) => l.loss) };
+  } finally {
+    target?.release();
+    loaded.model.dispose();
+  }
+}
+
+/** The manifest's metrics when a complete adapter of this very text is already in place. */
+function finishedManifest(job: JobSpec): Record<string, unknown> | null {
+  const f = join(job.adapterDir, MANIFEST_FILE);
+  if (!existsSync(f)) return null;
+  try {
+    const m = JSON.parse(readFileSync(f, 'utf8')) as { document_sha256?: string; metrics?: Record<string, unknown> };
+    return m.document_sha256 === job.sha256 ? (m.metrics ?? {}) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Claims the adapter folder, waiting a little for the lock of a job process that is still exiting. */
+async function claim(dir: string): Promise<OutputTarget> {
+  for (let i = 0; ; i++) {
+    try {
+      return claimOutput(dir, { kind: ADAPTER_OUTPUT, force: true, flag: 'adapter folder' });
+    } catch (e) {
+      if (!(e instanceof OutputError) || i >= 20) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** absorb's events as the document's progress events (plain JSON; phases and steps only). */
+function event(e: AbsorbEvent): Record<string, unknown> | null {
+  switch (e.type) {
+    case 'plan': return { type: 'plan', estimated: e.estimated, document_tokens: e.documentTokens, steps: e.steps, estimated_seconds: e.seconds };
+    case 'progress': return { type: 'phase', phase: e.phase, done: e.done, total: e.total };
+    case 'qa-progress': return { type: 'phase', phase: 'synthesizing QAs', done: e.done, total: e.total };
+    case 'qa': return { type: 'qa', generated: e.generated, requested: e.requested };
+    case 'warning': return { type: 'warning', message: e.message };
+    case 'prepare': return { type: 'prepare', document_tokens: e.documentTokens, segments: e.segments };
+    case 'guard': return null;
+    case 'train': {
+      const t = e.event;
+      if (t.type === 'start') return { type: 'train_start', total_steps: t.totalSteps, resumed_at: t.resumedAt, total_samples: t.totalSamples };
+      if (t.type === 'progress') return { type: 'progress', samples: t.samples, total_samples: t.totalSamples, step: t.step };
+      if (t.type === 'step') return { type: 'step', stage: t.stage, step: t.step, total_steps: t.totalSteps, loss: t.loss, skipped: t.skipped };
+      if (t.type === 'checkpoint') return { type: 'checkpoint', step: t.step };
+      if (t.type === 'nonfinite') return { type: 'warning', message: `step ${t.step}: non-finite ${t.names.join(', ')}; step skipped` };
+      return null;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// Loaded adapters, shared by every request for the same document: a bounded cache, least recently used first
+// out, sized in bytes of adapter weights (the base model is loaded once; a LoRA of rank r costs a few MB, so
+// one server serves many documents). An adapter in use by a generation is never freed under it: entries are
+// reference-counted, and one evicted or deleted while in use is freed when its last user lets go.
+import type { LoadedModel } from '../model/load.js';
+import type { Adapter } from '../adapters/files.js';
+import { loadAdapter } from '../adapters/files.js';
+import { readAbsorbed, type AbsorbedDocument } from '../cli/commands/ask.js';
+
+export interface LoadedDocument {
+  adapter: Adapter;
+  doc: AbsorbedDocument;
+  bytes: number;
+}
+
+interface Entry extends LoadedDocument {
+  id: string;
+  users: number;
+  dropped: boolean;
+}
+
+export class AdapterCache {
+  private readonly entries = new Map<string, Entry>(); // insertion order = least recently used first
+  private bytes = 0;
+
+  constructor(private readonly loaded: LoadedModel, private readonly maxBytes: number) {}
+
+  /** The document's adapter and text, loaded from `dir` if not cached; call release() when done with it. */
+  acquire(id: string, dir: string): { value: LoadedDocument; release: () => void } {
+    let e = this.entries.get(id);
+    if (e) this.entries.delete(id);
+    else {
+      const doc = readAbsorbed(dir);
+      const { adapter } = loadAdapter(dir, { model: this.loaded.model, id: this.loaded.id, revision: this.loaded.revision });
+      const bytes = adapter.parameters().reduce((a, t) => a + 4 * t.size, 0);
+      e = { id, adapter, doc, bytes, users: 0, dropped: false };
+      this.bytes += bytes;
+    }
+    this.entries.set(id, e); // most recently used
+    e.users++;
+    this.evict();
+    const entry = e;
+    let released = false;
+    return {
+      value: entry,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (entry.dropped && entry.users === 0) entry.adapter.dispose();
+      },
+    };
+  }
+
+  /** Forgets a document (deleted): freed now, or when its last generation ends. */
+  drop(id: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    this.bytes -= e.bytes;
+    e.dropped = true;
+    if (e.users === 0) e.adapter.dispose();
+  }
+
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.entries.size, bytes: this.bytes };
+  }
+
+  private evict(): void {
+    for (const [id] of this.entries) {
+      if (this.bytes <= this.maxBytes || this.entries.size <= 1) break;
+      this.drop(id);
+    }
+  }
+
+  clear(): void {
+    for (const id of [...this.entries.keys()]) this.drop(id);
+  }
+}

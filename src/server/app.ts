@@ -1,0 +1,100 @@
+// The server: Fastify (maintained, fast, typed; per-route body limits and content-type parsing built in) with
+// OpenAI's routes, the document API and OpenAI-shaped errors for everything, including what Fastify rejects
+// itself (malformed JSON, oversized bodies, unknown routes).
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { LoadedModel } from '../model/load.js';
+import { ApiError, toApiError } from './errors.js';
+import { Store } from './store.js';
+import { dataPaths } from './paths.js';
+import { JobRunner } from './jobs.js';
+import { AdapterCache } from './adapters.js';
+import { baseModelId, type Caller, type Limits, type ServerContext } from './context.js';
+import { registerOpenAIRoutes } from './routes-openai.js';
+import { registerDocumentRoutes, type NewDocument } from './routes-documents.js';
+import { authenticate } from './auth.js';
+
+export interface ServerOptions {
+  loaded: LoadedModel;
+  /** The --model spec (job processes load the same model from it). */
+  modelSpec: string;
+  tokenizer?: string;
+  data: string;
+  trainJobs?: number;
+  /** Bytes of adapter weights kept loaded (default 256 MiB). */
+  adapterCacheBytes?: number;
+  limits?: Partial<Limits>;
+  /** Environment for absorb job processes. */
+  jobEnv?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+/** Completion requests are small; only documents may be large. */
+const COMPLETION_BODY = 1 << 20;
+
+export interface LiftServer {
+  app: FastifyInstance;
+  ctx: ServerContext;
+  close(): Promise<void>;
+}
+
+export async function createServer(o: ServerOptions): Promise<LiftServer> {
+  const paths = dataPaths(o.data);
+  const store = new Store(paths.db);
+  const limits: Limits = { bodyBytes: 32 << 20, generations: 64, queue: 100, ...o.limits };
+  // Job processes run in --data: a relative model path is made absolute first (a Hub id stays as it is).
+  const abs = (p: string | undefined): string | undefined => (p !== undefined && existsSync(p) ? resolve(p) : p);
+  const jobs = new JobRunner({ store, paths, model: abs(o.modelSpec)!, tokenizer: abs(o.tokenizer), concurrency: o.trainJobs ?? 1, env: o.jobEnv, log: o.log });
+  const baseId = baseModelId(o.modelSpec);
+  const ctx: ServerContext = {
+    loaded: o.loaded, baseId, baseAliases: new Set([baseId, o.modelSpec, o.loaded.id]), store, jobs,
+    adapters: new AdapterCache(o.loaded, o.adapterCacheBytes ?? 256 << 20), paths, limits, inflight: { n: 0 }, stats: { completed: 0, aborted: 0 }, startedAt: Date.now(),
+  };
+
+  const app = Fastify({ logger: false, bodyLimit: Math.max(limits.bodyBytes, COMPLETION_BODY), forceCloseConnections: true });
+  // JSON only (multipart for uploads): a text/plain body is refused with 415 rather than parsed as a string.
+  app.removeContentTypeParser('text/plain');
+  const callers = new WeakMap<FastifyRequest, Caller | null>();
+  app.addHook('onRequest', async (req) => {
+    callers.set(req, authenticate(store, req));
+  });
+  const callerOf = (req: FastifyRequest): Caller | null => callers.get(req) ?? null;
+  // Completions get a 1 MiB body limit: a larger one is a mistake, answered 413 before it is parsed.
+  app.addHook('onRoute', (route) => {
+    if (route.url.endsWith('/completions')) route.bodyLimit = Math.min(COMPLETION_BODY, limits.bodyBytes);
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    const a = toApiError(err);
+    if (a.status >= 500) o.log?.(`error: ${(err as Error).stack ?? String(err)}`);
+    void reply.status(a.status).send(a.body());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const a = new ApiError(404, `no route ${req.method} ${req.url.split('?')[0]}; see GET /v1/models, POST /v1/chat/completions, POST /v1/completions, /v1/documents`, 'invalid_request_error', 'unknown_url');
+    void reply.status(404).send(a.body());
+  });
+
+  const readUpload = async (req: FastifyRequest): Promise<NewDocument> => {
+    const b = req.body;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new ApiError(400, 'the request body must be a JSON object {"text", "title"?, "recipe"?}', 'invalid_request_error', 'invalid_body');
+    return b as NewDocument;
+  };
+  registerOpenAIRoutes(app, ctx, callerOf);
+  registerDocumentRoutes(app, ctx, callerOf, readUpload);
+  app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: jobs.queued, adapters: ctx.adapters.size }));
+
+  jobs.start();
+  let closed = false;
+  return {
+    app,
+    ctx,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await jobs.stop(); // running documents stay "running": the next start resumes them
+      await app.close();
+      ctx.adapters.clear();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// Starting `lift serve` for the server tests: the BUILT binary (as a user runs it), on a free port, with its
+// own --data folder; stop() sends SIGTERM (kill() SIGKILL) and waits for the exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { MAIN, REPO } from '../cli/helpers.js';
+
+export interface RunningServer {
+  url: string;
+  proc: ChildProcess;
+  stderr(): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [MAIN, 'serve', '--port', '0', ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let err = '';
+    const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`lift serve did not start in 30 s:\n${err}`));
+    }, 30_000);
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+      const m = / at (http:\/\/[^\s/]+)\/v1/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({
+          url: m[1], proc, stderr: () => err,
+          stop: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM'); await exited; },
+          kill: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); await exited; },
+        });
+      }
+    });
+    proc.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`lift serve exited (${signal ?? code}) before listening:\n${err}`));
+    });
+  });
+}
+
+/** A request to the server; the body is sent as given (a string) or as JSON. */
+export async function http(url: string, method: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; text: string; headers: Headers }> {
+  const init: RequestInit = { method, headers: { ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers } };
+  if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
+  const r = await fetch(url, init);
+  const text = await r.text();
+  let json: unknown = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, json, text, headers: r.headers };
+}
+
+/** The `data:` payloads of a Server-Sent Events response, read to its end. */
+export async function sseData(url: string, init: RequestInit = {}): Promise<string[]> {
+  const r = await fetch(url, init);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${await r.text()}`);
+  const text = await r.text();
+  return text.split('\n\n').flatMap((block) => block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)));
+}
+
+/** Polls `f` until it returns a value other than undefined (or fails after `ms`). */
+export async function until<T>(f: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
