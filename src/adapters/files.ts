@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { native } from '../engine/native.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../io/output.js';
 import { faultPoint } from '../io/fault.js';
+import { loraBRows } from './layout.js';
 import type { Tensor } from '../engine/index.js';
 import type { LlamaModel, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
@@ -29,7 +30,8 @@ export const MANIFEST_FILE = 'lift_manifest.json';
 export const WEIGHTS_FILE = 'adapter_model.safetensors';
 export const PEFT_CONFIG_FILE = 'adapter_config.json';
 export const GATED_MEMORY_CONFIG_FILE = 'gated_memory_config.json';
-export const FORMAT_VERSION = 1;
+/** 2: LoRA q/k lora_B rows are in Hugging Face's rotate-half order whatever the base's layout (1: the base's order). */
+export const FORMAT_VERSION = 2;
 /** PEFT's state-dict prefix for a PeftModelForCausalLM. */
 export const PEFT_PREFIX = 'base_model.model.';
 
@@ -139,9 +141,11 @@ export function saveAdapter(out: string | OutputTarget, adapter: Adapter, input:
     const json = (name: string, v: unknown): void => writeFileSync(join(tmp, name), JSON.stringify(v, null, 2) + '\n');
     if (adapter instanceof LoraAdapter) {
       json(PEFT_CONFIG_FILE, peftAdapterConfig(adapter, base));
+      // PEFT applies lora_B to Hugging Face's q_proj/k_proj, whose rows are rotate-half (layout.ts).
+      const { config, ropeLayout } = base.model;
       writeSafetensors(join(tmp, WEIGHTS_FILE), [...adapter.modules].flatMap(([path, [A, B]]) => [
         { name: `${PEFT_PREFIX}${path}.lora_A.weight`, dtype: 'F32' as const, shape: [...A.shape], data: A.f32() },
-        { name: `${PEFT_PREFIX}${path}.lora_B.weight`, dtype: 'F32' as const, shape: [...B.shape], data: B.f32() },
+        { name: `${PEFT_PREFIX}${path}.lora_B.weight`, dtype: 'F32' as const, shape: [...B.shape], data: loraBRows(path, B.f32(), B.shape, config, ropeLayout, 'half') },
       ]), { format: 'pt' });
     } else {
       json(GATED_MEMORY_CONFIG_FILE, gatedMemoryConfig(adapter, base.model.config));
@@ -176,6 +180,8 @@ export function loadAdapter(dir: string, base: BaseModelRef, opts: LoadAdapterOp
       ? new Map([...adapter.modules].flatMap(([p, [A, B]]) => [[`${PEFT_PREFIX}${p}.lora_A.weight`, A], [`${PEFT_PREFIX}${p}.lora_B.weight`, B]]))
       : new Map(adapter.parameters().map((t) => [t.name, t]));
     fillTensors(weightsFile, names);
+    if (adapter instanceof LoraAdapter && manifest.format_version >= 2)
+      for (const [path, [, B]] of adapter.modules) B.f32().set(loraBRows(path, B.f32(), B.shape, base.model.config, 'half', base.model.ropeLayout));
     const bad = nonFiniteTensors(adapter);
     if (bad.length > 0) throw new NonFiniteAdapterError(`${weightsFile}: tensor "${bad[0]}"${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}: expected finite values, found NaN or infinity; this adapter cannot be used`);
   } catch (e) {
@@ -183,6 +189,11 @@ export function loadAdapter(dir: string, base: BaseModelRef, opts: LoadAdapterOp
     throw e;
   }
   return { adapter, manifest };
+}
+
+/** The validated manifest of the adapter folder `dir` (FormatError naming the file and field otherwise). */
+export function readAdapterManifest(dir: string): LiftManifest {
+  return readManifest(join(dir, MANIFEST_FILE));
 }
 
 // ---- validation ------------------------------------------------------------------------------------
@@ -205,6 +216,9 @@ function field<T>(file: string, o: Record<string, unknown>, key: string, ok: (v:
 }
 const isStr = (v: unknown): boolean => typeof v === 'string';
 const isPosInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+/** Ranks and multipliers size allocations: a mutated r of 1484438224 must be a FormatError, not a native out-of-memory. */
+const MAX_RANK = 65536;
+const isRank = (v: unknown): boolean => isPosInt(v) && (v as number) <= MAX_RANK;
 const isObj = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v);
 
 function readManifest(file: string): LiftManifest {
@@ -234,7 +248,7 @@ function checkBase(dir: string, m: LiftManifest, base: BaseModelRef, opts: LoadA
 function loraFromConfig(file: string, model: LlamaModel): LoraAdapter {
   const o = readJson(file);
   field(file, o, 'peft_type', (v) => v === 'LORA', '"LORA"');
-  const r = field<number>(file, o, 'r', isPosInt, 'a positive integer rank');
+  const r = field<number>(file, o, 'r', isRank, `a positive integer rank of at most ${MAX_RANK}`);
   // alpha / r scales every update; beyond ±1e4·r a float32 forward overflows (a user saw lora_alpha 1e38 print <unk>).
   const alpha = field<number>(file, o, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= 1e4 * r, `a finite number with |lora_alpha / r| ≤ 10000`);
   const known = [...ALL_LINEAR, 'lm_head'];
@@ -267,7 +281,7 @@ function gatedMemoryConfig(a: GatedMemoryAdapter, c: LlamaConfig): Record<string
 function gatedFromConfig(file: string, model: LlamaModel): GatedMemoryAdapter {
   const o = readJson(file), c = model.config;
   field(file, o, 'lift_adapter', (v) => v === 'gated_memory', '"gated_memory"');
-  const k = field<number>(file, o, 'memory_multiplier', isPosInt, 'a positive integer');
+  const k = field<number>(file, o, 'memory_multiplier', (v) => isPosInt(v) && (v as number) <= 1024, 'a positive integer of at most 1024');
   const init = field<GatedMemoryInit>(file, o, 'init', (v) => v === 'paper' || v === 'zero-output', '"paper" or "zero-output"');
   // Absent in files written before the 'layer' variant existed: those are the paper's per-head form.
   const memoryInput = field<GatedMemoryInput | undefined>(file, o, 'memory_input', (v) => v === undefined || v === 'head' || v === 'layer', '"head" or "layer"') ?? 'head';
@@ -276,7 +290,7 @@ function gatedFromConfig(file: string, model: LlamaModel): GatedMemoryAdapter {
   field(file, o, 'bias', (v) => v === c.attention_bias, `${c.attention_bias} (whether the loaded model's attention has biases)`);
   const hl = field<Record<string, unknown> | null>(file, o, 'head_lora', (v) => v === null || isObj(v), 'an object {r, lora_alpha} or null');
   const headLora = hl === null ? null : {
-    r: field<number>(file, hl, 'r', isPosInt, 'a positive integer'),
+    r: field<number>(file, hl, 'r', isRank, `a positive integer of at most ${MAX_RANK}`),
     alpha: field<number>(file, hl, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v), 'a number'),
   };
   return new GatedMemoryAdapter(model, { memoryMultiplier: k, init, memoryInput, headLora, seed: typeof o.seed === 'number' ? o.seed : 0 });

@@ -39,20 +39,27 @@ export interface SpmVocab {
 export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean } = {}): string[] {
   const loaded = loadModelFromPath(src, opts);
   try {
-    // Claimed before writing (src/io/output.ts): never the source's own files, never a file or folder that
-    // is not an earlier conversion of ours (those only with force); built beside it, renamed into place.
-    const target = claimOutput(out, { kind: to === 'hf' ? HF_OUTPUT : GGUF_OUTPUT, force: opts.force, inputs: [src, opts.tokenizer, ...loaded.files] });
-    try {
-      const staged = target.stage(), from = basename(resolve(src));
-      if (to === 'hf') writeHFFolder(loaded, staged, from);
-      else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, ggufVocabOf(loaded), 'lift', from);
-      target.commit(staged);
-      return to === 'hf' ? readdirSync(target.path).map((f) => join(out, f)) : [out];
-    } finally {
-      target.release();
-    }
+    return writeConverted(loaded, to, out, { force: opts.force, inputs: [src, opts.tokenizer, ...loaded.files], from: basename(resolve(src)) });
   } finally {
     loaded.model.dispose();
+  }
+}
+
+/**
+ * Writes a loaded (or merged) model to `out` in format `to`. The target is claimed first (src/io/output.ts):
+ * never one of `inputs`, never a file or folder that is not an earlier output of ours (those only with force);
+ * built beside it and renamed into place. `from` is recorded as the provenance key.
+ */
+export function writeConverted(loaded: LoadedModel, to: ConvertTarget, out: string, o: { force?: boolean; inputs: (string | undefined)[]; from: string }): string[] {
+  const target = claimOutput(out, { kind: to === 'hf' ? HF_OUTPUT : GGUF_OUTPUT, force: o.force, inputs: o.inputs });
+  try {
+    const staged = target.stage();
+    if (to === 'hf') writeHFFolder(loaded, staged, o.from);
+    else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, ggufVocabOf(loaded), 'lift', o.from);
+    target.commit(staged);
+    return to === 'hf' ? readdirSync(target.path).map((f) => join(out, f)) : [out];
+  } finally {
+    target.release();
   }
 }
 
