@@ -7,6 +7,7 @@ import { register as registerChat } from './chat.js';
 import { register as registerConvert } from './convert.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerEval } from './eval.js';
+import { register as registerExport } from './export.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerServe } from './serve.js';
@@ -19,6 +20,7 @@ export function registerCommands(program: Command): void {
   registerConvert(program);
   registerDemo(program);
   registerEval(program);
+  registerExport(program);
   registerGenerate(program);
   registerInspect(program);
   registerServe(program);
