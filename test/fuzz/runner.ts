@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { CURRENT_INPUT, type ChildMessage, type Counts, type Finding } from './protocol.js';
-import { TARGETS } from './targets.js';
+import { PARSER_TARGETS, TARGETS } from './targets.js';
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
 /** No progress for this long after setup: the child is stuck in one input (sync code cannot time itself out). */
@@ -106,7 +106,7 @@ export async function fuzzTarget(target: string, runs: number, seed: number, onP
 export const machine = (): string => `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), node ${process.version}, ${process.platform}`;
 
 function parseArgs(argv: string[]): { runs: number; seed: number; targets: string[]; json: boolean } {
-  const o = { runs: 1000, seed: 0x5eed, targets: TARGETS.map((t) => t.name), json: false };
+  const o = { runs: 1000, seed: 0x5eed, targets: PARSER_TARGETS, json: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i], v = argv[i + 1];
     const num = (): number => {

@@ -2,7 +2,7 @@
 // valid fixture) and how to feed it to the parser the way the tool does. The runner classifies every outcome:
 // returning = ok, a typed error (isTypedError) = fine, any other throw = untyped error.
 import fc from 'fast-check';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../src/io/errors.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
@@ -276,9 +276,37 @@ const qaCache: FuzzTarget<{ json: JsonOp }> = {
   },
 };
 
+/**
+ * Not a parser: checks the harness itself (test/fuzz/fuzz.test.ts). With LIFT_FUZZ_CANARY naming a folder, the
+ * first run anywhere aborts the process, the first run after that takes 1.2 s, and then every tenth input
+ * throws a TypeError and every tenth a FormatError; the runner must count 1 crash, 1 hang and the untyped errors.
+ */
+const canary: FuzzTarget<number> = {
+  name: '_canary',
+  what: 'the harness\'s own check: a crash, a hang and untyped errors on purpose',
+  input: () => fc.nat(99),
+  setup: () => (n) => {
+    const dir = process.env.LIFT_FUZZ_CANARY;
+    if (!dir) throw new Error('_canary needs LIFT_FUZZ_CANARY');
+    const once = (name: string): boolean => {
+      const p = join(dir, name);
+      if (existsSync(p)) return false;
+      writeFileSync(p, '');
+      return true;
+    };
+    if (once('crashed')) process.abort();
+    if (once('hung')) for (const t0 = Date.now(); Date.now() - t0 < 1200;);
+    if (n % 10 === 0) throw new TypeError('canary: an untyped error');
+    if (n % 10 === 1) throw new FormatError('canary', 'field', 'something');
+  },
+};
+
 export const TARGETS: FuzzTarget<never>[] = [
-  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, qaCache,
+  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, qaCache, canary,
 ] as unknown as FuzzTarget<never>[];
+
+/** The parser targets (the ones `npm run fuzz` runs by default). */
+export const PARSER_TARGETS = TARGETS.filter((t) => !t.name.startsWith('_')).map((t) => t.name);
 
 export function targetNamed(name: string): FuzzTarget<unknown> {
   const t = TARGETS.find((x) => x.name === name);
