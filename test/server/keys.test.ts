@@ -1,0 +1,90 @@
+// API keys and ownership: `lift keys` against a running server's --data; without a key every route answers
+// 401, a document is invisible (404) to other keys and visible to an admin key, a revoked key stops working,
+// and deleting a document whose absorb is running cancels it and removes its files.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
+import { http, startServer, until, type RunningServer } from './helpers.js';
+
+const haveModel = existsSync(MODEL_BIN);
+if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
+
+describe('lift serve: keys and ownership', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
+  let data: ReturnType<typeof tempDir>, server: RunningServer, dir: string;
+  before(async () => {
+    buildOnce();
+    data = tempDir();
+    dir = join(data.dir, 'data');
+    server = await startServer(['--model', MODEL_BIN, '--data', dir]);
+  });
+  after(async () => {
+    await server?.stop();
+    data?.cleanup();
+  });
+
+  it('keys gate every route; documents are per key; admin sees all; revoke; delete cancels a running absorb', async () => {
+    // No keys yet: open.
+    assert.equal((await http(`${server.url}/v1/models`, 'GET')).status, 200);
+    const create = (name: string, ...more: string[]): string => {
+      const r = lift(['keys', 'create', name, '--data', dir, ...more]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const alice = create('alice'), bob = create('bob'), admin = create('root', '--admin');
+    assert.match(alice, /^lift-[\w-]{20,}$/);
+    assert.notEqual(alice, bob);
+    const list = lift(['keys', 'list', '--data', dir, '--json']);
+    assert.equal(list.code, 0, list.stderr);
+    const rows = JSON.parse(list.stdout);
+    assert.deepEqual(rows.map((k: { name: string; admin: boolean }) => [k.name, k.admin]).sort(), [['alice', false], ['bob', false], ['root', true]]);
+    for (const k of [alice, bob, admin]) assert.ok(!list.stdout.includes(k), 'keys are never listed');
+    assert.equal(lift(['keys', 'create', 'alice', '--data', dir]).code, 1, 'a second active key with the same name is refused');
+
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    let r = await http(`${server.url}/v1/models`, 'GET');
+    assert.equal(r.status, 401);
+    assert.equal(r.json.error.code, 'missing_api_key');
+    r = await http(`${server.url}/v1/documents`, 'GET', undefined, as('lift-wrong'));
+    assert.equal(r.status, 401);
+    assert.equal(r.json.error.code, 'invalid_api_key');
+    await assert.rejects(new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'lift-wrong', maxRetries: 0 }).models.list(), OpenAI.AuthenticationError);
+    const models = await new OpenAI({ baseURL: `${server.url}/v1`, apiKey: alice, maxRetries: 0 }).models.list();
+    assert.deepEqual(models.data.map((m) => m.id), ['stories260K']);
+
+    // Long enough to be still absorbing when deleted.
+    const recipe = { adapter: 'lora', lora_rank: 2, epochs: [3, 0], qa: 0, batch_size: 2, context_budget: 96, checkpoint_every: 1 };
+    const posted = await http(`${server.url}/v1/documents`, 'POST', { text: storyDocument(60, 3), recipe }, as(alice));
+    assert.equal(posted.status, 202, posted.text);
+    const id: string = posted.json.id;
+    for (const [key, status] of [[alice, 200], [admin, 200], [bob, 404]] as const) {
+      assert.equal((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(key))).status, status);
+      assert.equal((await http(`${server.url}/v1/documents`, 'GET', undefined, as(key))).json.data.length, status === 200 ? 1 : 0);
+    }
+    r = await http(`${server.url}/v1/chat/completions`, 'POST', { model: id, messages: [{ role: 'user', content: 'hi' }] }, as(bob));
+    assert.equal(r.status, 404, 'another key cannot use the document as a model');
+    assert.equal(r.json.error.code, 'model_not_found');
+    assert.equal((await http(`${server.url}/v1/documents/${id}`, 'DELETE', undefined, as(bob))).status, 404);
+    r = await http(`${server.url}/v1/chat/completions`, 'POST', { model: id, messages: [{ role: 'user', content: 'hi' }] }, as(alice));
+    assert.equal(r.status, 409, 'still absorbing');
+    assert.equal(r.json.error.code, 'model_not_ready');
+
+    // Delete while the absorb runs: the job is cancelled and every file of the document goes.
+    await until(async () => ((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(alice))).json.status === 'running' ? true : undefined), 20_000, 'the absorb to start');
+    await until(async () => (existsSync(join(dir, 'checkpoints', id)) ? true : undefined), 20_000, 'a checkpoint');
+    r = await http(`${server.url}/v1/documents/${id}`, 'DELETE', undefined, as(alice));
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(admin))).status, 404);
+    assert.deepEqual(readdirSync(join(dir, 'adapters')), []);
+    assert.deepEqual(readdirSync(join(dir, 'checkpoints')), []);
+    assert.equal((await http(`${server.url}/health`, 'GET', undefined, as(admin))).json.queued, 0);
+
+    const revoke = lift(['keys', 'revoke', 'alice', '--data', dir]);
+    assert.equal(revoke.code, 0, revoke.stderr);
+    assert.equal((await http(`${server.url}/v1/models`, 'GET', undefined, as(alice))).status, 401);
+    assert.equal((await http(`${server.url}/v1/models`, 'GET', undefined, as(bob))).status, 200);
+    assert.equal(lift(['keys', 'revoke', 'alice', '--data', dir]).code, 1, 'revoking twice names the problem');
+  });
+});
