@@ -17,6 +17,7 @@ import { native } from '../engine/native.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../io/output.js';
 import { faultPoint } from '../io/fault.js';
 import { loraBRows } from './layout.js';
+import { modelContentHash } from '../model/identity.js';
 import type { Tensor } from '../engine/index.js';
 import type { LlamaModel, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
@@ -44,7 +45,8 @@ export interface BaseModelRef { model: LlamaModel; id: string; revision: string 
 export interface LiftManifest {
   format_version: number;
   adapter: AdapterKind;
-  base_model: { id: string; revision: string | null; config_sha256: string };
+  /** content_sha256 (model/identity.ts) identifies the base by its weights; absent in manifests before it existed. */
+  base_model: { id: string; revision: string | null; config_sha256: string; content_sha256?: string };
   /** sha256 of the absorbed document's UTF-8 bytes, when there is one. */
   document_sha256: string | null;
   recipe: Record<string, unknown>;
@@ -81,6 +83,9 @@ export const sha256Hex = (data: string | Uint8Array): string => createHash('sha2
 
 /** sha256 of the canonical JSON of the parsed (Hugging Face-keyed) model config. */
 export const configHash = (c: LlamaConfig): string => sha256Hex(canonicalJson(c));
+
+/** The base's identity by content: wherever the file lives, the same weights give the same hash. */
+export const contentHash = (m: LlamaModel): string => modelContentHash(m, canonicalJson(m.config));
 
 /** PEFT's adapter_config.json for a LoRA (LoraConfig fields; the values PEFT writes for a plain LoRA). */
 export function peftAdapterConfig(lora: LoraAdapter, base: { id: string; revision: string | null }): Record<string, unknown> {
@@ -129,7 +134,7 @@ export function saveAdapter(out: string | OutputTarget, adapter: Adapter, input:
   const manifest: LiftManifest = {
     format_version: FORMAT_VERSION,
     adapter: adapter.kind,
-    base_model: { id: base.id, revision: base.revision, config_sha256: configHash(base.model.config) },
+    base_model: { id: base.id, revision: base.revision, config_sha256: configHash(base.model.config), content_sha256: contentHash(base.model) },
     document_sha256: input.document_sha256 ?? null,
     recipe: input.recipe ?? {},
     metrics: input.metrics ?? {},
@@ -230,6 +235,7 @@ function readManifest(file: string): LiftManifest {
   field(file, b, 'id', isStr, 'the base model id (a string)');
   field(file, b, 'revision', (v) => v === null || isStr(v), 'a string or null');
   field(file, b, 'config_sha256', (v) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v), '64 hex digits');
+  field(file, b, 'content_sha256', (v) => v === undefined || (typeof v === 'string' && /^[0-9a-f]{64}$/.test(v)), '64 hex digits (or absent)');
   field(file, o, 'document_sha256', (v) => v === null || v === undefined || isStr(v), 'a string or null');
   return { ...(o as unknown as LiftManifest), document_sha256: (o.document_sha256 as string | null) ?? null, recipe: (o.recipe as Record<string, unknown>) ?? {}, metrics: (o.metrics as Record<string, unknown>) ?? {} };
 }
@@ -238,8 +244,15 @@ function checkBase(dir: string, m: LiftManifest, base: BaseModelRef, opts: LoadA
   const want = m.base_model, hash = configHash(base.model.config);
   const problems: string[] = [];
   if (want.config_sha256 !== hash) problems.push(`config sha256 differs (adapter ${want.config_sha256.slice(0, 16)}…, loaded ${hash.slice(0, 16)}…)`);
-  if (!opts.ignoreId && want.id !== base.id) problems.push('the ids differ');
-  if (!opts.ignoreId && want.revision && base.revision && want.revision !== base.revision) problems.push(`revision ${want.revision} ≠ ${base.revision}`);
+  if (want.content_sha256) {
+    // Identified by content: a moved or copied file (another path, another id) is the same model; equal ids are not.
+    const content = contentHash(base.model);
+    if (want.content_sha256 !== content) problems.push(`the weights differ (content sha256 adapter ${want.content_sha256.slice(0, 16)}…, loaded ${content.slice(0, 16)}…)`);
+  } else {
+    // A manifest from before content hashes: the id and revision are all it has.
+    if (!opts.ignoreId && want.id !== base.id) problems.push('the ids differ');
+    if (!opts.ignoreId && want.revision && base.revision && want.revision !== base.revision) problems.push(`revision ${want.revision} ≠ ${base.revision}`);
+  }
   if (problems.length > 0)
     throw new BaseModelMismatchError(`${dir}: this ${m.adapter} adapter was made for base model "${want.id}"${want.revision ? `@${want.revision}` : ''}, ` +
       `but the loaded model is "${base.id}"${base.revision ? `@${base.revision}` : ''}: ${problems.join('; ')}`);

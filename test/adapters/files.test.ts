@@ -15,7 +15,7 @@ import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
 import { seededRandom } from '../../src/adapters/init.js';
 import {
-  saveAdapter, loadAdapter, configHash, BaseModelMismatchError, NonFiniteAdapterError, type Adapter,
+  saveAdapter, loadAdapter, configHash, contentHash, BaseModelMismatchError, NonFiniteAdapterError, type Adapter,
   MANIFEST_FILE, WEIGHTS_FILE, PEFT_CONFIG_FILE, GATED_MEMORY_CONFIG_FILE,
 } from '../../src/adapters/files.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
@@ -72,9 +72,9 @@ test('LoRA: save → load gives identical logits; PEFT adapter_config.json and t
   for (const n of st.tensors.keys()) assert.ok(!n.includes('.default.'), `${n}: PEFT saves without the adapter name`);
 
   const m = JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8'));
-  assert.equal(m.format_version, 1);
+  assert.equal(m.format_version, 2);
   assert.equal(m.adapter, 'lora');
-  assert.deepEqual(m.base_model, { id: 'tiny-random', revision: 'abc123', config_sha256: configHash(c) });
+  assert.deepEqual(m.base_model, { id: 'tiny-random', revision: 'abc123', config_sha256: configHash(c), content_sha256: contentHash(model) });
   assert.equal(m.document_sha256, 'ab'.repeat(32));
   assert.deepEqual(m.recipe, { stage1: { epochs: 3 } });
   assert.deepEqual(m.metrics, { loss: 1.5 });
@@ -144,7 +144,7 @@ test("Gated Memory with memory_input 'layer': save → load gives identical logi
   model.dispose();
 });
 
-test('loading onto a different base model is refused, naming both ids', () => {
+test('loading onto a different base model is refused, naming both ids; the same weights under another id or path load', () => {
   const c = tinyConfig(), model = tinyModel(c, 1, 'org/base-a');
   const gm = new GatedMemoryAdapter(model);
   const dir = join(root, 'mismatch');
@@ -157,12 +157,20 @@ test('loading onto a different base model is refused, naming both ids', () => {
     assert.match(e.message, /config sha256 differs/);
     return true;
   });
-  // Same architecture and config, another id or revision: still refused (other weights), unless told.
-  assert.throws(() => loadAdapter(dir, { model, id: 'org/base-c', revision: 'abc123' }), /org\/base-a.*org\/base-c/s);
-  assert.throws(() => loadAdapter(dir, { model, id: 'org/base-a', revision: 'fff' }), /revision abc123 ≠ fff/);
-  const moved = loadAdapter(dir, { model, id: '/elsewhere/base-a', revision: null }, { ignoreId: true });
-  moved.adapter.dispose();
+  // The same weights under another id, path or revision (a moved or copied file): the adapter loads.
+  for (const ref of [{ model, id: '/elsewhere/base-a', revision: null }, { model, id: 'org/base-a', revision: 'fff' }]) loadAdapter(dir, ref).adapter.dispose();
+  // The same config and id, other weights (another checkpoint of the architecture): refused, naming the weights.
+  const retrained = tinyModel(c, 2, 'org/base-a');
+  assert.throws(() => loadAdapter(dir, base(retrained)), /the weights differ \(content sha256/);
   assert.throws(() => loadAdapter(dir, base(other), { ignoreId: true }), BaseModelMismatchError, 'the config hash is always checked');
+  // A manifest from before content hashes falls back to the id and revision.
+  const mf = join(dir, MANIFEST_FILE), old = JSON.parse(readFileSync(mf, 'utf8'));
+  delete old.base_model.content_sha256;
+  old.format_version = 1;
+  writeFileSync(mf, JSON.stringify(old));
+  assert.throws(() => loadAdapter(dir, { model, id: 'org/base-c', revision: 'abc123' }), /the ids differ/);
+  loadAdapter(dir, { model, id: '/elsewhere/base-a', revision: null }, { ignoreId: true }).adapter.dispose();
+  retrained.dispose();
   other.dispose();
   gm.dispose();
   model.dispose();
