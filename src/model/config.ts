@@ -52,9 +52,9 @@ function int(file: string, raw: Record<string, unknown>, key: string, dflt?: num
   if (v > MAX_INT) throw new ConfigError(file, key, `a positive integer of at most ${MAX_INT}`, raw[key]);
   return v;
 }
-function num(file: string, raw: Record<string, unknown>, key: string, dflt: number): number {
+function num(file: string, raw: Record<string, unknown>, key: string, dflt: number, at = ''): number {
   const v = raw[key] ?? dflt;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(file, key, 'a positive number', raw[key]);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new ConfigError(file, at + key, 'a positive number', raw[key]);
   return v;
 }
 
@@ -89,14 +89,15 @@ function ropeScaling(file: string, raw: unknown): RopeScaling | null {
   const r = raw as Record<string, unknown>;
   const type = r.rope_type ?? r.type;
   if (type === 'default') return { rope_type: 'default' };
-  if (type === 'linear') return { rope_type: 'linear', factor: num(file, r, 'factor', NaN) };
+  const at = 'rope_scaling.';
+  if (type === 'linear') return { rope_type: 'linear', factor: num(file, r, 'factor', NaN, at) };
   if (type === 'llama3')
     return {
       rope_type: 'llama3',
-      factor: num(file, r, 'factor', NaN),
-      low_freq_factor: num(file, r, 'low_freq_factor', 1),
-      high_freq_factor: num(file, r, 'high_freq_factor', 4),
-      original_max_position_embeddings: int(file, r, 'original_max_position_embeddings', 8192),
+      factor: num(file, r, 'factor', NaN, at),
+      low_freq_factor: num(file, r, 'low_freq_factor', 1, at),
+      high_freq_factor: num(file, r, 'high_freq_factor', 4, at),
+      original_max_position_embeddings: int(file, r, 'original_max_position_embeddings', 8192, at),
     };
   throw new ConfigError(file, 'rope_scaling.rope_type', '"llama3", "linear" or "default" (others are not supported yet)', type);
 }
