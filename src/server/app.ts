@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
 import type { LoadedModel } from '../model/load.js';
 import { ApiError, toApiError } from './errors.js';
 import { Store } from './store.js';
@@ -12,7 +13,8 @@ import { JobRunner } from './jobs.js';
 import { AdapterCache } from './adapters.js';
 import { baseModelId, type Caller, type Limits, type ServerContext } from './context.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
-import { registerDocumentRoutes, type NewDocument } from './routes-documents.js';
+import { registerDocumentRoutes } from './routes-documents.js';
+import { readUpload } from './upload.js';
 import { authenticate } from './auth.js';
 
 export interface ServerOptions {
@@ -74,11 +76,8 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
     void reply.status(404).send(a.body());
   });
 
-  const readUpload = async (req: FastifyRequest): Promise<NewDocument> => {
-    const b = req.body;
-    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new ApiError(400, 'the request body must be a JSON object {"text", "title"?, "recipe"?}', 'invalid_request_error', 'invalid_body');
-    return b as NewDocument;
-  };
+  // Uploads: one file, at most the body limit; other form fields are small.
+  await app.register(multipart, { limits: { fileSize: limits.bodyBytes, files: 1, fields: 4, fieldSize: 1 << 20, parts: 5 } });
   registerOpenAIRoutes(app, ctx, callerOf);
   registerDocumentRoutes(app, ctx, callerOf, readUpload);
   app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: jobs.queued, adapters: ctx.adapters.size }));

@@ -22,7 +22,7 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
   before(async () => {
     buildOnce();
     data = tempDir();
-    server = await startServer(['--model', MODEL_BIN, '--data', join(data.dir, 'data')]);
+    server = await startServer(['--model', MODEL_BIN, '--data', join(data.dir, 'data'), '--max-body-mb', '2']);
     client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
   });
   after(async () => {
@@ -166,6 +166,45 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     // The server is still serving after all of that.
     assert.equal((await http(`${server.url}/v1/models`, 'GET')).status, 200);
     assert.deepEqual((await http(`${server.url}/v1/documents`, 'GET')).json, { object: 'list', data: [] });
+  });
+
+  it('documents as multipart uploads: text and Markdown accepted; other types, binary, empty and oversized files refused', async () => {
+    const form = (name: string, content: string | Uint8Array, type: string, fields: Record<string, string> = {}): FormData => {
+      const f = new FormData();
+      for (const [k, v] of Object.entries(fields)) f.append(k, v);
+      f.append('file', new Blob([content], { type }), name);
+      return f;
+    };
+    const post = async (body: FormData): Promise<{ status: number; json: any }> => {
+      const r = await fetch(`${server.url}/v1/documents`, { method: 'POST', body });
+      return { status: r.status, json: await r.json() };
+    };
+    let r = await post(form('notes.md', '# Notes\n\nLily found a key.\n', 'text/markdown', { recipe: JSON.stringify({ epochs: [1, 0], qa: 0 }) }));
+    assert.equal(r.status, 202, JSON.stringify(r.json));
+    assert.equal(r.json.title, 'notes', 'the title defaults to the file name');
+    assert.deepEqual(r.json.recipe, { epochs: [1, 0], qa: 0 });
+    assert.equal((await http(`${server.url}/v1/documents/${r.json.id}`, 'DELETE')).status, 200);
+    r = await post(form('paper.pdf', '%PDF-1.7 ...', 'application/pdf'));
+    assert.equal(r.status, 415);
+    assert.equal(r.json.error.code, 'unsupported_file_type');
+    r = await post(form('blob.txt', new Uint8Array([104, 105, 0, 1, 2]), 'text/plain'));
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /NUL/);
+    r = await post(form('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9]), 'text/plain'));
+    assert.equal(r.status, 400);
+    assert.match(r.json.error.message, /UTF-8/);
+    r = await post(form('empty.txt', '', 'text/plain'));
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, 'file');
+    r = await post(form('story.txt', 'a story', 'text/plain', { recipe: '{"lr": "fast"}' }));
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.param, 'recipe.lr');
+    r = await post(form('big.txt', 'word '.repeat(500_000), 'text/plain')); // 2.5 MB > --max-body-mb 2
+    assert.equal(r.status, 413, JSON.stringify(r.json));
+    const big = await http(`${server.url}/v1/documents`, 'POST', { text: 'word '.repeat(500_000) });
+    assert.equal(big.status, 413, big.text);
+    assert.equal(big.json.error.code, 'body_too_large');
+    assert.deepEqual((await http(`${server.url}/v1/documents`, 'GET')).json.data, [], 'nothing refused was stored');
   });
 
   it('a document absorbed through the API is a model: answered like `lift ask`, listed, then deleted', async () => {

@@ -1,0 +1,49 @@
+// Reading a new document from a request: JSON {"text", "title"?, "recipe"?}, or multipart/form-data with a
+// `file` field (and optional `title` and `recipe` fields, the recipe as JSON text). Uploads are checked for
+// size (the body limit, 413), type (plain text and Markdown by name or media type, 415 otherwise) and content
+// (strict UTF-8, no NUL bytes: a binary file is refused, never absorbed as garbage).
+import { extname } from 'node:path';
+import type { FastifyRequest } from 'fastify';
+import { ApiError, badField } from './errors.js';
+import type { NewDocument } from './routes-documents.js';
+
+const TEXT_EXTENSIONS = new Set(['.txt', '.text', '.md', '.markdown']);
+const TEXT_TYPES = new Set(['text/plain', 'text/markdown', 'text/x-markdown']);
+
+export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
+  if (!req.isMultipart()) {
+    const b = req.body;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new ApiError(400, 'the request body must be a JSON object {"text", "title"?, "recipe"?} (or multipart/form-data with a "file" field)', 'invalid_request_error', 'invalid_body');
+    return b as NewDocument;
+  }
+  const fields: Record<string, string> = {};
+  let file: { name: string; type: string; data: Buffer } | null = null;
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'file') throw badField(part.fieldname, 'unexpected file field; send the document as "file"');
+      if (file) throw badField('file', 'send one file per request');
+      const data = await part.toBuffer(); // over the size limit: RequestFileTooLargeError → 413
+      file = { name: part.filename ?? '', type: part.mimetype ?? '', data };
+    } else {
+      if (!['title', 'recipe'].includes(part.fieldname)) throw badField(part.fieldname, 'unknown form field; expected file, title and recipe');
+      fields[part.fieldname] = String(part.value);
+    }
+  }
+  if (!file) throw badField('file', 'the form has no "file" field with the document');
+  const ext = extname(file.name).toLowerCase();
+  const type = file.type.split(';')[0].trim().toLowerCase();
+  if (!TEXT_EXTENSIONS.has(ext) && !TEXT_TYPES.has(type))
+    throw new ApiError(415, `file: ${JSON.stringify(file.name)} (${type || 'no media type'}) is not a supported document type; upload UTF-8 text (.txt) or Markdown (.md)`, 'invalid_request_error', 'unsupported_file_type', 'file');
+  if (file.data.length === 0) throw badField('file', `${JSON.stringify(file.name)} is empty: there is nothing to absorb`);
+  const nul = file.data.indexOf(0);
+  if (nul >= 0) throw badField('file', `${JSON.stringify(file.name)}: byte ${nul} is NUL: this looks like a binary file, not text`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(file.data);
+  } catch {
+    throw badField('file', `${JSON.stringify(file.name)} is not valid UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)`);
+  }
+  // The title defaults to the file's name without its extension (shown to the model in the answering prompt).
+  const stem = file.name.slice(0, file.name.length - ext.length).trim();
+  return { text, title: fields.title ?? (stem.length > 0 ? stem.slice(0, 300) : undefined), recipe: fields.recipe };
+}
