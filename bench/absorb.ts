@@ -1,3 +1,4 @@
+// `npm run bench -- absorb --prepare [--mb 1,5,20] [--json]`: preparation only (absorb-prep.ts).
 // `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora]`:
 // absorb time against document length on the SmolLM2-135M-shaped model (random weights, SmolLM2 tokenizer),
 // one epoch, the paper's lengths scaled to a 2k window (budget 2048: segments 512, stride 192, CT context
@@ -12,10 +13,12 @@ import { absorb } from '../src/lift/absorb.js';
 import type { LoadedModel } from '../src/model/load.js';
 import { randomModel, SMOLLM2_135M } from './engine.js';
 import { Output, log, type BenchArgs } from './util.js';
+import { benchPrepare } from './absorb-prep.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 
 export async function benchAbsorb(args: BenchArgs): Promise<void> {
+  if (args.flags.has('prepare') || args.flags.has('prepare-one')) return benchPrepare(args);
   const sizes = (args.flags.get('sizes') ?? '1024,2048,4096,8192,16384').split(',').map(Number);
   const adapter = (args.flags.get('adapter') ?? 'gated-memory') as 'gated-memory' | 'lora';
   native.setThreads(Number(args.flags.get('threads') ?? 2));
