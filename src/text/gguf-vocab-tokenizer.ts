@@ -3,7 +3,7 @@
 // '▁' for space, per-token scores, <0xXX> byte tokens), encoded with the same score-driven merge as llama2.c's
 // run.c, so stories260K.gguf encodes exactly like tok512.bin. 'gpt2' (byte-level BPE with ranked merges and a
 // per-model pre-tokenizer regex) is not implemented yet and fails with a clear error.
-import { FormatError, shownJson } from '../io/errors.js';
+import { FormatError, shown, shownJson } from '../io/errors.js';
 import { mergeByScore, type ScoreVocab } from './score-bpe.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
@@ -43,7 +43,7 @@ export function fromGGUFMetadata(meta: Record<string, unknown>, file: string): T
   const model = field(meta, 'tokenizer.ggml.model', file);
   if (model === 'llama') return GGUFLlamaTokenizer.fromMetadata(meta, file);
   if (model === 'gpt2') throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model 'gpt2' not supported yet (byte-level BPE); pass the model's tokenizer.json instead`);
-  throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model ${shownJson(model)} not supported (supported: 'llama')`);
+  throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model ${typeof model === 'string' ? `'${shown(model)}'` : shownJson(model)} not supported (supported: 'llama')`);
 }
 
 export class GGUFLlamaTokenizer implements Tokenizer {
