@@ -153,7 +153,6 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   o.onEvent?.({ type: 'plan', lengths, ...plan.at(docIds.length, false) });
   const segments = makeSegments(docIds, lengths.segmentLength, lengths.stride);
   o.onEvent?.({ type: 'prepare', documentTokens: docIds.length, segments: segments.length, lengths });
-  const segSamples = await drive(segmentSampleSteps(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }), progress('building samples'));
 
   const nQA = o.qa ?? PAPER_DEFAULTS.qa;
   let qas: QAPair[] = [];
@@ -171,7 +170,7 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
   // The document's tokens as a continuation are those after the title in docIds when the tokenizer allowed
   // that cut (tokens.ts), so the QA prompts need no tokenization of the whole document each.
-  const documentIds = tokenized.body === null ? undefined : docIds.slice(tokenized.body);
+  const documentIds = tokenized.body === null || qas.length === 0 ? undefined : docIds.slice(tokenized.body);
   const qaSamples: Sample[] = [];
   for (const qa of qas) {
     try {
@@ -186,7 +185,9 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
-  const toTrain = (s: Sample): TrainSample => ({ input: s.input, labels: s.labels, kind: s.kind });
+  // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
+  // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
+  const toTrain = (s: Sample): TrainSample => ({ input: Int32Array.from(s.input), labels: Int32Array.from(s.labels), kind: s.kind });
   // 'answers': the anchor is lifted where the document holds a QA's answer.
   const anchorOn = o.anchorOn ?? 'answers';
   const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
@@ -195,7 +196,8 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const mask = lifted ? answers : null;
   // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
   const recitation = (s: Sample, segment: Segment): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
-  const segTrain = segSamples.map((s, i) => recitation(s, segments[i]));
+  // Built after the QAs (the anchor's rows need their answers), each converted as soon as it is made.
+  const segTrain = await drive(segmentSampleSteps(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, segments[i])), progress('building samples'));
   // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
   const reciteTrain: TrainSample[] = [];
   for (let k = 0; answers && k < nRecite; k++) {

@@ -110,15 +110,18 @@ export function segmentSamplesFromTokens(tok: Tokenizer, docIds: readonly number
   return drainSync(segmentSampleSteps(tok, docIds, segments, lengths, opts));
 }
 
-/** segmentSamplesFromTokens as steps (pace.ts): yields [samples built, segments] every 256 samples. */
-export function* segmentSampleSteps(tok: Tokenizer, docIds: readonly number[], segments: readonly Segment[], lengths: LiftLengths, opts: SampleOptions = {}): Generator<Progress, Sample[]> {
+/**
+ * segmentSamplesFromTokens as steps (pace.ts): yields [samples built, segments] every 256 samples. `map`
+ * turns each sample into what the caller keeps (absorb: a TrainSample of Int32Arrays) as soon as it is built.
+ */
+export function* segmentSampleSteps<T = Sample>(tok: Tokenizer, docIds: readonly number[], segments: readonly Segment[], lengths: LiftLengths, opts: SampleOptions = {}, map: (s: Sample, i: number) => T = (s) => s as T): Generator<Progress, T[]> {
   const bos = opts.bos ? [bosOf(tok)] : [];
   const pieces = opts.contextualized === false ? null : { ellipsis: encodeAfter(tok, ELLIPSIS), recite: encodeAfter(tok, RECITE_PROMPT), bos };
   const seed = opts.seed ?? 0;
-  const out: Sample[] = [];
+  const out: T[] = [];
   for (let i = 0; i < segments.length; i++) {
     if (i % 256 === 0) yield [i, segments.length];
-    out.push(pieces ? contextualizedSample(docIds, segments[i].ids, lengths.ctContext, pieces, rngFor(seed, i)) : segmentSample(segments[i].ids, bos));
+    out.push(map(pieces ? contextualizedSample(docIds, segments[i].ids, lengths.ctContext, pieces, rngFor(seed, i)) : segmentSample(segments[i].ids, bos), i));
   }
   return out;
 }

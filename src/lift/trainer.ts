@@ -19,8 +19,8 @@ export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
 
 /** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
 export interface TrainSample {
-  input: number[];
-  labels: number[];
+  input: readonly number[] | Int32Array;
+  labels: readonly number[] | Int32Array;
   kind?: string;
   /** The anchor's row weights [input.length] for anchorOn 'answers' (absent: every row). */
   anchorRows?: Float32Array;
@@ -235,7 +235,7 @@ export function learningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps' | '
  * The selective anchor's row weights [T]: 0 where the label is a target the base's logits do not rank first
  * (what the document teaches), 1 elsewhere (targets the base already predicts, and unlabelled context).
  */
-export function knownRows(ref: Tensor, labels: number[]): Float32Array {
+export function knownRows(ref: Tensor, labels: ArrayLike<number>): Float32Array {
   const [T, V] = ref.shape, d = ref.f32(), w = new Float32Array(T).fill(1);
   for (let t = 0; t < T; t++) {
     if (labels[t] === IGNORE) continue;
