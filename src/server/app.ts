@@ -1,8 +1,9 @@
 // The server: Fastify (maintained, fast, typed; per-route body limits and content-type parsing built in) with
 // OpenAI's routes, the document API and OpenAI-shaped errors for everything, including what Fastify rejects
 // itself (malformed JSON, oversized bodies, unknown routes).
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import type { LoadedModel } from '../model/load.js';
@@ -59,6 +60,8 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   app.removeContentTypeParser('text/plain');
   const callers = new WeakMap<FastifyRequest, Caller | null>();
   app.addHook('onRequest', async (req) => {
+    // The web page itself holds no data (it asks for a key when the server has keys); everything else is gated.
+    if (req.method === 'GET' && (req.url === '/' || req.url === '/index.html')) return;
     callers.set(req, authenticate(store, req));
   });
   const callerOf = (req: FastifyRequest): Caller | null => callers.get(req) ?? null;
@@ -80,6 +83,8 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   await app.register(multipart, { limits: { fileSize: limits.bodyBytes, files: 1, fields: 4, fieldSize: 1 << 20, parts: 5 } });
   registerOpenAIRoutes(app, ctx, callerOf);
   registerDocumentRoutes(app, ctx, callerOf, readUpload);
+  const page = readFileSync(pageFile());
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page));
   app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: jobs.queued, adapters: ctx.adapters.size }));
 
   jobs.start();
@@ -96,4 +101,11 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
       store.close();
     },
   };
+}
+
+/** The web page: beside this module under tsx; in the source tree when running the build (tsc does not copy .html). */
+function pageFile(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const p of [join(here, 'page.html'), join(here, '..', '..', '..', 'src', 'server', 'page.html')]) if (existsSync(p)) return p;
+  throw new Error(`the web page (src/server/page.html) is missing beside ${here}`);
 }

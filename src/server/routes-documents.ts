@@ -2,6 +2,9 @@
 // queued → running → ready | failed (a contract: scripts poll GET /v1/documents/{id}); /events streams the
 // progress as Server-Sent Events; DELETE cancels a running absorb and removes the adapter.
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tarFolder } from './tar.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badField, notFound } from './errors.js';
 import { parseRecipe } from './recipe.js';
@@ -55,6 +58,24 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext,
     ctx.jobs.removeFiles(d.id);
     ctx.jobs.broadcast(d.id, { type: 'status', status: 'deleted' }); // ends open event streams
     return { id: d.id, object: 'document.deleted', deleted: true };
+  });
+
+  /** A ready document's adapter folder (404 before it is ready). */
+  const adapterOf = (d: DocumentRow): string => {
+    const dir = ctx.paths.adapter(d.id);
+    if (d.status !== 'ready' || !existsSync(dir)) throw notFound(`document '${d.id}' has no adapter yet (status ${d.status})`, 'adapter_not_ready');
+    return dir;
+  };
+
+  app.get<{ Params: { id: string } }>('/v1/documents/:id/adapter', async (req, reply) => {
+    const d = find(req);
+    const archive = tarFolder(adapterOf(d), `${d.id}.lift`);
+    return reply.type('application/x-tar').header('content-disposition', `attachment; filename="${d.id}.lift.tar"`).send(archive);
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/documents/:id/report', async (req, reply) => {
+    const d = find(req);
+    return reply.type('text/html; charset=utf-8').send(readFileSync(join(adapterOf(d), 'report.html')));
   });
 
   app.get<{ Params: { id: string } }>('/v1/documents/:id/events', async (req, reply) => {

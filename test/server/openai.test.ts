@@ -5,7 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import OpenAI from 'openai';
 import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
 import { SHARED_DIR } from '../helpers/shared.js';
@@ -172,7 +173,7 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     const form = (name: string, content: string | Uint8Array, type: string, fields: Record<string, string> = {}): FormData => {
       const f = new FormData();
       for (const [k, v] of Object.entries(fields)) f.append(k, v);
-      f.append('file', new Blob([content], { type }), name);
+      f.append('file', new Blob([content as unknown as BlobPart], { type }), name); // (a Uint8Array is a BlobPart; TS's lib types disagree)
       return f;
     };
     const post = async (body: FormData): Promise<{ status: number; json: any }> => {
@@ -243,6 +244,21 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     const viaStream = [];
     for await (const c of await client.chat.completions.create({ model: id, messages: [{ role: 'user', content: question }], max_tokens: 24, stream: true })) viaStream.push(c.choices[0]?.delta?.content ?? '');
     assert.equal(viaStream.join(''), r.choices[0].message.content);
+
+    // The adapter folder as a tar archive that tar itself unpacks to the same bytes.
+    const tarRes = await fetch(`${server.url}/v1/documents/${id}/adapter`);
+    assert.equal(tarRes.status, 200);
+    assert.equal(tarRes.headers.get('content-type'), 'application/x-tar');
+    const tarFile = join(data.dir, 'adapter.tar');
+    writeFileSync(tarFile, Buffer.from(await tarRes.arrayBuffer()));
+    const out = join(data.dir, 'unpacked');
+    mkdirSync(out);
+    const untar = spawnSync('tar', ['-xf', tarFile, '-C', out], { encoding: 'utf8' });
+    assert.equal(untar.status, 0, untar.stderr);
+    const files = readdirSync(adapterDir).sort();
+    assert.deepEqual(readdirSync(join(out, `${id}.lift`)).sort(), files);
+    assert.ok(files.includes('adapter_model.safetensors') && files.includes('lift_manifest.json'));
+    for (const f of files) assert.ok(readFileSync(join(out, `${id}.lift`, f)).equals(readFileSync(join(adapterDir, f))), f);
 
     const del = await http(`${server.url}/v1/documents/${id}`, 'DELETE');
     assert.equal(del.status, 200);
