@@ -11,7 +11,9 @@
         "native/attention.cc",
         "native/mlp.cc",
         "native/loss.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/quant.cc",
+        "native/quant-formats.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

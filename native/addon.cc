@@ -37,6 +37,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerMlp(env, exports);
   registerLoss(env, exports);
   registerOptim(env, exports);
+  registerQuant(env, exports);
   return exports;
 }
 

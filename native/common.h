@@ -94,6 +94,7 @@ void registerAttention(Napi::Env env, Napi::Object exports);
 void registerMlp(Napi::Env env, Napi::Object exports);
 void registerLoss(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
+void registerQuant(Napi::Env env, Napi::Object exports);
 
 #define LIFT_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, lift::guarded<fn>, name))
 

@@ -45,6 +45,14 @@ export interface NativeEngine {
   klForward(logits: F, refLogits: F, lse: F, T: number, V: number, weights?: F): { loss: number };
   klBackward(logits: F, refLogits: F, lse: F, dLogits: F, T: number, V: number, scale: number, weights?: F): void;
   adamw(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
+  /** y[T,O] = x[T,I] · W[O,I]ᵀ for W in ggml blocks of type id `type` (native/quant.cc). */
+  qMatmul(x: F, T: number, I: number, w: Uint8Array, type: number, O: number, y: F): void;
+  /** dx[T,I] (+)= dy[T,O] · W[O,I]. */
+  qMatmulBackward(dy: F, T: number, O: number, w: Uint8Array, type: number, I: number, dx: F, accumulate: boolean): void;
+  qEmbedding(w: Uint8Array, type: number, V: number, C: number, ids: Int32Array, out: F): void;
+  qDequant(w: Uint8Array, type: number, rows: number, cols: number, r0: number, n: number, out: F): void;
+  qFirstNonFinite(w: Uint8Array, type: number, rows: number, cols: number): number;
+  qQuantize(src: F, rows: number, cols: number, type: number, dst: Uint8Array): void;
   sumSquares(x: F): number;
   countNonFinite(x: F): number;
 }

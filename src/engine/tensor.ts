@@ -1,15 +1,31 @@
 // The tensor handle: a shape, a dtype, a device and native storage that is freed deterministically.
-// Compute is float32. Frozen weights may be stored as f16/bf16 and converted with toF32(); ids travel as
-// Int32Array, not tensors. Only the CPU storage exists today, but nothing outside this file and the op
+// Compute is float32. Frozen weights may be stored as f16/bf16 or in ggml's quantized blocks (q4_k, q8_0, …:
+// a [rows, cols] weight is rows × cols/block blocks, as in its GGUF file); the matrix ops read those
+// directly (ops/quant-linear.ts) and toF32() dequantizes. Ids travel as Int32Array, not tensors. Only the CPU storage exists today, but nothing outside this file and the op
 // files touches memory directly (they go through `f32()`), so a CUDA storage can slot in beside it.
 //
 // Lifetime: every tensor created inside `tidy()` (or a Tape) is disposed when it ends unless returned or
 // kept; parameters are created outside any scope (or `keep()`-ed) and live until disposed.
 import { native } from './native.js';
+import { GGML_TYPES, type QuantName } from '../io/quant-types.js';
 
-export type DType = 'f32' | 'f16' | 'bf16';
+/** Block-quantized storage (frozen weights only), named as ggml's types in lower case. */
+export type QDType = Lowercase<QuantName>;
+export type DType = 'f32' | 'f16' | 'bf16' | QDType;
 export type Device = 'cpu';
-const BYTES: Record<DType, number> = { f32: 4, f16: 2, bf16: 2 };
+
+/** ggml's type (layout and id) for a storage dtype. */
+export function ggmlOf(dtype: DType): (typeof GGML_TYPES)[keyof typeof GGML_TYPES] {
+  return GGML_TYPES[dtype.toUpperCase() as keyof typeof GGML_TYPES];
+}
+/** Bytes of storage for `shape` in `dtype` (block types need the innermost dimension in whole blocks). */
+export function storageBytes(shape: readonly number[], dtype: DType): number {
+  const n = shape.reduce((a, b) => a * b, 1), { block, bytes } = ggmlOf(dtype);
+  const cols = shape.length ? shape[shape.length - 1] : 1;
+  if (block > 1 && n > 0 && cols % block !== 0)
+    throw new Error(`Tensor: a ${dtype} tensor needs its last dimension in whole ${block}-value blocks, got [${shape.join(', ')}]`);
+  return (n / block) * bytes;
+}
 
 const scopes: Set<Tensor>[] = [];
 
@@ -64,7 +80,7 @@ export class Tensor {
       if (!Number.isInteger(d) || d < 0) throw new Error(`Tensor.empty: bad shape [${shape.join(', ')}]: dimensions must be integers ≥ 0`);
     const dtype = opts.dtype ?? 'f32';
     const n = shape.reduce((a, b) => a * b, 1);
-    const buf = native.alloc(n * BYTES[dtype], opts.zero ?? false);
+    const buf = native.alloc(dtype === 'f32' ? n * 4 : storageBytes(shape, dtype), opts.zero ?? false);
     return new Tensor(shape, dtype, buf, true, opts.requiresGrad ?? false, opts.name ?? '');
   }
   static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
@@ -113,12 +129,20 @@ export class Tensor {
     if (this.size !== 1) throw new Error(`item(): tensor has ${this.size} elements, expected 1`);
     return this.f32()[0];
   }
-  /** Converts f16/bf16 storage to a new f32 tensor (f32 returns a copy). */
+  /** Converts f16/bf16/quantized storage to a new f32 tensor (f32 returns a copy). */
   toF32(): Tensor {
     const out = Tensor.empty(this.shape, { name: this.name });
     if (this.dtype === 'f32') out.f32().set(this.f32());
-    else native.toF32(new Uint16Array(this.buffer(), 0, this.size), out.f32(), this.dtype);
+    else if (this.dtype === 'f16' || this.dtype === 'bf16') native.toF32(new Uint16Array(this.buffer(), 0, this.size), out.f32(), this.dtype);
+    else {
+      const cols = this.shape[this.shape.length - 1] ?? 1, rows = cols ? this.size / cols : 0;
+      if (rows) native.qDequant(this.bytes(), ggmlOf(this.dtype).id, rows, cols, 0, rows, out.f32());
+    }
     return out;
+  }
+  /** The raw storage bytes (16-bit or quantized weights: what the native quantized kernels read). */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.buffer(), 0, this.dtype === 'f32' ? this.size * 4 : storageBytes(this.shape, this.dtype));
   }
   /** Converts to 16-bit storage (round to nearest even). */
   to16(dtype: 'f16' | 'bf16'): Tensor {

@@ -4,15 +4,17 @@ import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
+import { quantLinear } from './quant-linear.js';
 
 /** y[T,O] = x[T,I] · W[O,I]ᵀ (+ b[O]). PyTorch's nn.Linear layout. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   expectRank('linear', 'x', x, 2);
   expectRank('linear', 'weight', w, 2);
-  expectF32('linear', x, w, b);
   const [T, I] = x.shape, [O, I2] = w.shape;
   if (I !== I2) throw new Error(`linear: x ${fmt(x)} and weight ${fmt(w)} disagree: weight must be [*, ${I}]`);
   if (b && (b.shape.length !== 1 || b.shape[0] !== O)) throw new Error(`linear: bias ${fmt(b)} must be [${O}]`);
+  if (w.dtype !== 'f32') return quantLinear(x, w, b); // frozen 16-bit / quantized base weight
+  expectF32('linear', x, w, b);
   const y = Tensor.empty([T, O]);
   native.gemm(false, true, T, O, I, 1, x.f32(), 0, I, w.f32(), 0, I, 0, y.f32(), 0, O);
   if (b) native.addBias(y.f32(), b.f32(), T, O);

@@ -3,10 +3,12 @@ import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
+import { quantEmbedding } from './quant-linear.js';
 
 /** out[T,C] = table[ids[t]] for table[V,C]. */
 export function embedding(table: Tensor, ids: Int32Array): Tensor {
   expectRank('embedding', 'table', table, 2);
+  if (table.dtype !== 'f32') return quantEmbedding(table, ids); // frozen 16-bit / quantized table
   expectF32('embedding', table);
   const [V, C] = table.shape;
   const out = Tensor.empty([ids.length, C]);

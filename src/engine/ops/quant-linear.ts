@@ -1,0 +1,40 @@
+// The linear layer and the embedding lookup on a frozen weight kept in 16-bit or ggml block storage
+// (QLoRA-style: the base stays quantized, adapters train on top). Forward y = x·Wᵀ and the input gradient
+// dx = dy·W are computed from the blocks by native/quant.cc; the weight itself never gets a gradient, so
+// a quantized (or 16-bit) weight that requires grad is refused.
+// Legend: T tokens, I in-features, O out-features, V vocabulary, C channels.
+import { native } from '../native.js';
+import { Tensor, ggmlOf } from '../tensor.js';
+import { gradFor, gradIf, needsGrad, record } from '../tape.js';
+import { expectF32, fmt } from './shapes.js';
+
+function frozen(op: string, w: Tensor): void {
+  if (w.requiresGrad) throw new Error(`${op}: weight ${w.name || fmt(w)} is ${w.dtype} and requires grad; only f32 weights train (${w.dtype} weights are frozen)`);
+}
+
+/** y[T,O] = x[T,I] · W[O,I]ᵀ (+ b[O]) for W stored as f16/bf16/q*. Saves x's shape only (W is frozen). */
+export function quantLinear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
+  frozen('linear', w);
+  expectF32('linear', x, b);
+  const [T, I] = x.shape, O = w.shape[0];
+  const type = ggmlOf(w.dtype).id;
+  const y = Tensor.empty([T, O]);
+  native.qMatmul(x.f32(), T, I, w.bytes(), type, O, y.f32());
+  if (b) native.addBias(y.f32(), b.f32(), T, O);
+  if (!needsGrad(x, b)) return y;
+  return record('linear', y, () => {
+    const dy = y.grad!.f32();
+    const dx = gradFor(x), db = gradIf(b);
+    if (dx) native.qMatmulBackward(dy, T, O, w.bytes(), type, I, dx.g, !dx.fresh);
+    if (db) native.biasBackward(dy, db, T, O);
+  });
+}
+
+/** out[T,C] = table[ids[t]] for a frozen table[V,C] stored as f16/bf16/q*. */
+export function quantEmbedding(table: Tensor, ids: Int32Array): Tensor {
+  frozen('embedding', table);
+  const [V, C] = table.shape;
+  const out = Tensor.empty([ids.length, C]);
+  native.qEmbedding(table.bytes(), ggmlOf(table.dtype).id, V, C, ids, out.f32());
+  return out;
+}
