@@ -14,6 +14,9 @@ import { claimOutput, type OutputKind } from '../io/output.js';
 import { readLlama2cTokenizerFile } from '../io/llama2c.js';
 import { hfToGgufName, permuteQK } from '../io/names.js';
 import { TokenType } from '../text/gguf-vocab-tokenizer.js';
+import { bpeTokenizerJson, bpeVocabFromGGUF, bpeVocabFromTokenizerJson, type BpeVocab } from '../text/gguf-bpe.js';
+import { HFTokenizer } from '../text/hf-tokenizer.js';
+import { FormatError } from '../io/errors.js';
 import { toHFConfig, type LlamaConfig } from './config.js';
 import { loadModelFromPath, type LoadedModel, type LoadOptions } from './load.js';
 
@@ -36,10 +39,10 @@ export interface SpmVocab {
 }
 
 /** Converts `src` and writes it to `out` (a folder for 'hf', a file for 'gguf'); returns the files written. */
-export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean } = {}): string[] {
+export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean; vocab?: string } = {}): string[] {
   const loaded = loadModelFromPath(src, opts);
   try {
-    return writeConverted(loaded, to, out, { force: opts.force, inputs: [src, opts.tokenizer, ...loaded.files], from: basename(resolve(src)) });
+    return writeConverted(loaded, to, out, { force: opts.force, inputs: [src, opts.tokenizer, opts.vocab, ...loaded.files], from: basename(resolve(src)), vocab: opts.vocab });
   } finally {
     loaded.model.dispose();
   }
@@ -50,12 +53,14 @@ export function convertModel(src: string, to: ConvertTarget, out: string, opts: 
  * never one of `inputs`, never a file or folder that is not an earlier output of ours (those only with force);
  * built beside it and renamed into place. `from` is recorded as the provenance key.
  */
-export function writeConverted(loaded: LoadedModel, to: ConvertTarget, out: string, o: { force?: boolean; inputs: (string | undefined)[]; from: string }): string[] {
+export function writeConverted(loaded: LoadedModel, to: ConvertTarget, out: string, o: { force?: boolean; inputs: (string | undefined)[]; from: string; vocab?: string }): string[] {
+  if (o.vocab && to !== 'gguf') throw new Error(`a tokenizer.json to attach (${o.vocab}) applies to --to gguf only`);
+  const vocab = to === 'gguf' ? (o.vocab ? vocabFromTokenizerFile(o.vocab, loaded.model.config.vocab_size) : ggufVocabOf(loaded)) : null;
   const target = claimOutput(out, { kind: to === 'hf' ? HF_OUTPUT : GGUF_OUTPUT, force: o.force, inputs: o.inputs });
   try {
     const staged = target.stage();
     if (to === 'hf') writeHFFolder(loaded, staged, o.from);
-    else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, ggufVocabOf(loaded), 'lift', o.from);
+    else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, vocab!, 'lift', o.from);
     target.commit(staged);
     return to === 'hf' ? readdirSync(target.path).map((f) => join(out, f)) : [out];
   } finally {
@@ -173,13 +178,34 @@ export function spmVocabFromTokenizerJson(tj: Record<string, unknown>, config: R
   };
 }
 
-function ggufVocabOf(loaded: LoadedModel): SpmVocab {
+/** The vocabulary a GGUF of this model embeds: SentencePiece ('llama') or byte-level BPE ('gpt2'). */
+function ggufVocabOf(loaded: LoadedModel): SpmVocab | BpeVocab {
+  if (loaded.format === 'gguf' && readGGUF(loaded.files[0]).metadata['tokenizer.ggml.model'] === 'gpt2') return bpeVocabFromGGUF(readGGUF(loaded.files[0]).metadata, loaded.files[0]);
   const spm = spmVocabOf(loaded);
   if (spm) return spm;
-  const dir = dirname(loaded.files[loaded.files.length - 1]);
-  const tcPath = join(dir, 'tokenizer_config.json');
-  const tc = existsSync(tcPath) ? (JSON.parse(readFileSync(tcPath, 'utf8')) as Record<string, unknown>) : {};
-  return spmVocabFromTokenizerJson(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>, tc, join(dir, 'tokenizer.json'));
+  return vocabFromTokenizerFile(join(dirname(loaded.files[loaded.files.length - 1]), 'tokenizer.json'), loaded.model.config.vocab_size);
+}
+
+/** A tokenizer.json (with the tokenizer_config.json beside it, if any) as a GGUF vocabulary of `vocabSize` ids. */
+function vocabFromTokenizerFile(file: string, vocabSize: number): SpmVocab | BpeVocab {
+  const tcPath = join(dirname(file), 'tokenizer_config.json');
+  const tc = existsSync(tcPath) ? readJsonObject(tcPath) : {};
+  const tj = readJsonObject(file);
+  const bpe = bpeVocabFromTokenizerJson(tj, tc, file, vocabSize);
+  if (!bpe) return spmVocabFromTokenizerJson(tj, tc, file);
+  // BOS: tokenizer_config.json's add_bos_token, or what the file's post-processor does (Llama 3 has no flag).
+  return { ...bpe, addBos: new HFTokenizer(tj, tc).addBos };
+}
+
+function readJsonObject(file: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FormatError(file, '(file)', 'valid JSON', `got ${(e as Error).message.slice(0, 200)}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, '(top level)', 'a JSON object');
+  return v as Record<string, unknown>;
 }
 
 /**
@@ -276,8 +302,13 @@ function writeHFFolder(loaded: LoadedModel, dir: string, from: string): void {
     name, dtype: 'F32' as const, shape: [...t.shape], data: relayout(name, t, config, ropeLayout, 'half'),
   })), { format: 'pt', [CONVERTED_KEY]: from });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(toHFConfig(config), null, 2) + '\n');
-  const spm = spmVocabOf(loaded);
-  if (spm) {
+  const gguf = loaded.format === 'gguf' ? readGGUF(loaded.files[0]).metadata : null;
+  const spm = gguf?.['tokenizer.ggml.model'] === 'gpt2' ? null : spmVocabOf(loaded);
+  if (gguf && !spm) {
+    const files = bpeTokenizerJson(bpeVocabFromGGUF(gguf, loaded.files[0])); // a byte-level BPE GGUF: its tokenizer.json again
+    writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer) + '\n');
+    writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(files.config, null, 2) + '\n');
+  } else if (spm) {
     const files = spmTokenizerFiles(spm);
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer, null, 1) + '\n');
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(files.config, null, 2) + '\n');
@@ -292,7 +323,7 @@ function writeHFFolder(loaded: LoadedModel, dir: string, from: string): void {
  * Writes an F32 GGUF llama.cpp loads: llama (or qwen2) metadata, the vocabulary, tensors under GGUF names with
  * q/k in the layout llama.cpp expects (interleaved for llama, rotate-half for qwen2). Atomic (temp file + rename).
  */
-export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab, name = 'lift', convertedFrom?: string): string[] {
+export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab | BpeVocab, name = 'lift', convertedFrom?: string): string[] {
   if (c.rope_scaling && c.rope_scaling.rope_type !== 'default')
     throw new Error(`GGUF conversion of rope_scaling ${c.rope_scaling.rope_type} is not supported yet`);
   if (v.tokens.length !== c.vocab_size) throw new Error(`the vocabulary has ${v.tokens.length} tokens but the model ${c.vocab_size} embeddings`);
@@ -315,16 +346,25 @@ export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string,
     u32(`${arch}.attention.value_length`, c.head_dim),
     f32(`${arch}.attention.layer_norm_rms_epsilon`, c.rms_norm_eps),
     f32(`${arch}.rope.freq_base`, c.rope_theta),
-    { key: 'tokenizer.ggml.model', type: 'string', value: 'llama' },
-    { key: 'tokenizer.ggml.tokens', type: 'array', value: { elementType: 'string', values: v.tokens } },
-    { key: 'tokenizer.ggml.scores', type: 'array', value: { elementType: 'float32', values: v.scores } },
-    { key: 'tokenizer.ggml.token_type', type: 'array', value: { elementType: 'int32', values: v.types } },
+    ...('merges' in v ? [
+      // byte-level BPE (text/gguf-bpe.ts): what convert_hf_to_gguf.py writes for Llama 3, Qwen2, SmolLM2
+      { key: 'tokenizer.ggml.model', type: 'string' as const, value: 'gpt2' },
+      { key: 'tokenizer.ggml.pre', type: 'string' as const, value: v.pre },
+      { key: 'tokenizer.ggml.tokens', type: 'array' as const, value: { elementType: 'string' as const, values: v.tokens } },
+      { key: 'tokenizer.ggml.token_type', type: 'array' as const, value: { elementType: 'int32' as const, values: v.types } },
+      { key: 'tokenizer.ggml.merges', type: 'array' as const, value: { elementType: 'string' as const, values: v.merges } },
+    ] : [
+      { key: 'tokenizer.ggml.model', type: 'string' as const, value: 'llama' },
+      { key: 'tokenizer.ggml.tokens', type: 'array' as const, value: { elementType: 'string' as const, values: v.tokens } },
+      { key: 'tokenizer.ggml.scores', type: 'array' as const, value: { elementType: 'float32' as const, values: v.scores } },
+      { key: 'tokenizer.ggml.token_type', type: 'array' as const, value: { elementType: 'int32' as const, values: v.types } },
+      ...(v.unkId === null ? [] : [u32('tokenizer.ggml.unknown_token_id', v.unkId)]),
+      { key: 'tokenizer.ggml.add_space_prefix', type: 'bool' as const, value: v.addSpacePrefix },
+    ]),
     ...(v.bosId === null ? [] : [u32('tokenizer.ggml.bos_token_id', v.bosId)]),
     ...(v.eosId === null ? [] : [u32('tokenizer.ggml.eos_token_id', v.eosId)]),
-    ...(v.unkId === null ? [] : [u32('tokenizer.ggml.unknown_token_id', v.unkId)]),
     { key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: v.addBos },
     { key: 'tokenizer.ggml.add_eos_token', type: 'bool', value: false },
-    { key: 'tokenizer.ggml.add_space_prefix', type: 'bool', value: v.addSpacePrefix },
     ...(v.chatTemplate ? [{ key: 'tokenizer.chat_template', type: 'string' as const, value: v.chatTemplate }] : []),
     ...(convertedFrom !== undefined ? [{ key: CONVERTED_KEY, type: 'string' as const, value: convertedFrom }] : []),
   ];

@@ -15,7 +15,7 @@ import { tensorsByHfName } from '../io/names.js';
 import { FormatError, shownJson } from '../io/errors.js';
 import type { Tokenizer } from '../text/tokenizer.js';
 import { Llama2cTokenizer } from '../text/llama2c-tokenizer.js';
-import { GGUFLlamaTokenizer } from '../text/gguf-vocab-tokenizer.js';
+import { fromGGUFMetadata } from '../text/gguf-vocab-tokenizer.js';
 import { HFTokenizer } from '../text/hf-tokenizer.js';
 import { ConfigError, parseHFConfig, type LlamaConfig } from './config.js';
 import { LlamaModel } from './llama.js';
@@ -261,7 +261,7 @@ export function configFromGGUF(file: string, meta: Record<string, unknown>, tens
 function loadGGUF(path: string): Omit<LoadedModel, 'id' | 'revision'> {
   const ck = readGGUF(path);
   const config = configFromGGUF(basename(path), ck.metadata, ck.tensors);
-  const tokenizer = GGUFLlamaTokenizer.fromMetadata(ck.metadata, basename(path));
+  const tokenizer = fromGGUFMetadata(ck.metadata, basename(path)); // SentencePiece or byte-level BPE
   const weights = readWeights(basename(path), tensorsByHfName(ck), config, path);
   const tmpl = ck.metadata['tokenizer.chat_template'];
   return {

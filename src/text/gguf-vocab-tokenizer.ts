@@ -2,9 +2,10 @@
 // checkpoint runs without any side file. Supported: tokenizer.ggml.model == 'llama' (SentencePiece BPE:
 // '▁' for space, per-token scores, <0xXX> byte tokens), encoded with the same score-driven merge as llama2.c's
 // run.c, so stories260K.gguf encodes exactly like tok512.bin. 'gpt2' (byte-level BPE with ranked merges and a
-// per-model pre-tokenizer regex) is not implemented yet and fails with a clear error.
+// per-model pre-tokenizer) is rebuilt as the tokenizer.json it came from and run by tokenizers.js (gguf-bpe.ts).
 import { FormatError, shown, shownJson } from '../io/errors.js';
 import { mergeByScore, type ScoreVocab } from './score-bpe.js';
+import { ggufBpeTokenizer } from './gguf-bpe.js';
 import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 /** llama.cpp's token types (llama_token_type / gguf-py TokenType). */
@@ -42,8 +43,8 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 export function fromGGUFMetadata(meta: Record<string, unknown>, file: string): Tokenizer {
   const model = field(meta, 'tokenizer.ggml.model', file);
   if (model === 'llama') return GGUFLlamaTokenizer.fromMetadata(meta, file);
-  if (model === 'gpt2') throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model 'gpt2' not supported yet (byte-level BPE); pass the model's tokenizer.json instead`);
-  throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model ${typeof model === 'string' ? `'${shown(model)}'` : shownJson(model)} not supported (supported: 'llama')`);
+  if (model === 'gpt2') return ggufBpeTokenizer(meta, file, (m) => process.emitWarning(m, 'LiftWarning'));
+  throw FormatError.withMessage(file, 'metadata "tokenizer.ggml.model"', `${file}: GGUF tokenizer model ${typeof model === 'string' ? `'${shown(model)}'` : shownJson(model)} not supported (supported: 'llama' — SentencePiece — and 'gpt2' — byte-level BPE)`);
 }
 
 export class GGUFLlamaTokenizer implements Tokenizer {

@@ -11,7 +11,7 @@ export function register(program: Command): void {
     .requiredOption('--model <path>', 'source model: a Hugging Face folder, a .gguf file or a llama2.c .bin')
     .addOption(new Option('--to <format>', 'target format').choices(['hf', 'gguf']).makeOptionMandatory())
     .requiredOption('--out <path>', 'output: a new folder for hf, a file for gguf')
-    .option('--tokenizer <path>', 'llama2.c tokenizer (default: tok{vocab}.bin or tokenizer.bin beside the model)')
+    .option('--tokenizer <path>', "llama2.c tokenizer (default: tok{vocab}.bin or tokenizer.bin beside the model), or a tokenizer.json to embed in the GGUF (SentencePiece or byte-level BPE; its tokenizer_config.json is read from beside it)")
     .option('--force', 'replace --out if it is an earlier output of lift convert (anything else is never replaced)')
     .addHelpText('after', `
 q_proj/k_proj rows are permuted between GGUF/llama2.c's interleaved RoPE layout and Hugging Face's
@@ -25,7 +25,8 @@ Examples:
   lift convert --model ./stories260K-hf --to gguf --out ./roundtrip.gguf`)
     .action((o: { model: string; to: ConvertTarget; out: string; tokenizer?: string; force?: boolean }) => {
       const t0 = performance.now();
-      const files = convertModel(o.model, o.to, o.out, { tokenizer: o.tokenizer, force: o.force });
+      const json = o.tokenizer?.toLowerCase().endsWith('.json') ? o.tokenizer : undefined;
+      const files = convertModel(o.model, o.to, o.out, { tokenizer: json ? undefined : o.tokenizer, vocab: json, force: o.force });
       log(`converted ${o.model} -> ${o.to} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       for (const f of files) out(f + '\n');
     });
