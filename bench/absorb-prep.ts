@@ -3,8 +3,9 @@
 // 10 builtin QAs; full batch), TinyStories and Paul Graham essays repeated with varied part headers to the
 // size. Each size runs in its own child process (peak RSS is per process) and is stopped with the AbortSignal
 // at the trainer's 'start' event, after the fingerprint of every sample. Columns: seconds to the first plan
-// line and to the exact one, each phase's seconds, the whole preparation, peak RSS, and both per MB: flat
-// per-MB columns mean preparation grows linearly with the document.
+// line and to the exact one, each phase's seconds (tokenize: the exact plan after the first; qa: builtin QA
+// synthesis; samples: building them and the trainer's fingerprint of them), the whole preparation, peak RSS,
+// and both per MB: flat per-MB columns mean preparation grows linearly with the document.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,7 +78,7 @@ async function prepareOne(mb: number): Promise<void> {
   process.stdout.write(JSON.stringify({
     bench: 'absorb-prepare', model: 'stories260K', mb, chars: text.length, doc_tokens: p.documentTokens, segments: p.segments, samples: p.samples, steps: p.steps,
     first_plan_s: at.first_plan, exact_plan_s: at.exact_plan, tokenize_s: at.tokenized - at.first_plan,
-    samples_s: at['start:qa'] !== undefined ? at['start:qa'] - at.tokenized : null, qa_s: at.qa - (at['start:qa'] ?? at.qa),
+    qa_s: at.qa - at.tokenized, samples_s: at.train - at.qa,
     prepare_s: prepare, prepare_s_per_mb: prepare / mb, peak_rss_mb: peak, peak_rss_mb_per_mb: peak / mb,
     plan_train_h: p.seconds / 3600, plan_memory_mb: p.memoryBytes / 2 ** 20,
   }) + '\n');

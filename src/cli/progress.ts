@@ -24,14 +24,16 @@ export function progress(label: string, total: number): Progress {
     };
   }
   // Plain lines: the first update prints at once, then at most one line every 5 s (and the last).
+  // The ETA is the rate since the first update (a resumed run starts part-way) over at least a second.
   let last = -Infinity;
-  const t0 = performance.now();
+  let first: { done: number; t: number } | null = null;
   return {
     update: (done, info = '') => {
       const now = performance.now();
+      first ??= { done, t: now };
       if (now - last < 5000 && done !== total) return;
       last = now;
-      const el = (now - t0) / 1000, eta = done > 0 ? (el / done) * (total - done) : NaN;
+      const el = (now - first.t) / 1000, eta = done > first.done && el >= 1 ? (el / (done - first.done)) * (total - done) : NaN;
       log(`${label}: ${done}/${total}${Number.isFinite(eta) ? `, ETA ${eta.toFixed(0)} s` : ''}${info ? ` | ${info}` : ''}`);
     },
     stop: (final) => final && log(final),

@@ -48,8 +48,8 @@ export interface PlanInput {
   rssBytes: number;
 }
 
-/** Bytes per token of a sample held in JS arrays: input and labels as number[] (8 bytes each). */
-const SAMPLE_BYTES_PER_TOKEN = 16;
+/** Bytes per token of a training sample: input and labels as Int32Array (absorb.ts). */
+const SAMPLE_BYTES_PER_TOKEN = 8;
 
 export function makePlan(p: PlanInput): AbsorbPlan {
   const L = p.documentTokens, { segmentLength: l, stride, budget } = p.lengths;
