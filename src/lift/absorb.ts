@@ -15,6 +15,7 @@ import { buildQASamples, sampleOverhead, segmentSampleSteps, segmentSamplesFromT
 import { documentTokenSteps, encodeStart } from './tokens.js';
 import { drive, pause, AbortedError } from './pace.js';
 import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
+import { readCheckpointState } from './checkpoint.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { train, calibrate, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
@@ -142,6 +143,8 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
 async function absorbWith(loaded: LoadedModel, doc: { title: string; text: string }, o: AbsorbOptions, c: { t0: number; seed: number; lengths: LiftLengths; bos: boolean; kind: 'gated-memory' | 'lora'; adapter: Adapter }): Promise<AbsorbResult> {
   const { model, tokenizer: tok } = loaded;
   const { t0, seed, lengths, bos, kind, adapter } = c;
+  // A damaged checkpoint is said now, not after minutes of preparation (the trainer reads it again).
+  if (o.checkpointDir) readCheckpointState(o.checkpointDir);
   const progress = (phase: Extract<AbsorbEvent, { type: 'progress' }>['phase']) => ({ phase, signal: o.signal, onProgress: (done: number, total: number) => o.onEvent?.({ type: 'progress', phase, done, total }) });
   // The plan first (plan.ts): a long document's counts from its first PLAN_PREFIX characters, before the
   // tokenizing, sample building and QA synthesis that take minutes on megabytes.

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
@@ -115,6 +115,25 @@ test('a checkpoint from other settings is reported with what differs, not resume
     assert.equal(c.resumed, true);
     assert.ok(!c.events.some((e) => e.type === 'stale-checkpoint'));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('absorb reports a damaged checkpoint before any preparation', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { absorb } = await import('../../src/lift/absorb.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lift-ck-'));
+  const loaded = loadModelFromPath(MODEL());
+  try {
+    mkdirSync(checkpointPath(dir), { recursive: true });
+    writeFileSync(join(checkpointPath(dir), 'trainer.json'), '{"fingerprint": 1}');
+    const events: string[] = [];
+    const e = await absorb(loaded, { title: 'T', text: 'Tom had a red ball. He threw it to his dog.' }, { checkpointDir: dir, onEvent: (x) => events.push(x.type) }).then(() => null, (x: unknown) => x);
+    assert.ok(e instanceof CheckpointError, String(e));
+    assert.match(e.message, /fingerprint: expected a string, got 1/);
+    assert.deepEqual(events, [], 'no plan, no tokenizing before the error');
+  } finally {
+    loaded.model.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
