@@ -17,6 +17,8 @@ interface Entry extends LoadedDocument {
   id: string;
   users: number;
   dropped: boolean;
+  /** Aborted when the document is deleted: its generations stop and say so. */
+  gone: AbortController;
 }
 
 export class AdapterCache {
@@ -26,14 +28,14 @@ export class AdapterCache {
   constructor(private readonly loaded: LoadedModel, private readonly maxBytes: number) {}
 
   /** The document's adapter and text, loaded from `dir` if not cached; call release() when done with it. */
-  acquire(id: string, dir: string): { value: LoadedDocument; release: () => void } {
+  acquire(id: string, dir: string): { value: LoadedDocument; release: () => void; gone: AbortSignal } {
     let e = this.entries.get(id);
     if (e) this.entries.delete(id);
     else {
       const doc = readAbsorbed(dir);
       const { adapter } = loadAdapter(dir, { model: this.loaded.model, id: this.loaded.id, revision: this.loaded.revision });
       const bytes = adapter.parameters().reduce((a, t) => a + 4 * t.size, 0);
-      e = { id, adapter, doc, bytes, users: 0, dropped: false };
+      e = { id, adapter, doc, bytes, users: 0, dropped: false, gone: new AbortController() };
       this.bytes += bytes;
     }
     this.entries.set(id, e); // most recently used
@@ -43,6 +45,7 @@ export class AdapterCache {
     let released = false;
     return {
       value: entry,
+      gone: entry.gone.signal,
       release: () => {
         if (released) return;
         released = true;
@@ -52,10 +55,11 @@ export class AdapterCache {
     };
   }
 
-  /** Forgets a document (deleted): freed now, or when its last generation ends. */
-  drop(id: string): void {
+  /** Forgets a document (deleted): its generations are stopped, and it is freed when the last one lets go. */
+  drop(id: string, deleted = true): void {
     const e = this.entries.get(id);
     if (!e) return;
+    if (deleted) e.gone.abort();
     this.entries.delete(id);
     this.bytes -= e.bytes;
     e.dropped = true;
@@ -69,11 +73,11 @@ export class AdapterCache {
   private evict(): void {
     for (const [id] of this.entries) {
       if (this.bytes <= this.maxBytes || this.entries.size <= 1) break;
-      this.drop(id);
+      this.drop(id, false); // evicted, not deleted: generations using it finish normally
     }
   }
 
   clear(): void {
-    for (const id of [...this.entries.keys()]) this.drop(id);
+    for (const id of [...this.entries.keys()]) this.drop(id, false);
   }
 }

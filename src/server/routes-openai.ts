@@ -51,6 +51,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
   async function serve(req: FastifyRequest, reply: FastifyReply, kind: Kind, r: SamplingRequest, prepare: (doc: DocPrompt) => Prepared, echo = ''): Promise<unknown> {
     const caller = callerOf(req);
     let release = (): void => {};
+    let gone: AbortSignal | null = null;
     let prepared: Prepared;
     if (ctx.baseAliases.has(r.model)) prepared = prepare(null);
     else {
@@ -60,6 +61,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
         throw new ApiError(409, `the model '${r.model}' is a document still being absorbed (status ${d.status}${d.status === 'running' ? `, ${Math.round(d.progress * 100)}%` : ''}${d.error ? `: ${d.error}` : ''}); GET /v1/documents/${d.id} shows its progress`, 'invalid_request_error', 'model_not_ready', 'model');
       const held = ctx.adapters.acquire(d.id, ctx.paths.adapter(d.id));
       release = held.release;
+      gone = held.gone;
       try {
         prepared = prepare((q, field) => documentPrompt(ctx.loaded, held.value.doc, held.value.adapter, q, field));
       } catch (e) {
@@ -75,8 +77,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${randomBytes(12).toString('hex')}`;
     const created = Math.floor(Date.now() / 1000);
     try {
-      if (r.stream) await streamed(reply, kind, id, created, r, prepared, echo);
-      else return await whole(reply, kind, id, created, r, prepared, echo);
+      if (r.stream) await streamed(reply, kind, id, created, r, prepared, echo, gone);
+      else return await whole(reply, kind, id, created, r, prepared, echo, gone);
     } finally {
       ctx.inflight.n--;
       release();
@@ -85,14 +87,15 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
 
   const count = (res: CompletionResult): void => void (res.aborted ? ctx.stats.aborted++ : ctx.stats.completed++);
 
-  async function whole(reply: FastifyReply, kind: Kind, id: string, created: number, r: SamplingRequest, p: Prepared, echo: string): Promise<unknown> {
+  async function whole(reply: FastifyReply, kind: Kind, id: string, created: number, r: SamplingRequest, p: Prepared, echo: string, gone: AbortSignal | null): Promise<unknown> {
     // A client that hangs up before the answer is complete: stop generating for it.
     const ac = new AbortController();
     const onClose = (): void => { if (!reply.raw.writableEnded) ac.abort(); };
     reply.raw.on('close', onClose);
     let res: CompletionResult;
     try {
-      res = await runCompletion(ctx.loaded, p, r, ac.signal, () => {});
+      res = await runCompletion(ctx.loaded, p, r, gone ? AbortSignal.any([ac.signal, gone]) : ac.signal, () => {});
+      if (gone?.aborted) throw modelDeleted(r.model);
       count(res);
     } finally {
       reply.raw.off('close', onClose);
@@ -103,7 +106,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     return { id, object: 'text_completion', created, model: r.model, system_fingerprint: null, choices: [{ index: 0, text: echo + res.text, logprobs: null, finish_reason: res.finishReason }], usage };
   }
 
-  async function streamed(reply: FastifyReply, kind: Kind, id: string, created: number, r: SamplingRequest, p: Prepared, echo: string): Promise<void> {
+  async function streamed(reply: FastifyReply, kind: Kind, id: string, created: number, r: SamplingRequest, p: Prepared, echo: string, gone: AbortSignal | null): Promise<void> {
     const sse = new SseStream(reply);
     const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
     const extra = r.includeUsage ? { usage: null } : {};
@@ -112,7 +115,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     try {
       if (kind === 'chat') sse.data(chunk({ delta: { role: 'assistant', content: '' } }));
       else if (echo) sse.data(piece(echo));
-      const res = await runCompletion(ctx.loaded, p, r, sse.signal, (t) => sse.data(piece(t)));
+      const res = await runCompletion(ctx.loaded, p, r, gone ? AbortSignal.any([sse.signal, gone]) : sse.signal, (t) => sse.data(piece(t)));
+      if (gone?.aborted) throw modelDeleted(r.model);
       count(res);
       if (sse.closed) return; // the client left: nothing more to send
       sse.data(kind === 'chat' ? chunk({ delta: {}, finish_reason: res.finishReason }) : chunk({ text: '', finish_reason: res.finishReason }));
@@ -129,6 +133,9 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
 }
 
 const usageOf = (r: CompletionResult) => ({ prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens });
+
+/** The document was deleted while it was answering: the answer so far is incomplete, and says so. */
+const modelDeleted = (id: string): ApiError => new ApiError(404, `the model '${id}' (a document) was deleted while answering; the answer is incomplete`, 'not_found_error', 'model_deleted', 'model');
 
 const modelNotFound = (id: string): ApiError => {
   const e = notFound(`The model '${id}' does not exist or you do not have access to it; GET /v1/models lists the base model and the absorbed documents`, 'model_not_found');

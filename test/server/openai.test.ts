@@ -260,9 +260,26 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     assert.ok(files.includes('adapter_model.safetensors') && files.includes('lift_manifest.json'));
     for (const f of files) assert.ok(readFileSync(join(out, `${id}.lift`, f)).equals(readFileSync(join(adapterDir, f))), f);
 
-    const del = await http(`${server.url}/v1/documents/${id}`, 'DELETE');
-    assert.equal(del.status, 200);
-    assert.deepEqual(del.json, { id, object: 'document.deleted', deleted: true });
+    // Deleted while answering: the stream ends with an OpenAI error (the client raises it), not a silent [DONE].
+    const long = { model: id, messages: [{ role: 'user' as const, content: question }], max_tokens: 300, temperature: 1, seed: 11, stop: [] };
+    const uninterrupted = await client.chat.completions.create(long);
+    assert.ok(uninterrupted.usage!.completion_tokens >= 60, `this seed's answer has ${uninterrupted.usage!.completion_tokens} tokens: too short to delete during it`);
+    const stream = await client.chat.completions.create({ ...long, stream: true });
+    const deleted: { r?: Awaited<ReturnType<typeof http>> } = {}; // set inside the loop below
+    let got = '';
+    await assert.rejects((async () => {
+      for await (const c of stream) {
+        got += c.choices[0]?.delta?.content ?? '';
+        if (!deleted.r && got.length > 0) deleted.r = await http(`${server.url}/v1/documents/${id}`, 'DELETE');
+      }
+    })(), (e: unknown) => {
+      assert.ok(e instanceof OpenAI.APIError, String(e));
+      assert.equal((e as InstanceType<typeof OpenAI.APIError>).code, 'model_deleted');
+      return true;
+    });
+    assert.ok(got.length < uninterrupted.choices[0].message.content!.length, 'the answer stopped early');
+    assert.equal(deleted.r?.status, 200);
+    assert.deepEqual(deleted.r?.json, { id, object: 'document.deleted', deleted: true });
     assert.equal((await http(`${server.url}/v1/documents/${id}`, 'GET')).status, 404);
     await assert.rejects(client.chat.completions.create({ model: id, messages: [{ role: 'user', content: question }] }), OpenAI.NotFoundError);
     assert.equal(existsSync(adapterDir), false, 'the adapter folder is removed');
