@@ -3,8 +3,8 @@
 // at start every document still "queued" or "running" (the server was stopped or killed mid-absorb) is
 // queued again, in order, and a job with a checkpoint resumes from it.
 import { fork, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { extname } from 'node:path';
+import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store, DocumentEvent } from './store.js';
 import type { DataPaths } from './paths.js';
@@ -37,6 +37,7 @@ export class JobRunner {
 
   /** Queues every unfinished document (in posting order) and starts as many as allowed. */
   start(): void {
+    this.sweep();
     for (const d of this.o.store.listDocuments({ status: ['running', 'queued'] })) {
       if (d.status === 'running') {
         this.o.store.update(d.id, { status: 'queued' });
@@ -158,8 +159,35 @@ export class JobRunner {
     });
   }
 
-  /** Removes a document's files (adapter, checkpoint) after its job is cancelled. */
+  /**
+   * Removes a document's files (adapter, checkpoint) after its job is cancelled: each folder is first renamed to
+   * a `.deleted-` name (atomic), so a crash midway leaves no half-removed adapter under a document's name.
+   */
   removeFiles(id: string): void {
-    for (const p of [this.o.paths.adapter(id), this.o.paths.checkpoint(id)]) rmSync(p, { recursive: true, force: true });
+    for (const p of [this.o.paths.adapter(id), this.o.paths.checkpoint(id)]) {
+      const trash = join(dirname(p), `.deleted-${basename(p)}-${process.pid}-${Date.now()}`);
+      try {
+        renameSync(p, trash);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      rmSync(trash, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * At start: removes what a killed server left of deleted documents — `.deleted-` folders, and folders or
+   * lift staging/lock files of ids no longer in the database. A known document's leftovers are swept by
+   * its next absorb (io/output.ts claimOutput).
+   */
+  sweep(): void {
+    const known = new Set(this.o.store.listDocuments().map((d) => d.id));
+    for (const dir of [dirname(this.o.paths.adapter('doc_' + '0'.repeat(24))), dirname(this.o.paths.checkpoint('doc_' + '0'.repeat(24)))]) {
+      for (const name of readdirSync(dir)) {
+        const id = /doc_[0-9a-f]{24}/.exec(name)?.[0];
+        if (name.startsWith('.deleted-') || (id && !known.has(id))) rmSync(join(dir, name), { recursive: true, force: true });
+      }
+    }
   }
 }

@@ -3,7 +3,7 @@
 // was never interrupted; nothing is left half-written.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
 import { http, startServer, until, type RunningServer } from './helpers.js';
@@ -41,6 +41,12 @@ describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? f
     // The job's process notices its parent is gone and exits; no adapter was committed.
     assert.equal(existsSync(join(dir, 'adapters', id)), false);
 
+    // What a server killed in the middle of a DELETE leaves: swept at start (the live document's checkpoint is kept).
+    const orphan = 'doc_' + 'ab'.repeat(12);
+    for (const p of [join(dir, 'adapters', orphan), join(dir, 'adapters', `.deleted-${orphan}-1-2`), join(dir, 'checkpoints', orphan)]) {
+      mkdirSync(p);
+      writeFileSync(join(p, 'x'), 'left over');
+    }
     server = await startServer(['--model', MODEL_BIN, '--data', dir]);
     const ready = await until(async () => {
       const d = (await http(`${server!.url}/v1/documents/${id}`, 'GET')).json;
