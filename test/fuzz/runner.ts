@@ -82,9 +82,19 @@ export async function fuzzTarget(target: string, runs: number, seed: number, onP
   const t0 = performance.now();
   const r: TargetReport = { fuzz: true, target, runs: 0, crashes: 0, hangs: 0, untyped_errors: 0, ok: 0, typed_errors: 0, seconds: 0, seed, slowest_ms: 0 };
   let s = seed;
+  let setupFailures = 0;
   for (let restarts = 0; r.runs < runs; restarts++) {
     if (restarts > MAX_RESTARTS) throw new Error(`fuzz ${target}: more than ${MAX_RESTARTS} crashes or stalls; stopping (last seed ${s})`);
     const a = await attempt(target, runs - r.runs, s);
+    if (a.ended === 'crash' && a.work === undefined) {
+      // Died before its first input (building the fixtures): not a parser crash. In a tree other people edit
+      // while a long run goes on, a half-saved source file does this; wait and try again, a few times.
+      if (++setupFailures > 5) throw new Error(`fuzz ${target}: the child failed to start ${setupFailures} times: ${a.detail}`);
+      onProgress?.(`${target}: setup failed (${a.detail}); retrying in 15 s`);
+      restarts--;
+      await new Promise((res) => setTimeout(res, 15_000));
+      continue;
+    }
     const c = a.counts;
     // A crashed or stalled child was inside an input after its last report: that input counts as run.
     r.runs += c.done + (a.ended === 'done' ? 0 : 1);
