@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { Tensor, untracked } from '../engine/index.js';
 import type { RopeLayout } from '../engine/index.js';
 import { readF32, type Checkpoint, type TensorEntry } from '../io/tensor-entry.js';
+import { keepsStorage, readStoredWeight } from './stored-weights.js';
 import { readSafetensors } from '../io/safetensors.js';
 import { readGGUF } from '../io/gguf.js';
 import { readLlama2c } from '../io/llama2c.js';
@@ -84,6 +85,8 @@ export function formatOfBytes(path: string, head: Uint8Array): ModelFormat {
   const lower = path.toLowerCase();
   if (lower.endsWith('.gguf')) throw new FormatError(path, 'magic', '"GGUF" (the file is named .gguf)', `found ${found}`);
   if (head.length >= 9 && head[8] === 0x7b /* { */) return 'safetensors';
+  // A sharded checkpoint is named by its index (model.safetensors.index.json): the folder's model is loaded.
+  if (lower.endsWith('.json') && latin.trimStart().startsWith('{')) return 'safetensors';
   if (lower.endsWith('.safetensors')) throw new FormatError(path, 'header', 'a u64 header length then "{" (the file is named .safetensors)', `found ${found}`);
   for (const [prefix, what] of FOREIGN) {
     if (latin.startsWith(prefix)) throw new FormatError(path, 'magic', 'a GGUF, safetensors or llama2.c checkpoint', `found ${found}: ${what}`);
@@ -131,6 +134,10 @@ function readWeights(file: string, entries: Map<string, TensorEntry>, config: Ll
         if (!e) throw new FormatError(file, `tensor "${name}"`, `present (the config calls for shape [${shape.join(', ')}])`, 'missing');
         if (e.shape.length !== shape.length || e.shape.some((d, i) => d !== shape[i]))
           throw new FormatError(file, `tensor "${name}"`, `shape [${shape.join(', ')}] from the config`, `got [${e.shape.join(', ')}]`);
+        if (keepsStorage(e, shape)) {
+          out.set(name, readStoredWeight(file, e, shape, name)); // 16-bit / quantized: stays as stored
+          continue;
+        }
         const data = readF32(e);
         const bad = firstNonFinite(data);
         if (bad >= 0) throw new FormatError(file, `tensor "${e.name}"`, 'finite weights', `element ${bad} is ${data[bad]}: the checkpoint is damaged`);
