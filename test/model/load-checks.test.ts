@@ -120,6 +120,8 @@ test('formats are told apart by their first bytes; a wrong signature is reported
   throwsFormat(() => loads(put('page.bin', '<!DOCTYPE html><html>Not found</html>')), /text \(an HTML page/);
   // A real GGUF under a .bin name loads as GGUF (by magic, not by extension).
   loads(put('renamed.bin', fx.gguf.bytes));
+  // A JSON file of a model folder (as a sharded model is named by its index) loads the folder, as before.
+  loads(join(fx.hf.dir, 'config.json'));
   // And a safetensors file with a broken header start is reported as such.
   const st = Buffer.from(fx.hf.files['model.safetensors']);
   st[8] = 0x5b; // '[' instead of '{'
