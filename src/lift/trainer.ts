@@ -14,6 +14,27 @@ import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
 import { AbortedError, pause } from './pace.js';
 
+/** How per-token losses are averaged over a batch (see TrainerOptions.lossAverage). */
+export type LossAverage = 'tokens' | 'samples';
+
+/** Supervised tokens of one sample: its labels that are not IGNORE (−100). */
+export function supervisedTokens(s: Pick<TrainSample, 'labels'>): number {
+  let n = 0;
+  for (let i = 0; i < s.labels.length; i++) if (s.labels[i] !== IGNORE) n++;
+  return n;
+}
+
+/**
+ * Each sample's weight on its own mean token loss, so that Σ wᵢ·meanᵢ is the batch loss: 'samples' 1/B each;
+ * 'tokens' nᵢ/Σn (nᵢ supervised tokens of sample i), making Σ wᵢ·meanᵢ = Σ(token losses)/Σn. A batch with no
+ * supervised token at all gets zeros.
+ */
+export function sampleWeights(batch: readonly Pick<TrainSample, 'labels'>[], mode: LossAverage): number[] {
+  if (mode === 'samples') return batch.map(() => 1 / batch.length);
+  const n = batch.map(supervisedTokens), total = n.reduce((a, b) => a + b, 0);
+  return n.map((k) => (total > 0 ? k / total : 0));
+}
+
 /** Where the anchor applies (see TrainerOptions.anchorOn). */
 export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
 
@@ -72,6 +93,15 @@ export interface TrainerOptions {
    * document, see answers.ts). (default 'all')
    */
   anchorOn?: AnchorOn;
+  /**
+   * How a batch's per-token losses are averaged into the step's loss (and its gradient):
+   * 'samples' (default): the mean over samples of each sample's mean token loss — every sample weighs the same,
+   *   so ~10 short QA answers weigh ~10/(segments + 10) of the gradient.
+   * 'tokens': the sum of every supervised token's loss over the batch divided by the batch's supervised tokens
+   *   — what the authors' code does (transformers 4.47.1 Trainer with gradient accumulation over the whole set
+   *   passes num_items_in_batch to the model's loss; docs/fidelity.md), so a sample weighs by its token count.
+   */
+  lossAverage?: LossAverage;
   checkpointDir?: string;
   /** Checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
@@ -183,7 +213,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
           const before = samplesDone;
-          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace);
+          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples');
           if (acc === null) {
             // Aborted between two samples of the batch: its partial gradient is dropped and the checkpoint
             // points at this batch, so a resumed run redoes it whole and ends bit-identical.
@@ -248,7 +278,7 @@ export function knownRows(ref: Tensor, labels: ArrayLike<number>): Float32Array 
 
 /**
  * Forward + backward over one batch, accumulating gradients into the adapter's parameters: the task loss is
- * the mean over samples of each sample's mean token loss (plus β × its KL to the base with the anchor); the
+ * Σ wᵢ × sample i's mean token loss (plus β × its KL to the base with the anchor), wᵢ from sampleWeights; the
  * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
  */
 /** Between samples: every ~50 ms a pause on the event loop (a SIGINT handler can abort) and a progress event. */
@@ -270,9 +300,12 @@ async function carryOn(p: Pace): Promise<boolean> {
 }
 
 /** null when aborted between samples (the gradients then hold part of the batch: the caller zeroes them). */
-async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, average: LossAverage): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
-  for (const s of batch) {
+  // wᵢ on sample i's mean loss (sampleWeights): 1/B, or its share of the batch's supervised tokens. With the
+  // anchor, wᵢ scales the sample's whole differentiated loss (CE + β·KL).
+  const weights = sampleWeights(batch, average);
+  for (const [i, s] of batch.entries()) {
     if (!(await carryOn(pace))) return null;
     pace.onSample();
     const tape = new Tape();
@@ -290,8 +323,8 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
       });
       if (count > 0) {
         // A non-finite differentiated loss (CE or the anchor's KL) makes the step's loss non-finite: skipped.
-        total += (Number.isFinite(loss.item()) ? ce.item() : loss.item()) / batch.length;
-        if (Number.isFinite(loss.item())) tape.backward(loss, 1 / batch.length);
+        total += (Number.isFinite(loss.item()) ? ce.item() : loss.item()) * weights[i];
+        if (Number.isFinite(loss.item())) tape.backward(loss, weights[i]);
       }
     } finally {
       tape.dispose();
