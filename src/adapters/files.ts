@@ -284,7 +284,7 @@ function gatedMemoryConfig(a: GatedMemoryAdapter, c: LlamaConfig): Record<string
     formula: a.options.memoryInput === 'layer'
       ? 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query of all heads, W1/U [H·out, H·D] (beyond LIFT.md §4)'
       : 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query per head (LIFT.md §4)',
-    memory_multiplier: a.options.memoryMultiplier, gate_hidden: a.gateHidden, bias: a.bias, init: a.options.init,
+    memory_multiplier: a.options.memoryMultiplier, gate_hidden: a.gateHidden, bias: a.bias, gate_out_bias: a.bias && a.options.gateOutBias, init: a.options.init,
     memory_input: a.options.memoryInput,
     head_lora: a.options.headLora ? { r: a.options.headLora.r, lora_alpha: a.options.headLora.alpha, target_modules: ['lm_head'] } : null,
     num_hidden_layers: c.num_hidden_layers, num_attention_heads: c.num_attention_heads, head_dim: c.head_dim, seed: a.options.seed,
@@ -301,12 +301,14 @@ function gatedFromConfig(file: string, model: LlamaModel): GatedMemoryAdapter {
   for (const [key, want] of [['num_hidden_layers', c.num_hidden_layers], ['num_attention_heads', c.num_attention_heads], ['head_dim', c.head_dim]] as const)
     field(file, o, key, (v) => v === want, `${want} (the loaded model's ${key})`);
   field(file, o, 'bias', (v) => v === c.attention_bias, `${c.attention_bias} (whether the loaded model's attention has biases)`);
+  // Absent in files written before the option existed: gate_out then had a bias exactly when the others did.
+  const gateOutBias = field<boolean | undefined>(file, o, 'gate_out_bias', (v) => v === undefined || typeof v === 'boolean', 'true or false') ?? c.attention_bias;
   const hl = field<Record<string, unknown> | null>(file, o, 'head_lora', (v) => v === null || isObj(v), 'an object {r, lora_alpha} or null');
   const headLora = hl === null ? null : {
     r: field<number>(file, hl, 'r', isRank, `a positive integer of at most ${MAX_RANK}`),
     alpha: field<number>(file, hl, 'lora_alpha', (v) => typeof v === 'number' && Number.isFinite(v), 'a number'),
   };
-  return new GatedMemoryAdapter(model, { memoryMultiplier: k, init, memoryInput, headLora, seed: typeof o.seed === 'number' ? o.seed : 0 });
+  return new GatedMemoryAdapter(model, { memoryMultiplier: k, init, memoryInput, headLora, gateOutBias, seed: typeof o.seed === 'number' ? o.seed : 0 });
 }
 
 /** Copies every expected tensor from the file, checking that names and shapes match exactly. */

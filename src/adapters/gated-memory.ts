@@ -12,7 +12,9 @@
 //
 // Legend: T tokens, H query heads, D head dim, K = k·D memory width, G = ⌊√D⌋ gate width, C hidden, V vocab.
 // Weights are shaped (H, in, out) and applied with headLinear (y[t,h] = x[t,h]·W[h]); biases [H, out] exist
-// only where the model's attention has biases (config.attention_bias, always for Qwen2).
+// only where the model's attention has biases (config.attention_bias, always for Qwen2). The gate's output map
+// V gets one too by default (gateOutBias); the authors' code (GraphPKU/LIFT lift/gated_memory/model.py) never
+// gives V a bias — a free bias lets the gate open whatever the query — so `gateOutBias: false` is theirs.
 //
 // Beyond the paper, `memoryInput: 'layer'`: W1 and U read the layer's whole pre-RoPE query q ∈ R^{H·D}
 // (every head's slice) instead of head h's own D numbers; W2, V, the gate's form and the mix are unchanged.
@@ -57,6 +59,11 @@ export interface GatedMemoryOptions {
   memoryInput?: GatedMemoryInput;
   /** LoRA on lm_head trained alongside (paper: r = 2, α = 4); null for none. */
   headLora?: { r: number; alpha: number } | null;
+  /**
+   * Whether the gate's output map V (gate_out, [H, G, 1]) has a bias when the model's attention has biases
+   * (default true, as every other map; the authors' code: false). Without attention biases no map has one.
+   */
+  gateOutBias?: boolean;
   seed?: number;
 }
 
@@ -72,7 +79,7 @@ type MapName = (typeof MAPS)[number];
 
 export class GatedMemoryAdapter implements AdapterHooks {
   readonly kind = 'gated_memory';
-  readonly options: { memoryMultiplier: number; init: GatedMemoryInit; memoryInput: GatedMemoryInput; headLora: { r: number; alpha: number } | null; seed: number };
+  readonly options: { memoryMultiplier: number; init: GatedMemoryInit; memoryInput: GatedMemoryInput; headLora: { r: number; alpha: number } | null; gateOutBias: boolean; seed: number };
   readonly heads: number;
   readonly headDim: number;
   /** G = ⌊√D⌋, the gate MLP's hidden width. */
@@ -91,6 +98,7 @@ export class GatedMemoryAdapter implements AdapterHooks {
       init: opts.init ?? GATED_MEMORY_DEFAULTS.init,
       memoryInput: opts.memoryInput ?? GATED_MEMORY_DEFAULTS.memoryInput,
       headLora: opts.headLora === undefined ? { ...GATED_MEMORY_DEFAULTS.headLora } : opts.headLora,
+      gateOutBias: opts.gateOutBias ?? true,
       seed: opts.seed ?? GATED_MEMORY_DEFAULTS.seed,
     };
     const { memoryMultiplier: k, init, memoryInput, headLora, seed } = this.options;
@@ -114,7 +122,8 @@ export class GatedMemoryAdapter implements AdapterHooks {
         if (memoryInput === 'layer' && (name === 'mem_in' || name === 'gate_in'))
           return { w: mk([H * outF, inF], `${p}.weight`, kaimingBound(inF)), b: this.bias ? mk([H * outF], `${p}.bias`, kaimingBound(inF)) : null };
         const bound = kaimingBound(inF * outF);
-        return { w: mk([H, inF, outF], `${p}.weight`, bound), b: this.bias ? mk([H, outF], `${p}.bias`, bound) : null };
+        const biased = this.bias && (name !== 'gate_out' || this.options.gateOutBias);
+        return { w: mk([H, inF, outF], `${p}.weight`, bound), b: biased ? mk([H, outF], `${p}.bias`, bound) : null };
       };
       return { memIn: make('mem_in'), memOut: make('mem_out'), gateIn: make('gate_in'), gateOut: make('gate_out') };
     });
@@ -168,7 +177,7 @@ export class GatedMemoryAdapter implements AdapterHooks {
 
   /**
    * Closed form of parameterCount() for a model config:
-   *   layers·H·(Q·K + K·D + Q·G + G  [+ K + D + G + 1 with attention biases])  +  r·(C + V) for the head LoRA,
+   *   layers·H·(Q·K + K·D + Q·G + G  [+ K + D + G (+ 1 with gateOutBias) with attention biases])  +  r·(C + V) for the head LoRA,
    * with Q = D (the paper) or H·D ('layer').
    * Llama-3-8B (L 32, H 32, D 128, k 2, G 11, C 4096, V 128256, r 2): 68,561,920 + 264,704 = 68,826,624.
    */
@@ -178,7 +187,7 @@ export class GatedMemoryAdapter implements AdapterHooks {
     const D = c.head_dim, K = k * D, G = Math.floor(Math.sqrt(D));
     const Q = (opts.memoryInput ?? GATED_MEMORY_DEFAULTS.memoryInput) === 'layer' ? c.num_attention_heads * D : D;
     const weights = Q * K + K * D + Q * G + G * 1;
-    const biases = c.attention_bias ? K + D + G + 1 : 0;
+    const biases = c.attention_bias ? K + D + G + ((opts.gateOutBias ?? true) ? 1 : 0) : 0;
     const head = headLora ? headLora.r * (c.hidden_size + c.vocab_size) : 0;
     return c.num_hidden_layers * c.num_attention_heads * (weights + biases) + head;
   }

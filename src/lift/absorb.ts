@@ -20,6 +20,7 @@ import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { train, calibrate, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
 import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
+import { PAPER_DEFAULTS } from './presets.js';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -69,6 +70,8 @@ export interface AbsorbOptions {
    * 0 = off (default).
    */
   answerRecitations?: number;
+  /** Per-token losses averaged per sample (default 'samples') or over the batch's tokens (the authors' code). */
+  lossAverage?: 'tokens' | 'samples';
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -108,7 +111,8 @@ export interface AbsorbResult {
  */
 export const GUARD_DEFAULTS = { samples: 64, perStep: 4, maxTokens: 256 };
 
-export const PAPER_DEFAULTS = { lr: 1e-3, epochs: [3, 5] as [number, number], qa: 10, batchSize: 'full' as const };
+// The paper's recipe as a named preset (presets.ts, where every difference from our defaults is an option).
+export { PAPER_DEFAULTS };
 
 /** Rejects documents we cannot learn from, naming what was wrong. */
 export function checkDocument(text: string, where = 'document'): void {
@@ -224,6 +228,7 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
     schedule: o.schedule ?? 'constant',
     anchor: o.anchor ?? 0,
     anchor_on: anchorOn,
+    loss_average: o.lossAverage ?? 'samples',
     ...(mask ? { anchor_lifted_tokens: mask.reduce((a, v) => a + v, 0) } : {}),
     answer_recitations: reciteTrain.length,
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
@@ -238,6 +243,7 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
       schedule: o.schedule,
       anchor: o.anchor,
       anchorOn,
+      lossAverage: o.lossAverage,
       seed,
       guard,
       checkpointDir: o.checkpointDir,
