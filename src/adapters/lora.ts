@@ -1,7 +1,7 @@
 // LoRA (Hu et al. 2021) as PEFT defines it: y = W·x + (α / r)·B·(A·x), A [r, in] kaiming-uniform,
 // B [out, r] zero, so step 0 equals the base model exactly. The base weights are never touched; merge()
 // returns merged copies instead. Tensor names are PEFT's, so adapter_model.safetensors loads in Python.
-import { Tensor, linear, add, untracked, native } from '../engine/index.js';
+import { Tensor, linear, add, untracked, native, valuesF32 } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel, ProjName } from '../model/llama.js';
 import { kaimingBound, seededRandom, uniformParam, zeroParam } from './init.js';
 
@@ -81,7 +81,7 @@ export class LoraAdapter implements AdapterHooks {
     const [out, inF] = base.shape;
     return untracked(() => {
       const w = Tensor.empty([out, inF], { name: base.name });
-      w.f32().set(base.f32());
+      w.f32().set(valuesF32(base)); // a 16-bit/quantized base merges from its dequantized values
       native.gemm(false, false, out, inF, this.config.r, this.scaling, B.f32(), 0, this.config.r, A.f32(), 0, inF, 1, w.f32(), 0, inF);
       return w;
     });

@@ -13,6 +13,7 @@ import { FormatError, shown } from './errors.js';
 import {
   type Checkpoint, type StorageDType, type TensorEntry, elementCount, f32ToF16Bits, readExact, storageByteLength, writeChunksAtomic,
 } from './tensor-entry.js';
+import { GGML_TYPES, ggmlTypeById } from './quant-types.js';
 
 export const GGUF_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'bool', 'string', 'array', 'uint64', 'int64', 'float64'] as const;
 export type GGUFTypeName = (typeof GGUF_TYPES)[number];
@@ -39,8 +40,7 @@ const minSize = (t: GGUFTypeName): number => FIXED_SIZE[t] ?? (t === 'string' ? 
 const MAX_NESTING = 8;
 const WINDOW = 1 << 20;
 
-const GGML_TYPE: Record<number, StorageDType> = { 0: 'F32', 1: 'F16', 8: 'Q8_0', 30: 'BF16' };
-const GGML_TYPE_ID: Record<string, number> = { F32: 0, F16: 1, Q8_0: 8, BF16: 30 };
+const SUPPORTED_TYPES = Object.keys(GGML_TYPES).join(', ');
 const GGML_NAMES = ['F32', 'F16', 'Q4_0', 'Q4_1', 'Q4_2', 'Q4_3', 'Q5_0', 'Q5_1', 'Q8_0', 'Q8_1', 'Q2_K', 'Q3_K', 'Q4_K', 'Q5_K', 'Q6_K',
   'Q8_K', 'IQ2_XXS', 'IQ2_XS', 'IQ3_XXS', 'IQ1_S', 'IQ4_NL', 'IQ3_S', 'IQ2_S', 'IQ4_XS', 'I8', 'I16', 'I32', 'I64', 'F64', 'IQ1_M', 'BF16'];
 
@@ -190,14 +190,15 @@ export function readGGUF(path: string): GGUFCheckpoint {
         dims.push(Number(n));
       }
       const typeId = c.u32();
-      const dtype = GGML_TYPE[typeId];
-      if (!dtype) c.fail('ggml type F32, F16, BF16 or Q8_0', `unsupported ggml type ${GGML_NAMES[typeId] ?? 'unknown'} (${typeId})`);
-      if (dtype === 'Q8_0' && dims[0] % 32 !== 0) c.fail('innermost dimension a multiple of 32 for Q8_0', `got ${dims[0]}`);
+      const dtype = ggmlTypeById(typeId);
+      if (!dtype) c.fail(`ggml type ${SUPPORTED_TYPES}`, `unsupported ggml type ${GGML_NAMES[typeId] ?? 'unknown'} (${typeId})`);
+      const block = GGML_TYPES[dtype].block;
+      if (dims[0] % block !== 0) c.fail(`innermost dimension a multiple of ${block} for ${dtype}`, `got ${dims[0]}`);
       const offset = c.u64();
       if (offset % BigInt(alignment) !== 0n) c.fail(`data offset aligned to ${alignment}`, `got ${offset}`);
       if (offset > BigInt(c.size)) c.fail(`data offset inside the ${c.size}-byte file`, `got ${offset} (out of bounds)`);
       const shape = dims.reverse(); // GGUF lists ne[0] (innermost) first
-      const byteLength = storageByteLength(dtype, elementCount(shape));
+      const byteLength = storageByteLength(dtype, elementCount(shape), shape[shape.length - 1]);
       if (byteLength === undefined || byteLength > c.size) c.fail(`a tensor no larger than the ${c.size}-byte file`, `shape [${shape.join(',')}] ${dtype}`);
       infos.push({ name, dtype, shape, offset: Number(offset), byteLength });
     }
@@ -226,14 +227,19 @@ export function readGGUF(path: string): GGUFCheckpoint {
 
 // ---- writing -----------------------------------------------------------------------------------------
 
-export interface GGUFTensorInput {
+export type GGUFTensorInput = {
   name: string;
-  dtype: 'F32' | 'F16';
   /** Outermost first (the writer reverses it into GGUF's inner-first dims). */
   shape: number[];
+} & ({
+  dtype: 'F32' | 'F16';
   /** Float32Array values (F16 rounds to nearest even), or Uint16Array raw F16 bits. */
   data: Float32Array | Uint16Array;
-}
+} | {
+  /** Any other ggml type (BF16, Q8_0, Q4_K, …): the stored bytes as they go to the file (src/engine/quant.ts makes them). */
+  dtype: Exclude<StorageDType, 'F32' | 'F16'>;
+  data: Uint8Array;
+});
 
 function isGGUFArray(v: GGUFValue): v is GGUFArray {
   return typeof v === 'object' && !Array.isArray(v);
@@ -357,17 +363,23 @@ export function writeGGUF(path: string, metadata: GGUFMetadataEntry[] | Record<s
     if (names.has(t.name)) throw new RangeError(`writeGGUF: duplicate tensor name "${t.name}"`);
     names.add(t.name);
     if (t.shape.length < 1 || t.shape.length > 4) throw new RangeError(`writeGGUF: tensor "${t.name}" needs 1 to 4 dimensions`);
-    if (t.data.length !== numel) throw new RangeError(`writeGGUF: tensor "${t.name}" has ${t.data.length} values for shape [${t.shape.join(',')}]`);
-    if (t.dtype === 'F32' && !(t.data instanceof Float32Array)) throw new TypeError(`writeGGUF: tensor "${t.name}" is F32 but data is not a Float32Array`);
+    const type = GGML_TYPES[t.dtype as StorageDType];
+    if (type === undefined) throw new TypeError(`writeGGUF: tensor "${t.name}": unsupported dtype ${t.dtype}`);
+    const stored = storageByteLength(t.dtype, numel, t.shape[t.shape.length - 1]);
+    if (stored === undefined) throw new RangeError(`writeGGUF: tensor "${t.name}" [${t.shape.join(',')}] is not whole ${t.dtype} blocks of ${type.block}`);
+    if (t.dtype === 'F32' || t.dtype === 'F16') {
+      if (t.data.length !== numel) throw new RangeError(`writeGGUF: tensor "${t.name}" has ${t.data.length} values for shape [${t.shape.join(',')}]`);
+      if (t.dtype === 'F32' && !(t.data instanceof Float32Array)) throw new TypeError(`writeGGUF: tensor "${t.name}" is F32 but data is not a Float32Array`);
+    } else if (!(t.data instanceof Uint8Array) || t.data.length !== stored) {
+      throw new RangeError(`writeGGUF: tensor "${t.name}" (${t.dtype} [${t.shape.join(',')}]) needs ${stored} bytes of blocks`);
+    }
     w.string(t.name);
     w.u32(t.shape.length);
     for (const d of [...t.shape].reverse()) w.u64(d);
-    const typeId = GGML_TYPE_ID[t.dtype];
-    if (typeId === undefined || typeId > 1) throw new TypeError(`writeGGUF: tensor "${t.name}": unsupported dtype ${t.dtype}`);
-    w.u32(typeId);
+    w.u32(type.id);
     offsets.push(offset);
     w.u64(offset);
-    offset = align(offset + storageByteLength(t.dtype, numel)!);
+    offset = align(offset + stored);
   }
   const headerPad = align(w.length) - w.length;
   writeChunksAtomic(path, (function* () {
@@ -377,10 +389,13 @@ export function writeGGUF(path: string, metadata: GGUFMetadataEntry[] | Record<s
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i];
       if (offsets[i] > at) yield new Uint8Array(offsets[i] - at);
-      const bytes = new Uint8Array(storageByteLength(t.dtype, t.data.length)!);
-      const dv = new DataView(bytes.buffer);
-      if (t.dtype === 'F32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(j * 4, t.data[j], true);
-      else for (let j = 0; j < t.data.length; j++) dv.setUint16(j * 2, t.data instanceof Uint16Array ? t.data[j] : f32ToF16Bits(t.data[j]), true);
+      let bytes: Uint8Array;
+      if (t.dtype === 'F32' || t.dtype === 'F16') {
+        bytes = new Uint8Array(storageByteLength(t.dtype, t.data.length)!);
+        const dv = new DataView(bytes.buffer);
+        if (t.dtype === 'F32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(j * 4, t.data[j], true);
+        else for (let j = 0; j < t.data.length; j++) dv.setUint16(j * 2, t.data instanceof Uint16Array ? t.data[j] : f32ToF16Bits(t.data[j]), true);
+      } else bytes = t.data as Uint8Array; // already the file's bytes (little-endian blocks)
       yield bytes;
       at = offsets[i] + bytes.length;
     }

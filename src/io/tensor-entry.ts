@@ -6,8 +6,10 @@
 import { closeSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { FormatError } from './errors.js';
 import { faultPoint } from './fault.js';
+import { ggmlByteLength, type GGMLTypeName } from './quant-types.js';
 
-export type StorageDType = 'F32' | 'F16' | 'BF16' | 'Q8_0';
+/** ggml's storage types (src/io/quant-types.ts): F32, F16, BF16 and the block-quantized Q4_0 … Q6_K. */
+export type StorageDType = GGMLTypeName;
 
 export interface TensorEntry {
   name: string;
@@ -38,13 +40,12 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
-/** Bytes needed for `numel` elements of `dtype`, or undefined when impossible (Q8_0 needs whole blocks). */
-export function storageByteLength(dtype: StorageDType, numel: number): number | undefined {
-  switch (dtype) {
-    case 'F32': return numel * 4;
-    case 'F16': case 'BF16': return numel * 2;
-    case 'Q8_0': return numel % Q8_0_BLOCK === 0 ? (numel / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES : undefined;
-  }
+/**
+ * Bytes needed for `numel` elements of `dtype` whose innermost dimension is `cols` (default: one row), or
+ * undefined when impossible (block types need every row in whole blocks: Q8_0 32 values, K-quants 256).
+ */
+export function storageByteLength(dtype: StorageDType, numel: number, cols = numel): number | undefined {
+  return ggmlByteLength(dtype, numel, cols);
 }
 
 // ---- exact conversions -------------------------------------------------------------------------------
@@ -135,10 +136,10 @@ export function readExact(fd: number, file: string, position: number, length: nu
 
 function checkEntry(entry: TensorEntry): number {
   const numel = elementCount(entry.shape);
-  const want = storageByteLength(entry.dtype, numel);
+  const want = storageByteLength(entry.dtype, numel, entry.shape[entry.shape.length - 1] ?? 1);
   if (want !== entry.byteLength || !Number.isSafeInteger(numel)) {
     throw new FormatError(entry.file, `tensor "${entry.name}"`,
-      `${want ?? 'whole Q8_0 blocks of'} bytes for ${entry.dtype} [${entry.shape.join(',')}]`, `got ${entry.byteLength}`);
+      `${want ?? `whole ${entry.dtype} blocks of`} bytes for ${entry.dtype} [${entry.shape.join(',')}]`, `got ${entry.byteLength}`);
   }
   return numel;
 }
@@ -148,6 +149,26 @@ export function readRaw(entry: TensorEntry): Uint8Array {
   const fd = openSync(entry.file, 'r');
   try {
     return readExact(fd, entry.file, entry.byteOffset, entry.byteLength, `tensor "${entry.name}"`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads the tensor's stored bytes straight into `dst` (e.g. a native tensor's storage: quantized and 16-bit
+ * weights are kept as stored, with no copy in the JS heap). Checks the size first.
+ */
+export function readRawInto(entry: TensorEntry, dst: Uint8Array): void {
+  checkEntry(entry);
+  if (dst.length !== entry.byteLength) throw new RangeError(`readRawInto: tensor "${entry.name}" has ${entry.byteLength} bytes, destination ${dst.length}`);
+  const fd = openSync(entry.file, 'r');
+  try {
+    let done = 0;
+    while (done < dst.length) {
+      const n = readSync(fd, dst, done, Math.min(CHUNK, dst.length - done), entry.byteOffset + done);
+      if (n <= 0) throw new FormatError(entry.file, `tensor "${entry.name}"`, `${dst.length} bytes at offset ${entry.byteOffset}`, `file ends after ${entry.byteOffset + done} bytes`);
+      done += n;
+    }
   } finally {
     closeSync(fd);
   }
@@ -191,6 +212,9 @@ export function readF32(entry: TensorEntry): Float32Array {
       }
       return out;
     }
+    default:
+      // Q4_0 … Q6_K stay in their blocks: the engine reads them (src/engine/quant.ts), readRawInto fills one.
+      throw new FormatError(entry.file, `tensor "${entry.name}"`, 'F32, F16, BF16 or Q8_0 for a float32 copy', `${entry.dtype} blocks (load them as quantized weights)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // `lift convert`: rewrites a checkpoint (HF folder, GGUF, llama2.c .bin) as a Hugging Face folder or an F32 GGUF,
 // so one model can be checked across formats and handed to other tools (transformers, llama.cpp).
 //   HF:   model.safetensors (F32, HF names, rotate-half q/k rows), config.json, tokenizer.json + tokenizer_config.json.
-//   GGUF: v3, F32, llama.cpp names and metadata, interleaved q/k rows (what convert_hf_to_gguf.py writes for llama),
+//   GGUF: v3, F32 (or another type, --type: see gguf-types.ts), llama.cpp names and metadata, interleaved q/k rows (what convert_hf_to_gguf.py writes for llama),
 //         the vocabulary embedded as tokenizer.ggml.* (SentencePiece style: tokens, scores, token types).
 // A SentencePiece vocabulary (pieces + scores) becomes a Hugging Face BPE tokenizer.json the way transformers'
 // LlamaConverter does it: merges are every pair of pieces whose concatenation is a piece, ranked by that piece's score.
@@ -18,6 +18,7 @@ import { bpeTokenizerJson, bpeVocabFromGGUF, bpeVocabFromTokenizerJson, type Bpe
 import { HFTokenizer } from '../text/hf-tokenizer.js';
 import { FormatError } from '../io/errors.js';
 import { toHFConfig, type LlamaConfig } from './config.js';
+import { encodeTensor, tensorType, weightValues, LLAMA_FTYPE, type GGUFFileType } from './gguf-types.js';
 import { loadModelFromPath, type LoadedModel, type LoadOptions } from './load.js';
 
 export type ConvertTarget = 'hf' | 'gguf';
@@ -39,10 +40,10 @@ export interface SpmVocab {
 }
 
 /** Converts `src` and writes it to `out` (a folder for 'hf', a file for 'gguf'); returns the files written. */
-export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean; vocab?: string } = {}): string[] {
+export function convertModel(src: string, to: ConvertTarget, out: string, opts: LoadOptions & { force?: boolean; type?: GGUFFileType; vocab?: string } = {}): string[] {
   const loaded = loadModelFromPath(src, opts);
   try {
-    return writeConverted(loaded, to, out, { force: opts.force, inputs: [src, opts.tokenizer, opts.vocab, ...loaded.files], from: basename(resolve(src)), vocab: opts.vocab });
+    return writeConverted(loaded, to, out, { force: opts.force, inputs: [src, opts.tokenizer, opts.vocab, ...loaded.files], from: basename(resolve(src)), type: opts.type, vocab: opts.vocab });
   } finally {
     loaded.model.dispose();
   }
@@ -53,14 +54,15 @@ export function convertModel(src: string, to: ConvertTarget, out: string, opts: 
  * never one of `inputs`, never a file or folder that is not an earlier output of ours (those only with force);
  * built beside it and renamed into place. `from` is recorded as the provenance key.
  */
-export function writeConverted(loaded: LoadedModel, to: ConvertTarget, out: string, o: { force?: boolean; inputs: (string | undefined)[]; from: string; vocab?: string }): string[] {
+export function writeConverted(loaded: LoadedModel, to: ConvertTarget, out: string, o: { force?: boolean; inputs: (string | undefined)[]; from: string; type?: GGUFFileType; vocab?: string }): string[] {
   if (o.vocab && to !== 'gguf') throw new Error(`a tokenizer.json to attach (${o.vocab}) applies to --to gguf only`);
   const vocab = to === 'gguf' ? (o.vocab ? vocabFromTokenizerFile(o.vocab, loaded.model.config.vocab_size) : ggufVocabOf(loaded)) : null;
+  if (o.type && o.type !== 'f32' && to !== 'gguf') throw new Error(`--type ${o.type} applies to --to gguf only (a Hugging Face folder is written in F32)`);
   const target = claimOutput(out, { kind: to === 'hf' ? HF_OUTPUT : GGUF_OUTPUT, force: o.force, inputs: o.inputs });
   try {
     const staged = target.stage();
     if (to === 'hf') writeHFFolder(loaded, staged, o.from);
-    else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, vocab!, 'lift', o.from);
+    else writeModelGGUF(staged, loaded.model.config, loaded.model.weights, loaded.model.ropeLayout, vocab!, 'lift', o.from, o.type);
     target.commit(staged);
     return to === 'hf' ? readdirSync(target.path).map((f) => join(out, f)) : [out];
   } finally {
@@ -288,7 +290,7 @@ const QK = /^model\.layers\.\d+\.self_attn\.(q|k)_proj\.(weight|bias)$/;
 
 /** q/k rows moved between RoPE layouts (a no-op when the layouts already agree). */
 function relayout(name: string, t: Tensor, c: LlamaConfig, from: string, to: string): Float32Array {
-  const data = t.f32();
+  const data = weightValues(t); // dequantized for a 16-bit/quantized source
   const m = QK.exec(name);
   if (!m || from === to) return data;
   const rows = t.shape[0], cols = t.shape.length > 1 ? t.shape[1] : 1;
@@ -323,7 +325,7 @@ function writeHFFolder(loaded: LoadedModel, dir: string, from: string): void {
  * Writes an F32 GGUF llama.cpp loads: llama (or qwen2) metadata, the vocabulary, tensors under GGUF names with
  * q/k in the layout llama.cpp expects (interleaved for llama, rotate-half for qwen2). Atomic (temp file + rename).
  */
-export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab | BpeVocab, name = 'lift', convertedFrom?: string): string[] {
+export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string, Tensor>, ropeLayout: string, v: SpmVocab | BpeVocab, name = 'lift', convertedFrom?: string, type: GGUFFileType = 'f32'): string[] {
   if (c.rope_scaling && c.rope_scaling.rope_type !== 'default')
     throw new Error(`GGUF conversion of rope_scaling ${c.rope_scaling.rope_type} is not supported yet`);
   if (v.tokens.length !== c.vocab_size) throw new Error(`the vocabulary has ${v.tokens.length} tokens but the model ${c.vocab_size} embeddings`);
@@ -333,7 +335,8 @@ export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string,
   const meta: GGUFMetadataEntry[] = [
     { key: 'general.architecture', type: 'string', value: arch },
     { key: 'general.name', type: 'string', value: name },
-    u32('general.file_type', 0), // LLAMA_FTYPE_ALL_F32
+    u32('general.file_type', LLAMA_FTYPE[type]), // llama_ftype: 0 = ALL_F32, 15 = MOSTLY_Q4_K_M, …
+    ...(type === 'f32' || type === 'f16' || type === 'bf16' ? [] : [u32('general.quantization_version', 2)]), // ggml's GGML_QNT_VERSION
     u32(`${arch}.vocab_size`, c.vocab_size),
     u32(`${arch}.context_length`, c.max_position_embeddings),
     u32(`${arch}.embedding_length`, c.hidden_size),
@@ -373,7 +376,8 @@ export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string,
   for (const [hf, t] of weights) {
     const g = hfToGgufName(hf);
     if (!g) throw new Error(`tensor ${hf} has no GGUF name`);
-    tensors.push({ name: g, dtype: 'F32', shape: [...t.shape], data: relayout(hf, t, c, ropeLayout, target) });
+    const ggml = tensorType(type, g, t.shape, c.num_hidden_layers, !weights.has('lm_head.weight'));
+    tensors.push(encodeTensor(g, relayout(hf, t, c, ropeLayout, target), [...t.shape], ggml));
   }
   writeGGUF(out, meta, tensors);
   return [out];

@@ -10,6 +10,7 @@
 // against that either.
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from './llama.js';
+import { valuesF32 } from '../engine/index.js';
 
 const SAMPLE = 64;
 const QK = /^model\.layers\.\d+\.self_attn\.(q|k)_proj\.(weight|bias)$/;
@@ -36,7 +37,7 @@ export function modelContentHash(model: LlamaModel, canonicalConfig: string): st
   const h = createHash('sha256').update(canonicalConfig);
   const c = model.config;
   for (const name of [...model.weights.keys()].sort()) {
-    const t = model.weights.get(name)!, d = t.f32();
+    const t = model.weights.get(name)!, d = valuesF32(t); // dequantized copy for 16-bit/quantized weights
     const rows = t.shape.length > 1 ? t.shape[0] : 1, cols = d.length / rows;
     const qk = QK.exec(name);
     const heads = qk ? (qk[1] === 'q' ? c.num_attention_heads : c.num_key_value_heads) : 1;

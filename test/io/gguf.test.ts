@@ -161,8 +161,12 @@ test('invalid GGUF files throw FormatError naming the file and the field', (t) =
   throwsFormat(() => readGGUF(p), /bad\.gguf: version: expected version 2 or 3, got 1/);
   writeFileSync(p, build([], Buffer.alloc(0), { count: 1n << 40n }));
   throwsFormat(() => readGGUF(p), /bad\.gguf: tensor_count: expected tensor count fitting in the \d+ bytes left, got 1099511627776/);
-  writeFileSync(p, one(12));
-  throwsFormat(() => readGGUF(p), /bad\.gguf: tensor "blk\.0\.attn_q\.weight": expected ggml type F32, F16, BF16 or Q8_0, unsupported ggml type Q4_K \(12\)/);
+  writeFileSync(p, one(16));
+  throwsFormat(() => readGGUF(p), /bad\.gguf: tensor "blk\.0\.attn_q\.weight": expected ggml type F32, F16, Q4_0, .*Q6_K, BF16, unsupported ggml type IQ2_XXS \(16\)/);
+  writeFileSync(p, one(12, [16, 1]));
+  throwsFormat(() => readGGUF(p), /tensor "blk\.0\.attn_q\.weight": expected innermost dimension a multiple of 256 for Q4_K, got 16/);
+  writeFileSync(p, one(6, [64, 1])); // two Q5_0 blocks are 44 bytes: the 32-byte data area truncates them
+  throwsFormat(() => readGGUF(p), /tensor "blk\.0\.attn_q\.weight": expected 44 bytes for Q5_0 \[1,64\] within the 32-byte data area/);
   writeFileSync(p, one(0, [4, 4]));
   throwsFormat(() => readGGUF(p), /bad\.gguf: tensor "blk\.0\.attn_q\.weight": expected 64 bytes for F32 \[4,4\] within the 32-byte data area/);
   writeFileSync(p, one(0, [4, 2], 64));
