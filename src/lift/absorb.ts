@@ -10,8 +10,8 @@ import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
 import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
 import type { Adapter } from '../adapters/files.js';
 import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
-import { makeSegments, type Segment } from './segments.js';
-import { buildQASamples, sampleOverhead, segmentSampleSteps, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
+import { segmentViews, type SegmentView } from './segments.js';
+import { buildQASamples, int32Arena, sampleOverhead, segmentSampleSteps, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
 import { documentTokenSteps, encodeStart } from './tokens.js';
 import { drive, pause, AbortedError } from './pace.js';
 import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
@@ -158,7 +158,9 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const tokenized = await drive(documentTokenSteps(tok, head, doc.text), progress('tokenizing'));
   const docIds = tokenized.ids;
   o.onEvent?.({ type: 'plan', lengths, ...plan.at(docIds.length, false) });
-  const segments = makeSegments(docIds, lengths.segmentLength, lengths.stride);
+  // Segments are views into one Int32Array copy of the tokens, not 225k arrays on the JS heap (20 MB).
+  const docI32 = Int32Array.from(docIds);
+  const segments = segmentViews(docI32, lengths.segmentLength, lengths.stride);
   o.onEvent?.({ type: 'prepare', documentTokens: docIds.length, segments: segments.length, lengths });
 
   const nQA = o.qa ?? PAPER_DEFAULTS.qa;
@@ -194,7 +196,8 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
   // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
   // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
-  const toTrain = (s: Sample): TrainSample => ({ input: Int32Array.from(s.input), labels: Int32Array.from(s.labels), kind: s.kind });
+  const take = int32Arena();
+  const toTrain = (s: Sample): TrainSample => ({ input: take(s.input), labels: take(s.labels), kind: s.kind });
   // 'answers': the anchor is lifted where the document holds a QA's answer.
   const anchorOn = o.anchorOn ?? 'answers';
   const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
@@ -202,9 +205,9 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const answers = lifted || nRecite > 0 ? answerMask(tok, docIds, qas) : null;
   const mask = lifted ? answers : null;
   // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
-  const recitation = (s: Sample, segment: Segment): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
+  const recitation = (s: Sample, segment: SegmentView): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
   // Built after the QAs (the anchor's rows need their answers), each converted as soon as it is made.
-  const segTrain = await drive(segmentSampleSteps(tok, docIds, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, segments[i])), progress('building samples'));
+  const segTrain = await drive(segmentSampleSteps(tok, docI32, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, segments[i])), progress('building samples'));
   // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
   const reciteTrain: TrainSample[] = [];
   for (let k = 0; answers && k < nRecite; k++) {

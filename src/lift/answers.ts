@@ -8,7 +8,7 @@
 // earlier text, and its first token (which may merge with what precedes it) is not required to match.
 import type { Tokenizer } from '../text/tokenizer.js';
 import type { QAPair } from './qa/types.js';
-import type { Segment } from './segments.js';
+import type { Segment, SegmentView } from './segments.js';
 import { IGNORE, type Sample } from './samples.js';
 import { encodeAfter } from './tokens.js';
 
@@ -60,7 +60,7 @@ export function answerMask(tok: Tokenizer, docIds: readonly number[], qas: reado
  * document token, 1 elsewhere (context rows included). The segment's tokens are the sample's last
  * |segment| inputs, so label row P + j − 1 (P = input length − |segment|) predicts document token start + j.
  */
-export function anchorRowsFor(sample: Pick<Sample, 'input'>, segment: Segment, mask: Uint8Array): Float32Array {
+export function anchorRowsFor(sample: Pick<Sample, 'input'>, segment: SegmentView, mask: Uint8Array): Float32Array {
   const T = sample.input.length, P = T - segment.ids.length;
   const rows = new Float32Array(T).fill(1);
   for (let j = 0; j < segment.ids.length; j++) {

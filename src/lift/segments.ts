@@ -13,6 +13,15 @@ export interface Segment {
   ids: number[];
 }
 
+/** Token ids as a plain array or an Int32Array (absorb keeps long documents' tokens and segments in one). */
+export type Ids = readonly number[] | Int32Array;
+
+/** A segment whose ids may be a view into the document's Int32Array (segmentViews). */
+export interface SegmentView {
+  start: number;
+  ids: Ids;
+}
+
 /** The document as LIFT tokenizes it (§1): `title + "\n" + document`, no BOS/EOS. */
 export function documentTokens(tok: Tokenizer, title: string, document: string): number[] {
   return drainSync(documentTokenSteps(tok, title.length > 0 ? `${title}\n` : '', document)).ids;
@@ -34,4 +43,11 @@ export function makeSegments(docIds: readonly number[], segmentLength: number, s
   if (!Number.isInteger(segmentLength) || segmentLength < 1) throw new RangeError(`makeSegments: segmentLength must be a positive integer, got ${segmentLength}`);
   if (stride > segmentLength) throw new RangeError(`makeSegments: stride ${stride} > segmentLength ${segmentLength} would skip tokens`);
   return segmentStarts(docIds.length, stride).map((start) => ({ start, ids: docIds.slice(start, start + segmentLength) }));
+}
+
+/** makeSegments over an Int32Array, each segment a view into it (no copies: 225k segments of a 20 MB document). */
+export function segmentViews(docIds: Int32Array, segmentLength: number, stride: number): SegmentView[] {
+  if (!Number.isInteger(segmentLength) || segmentLength < 1) throw new RangeError(`segmentViews: segmentLength must be a positive integer, got ${segmentLength}`);
+  if (stride > segmentLength) throw new RangeError(`segmentViews: stride ${stride} > segmentLength ${segmentLength} would skip tokens`);
+  return segmentStarts(docIds.length, stride).map((start) => ({ start, ids: docIds.subarray(start, start + segmentLength) }));
 }
