@@ -2,7 +2,12 @@
 // generators (openai.ts, self.ts). Per QA: 16 consecutive sentences picked at random, one request asking for
 // exactly one question, its answer and verbatim evidence; a QA whose evidence is not a verbatim substring of
 // those sentences is rejected. The prompt is the released code's (GraphPKU/LIFT), word for word.
+// Acceptance ('lenient', ours): each evidence line, list markers and quotes stripped, whitespace-normalised, is
+// in the window; a failed attempt draws a new window. 'exact' (the authors', scripts/test_loogle_lift_random_
+// icl_prompt.py generate_task): the whole text after "Evidence:", stripped, is an exact substring of the window,
+// and all attempts ask about the same window.
 import { normalizeSpace, splitSentences } from '../sentences.js';
+import type { QAAcceptance } from '../presets.js';
 import { randInt, rngFor } from '../rng.js';
 import type { QAGenerateOptions, QAPair } from './types.js';
 
@@ -36,7 +41,8 @@ function cleanEvidence(line: string): string {
   }
 }
 
-export type ParsedQA = { ok: true; qa: QAPair } | { ok: false; reason: string };
+/** `evidenceText`: everything after "Evidence:", trimmed, as generated (what 'exact' acceptance checks). */
+export type ParsedQA = { ok: true; qa: QAPair; evidenceText: string } | { ok: false; reason: string };
 
 /** Parses "Question: … Answer: … Evidence: …" (as the released code: the text between the three labels). */
 export function parseQAResponse(response: string): ParsedQA {
@@ -50,7 +56,12 @@ export function parseQAResponse(response: string): ParsedQA {
   const evidenceText = response.slice(after(e, /^Evidences?\s*:/)).trim();
   if (question === '' || answer === '' || evidenceText === '') return { ok: false, reason: 'empty question, answer or evidence' };
   const lines = evidenceText.split('\n').map(cleanEvidence).filter((l) => l.length > 0);
-  return { ok: true, qa: { question, answer, evidence: lines } };
+  return { ok: true, qa: { question, answer, evidence: lines }, evidenceText };
+}
+
+/** 'exact' acceptance: the evidence text as generated is a substring of the window, character for character. */
+export function evidenceIsExact(evidenceText: string, window: string): boolean {
+  return evidenceText.length > 0 && window.includes(evidenceText);
 }
 
 /** True when every evidence string (whole or with quotes/brackets stripped) is in the passage, whitespace-normalised. */
@@ -65,8 +76,10 @@ export function evidenceIsVerbatim(evidence: readonly string[], passage: string)
 export interface SynthesisOptions extends QAGenerateOptions {
   /** Sentences per request (default 16, §3). */
   sentencesPerQA?: number;
-  /** Windows tried per QA before giving that QA up with a warning (default 5, as the released code). */
+  /** Attempts per QA before giving that QA up with a warning (default 5, as the released code). */
   attemptsPerQA?: number;
+  /** 'lenient' (default, ours) or 'exact' (the authors': whole evidence verbatim, retries on the same window). */
+  acceptance?: QAAcceptance;
   /** Requests in flight at once (default 1). */
   concurrency?: number;
   /** Names the generator in warnings. */
@@ -74,8 +87,9 @@ export interface SynthesisOptions extends QAGenerateOptions {
 }
 
 /**
- * Runs the §3 loop: for QA slot k, attempt t draws a window from rngFor(seed, k, t), asks, parses, checks the
- * evidence; a bad answer (unparseable, or evidence not verbatim) tries a new window, and a slot with no good
+ * Runs the §3 loop: for QA slot k, attempt t draws a window from rngFor(seed, k, t) ('exact': always t = 0, the
+ * same window), asks, parses, checks the evidence; a bad answer (unparseable, or evidence not verbatim) tries
+ * again, and a slot with no good
  * answer after attemptsPerQA tries is skipped with a warning. Errors thrown by `ask` (transport failures,
  * already retried by the caller) propagate. Results keep slot order, whatever the concurrency.
  */
@@ -86,6 +100,7 @@ export async function synthesizeQAs(passage: string, n: number, ask: (prompt: st
   const label = opts.label ?? 'QA generator';
   const seed = opts.seed ?? 0;
   const attempts = Math.max(1, opts.attemptsPerQA ?? 5);
+  const exact = (opts.acceptance ?? 'lenient') === 'exact';
   const results: (QAPair | null)[] = new Array(n).fill(null);
   let next = 0, done = 0;
   let failed: unknown = null;
@@ -95,7 +110,7 @@ export async function synthesizeQAs(passage: string, n: number, ask: (prompt: st
       const reasons: string[] = [];
       for (let t = 0; t < attempts && failed === null; t++) {
         opts.signal?.throwIfAborted();
-        const window = pickWindow(sentences, opts.sentencesPerQA ?? 16, rngFor(seed, k, t));
+        const window = pickWindow(sentences, opts.sentencesPerQA ?? 16, rngFor(seed, k, exact ? 0 : t));
         let reply: string;
         try {
           reply = await ask(paperQAPrompt(window), opts.signal);
@@ -105,8 +120,9 @@ export async function synthesizeQAs(passage: string, n: number, ask: (prompt: st
         }
         const parsed = parseQAResponse(reply);
         if (!parsed.ok) { reasons.push(parsed.reason); continue; }
-        if (!evidenceIsVerbatim(parsed.qa.evidence, window)) { reasons.push('evidence is not a verbatim part of the passage'); continue; }
-        results[k] = parsed.qa;
+        const verbatim = exact ? evidenceIsExact(parsed.evidenceText, window) : evidenceIsVerbatim(parsed.qa.evidence, window);
+        if (!verbatim) { reasons.push('evidence is not a verbatim part of the passage'); continue; }
+        results[k] = exact ? { ...parsed.qa, evidence: [parsed.evidenceText] } : parsed.qa;
         break;
       }
       if (results[k] === null && failed === null) warn(`${label}: QA ${k + 1}/${n} skipped after ${attempts} attempts (${[...new Set(reasons)].join('; ')})`);
