@@ -242,6 +242,23 @@ const checkpoint: FuzzTarget<FileEdit> = {
 /** Python-literal fragments: most random strings die at the first character; these reach the inner grammar. */
 const PY_TOKENS = ['{', '}', '[', ']', '(', ')', ',', ':', "'", '"', '\\', "'''", '"""', 'b', 'r', 'u', 'f', 'rb', '0x', '0o', '0b', '1e', '1_0', '.5',
   '-', '+', 'j', 'True', 'False', 'None', 'set()', 'frozenset', '...', '\n', ' ', '\t', '#', '\\x4', '\\u00e9', '\\N{DASH}', '\\U0001F600', 'é', '日', '\ud800', '9'.repeat(30)];
+/** Valid Python literals (nested lists, tuples, dicts, sets; every number and string spelling), so the parser's
+ *  success paths are fuzzed too; mutations of them (below) reach the error paths deep inside. */
+const pyValid: fc.Arbitrary<string> = fc.letrec<{ value: string }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom('True', 'False', 'None', '0', '-0', '1_000', '0x1F', '0o17', '0b101', '1e-3', '.5', '5.', '1E+308', '1e999', '7'),
+    fc.integer().map(String),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((d) => String(d)),
+    fc.string({ maxLength: 12 }).map((x) => `'${x.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`),
+    fc.constantFrom("'\\x41\\u00e9\\U0001F600\\n'", 'r"\\d+"', "b'\\x00\\xff'", '"""tri\nple"""', "u'x'", "'a' 'b'"),
+    fc.array(tie('value'), { maxLength: 4 }).map((xs) => `[${xs.join(', ')}]`),
+    fc.array(tie('value'), { maxLength: 3 }).map((xs) => (xs.length === 1 ? `(${xs[0]},)` : `(${xs.join(', ')})`)),
+    fc.array(fc.tuple(tie('value'), tie('value')), { maxLength: 3 }).map((kv) => `{${kv.map(([k, v]) => `${k}: ${v}`).join(', ')}}`),
+    fc.array(tie('value'), { minLength: 1, maxLength: 3 }).map((xs) => `{${xs.join(', ')}}`),
+  ),
+})).value;
+
 const pyliteral: FuzzTarget<{ src: string; map: boolean }> = {
   name: 'pyliteral',
   what: 'parsePyLiteral (LooGLE\'s qa_pairs) on random text, token soup and mutated valid literals, dicts as objects and as Maps',
@@ -254,6 +271,8 @@ const pyliteral: FuzzTarget<{ src: string; map: boolean }> = {
         fc.tuple(fc.nat(valid.length), fc.nat(valid.length), fc.array(fc.constantFrom(...PY_TOKENS), { maxLength: 4 }))
           .map(([a, b, ins]) => valid.slice(0, Math.min(a, b)) + ins.join('') + valid.slice(Math.max(a, b))),
         fc.integer({ min: 1, max: 20000 }).map((n) => '['.repeat(n) + ']'.repeat(n % 3 === 0 ? n : 0)),
+        pyValid,
+        fc.tuple(pyValid, fc.nat(), fc.array(fc.constantFrom(...PY_TOKENS), { maxLength: 3 })).map(([v, at, ins]) => v.slice(0, at % (v.length + 1)) + ins.join('') + v.slice(at % (v.length + 1))),
       ),
       map: fc.boolean(),
     });
