@@ -1,11 +1,15 @@
 // ask(): answer a question about an absorbed document with LIFT.md §6's prompt — the document in context,
 // middle-truncated (the paper) or reduced to its best-matching passages (retrieval, beyond the paper) —
 // greedy, at most 200 new tokens, through the adapter. With no adapter it is the truncated-ICL baseline.
+// Where the answer ends (answerStop): ours stops at the first blank line and trims ('blank-line': a short answer,
+// not the next paragraph the model goes on to write); the authors' code decodes the raw greedy output up to EOS
+// or 200 tokens and scores it as it is ('eos'; scripts/test_loogle_lift_random_icl_prompt.py prediction()).
 import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
 import { generateText } from '../model/generate.js';
 import { liftLengths } from './budget.js';
 import { buildAnswerPrompt, type ContextMode } from './truncate.js';
+import type { AnswerStop } from './presets.js';
 
 export interface AskOptions {
   title: string;
@@ -14,7 +18,9 @@ export interface AskOptions {
   contextBudget: number;
   context?: ContextMode;
   maxTokens?: number;
-  /** Stop strings (default: a blank line ends the answer). */
+  /** 'blank-line' (default): a blank line ends the answer, which is trimmed; 'eos': the raw output to EOS. */
+  answerStop?: AnswerStop;
+  /** Stop strings (default: those of answerStop — a blank line, or none). */
   stop?: string[];
   bos?: boolean;
   signal?: AbortSignal;
@@ -32,13 +38,14 @@ export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, que
     if (e instanceof RangeError) throw new Error(`${e.message}: the context budget ${o.contextBudget} is too small for the answer prompt with this title and question; use a larger --context-budget`);
     throw e;
   }
+  const raw = o.answerStop === 'eos';
   const text = await generateText(loaded.model, loaded.tokenizer, prompt, {
     temperature: 0,
     maxTokens: o.maxTokens ?? 200,
-    stop: o.stop ?? ['\n\n'],
+    stop: o.stop ?? (raw ? [] : ['\n\n']),
     adapter,
     signal: o.signal,
     onToken: o.onToken ? (t) => o.onToken!(t) : undefined,
   });
-  return text.trim();
+  return raw ? text : text.trim();
 }
