@@ -18,7 +18,7 @@ import { bpeTokenizerJson, bpeVocabFromGGUF, bpeVocabFromTokenizerJson, type Bpe
 import { HFTokenizer } from '../text/hf-tokenizer.js';
 import { FormatError } from '../io/errors.js';
 import { toHFConfig, type LlamaConfig } from './config.js';
-import { encodeTensor, tensorType, weightValues, LLAMA_FTYPE, type GGUFFileType } from './gguf-types.js';
+import { encodeTensor, isQuantizedFileType, tensorType, weightValues, LLAMA_FTYPE, type GGUFFileType } from './gguf-types.js';
 import { loadModelFromPath, type LoadedModel, type LoadOptions } from './load.js';
 
 export type ConvertTarget = 'hf' | 'gguf';
@@ -336,7 +336,7 @@ export function writeModelGGUF(out: string, c: LlamaConfig, weights: Map<string,
     { key: 'general.architecture', type: 'string', value: arch },
     { key: 'general.name', type: 'string', value: name },
     u32('general.file_type', LLAMA_FTYPE[type]), // llama_ftype: 0 = ALL_F32, 15 = MOSTLY_Q4_K_M, …
-    ...(type === 'f32' || type === 'f16' || type === 'bf16' ? [] : [u32('general.quantization_version', 2)]), // ggml's GGML_QNT_VERSION
+    ...(isQuantizedFileType(type) ? [u32('general.quantization_version', 2)] : []), // ggml's GGML_QNT_VERSION
     u32(`${arch}.vocab_size`, c.vocab_size),
     u32(`${arch}.context_length`, c.max_position_embeddings),
     u32(`${arch}.embedding_length`, c.hidden_size),

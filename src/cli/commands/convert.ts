@@ -29,7 +29,8 @@ Examples:
 
 --type q4_k_m / q5_k_m mix Q4_K / Q5_K with Q6_K (output, and attn_v / ffn_down in some layers) as
 llama.cpp's llama-quantize does; a matrix whose rows are not whole 256-value super-blocks falls back to
-Q5_0 / Q5_1 / Q8_0, and to F16 when not whole 32-value blocks. lift loads such files and keeps them quantized.`)
+Q5_0 / Q5_1 / Q8_0, and to F16 when not whole 32-value blocks. q4_0 … q3_k put every matrix but the output
+(Q6_K) in that type. lift loads such files and keeps them quantized.`)
     .action((o: { model: string; to: ConvertTarget; out: string; type: GGUFFileType; tokenizer?: string; force?: boolean }) => {
       const t0 = performance.now();
       const json = o.tokenizer?.toLowerCase().endsWith('.json') ? o.tokenizer : undefined;

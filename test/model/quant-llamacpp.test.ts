@@ -1,0 +1,122 @@
+// Our dequantization checked by an independent reader: for every ggml type we load, llama.cpp (node-llama-cpp)
+// reads the same quantized GGUF — written by our `convert --type` from a small random Llama whose rows are
+// whole 256-value K-quant super-blocks (hidden 256, intermediate 512, 2 layers, 4 heads / 2 KV heads, the
+// 512-token stories260K vocabulary) — and its log-probabilities must agree with ours within a per-type
+// tolerance (README, "Quantized weights"). llama.cpp also rounds the *activations* (to Q8_0/Q8_K blocks for
+// quantized weights, to f16/bf16 for 16-bit ones) before its dot products, we do not: that is what the
+// tolerance covers. To show it is not loose, for types of ≤ 6 bits our difference from llama.cpp must also be
+// well under the quantization's own effect (llama.cpp on the quantized file vs llama.cpp on the f32 file).
+// Also: the quantized load holds about bits/32 of the f32 load's bytes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor, untracked } from '../../src/engine/index.js';
+import { parseHFConfig } from '../../src/model/config.js';
+import { convertModel, spmVocabOf, writeModelGGUF } from '../../src/model/convert.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { readGGUF } from '../../src/io/gguf.js';
+import { bitsPerWeight } from '../../src/io/quant-types.js';
+import type { GGUFFileType } from '../../src/model/gguf-types.js';
+import { requireShared, sharedPath } from '../helpers/shared.js';
+import { compare, llamaCppLogProbs, ourLogProbs, requireLlama } from '../helpers/llamacpp.js';
+import * as R from '../engine/reference.js';
+
+// Per file type: the max |Δ log p| allowed against llama.cpp (measured here ×~2.5: README), and for types of
+// ≤ 6 bits the largest allowed ratio of that difference to the quantization's own effect. The difference is
+// llama.cpp's activation rounding (8-bit for every quantized type, so ~5e-2 on this model whatever the weight
+// type); a wrong scale, offset or bit position in a block would be as large as the effect itself or larger.
+const TOL: [GGUFFileType, number, number | null][] = [
+  ['f16', 0.005, null], ['bf16', 0.03, null], ['q8_0', 0.1, null], ['q6_k', 0.15, 0.6], ['q5_k_m', 0.15, 0.5], ['q5_0', 0.15, 0.5],
+  ['q5_1', 0.15, 0.5], ['q4_k_m', 0.15, 0.3], ['q4_0', 0.15, 0.3], ['q4_1', 0.15, 0.3], ['q3_k', 0.15, 0.15], ['q2_k', 0.15, 0.1],
+];
+
+/** A random Llama of K-quant-friendly shape, written as an F32 GGUF with stories260K's vocabulary. */
+function writeRandomModel(path: string): void {
+  const src = loadModelFromPath(sharedPath('models/stories260K/stories260K.gguf'));
+  const vocab = spmVocabOf(src)!;
+  src.model.dispose();
+  const C = 256, I = 512, L = 2, NH = 4, KVH = 2, D = C / NH, V = 512;
+  const config = parseHFConfig({
+    architectures: ['LlamaForCausalLM'], hidden_size: C, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH,
+    num_key_value_heads: KVH, vocab_size: V, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 256,
+    tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
+  }, 'random-llama');
+  const r = R.rng(3);
+  const weights = new Map<string, Tensor>();
+  // Weights ~ N(0, 1/fan_in) keep activations O(1); the head is scaled so next-token distributions are far from uniform.
+  const put = (name: string, shape: number[], std: number, mean = 0) =>
+    weights.set(name, untracked(() => Tensor.from(Float32Array.from(R.randn(shape.reduce((a, b) => a * b, 1), r, std), (x) => x + mean), shape, { name })));
+  put('model.embed_tokens.weight', [V, C], 1);
+  put('model.norm.weight', [C], 0.1, 1);
+  put('lm_head.weight', [V, C], 1 / Math.sqrt(C));
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    put(p + 'input_layernorm.weight', [C], 0.1, 1);
+    put(p + 'post_attention_layernorm.weight', [C], 0.1, 1);
+    put(p + 'self_attn.q_proj.weight', [NH * D, C], 0.5 / Math.sqrt(C));
+    put(p + 'self_attn.k_proj.weight', [KVH * D, C], 0.5 / Math.sqrt(C));
+    put(p + 'self_attn.v_proj.weight', [KVH * D, C], 1 / Math.sqrt(C));
+    put(p + 'self_attn.o_proj.weight', [C, NH * D], 1 / Math.sqrt(NH * D));
+    put(p + 'mlp.gate_proj.weight', [I, C], 1 / Math.sqrt(C));
+    put(p + 'mlp.up_proj.weight', [I, C], 1 / Math.sqrt(C));
+    put(p + 'mlp.down_proj.weight', [C, I], 1 / Math.sqrt(I));
+  }
+  try {
+    writeModelGGUF(path, config, weights, 'interleaved', vocab, 'random-llama');
+  } finally {
+    for (const t of weights.values()) t.dispose();
+  }
+}
+
+const bytesOf = (path: string): number => {
+  const m = loadModelFromPath(path).model;
+  try {
+    return m.parameters().reduce((s, t) => s + t.bytes().length, 0);
+  } finally {
+    m.dispose();
+  }
+};
+
+test('llama.cpp reads our quantized GGUFs like we do, for every type (per-type tolerance), and the quantized load is bits/32 of f32', async (t) => {
+  if (!requireShared(t, 'models/stories260K/stories260K.gguf')) return;
+  const llama = await requireLlama(t);
+  if (!llama) return;
+  const dir = mkdtempSync(join(tmpdir(), 'lift-quant-'));
+  try {
+    const f32 = join(dir, 'random-f32.gguf');
+    writeRandomModel(f32);
+    const ids = [1, ...Array.from({ length: 23 }, (_, i) => (i * 97 + 13) % 512)];
+    const ref = (await llamaCppLogProbs(llama, f32, ids)).logp;
+    const f32d = compare(ourLogProbs(f32, ids), ref);
+    t.diagnostic(`f32: max |Δ log p| ours vs llama.cpp ${f32d.all.toExponential(2)}`);
+    assert.ok(f32d.all <= 1e-3, `f32 ${f32d.all}`);
+    const f32Bytes = bytesOf(f32);
+    const failures: string[] = [];
+    for (const [type, tol, maxRatio] of TOL) {
+      const q = join(dir, `random-${type}.gguf`);
+      convertModel(f32, 'gguf', q, { type });
+      const stored = [...readGGUF(q).tensors.values()];
+      const kinds = [...new Set(stored.map((e) => e.dtype))].sort().join(',');
+      const theirs = (await llamaCppLogProbs(llama, q, ids)).logp;
+      const d = compare(ourLogProbs(q, ids), theirs);
+      const effect = compare(theirs, ref); // what the quantization itself changes, in llama.cpp's own arithmetic
+      // Bits per weight of the file's matrices against the f32 load's bytes.
+      let bits = 0, n = 0;
+      for (const e of stored) if (e.shape.length === 2) (bits += bitsPerWeight(e.dtype) * e.shape[0] * e.shape[1]), (n += e.shape[0] * e.shape[1]);
+      const ratio = bytesOf(q) / f32Bytes;
+      t.diagnostic(`${type} (${kinds}): max |Δ log p| ours vs llama.cpp ${d.all.toExponential(2)} (tolerance ${tol}); quantization effect ${effect.all.toExponential(2)}; `
+        + `memory ${(ratio * 100).toFixed(1)} % of f32 (${(bits / n).toFixed(2)} bits per weight)`);
+      failures.push(...[
+        d.all <= tol ? '' : `${type}: max |Δ log p| ${d.all} > ${tol}`,
+        maxRatio === null || d.all <= maxRatio * effect.all ? '' : `${type}: our difference from llama.cpp (${d.all}) is not under ${maxRatio} × the quantization's effect (${effect.all})`,
+        // Matrices dominate the bytes: the load holds their bits/32, plus f32 norm vectors (< 0.3 % here).
+        Math.abs(ratio - bits / n / 32) < 0.005 ? '' : `${type}: quantized load holds ${ratio} of f32's bytes, expected ≈ ${bits / n / 32}`,
+      ].filter(Boolean));
+    }
+    assert.deepEqual(failures, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
