@@ -183,8 +183,9 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
     else if (e.event.type === 'start') {
       if (e.event.resumedAt > 0) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);
-      // In forward/backward passes, so a full-batch step over many samples still moves the bar and its ETA.
-      bar = progress('training (passes)', e.event.totalSamples);
+      // Counted in forward/backward passes (the plan line names them), so a full-batch step over many samples
+      // still moves the bar and its ETA; the info names the step.
+      bar = progress('training', e.event.totalSamples);
       trainDone = e.event.resumedAtSample;
       bar.update(trainDone, `step ${e.event.resumedAt}/${e.event.totalSteps}`);
       trainSteps = e.event.totalSteps;
