@@ -45,11 +45,11 @@ export class ConfigError extends FormatError {
 
 const MAX_INT = 2 ** 31 - 1;
 
-function int(file: string, raw: Record<string, unknown>, key: string, dflt?: number): number {
+function int(file: string, raw: Record<string, unknown>, key: string, dflt?: number, at = ''): number {
   const v = raw[key] ?? dflt;
   // Bounded like the int32 fields of every other format: sizes are multiplied together and allocated.
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(file, key, 'a positive integer', raw[key]);
-  if (v > MAX_INT) throw new ConfigError(file, key, `a positive integer of at most ${MAX_INT}`, raw[key]);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(file, at + key, 'a positive integer', raw[key]);
+  if (v > MAX_INT) throw new ConfigError(file, at + key, `a positive integer of at most ${MAX_INT}`, raw[key]);
   return v;
 }
 function num(file: string, raw: Record<string, unknown>, key: string, dflt: number, at = ''): number {
