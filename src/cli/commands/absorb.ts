@@ -21,6 +21,8 @@ import { renderReport } from '../../report/html.js';
 import { loadModelForCli } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
+import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
+import { budgetNote, explicitOptions, overlay, recipeFlags } from '../preset.js';
 
 export interface AbsorbFlags {
   model: string;
@@ -31,6 +33,13 @@ export interface AbsorbFlags {
   qa: number;
   qaGenerator: string;
   qaModel?: string;
+  qaMaxTokens: number;
+  qaAcceptance: 'lenient' | 'exact';
+  lossAverage: 'samples' | 'tokens';
+  bos: 'model' | 'never';
+  gmGateBias: 'attention' | 'none';
+  answerStop: 'blank-line' | 'eos';
+  preset?: string;
   guard: 'none' | 'kl' | 'replay';
   guardLambda: number;
   guardText?: string;
@@ -73,6 +82,12 @@ Examples:
   lift absorb story.txt --model stories260K.bin --out story.lift --adapter lora --lora-rank 32 --lr 1e-3 \\
       --epochs 6,12 --batch-size 8 --context-budget 128 --guard kl
   lift absorb report.txt --model org/name --out r.lift --qa 20 --qa-generator http://localhost:8000/v1 --qa-model m
+  lift absorb book.txt --model ./Llama-3-8B-Instruct --out book.lift --preset paper
+
+--preset paper is the authors' released code (GraphPKU/LIFT), difference by difference: context budget 8192
+(capped to the model's window), loss averaged over tokens, QAs by the model itself (1024-token replies, exact
+evidence), no BOS, no bias on the gate's output, raw answers to EOS. Flags given explicitly override it.
+docs/fidelity.md lists every difference and why our defaults differ.
 `;
 
 export function register(program: Command): void {
@@ -88,6 +103,13 @@ export function register(program: Command): void {
     .addOption(new Option('--qa <n>', 'auxiliary QA pairs (§3)').default(10).argParser(numberFlag('qa', 0, 10000, true)))
     .option('--qa-generator <spec>', "'builtin' (no model needed), 'self' (the base model) or an OpenAI-compatible URL", 'builtin')
     .option('--qa-model <name>', 'model name for an OpenAI-compatible --qa-generator (key from OPENAI_API_KEY)')
+    .addOption(new Option('--qa-max-tokens <n>', "longest QA-synthesis reply of --qa-generator self (paper: 1024)").default(200).argParser(numberFlag('qa-max-tokens', 1, 1e6, true)))
+    .addOption(new Option('--qa-acceptance <how>', "a QA's evidence: each line in the window after normalising spaces, a retry on a new window ('lenient'), or the whole evidence verbatim, retries on the same window ('exact', the paper)").choices(['lenient', 'exact']).default('lenient'))
+    .addOption(new Option('--loss-average <how>', "average token losses per sample, every sample weighing the same ('samples'), or over all tokens of the batch ('tokens', the paper's code)").choices(['samples', 'tokens']).default('samples'))
+    .addOption(new Option('--bos <when>', "BOS before training samples and answer prompts: the model's convention, or never (the paper's code)").choices(['model', 'never']).default('model'))
+    .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias on models with attention biases ('attention') or never ('none', the paper's code)").choices(['attention', 'none']).default('attention'))
+    .addOption(new Option('--answer-stop <how>', "recorded for answering: stop at a blank line and trim, or the raw output to EOS (the paper)").choices(['blank-line', 'eos']).default('blank-line'))
+    .addOption(new Option('--preset <name>', 'a named recipe filling every flag not given (paper: the authors\' code; ours: the defaults)').choices(PRESET_NAMES))
     .addOption(new Option('--guard <kind>', 'forgetting guard on general text').choices(['none', 'kl', 'replay']).default('none'))
     .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
     .option('--guard-text <file>', 'general text for the guard (default: text the base model writes itself)')
@@ -117,8 +139,8 @@ export function register(program: Command): void {
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', EXAMPLES)
-    .action(async (doc: string, flags: AbsorbFlags) => {
-      await runAbsorb(doc, flags);
+    .action(async (doc: string, flags: AbsorbFlags, cmd: Command) => {
+      await runAbsorb(doc, flags, explicitOptions(cmd));
     });
 }
 
@@ -136,11 +158,20 @@ function parseBatch(s: string | undefined): number | 'full' | undefined {
   return n;
 }
 
-export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> {
-  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize); // flags first, then files
-  const doc = readDocument(docPath, f.title);
-  const guardText = f.guardText ? readDocument(f.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
-  const loaded = await loadModelForCli(f.model, f.tokenizer);
+/** `explicit`: flags typed on the command line, which a --preset does not override. */
+export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
+  const preset = flags.preset ? presetByName(flags.preset) : null;
+  parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
+  const doc = readDocument(docPath, flags.title);
+  const guardText = flags.guardText ? readDocument(flags.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
+  const loaded = await loadModelForCli(flags.model, flags.tokenizer);
+  // The preset's budget depends on the model's window, so it applies once the model is loaded.
+  const window = loaded.model.config.max_position_embeddings;
+  // The preset's learning rate is Gated Memory's; LoRA keeps its own default unless --lr is given.
+  const f = preset ? overlay(flags, explicit, { ...recipeFlags(preset, window), qaGenerator: preset.qaGenerator, ...(flags.adapter === 'lora' ? { lr: undefined } : {}) }) : flags;
+  const note = preset ? budgetNote(preset, window, explicit) : null;
+  if (note) log(note);
+  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
   let target;
   try {
     target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [docPath, f.guardText, f.tokenizer, f.model, ...loaded.files] });
@@ -162,7 +193,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
   const onEvent = (e: AbsorbEvent): void => {
     faultPoint(e.type === 'train' ? `train:${e.event.type}` : e.type === 'progress' ? `absorb:${e.phase.replace(/ /g, '-')}` : `absorb:${e.type}`);
     if (e.type === 'qa-progress') {
-      qaBar ??= progress('auxiliary QAs', e.total);
+      qaBar ??= progress('synthesizing QAs', e.total); // units are the generator's: QA slots, or sentences (builtin)
       qaBar.update(e.done);
       if (e.done === e.total) qaBar.stop();
       return;
@@ -200,9 +231,11 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     cacheDir: join(liftCacheDir(), 'qa'),
     openai: f.qaModel ? { model: f.qaModel } : undefined,
     self: f.qaGenerator === 'self' ? {
-      complete: (prompt: string) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens: 200 }),
+      complete: (prompt: string, maxTokens: number) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens }),
       chatTemplate: loaded.chatTemplate,
       modelId: loaded.id,
+      maxTokens: f.qaMaxTokens,
+      acceptance: f.qaAcceptance,
     } : undefined,
     warn: (m) => log(`QA: ${m}`),
   }) : null;
@@ -221,6 +254,8 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       anchor: f.anchor,
       anchorOn: f.anchorOn,
       answerRecitations: f.answerRecitations,
+      lossAverage: f.lossAverage,
+      ...(f.bos === 'never' ? { bos: false } : {}),
       contextBudget: f.contextBudget,
       lengths: { segmentLength: f.segmentLength, stride: f.stride },
       epochs,
@@ -229,7 +264,7 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
       warmupSteps: f.warmup,
       batchSize,
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
-      gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
+      gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, gateOutBias: f.gmGateBias !== 'none', ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
       seed: f.seed,
       checkpointDir,
       checkpointEvery: f.checkpointEvery,
@@ -242,12 +277,14 @@ export async function runAbsorb(docPath: string, f: AbsorbFlags): Promise<void> 
     assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(doc.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
     const files: Record<string, string> = {
       'document.txt': doc.text,
-      'document.json': JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
+      'document.json': JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, answer_stop: f.answerStop, bos: r.recipe.bos, qas: r.qas }, null, 2) + '\n',
     };
     if (f.report) files['report.html'] = renderReport(absorbReport(doc.title, r, loaded.id));
     // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
     // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
-    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
+    // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.
+    const recipe = { ...r.recipe, answer_stop: f.answerStop, ...(preset ? { preset: presetRecord(preset) } : {}) };
+    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe, metrics }, {
       files,
       beforeCommit: () => {
         rmSync(checkpointDir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export interface QAGenerateOptions {
   signal?: AbortSignal;
   /** Non-fatal problems (rejected QAs, skipped slots); default console.warn. */
   warn?: (message: string) => void;
-  /** Called as QA slots finish (generated or given up), for progress display. */
+  /** Progress for display, in the generator's units: QA slots finished (model generators), sentences examined (builtin). */
   onProgress?: (done: number, total: number) => void;
 }
 
