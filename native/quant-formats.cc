@@ -105,18 +105,21 @@ static void deqQ5_K(const uint8_t* b, float* y) {
     for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
   }
 }
+// Q6_K: value j of a 128-half is 4 low bits (ql) | 2 high bits (qh) << 4, minus 32, times d·scale[j / 16].
+// Written as 4 parts of 32 contiguous outputs with fixed shifts so the compiler vectorizes each 16-run.
 static void deqQ6_K(const uint8_t* b, float* y) {
   const uint8_t* ql = b; const uint8_t* qh = b + 128; const int8_t* sc = (const int8_t*)(b + 192);
   float d = h2f(rd16(b + 208));
   for (int n = 0; n < 256; n += 128, y += 128, ql += 64, qh += 32, sc += 8)
-    for (int l = 0; l < 32; l++) {
-      int is = l / 16;
-      int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-      int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-      int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-      int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-      y[l] = d * sc[is] * q1; y[l + 32] = d * sc[is + 2] * q2;
-      y[l + 64] = d * sc[is + 4] * q3; y[l + 96] = d * sc[is + 6] * q4;
+    for (int part = 0; part < 4; part++) {
+      const uint8_t* L = ql + (part & 1) * 32;
+      const int shiftL = (part >> 1) * 4, shiftH = 2 * part;
+      for (int half = 0; half < 2; half++) {
+        const float s = d * sc[half + 2 * part];
+        float* o = y + part * 32 + half * 16;
+        const uint8_t* l0 = L + half * 16; const uint8_t* h0 = qh + half * 16;
+        for (int l = 0; l < 16; l++) o[l] = s * (float)((int)(((l0[l] >> shiftL) & 0xF) | (((h0[l] >> shiftH) & 3) << 4)) - 32);
+      }
     }
 }
 
