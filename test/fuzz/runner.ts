@@ -1,5 +1,5 @@
 // Runs fuzz targets, each in child processes (child.ts), and reports per target: runs, crashes (the child died:
-// a native crash, an abort, running out of memory), hangs (one input took > 1 s, or the child stopped making
+// a native crash, an abort, running out of memory), hangs (one input took > 1 s of CPU time, or the child stopped making
 // progress and was killed) and untyped errors (anything thrown that is not a typed error; see targets.ts).
 // After a crash or a stall the target continues in a fresh child with the next seed, so one bad input does not
 // end the run, and the count stays honest: the input that was running counts as run.
@@ -29,7 +29,9 @@ export interface TargetReport {
   typed_errors: number;
   seconds: number;
   seed: number;
+  /** CPU time of the slowest input (a hang is > 1 s of it), and its wall time on this (shared) machine. */
   slowest_ms: number;
+  slowest_wall_ms: number;
   first_failure?: Finding & { where?: string };
 }
 
@@ -38,7 +40,7 @@ interface Attempt { counts: Counts; findings: Finding[]; shrunk?: Finding; ended
 function attempt(target: string, runs: number, seed: number): Promise<Attempt> {
   return new Promise((resolve) => {
     const child = fork(CHILD, [target, String(runs), String(seed)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-    let counts: Counts = { done: 0, ok: 0, typed: 0, untyped: 0, hangs: 0, slowestMs: 0 };
+    let counts: Counts = { done: 0, ok: 0, typed: 0, untyped: 0, hangs: 0, slowestMs: 0, slowestWallMs: 0 };
     let result: Attempt | undefined;
     let stderr = '';
     let work: string | undefined;
@@ -80,7 +82,7 @@ function lastInput(work: string | undefined): string {
 
 export async function fuzzTarget(target: string, runs: number, seed: number, onProgress?: (s: string) => void): Promise<TargetReport> {
   const t0 = performance.now();
-  const r: TargetReport = { fuzz: true, target, runs: 0, crashes: 0, hangs: 0, untyped_errors: 0, ok: 0, typed_errors: 0, seconds: 0, seed, slowest_ms: 0 };
+  const r: TargetReport = { fuzz: true, target, runs: 0, crashes: 0, hangs: 0, untyped_errors: 0, ok: 0, typed_errors: 0, seconds: 0, seed, slowest_ms: 0, slowest_wall_ms: 0 };
   let s = seed;
   let setupFailures = 0;
   for (let restarts = 0; r.runs < runs; restarts++) {
@@ -104,6 +106,7 @@ export async function fuzzTarget(target: string, runs: number, seed: number, onP
     r.hangs += c.hangs + (a.ended === 'stall' ? 1 : 0);
     r.crashes += a.ended === 'crash' ? 1 : 0;
     r.slowest_ms = Math.max(r.slowest_ms, Math.round(c.slowestMs));
+    r.slowest_wall_ms = Math.max(r.slowest_wall_ms, Math.round(c.slowestWallMs ?? 0));
     const failure = a.shrunk ?? a.findings[0] ?? (a.ended !== 'done' ? { kind: a.ended === 'crash' ? 'crash' as const : 'hang' as const, message: a.detail, input: lastInput(a.work) } : undefined);
     if (!r.first_failure && failure) r.first_failure = { ...failure, where: `seed ${s}` };
     if (a.ended !== 'done') onProgress?.(`${target}: ${a.ended} (${a.detail}); continuing with seed ${s + 1}`);
@@ -145,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
     bad += r.crashes + r.hangs + r.untyped_errors;
     if (o.json) console.log(JSON.stringify(r));
     else {
-      console.log(`${t.padEnd(18)} runs ${r.runs}  crashes ${r.crashes}  hangs ${r.hangs}  untyped ${r.untyped_errors}  (ok ${r.ok}, typed ${r.typed_errors}; ${r.seconds} s, slowest ${r.slowest_ms} ms)`);
+      console.log(`${t.padEnd(18)} runs ${r.runs}  crashes ${r.crashes}  hangs ${r.hangs}  untyped ${r.untyped_errors}  (ok ${r.ok}, typed ${r.typed_errors}; ${r.seconds} s, slowest ${r.slowest_ms} ms CPU, ${r.slowest_wall_ms} ms wall)`);
       if (r.first_failure) console.log(`  first: ${r.first_failure.kind}: ${r.first_failure.message}\n  input: ${r.first_failure.input}`);
     }
   }
