@@ -9,6 +9,7 @@ import { readGGUF, type GGUFValue, type GGUFTypeName } from '../../io/gguf.js';
 import { readSafetensors } from '../../io/safetensors.js';
 import { readLlama2c } from '../../io/llama2c.js';
 import { elementCount, type Checkpoint } from '../../io/tensor-entry.js';
+import { bitsPerWeight } from '../../io/quant-types.js';
 import { parameterCount, parseHFConfig, type LlamaConfig } from '../../model/config.js';
 import { configFromGGUF, configFromLlama2c } from '../../model/load.js';
 import { Llama2cTokenizer } from '../../text/llama2c-tokenizer.js';
@@ -26,7 +27,7 @@ const EXPECTED = 'a llama2.c .bin, a .gguf file, a .safetensors file, a Hugging 
 
 type Json = Record<string, unknown>;
 
-interface TensorRow { name: string; dtype: string; shape: number[] }
+interface TensorRow { name: string; dtype: string; shape: number[]; bits_per_weight: number }
 
 export function register(program: Command): void {
   program
@@ -196,6 +197,7 @@ function modelSummary(format: string, c: LlamaConfig, ck: Checkpoint, tokenizer:
     stored_elements: totalElements(ck),
     dtypes: dtypeCounts(ck),
     tensor_count: ck.tensors.size,
+    ...memorySummary(c, ck),
     tokenizer,
     chat_template: chatTemplate,
     rope_layout: rope,
@@ -204,7 +206,26 @@ function modelSummary(format: string, c: LlamaConfig, ck: Checkpoint, tokenizer:
 
 function tensorList(ck: Checkpoint, all: boolean): { tensors?: TensorRow[] } {
   if (!all && ck.tensors.size > LIST_TENSORS_UP_TO) return {};
-  return { tensors: [...ck.tensors.values()].map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape })) };
+  return { tensors: [...ck.tensors.values()].map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bits_per_weight: bitsPerWeight(t.dtype) })) };
+}
+
+/**
+ * The file's bits per weight (stored bytes × 8 / elements) and what loading it holds: matrices stay in their
+ * stored type (F16/BF16/Q4_K … are not upcast: src/model/stored-weights.ts), vectors become f32. An absorb adds
+ * LIFT's default LoRA (r = 128 on every linear layer) with its gradient and AdamW moments (4 × f32), plus the
+ * activations of one pass, which depend on the context budget (lift absorb prints its plan with them).
+ */
+function memorySummary(c: LlamaConfig, ck: Checkpoint): Json {
+  let bits = 0, n = 0, load = 0;
+  for (const t of ck.tensors.values()) {
+    const e = elementCount(t.shape);
+    bits += bitsPerWeight(t.dtype) * e;
+    n += e;
+    load += t.shape.length === 2 ? (bitsPerWeight(t.dtype) * e) / 8 : 4 * e;
+  }
+  const C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim, I = c.intermediate_size;
+  const loraParams = 128 * c.num_hidden_layers * ((C + QD) * 2 + (C + KD) * 2 + 3 * (C + I));
+  return { bits_per_weight: n ? bits / n : 0, load_bytes: load, absorb_bytes_before_activations: load + 16 * loraParams };
 }
 
 const totalElements = (ck: Checkpoint): number => [...ck.tensors.values()].reduce((s, t) => s + elementCount(t.shape), 0);
@@ -245,6 +266,7 @@ function jsonSafe(_k: string, v: unknown): unknown {
 // ---- text rendering -----------------------------------------------------------------------------------
 
 const fmtCount = (n: number): string => `${n.toLocaleString('en-US')} (${n >= 1e9 ? (n / 1e9).toFixed(2) + 'B' : n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : (n / 1e3).toFixed(1) + 'K'})`;
+const fmtBytes = (b: number): string => (b < 2 ** 30 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 2 ** 30).toFixed(2)} GiB`);
 const fmtDtypes = (d: Record<string, number>): string => Object.entries(d).map(([k, n]) => `${k} ×${n}`).join(', ') || '(none)';
 
 function scalar(v: unknown): string {
@@ -271,6 +293,8 @@ function render(info: Json): string {
     kv('architecture', `${model.architecture} (${model.model_type})`);
     kv('parameters', fmtCount(model.parameters as number));
     kv('dtypes', fmtDtypes(model.dtypes as Record<string, number>));
+    kv('bits per weight', (model.bits_per_weight as number).toFixed(2));
+    kv('memory', `load ${fmtBytes(model.load_bytes as number)}; absorb ${fmtBytes(model.absorb_bytes_before_activations as number)} + activations (default LoRA r 128)`);
     kv('tensors', String(model.tensor_count));
     kv('layers', String(c.num_hidden_layers));
     kv('hidden / ffn', `${c.hidden_size} / ${c.intermediate_size}`);
@@ -323,7 +347,7 @@ function render(info: Json): string {
   if (tensors) {
     lines.push(`tensors (${tensors.length})`);
     const w = Math.max(...tensors.map((t) => t.name.length), 4);
-    for (const t of tensors) lines.push(`  ${t.name.padEnd(w)}  ${t.dtype.padEnd(5)} [${t.shape.join(', ')}]`);
+    for (const t of tensors) lines.push(`  ${t.name.padEnd(w)}  ${t.dtype.padEnd(5)} ${t.bits_per_weight.toFixed(2).padStart(5)} bpw  [${t.shape.join(', ')}]`);
   } else if (count !== null) lines.push(`(${count} tensors; --tensors lists them)`);
   return lines.join('\n') + '\n';
 }
