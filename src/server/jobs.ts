@@ -27,10 +27,21 @@ type Listener = (e: DocumentEvent) => void;
 // The child's file beside this one: .js when built, .ts under tsx (the fork inherits tsx through execArgv).
 const CHILD = fileURLToPath(new URL(`./absorb-child${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
 
+/** The server's Node flags for the job process, with a bare `--import tsx` resolved (the job runs in --data). */
+function childExecArgv(): string[] {
+  return process.execArgv.map((a, i, all) => {
+    if (a === 'tsx' && all[i - 1] === '--import') return import.meta.resolve('tsx');
+    if (a === '--import=tsx') return `--import=${import.meta.resolve('tsx')}`;
+    return a;
+  });
+}
+
 export class JobRunner {
   private readonly queue: string[] = [];
   private readonly running = new Map<string, ChildProcess>();
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Jobs killed on purpose (their document is being deleted): their exit is not a failure. */
+  private readonly cancelled = new Set<string>();
   private stopped = false;
 
   constructor(private readonly o: JobRunnerOptions) {}
@@ -64,6 +75,7 @@ export class JobRunner {
     if (i >= 0) this.queue.splice(i, 1);
     const child = this.running.get(id);
     if (child && child.exitCode === null && child.signalCode === null) {
+      this.cancelled.add(id);
       const exited = new Promise<void>((res) => child.once('exit', () => res()));
       child.kill('SIGTERM'); // the child's exit handlers remove its staging folder and lock (io/output.ts)
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -124,7 +136,7 @@ export class JobRunner {
       adapterDir: paths.adapter(id), checkpointDir: paths.checkpoint(id), cacheDir: paths.cache,
     };
     // cwd = --data: nothing the job writes can land elsewhere; LIFT_CACHE_DIR keeps lift's cache inside too.
-    const child = fork(CHILD, [], { cwd: paths.root, env: { ...process.env, ...this.o.env, LIFT_CACHE_DIR: paths.cache }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(CHILD, [], { cwd: paths.root, execArgv: childExecArgv(), env: { ...process.env, ...this.o.env, LIFT_CACHE_DIR: paths.cache }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     this.running.set(id, child);
     let stderr = '';
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
@@ -136,14 +148,21 @@ export class JobRunner {
           const progress = e.samples / e.total_samples;
           try { store.update(id, { progress }); } catch { /* deleted */ }
           this.emit(id, { ...e, progress });
-        } else this.emit(id, e);
+        } else {
+          // Steps also move the fraction: with small batches the trainer may send no progress ticks between them.
+          if (e.type === 'step' && typeof e.step === 'number' && typeof e.total_steps === 'number' && e.total_steps > 0) {
+            try { store.update(id, { progress: Math.max(store.getDocument(id)?.progress ?? 0, e.step / e.total_steps) }); } catch { /* deleted */ }
+          }
+          this.emit(id, e);
+        }
       } else outcome = m;
     });
     child.send({ type: 'start', job });
     child.on('exit', (code, signal) => {
       this.running.delete(id);
       const o = outcome as ChildMessage | null;
-      if (this.stopped || !store.getDocument(id)) {
+      const cancelled = this.cancelled.delete(id);
+      if (this.stopped || cancelled || !store.getDocument(id)) {
         // Shutting down (the document stays "running" and resumes) or deleted (nothing to record).
       } else if (o?.type === 'done') {
         store.update(id, { status: 'ready', progress: 1, metrics: o.metrics, error: null });

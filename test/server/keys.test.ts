@@ -74,8 +74,13 @@ describe('lift serve: keys and ownership', { skip: haveModel ? false : `stories2
     // Delete while the absorb runs: the job is cancelled and every file of the document goes.
     await until(async () => ((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(alice))).json.status === 'running' ? true : undefined), 20_000, 'the absorb to start');
     await until(async () => (existsSync(join(dir, 'checkpoints', id)) ? true : undefined), 20_000, 'a checkpoint');
+    const events = fetch(`${server.url}/v1/documents/${id}/events`, { headers: as(alice) }).then((x) => x.text());
     r = await http(`${server.url}/v1/documents/${id}`, 'DELETE', undefined, as(alice));
     assert.equal(r.status, 200, r.text);
+    // A watcher of the document's events sees it deleted (the stream ends), never a "failed" from the killed job.
+    const statuses = (await events).split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6))).filter((e) => e.type === 'status').map((e) => e.status);
+    assert.equal(statuses.at(-1), 'deleted', statuses.join(' '));
+    assert.ok(!statuses.includes('failed'), statuses.join(' '));
     assert.equal((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(admin))).status, 404);
     assert.deepEqual(readdirSync(join(dir, 'adapters')), []);
     assert.deepEqual(readdirSync(join(dir, 'checkpoints')), []);
