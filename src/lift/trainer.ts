@@ -110,7 +110,7 @@ export interface TrainerOptions {
 }
 
 export type TrainEvent =
-  | { type: 'start'; totalSteps: number; resumedAt: number; totalSamples: number; resumedAtSample: number }
+  | { type: 'start'; totalSteps: number; resumedAt: number; totalSamples: number; resumedAtSample: number; resumed: boolean }
   /** Forward/backward passes done of the run's total (guard samples not counted), every ~50 ms within steps. */
   | { type: 'progress'; samples: number; totalSamples: number; step: number }
   | { type: 'step'; stage: string; epoch: number; step: number; totalSteps: number; loss: number; guardLoss: number | null; gradNorm: number; lr: number; skipped: boolean; seconds: number }
@@ -184,7 +184,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
     const n = stages[state.stage].samples.length;
     samplesDone += state.epoch * n + Math.min(n, state.batch * batchOf(n));
   }
-  opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step, totalSamples, resumedAtSample: samplesDone });
+  opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step, totalSamples, resumedAtSample: samplesDone, resumed });
   const pace: Pace = {
     signal: opts.signal,
     last: performance.now(),

@@ -213,7 +213,8 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     else if (e.type === 'warning') log(`warning: ${e.message}`);
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
     else if (e.event.type === 'start') {
-      if (e.event.resumedAt > 0) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);
+      // Also at step 0: Ctrl-C inside the first step leaves a checkpoint there.
+      if (e.event.resumed) log(`resuming from the checkpoint at step ${e.event.resumedAt}`);
       // Counted in forward/backward passes (the plan line names them), so a full-batch step over many samples
       // still moves the bar and its ETA; the info names the step.
       bar = progress('training', e.event.totalSamples);
