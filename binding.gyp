@@ -13,7 +13,8 @@
         "native/loss.cc",
         "native/optim.cc",
         "native/quant.cc",
-        "native/quant-formats.cc"
+        "native/quant-formats.cc",
+        "native/quant-simd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

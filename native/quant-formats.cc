@@ -124,6 +124,11 @@ static void deqQ6_K(const uint8_t* b, float* y) {
 }
 
 void dequantBlocks(int type, const uint8_t* src, float* y, int64_t nb) {
+  if (!dequantBlocksFast(type, src, y, nb)) dequantBlocksRef(type, src, y, nb);
+}
+
+// The scalar reference of every format (the fast paths in quant-simd.cc must equal it bit for bit).
+void dequantBlocksRef(int type, const uint8_t* src, float* y, int64_t nb) {
   switch (type) {
     case QT_F32: std::memcpy(y, src, nb * 4); return;
     case QT_F16: {

@@ -178,6 +178,19 @@ static Napi::Value qDequant(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// qDequantRef(w U8, type, rows, cols, out F32): the whole tensor through the scalar reference (for tests).
+static Napi::Value qDequantRef(const Napi::CallbackInfo& info) {
+  const char* op = "qDequantRef";
+  U8 w = u8(info, 0, op);
+  int type = (int)integer(info, 1, op);
+  int64_t rows = integer(info, 2, op), cols = integer(info, 3, op);
+  F32 out = f32(info, 4, op);
+  int64_t rb = rowBytes(op, type, rows, cols, w.n);
+  fits(op, "out", out.n, 0, rows * cols);
+  for (int64_t r = 0; r < rows; r++) dequantBlocksRef(type, w.p + r * rb, out.p + r * cols, cols / qlayout(type).block);
+  return info.Env().Undefined();
+}
+
 // qFirstNonFinite(w U8, type, rows, cols): index of the first NaN/±inf value once dequantized, or -1.
 static Napi::Value qFirstNonFinite(const Napi::CallbackInfo& info) {
   const char* op = "qFirstNonFinite";
@@ -224,6 +237,7 @@ void registerQuant(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("qMatmulBackward", qMatmulBackward);
   LIFT_EXPORT("qEmbedding", qEmbedding);
   LIFT_EXPORT("qDequant", qDequant);
+  LIFT_EXPORT("qDequantRef", qDequantRef);
   LIFT_EXPORT("qFirstNonFinite", qFirstNonFinite);
   LIFT_EXPORT("qQuantize", qQuantize);
 }

@@ -44,6 +44,9 @@ inline uint16_t rd16(const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); retu
 
 // Dequantizes `nblocks` consecutive blocks of `type` starting at `src` into nblocks·block floats.
 void dequantBlocks(int type, const uint8_t* src, float* dst, int64_t nblocks);
+// The same through the scalar reference loops (tests compare the two), and the AVX-512 paths (false: no fast path).
+void dequantBlocksRef(int type, const uint8_t* src, float* dst, int64_t nblocks);
+bool dequantBlocksFast(int type, const uint8_t* src, float* dst, int64_t nblocks);
 // Quantizes n values (a multiple of the block size) with ggml's reference formulas (quantize_row_*_ref).
 // Returns false for a type that has no quantizer here.
 bool quantizeRow(int type, const float* src, uint8_t* dst, int64_t n);

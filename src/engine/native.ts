@@ -51,6 +51,8 @@ export interface NativeEngine {
   qMatmulBackward(dy: F, T: number, O: number, w: Uint8Array, type: number, I: number, dx: F, accumulate: boolean): void;
   qEmbedding(w: Uint8Array, type: number, V: number, C: number, ids: Int32Array, out: F): void;
   qDequant(w: Uint8Array, type: number, rows: number, cols: number, r0: number, n: number, out: F): void;
+  /** qDequant of the whole tensor through the scalar reference loops (tests compare the AVX-512 paths with it). */
+  qDequantRef(w: Uint8Array, type: number, rows: number, cols: number, out: F): void;
   qFirstNonFinite(w: Uint8Array, type: number, rows: number, cols: number): number;
   qQuantize(src: F, rows: number, cols: number, type: number, dst: Uint8Array): void;
   sumSquares(x: F): number;

@@ -8,7 +8,7 @@
 // llama.cpp reading our quantized files is the independent check of the block layouts (test/model/quant-llamacpp.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, Tape, linear, embedding, quantize, valuesF32, type DType } from '../../src/engine/index.js';
+import { Tensor, Tape, linear, embedding, quantize, valuesF32, native, ggmlOf, type DType } from '../../src/engine/index.js';
 import * as R from './reference.js';
 
 // Max RMS error of dequant(quant(w)) relative to w's RMS, for Gaussian w (measured ×~1.5 margin).
@@ -30,6 +30,10 @@ for (const [dtype, block] of TYPES) {
     try {
       assert.equal(q.dtype, dtype);
       const wd = valuesF32(q);
+      // The AVX-512 dequantization (Q8_0, Q4_K, Q5_K, Q6_K) equals the scalar reference loops bit for bit.
+      const ref = new Float32Array(O * I);
+      native.qDequantRef(q.bytes(), ggmlOf(dtype).id, O, I, ref);
+      assert.deepEqual(wd, ref, `${dtype}: dequantization differs from the scalar reference`);
       const err = rms(wd.map((v, i) => v - w[i])) / rms(w);
       assert.ok(err < bound, `${dtype}: relative RMS error ${err.toFixed(4)} ≥ ${bound}`);
       assert.ok(err > 0 || dtype === 'f16', `${dtype}: a lossy type reproduced its input exactly (not quantized?)`);
