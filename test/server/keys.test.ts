@@ -18,7 +18,7 @@ describe('lift serve: keys and ownership', { skip: haveModel ? false : `stories2
     buildOnce();
     data = tempDir();
     dir = join(data.dir, 'data');
-    server = await startServer(['--model', MODEL_BIN, '--data', dir]);
+    server = await startServer(['--model', MODEL_BIN, '--data', dir, '--max-queue', '1', '--max-generations', '1']);
   });
   after(async () => {
     await server?.stop();
@@ -70,6 +70,26 @@ describe('lift serve: keys and ownership', { skip: haveModel ? false : `stories2
     r = await http(`${server.url}/v1/chat/completions`, 'POST', { model: id, messages: [{ role: 'user', content: 'hi' }] }, as(alice));
     assert.equal(r.status, 409, 'still absorbing');
     assert.equal(r.json.error.code, 'model_not_ready');
+
+    // Limits: one document may wait while one absorbs (--max-queue 1); one generation at a time (--max-generations 1).
+    const waiting = await http(`${server.url}/v1/documents`, 'POST', { text: storyDocument(5, 1), recipe }, as(alice));
+    assert.equal(waiting.status, 202, waiting.text);
+    const over = await http(`${server.url}/v1/documents`, 'POST', { text: storyDocument(5, 2), recipe }, as(alice));
+    assert.equal(over.status, 429, over.text);
+    assert.equal(over.json.error.code, 'queue_full');
+    assert.equal((await http(`${server.url}/v1/documents/${waiting.json.id}`, 'DELETE', undefined, as(alice))).status, 200);
+    const long = { model: 'stories260K', prompt: 'Once upon a time', max_tokens: 400, temperature: 1, seed: 5 };
+    const n = (await http(`${server.url}/v1/completions`, 'POST', long, as(bob))).json.usage.completion_tokens;
+    assert.ok(n >= 100, `seed 5 gives ${n} tokens: too short to overlap another request`);
+    const first = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...as(bob) }, body: JSON.stringify({ ...long, stream: true }) });
+    const reader = first.body!.getReader();
+    await reader.read(); // generating now
+    r = await http(`${server.url}/v1/chat/completions`, 'POST', { model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, as(bob));
+    assert.equal(r.status, 429, r.text);
+    assert.equal(r.json.error.type, 'rate_limit_error');
+    await reader.cancel();
+    await until(async () => ((await http(`${server.url}/health`, 'GET', undefined, as(admin))).json.generations === 0 ? true : undefined), 10_000, 'the cancelled generation to end');
+    assert.equal((await http(`${server.url}/v1/chat/completions`, 'POST', { model: 'stories260K', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, as(bob))).status, 200);
 
     // Delete while the absorb runs: the job is cancelled and every file of the document goes.
     await until(async () => ((await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(alice))).json.status === 'running' ? true : undefined), 20_000, 'the absorb to start');
