@@ -72,6 +72,12 @@ export interface TrainerOptions {
   clip?: number;
   /** Linear warm-up over this many steps (0 = constant, the paper). */
   warmupSteps?: number;
+  /**
+   * 'run' (default): one warm-up at the start of the run, lr·(k+1)/w at step k. 'stage': transformers'
+   * get_constant_schedule_with_warmup (lr·k/w, so 0 at the first step) restarted at every stage — what the
+   * authors' scripts get, one Trainer (and scheduler) per stage (GraphPKU/LIFT lift/train.py). Constant schedule only.
+   */
+  warmupScope?: 'run' | 'stage';
   /** After warm-up: 'constant' (the paper) or 'cosine' decay to 0 at the last step. */
   schedule?: 'constant' | 'cosine';
   /** Samples per optimizer step; 'full' accumulates the whole stage (one step per epoch, the paper). */
@@ -185,6 +191,9 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
     samplesDone += state.epoch * n + Math.min(n, state.batch * batchOf(n));
   }
   opts.onEvent?.({ type: 'start', totalSteps, resumedAt: state.step, totalSamples, resumedAtSample: samplesDone, resumed });
+  // Optimizer steps of the stages before stage i (warmupScope 'stage' counts steps within a stage).
+  const stepsBefore = (i: number): number => stages.slice(0, i).reduce((s, st) => s + st.epochs * Math.ceil(st.samples.length / batchOf(st.samples.length)), 0);
+  if (opts.warmupScope === 'stage' && (opts.schedule ?? 'constant') !== 'constant') throw new Error("train: warmupScope 'stage' is transformers' constant schedule with warm-up; use schedule 'constant'");
   const pace: Pace = {
     signal: opts.signal,
     last: performance.now(),
@@ -223,7 +232,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
             throw new AbortedError(opts.checkpointDir);
           }
           const { loss, guardLoss } = acc;
-          const lr = learningRate(opts, state.step, totalSteps);
+          const lr = opts.warmupScope === 'stage' ? stageLearningRate(opts, state.step - stepsBefore(state.stage)) : learningRate(opts, state.step, totalSteps);
           const finite = Number.isFinite(loss) && (guardLoss === null || Number.isFinite(guardLoss));
           const rep = finite ? opt.stepWith(lr) : { gradNorm: NaN, applied: false, nonFinite: ['loss'] };
           opt.zeroGrad();
@@ -259,6 +268,12 @@ export function learningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps' | '
   if ((opts.schedule ?? 'constant') === 'constant') return opts.lr;
   const span = Math.max(1, total - w);
   return opts.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(step - w, span)) / span));
+}
+
+/** transformers' get_constant_schedule_with_warmup at step k (0-based) of a stage: lr·k/w while k < w, then lr. */
+export function stageLearningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps'>, k: number): number {
+  const w = opts.warmupSteps ?? 0;
+  return k < w ? (opts.lr * k) / Math.max(1, w) : opts.lr;
 }
 
 /**
