@@ -12,6 +12,8 @@ import type { Adapter } from '../adapters/files.js';
 import { absorb, type AbsorbOptions } from '../lift/absorb.js';
 import { ask } from '../lift/ask.js';
 import type { QAGenerator } from '../lift/qa/types.js';
+import type { AnswerStop } from '../lift/presets.js';
+import type { EvalDocument } from './datasets/types.js';
 import { buildJudgePrompt, parseJudgeVerdict } from './metrics.js';
 import { scoreAnswer, type TaskName, type TaskSpec } from './tasks.js';
 
@@ -56,6 +58,12 @@ export interface HarnessOptions {
   qaGenerator: QAGenerator | null;
   maxTokens: number;
   seed: number;
+  /** Training choices both trained methods share beyond the above (a preset's loss averaging, BOS, gate bias). */
+  training?: Pick<AbsorbOptions, 'lossAverage' | 'bos' | 'gatedMemory' | 'warmupSteps'>;
+  /** lift's settings for one document, over the above (a preset's per-task settings, paper-tasks.ts); ft keeps the common ones. */
+  perDocument?: (doc: EvalDocument) => Pick<AbsorbOptions, 'qa' | 'epochs' | 'lr' | 'warmupSteps'>;
+  /** How every method's answers are decoded (default: ask()'s — stop at a blank line, the model's BOS). */
+  answer?: { answerStop?: AnswerStop; bos?: boolean };
   judge?: Judge;
   signal?: AbortSignal;
   onEvent?: (e: HarnessEvent) => void;
@@ -70,12 +78,12 @@ export type HarnessEvent =
 /** Which adapter a method answers with (lift-retrieve reuses lift's, so it is trained once). */
 const TRAINS: Record<Method, 'ft' | 'lift' | null> = { icl: null, ft: 'ft', lift: 'lift', 'lift-retrieve': 'lift' };
 
-/** The absorb() options of a trained method. */
-export function absorbOptions(kind: 'ft' | 'lift', o: HarnessOptions): AbsorbOptions {
-  const common = { contextBudget: o.contextBudget, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, signal: o.signal, lora: o.lora };
+/** The absorb() options of a trained method (lift on `doc`: with its per-document settings). */
+export function absorbOptions(kind: 'ft' | 'lift', o: HarnessOptions, doc?: EvalDocument): AbsorbOptions {
+  const common = { contextBudget: o.contextBudget, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, signal: o.signal, lora: o.lora, ...o.training };
   return kind === 'ft'
     ? { ...common, adapter: 'lora', contextualized: false, qa: 0, qaGenerator: null }
-    : { ...common, adapter: o.adapter, contextualized: true, qa: o.qa, qaGenerator: o.qaGenerator };
+    : { ...common, adapter: o.adapter, contextualized: true, qa: o.qa, qaGenerator: o.qaGenerator, ...(doc && o.perDocument?.(doc)) };
 }
 
 /** Runs every method on every document of the task; records come back in document, method, question order. */
@@ -94,7 +102,7 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
           // QAs too long for a small budget are skipped by absorb one warning each; one line per document is enough.
           let skipped = 0;
           const r = await absorb(loaded, { title: doc.title, text: doc.text }, {
-            ...absorbOptions(kind, o),
+            ...absorbOptions(kind, o, doc),
             onEvent: (e) => {
               if (e.type !== 'warning') return;
               if (e.message.startsWith('QA skipped')) skipped++;
@@ -114,7 +122,7 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
           try {
             prediction = await ask(loaded, t?.adapter ?? null, q.question, {
               title: doc.title, document: doc.text, contextBudget: o.contextBudget, maxTokens: o.maxTokens,
-              context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal,
+              context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal, ...o.answer,
             });
           } catch (e) {
             // A question whose prompt cannot fit the budget fails the same way for every method: it is recorded

@@ -43,3 +43,18 @@ test('absorb --preset paper: the paper\'s choices in the manifest; explicit flag
   const o = recipeOf(join(dir, 'ours.lift'));
   assert.deepEqual([o.loss_average, o.bos, o.answer_stop, o.preset], ['samples', true, 'blank-line', undefined], 'no preset: our defaults, unchanged');
 });
+
+test('eval --preset paper: the recipe, the per-task settings (explicit flags kept) and raw answers in the summary', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin') || !requireShared(t, 'data', 'loogle-testdata')) return;
+  const r = lift(['eval', 'loogle', '--model', MODEL_BIN, '--preset', 'paper', '--methods', 'icl,lift', '--max-docs', '1', '--max-questions', '1',
+    '--doc-tokens', '150', '--qa', '0', '--epochs', '1,0', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { settings } = JSON.parse(r.stdout);
+  assert.equal(settings.preset.name, 'paper');
+  assert.deepEqual([settings.context_budget, settings.max_tokens, settings.answer_stop, settings.bos, settings.loss_average, settings.gm_gate_bias, settings.batch_size],
+    [512, 200, 'eos', 'never', 'tokens', 'none', 'full']);
+  const perTask = Object.values(settings.per_task) as { qa: number; epochs: number[]; lr: number; warmupSteps: number; source: string }[];
+  assert.equal(perTask.length, 1);
+  assert.deepEqual([perTask[0].qa, perTask[0].epochs, perTask[0].lr, perTask[0].warmupSteps], [0, [1, 0], 1e-3, 0], '--qa 0 and --epochs 1,0 given: kept');
+  assert.match(perTask[0].source, /LooGLE_main/);
+});

@@ -16,6 +16,10 @@ import { writeReport } from '../../report/html.js';
 import { loadModelForCli } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
+import { generateText } from '../../model/generate.js';
+import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
+import { paperTaskRecipe } from '../../eval/paper-tasks.js';
+import { budgetNote, explicitOptions, overlay, recipeFlags } from '../preset.js';
 
 interface EvalFlags {
   model: string;
@@ -29,6 +33,15 @@ interface EvalFlags {
   loraRank: number;
   loraAlpha?: number;
   qa: number;
+  qaGenerator: 'builtin' | 'self';
+  qaMaxTokens: number;
+  qaAcceptance: 'lenient' | 'exact';
+  lossAverage: 'samples' | 'tokens';
+  bos: 'model' | 'never';
+  gmGateBias: 'attention' | 'none';
+  answerStop: 'blank-line' | 'eos';
+  warmup: number;
+  preset?: string;
   maxTokens: number;
   maxDocs: number;
   maxQuestions: number;
@@ -55,8 +68,11 @@ Tasks (default data in $LIFT_DATA, else $LIFT_SHARED/data, else ../shared/data):
   quality    QuALITY multiple choice (default quality-example/quality_example.jsonl): accuracy
 Methods: icl (truncated ICL, no training), ft (LoRA on the raw text: no CT, no QAs), lift (the paper's
 recipe: CT + builtin QAs, --adapter), lift-retrieve (the lift adapter, retrieval instead of truncation).
-The defaults are sized for a tiny model (stories260K) to finish in minutes; the paper's are
---context-budget 8000 --epochs 3,5 --batch-size full --qa 10 --max-tokens 200.
+The defaults are sized for a tiny model (stories260K) to finish in minutes. --preset paper is the authors' code
+(docs/fidelity.md): budget 8192 (capped to the model's window), epochs 3,5, full batch, the model's own QAs,
+loss averaged over tokens, no BOS, raw answers of up to 200 tokens to EOS, and their per-task settings — LooGLE
+10 QAs at lr 1e-3; LongBench narrativeqa / passage_retrieval_en / musique 30 / 60 / 10 QAs at lr 2e-3 with 4
+warm-up steps; gov_report and qmsum 8 epochs of segments, no QAs. Flags given explicitly override the preset.
 
 Examples:
   lift eval needle --model stories260K.bin --lengths 256,512 --depths 0,50,100 --out runs/needle
@@ -64,6 +80,7 @@ Examples:
   lift eval loogle --model ./Llama-3-8B-Instruct --context-budget 7800 --epochs 3,5 --batch-size full \\
       --judge http://localhost:8000/v1 --judge-model gpt-4o --out runs/loogle
   lift eval longbench --data LongBench/data/narrativeqa.jsonl --model m --methods icl,lift
+  lift eval loogle --model ./Llama-3-8B-Instruct --preset paper --out runs/loogle-paper
 `;
 
 const intList = (name: string) => (v: string): number[] => {
@@ -87,7 +104,16 @@ export function register(program: Command): void {
     .option('--batch-size <n|full>', "samples per optimizer step, or 'full'", '8')
     .addOption(new Option('--lora-rank <r>', 'LoRA rank (ft, and lift with --adapter lora)').default(8).argParser(numberFlag('lora-rank', 1, 4096, true)))
     .addOption(new Option('--lora-alpha <a>', 'LoRA alpha (default 2·rank)').argParser(numberFlag('lora-alpha', 0)))
-    .addOption(new Option('--qa <n>', 'auxiliary QAs per document for lift (builtin generator)').default(10).argParser(numberFlag('qa', 0, 10000, true)))
+    .addOption(new Option('--qa <n>', 'auxiliary QAs per document for lift').default(10).argParser(numberFlag('qa', 0, 10000, true)))
+    .addOption(new Option('--qa-generator <g>', "who writes lift's QAs: the builtin cloze or the model itself (the paper)").choices(['builtin', 'self']).default('builtin'))
+    .addOption(new Option('--qa-max-tokens <n>', 'longest QA-synthesis reply of --qa-generator self (paper: 1024)').default(200).argParser(numberFlag('qa-max-tokens', 1, 1e6, true)))
+    .addOption(new Option('--qa-acceptance <how>', "QA evidence check: 'lenient' or 'exact' (the paper)").choices(['lenient', 'exact']).default('lenient'))
+    .addOption(new Option('--loss-average <how>', "token losses averaged per sample or over the batch's tokens (the paper's code)").choices(['samples', 'tokens']).default('samples'))
+    .addOption(new Option('--bos <when>', "BOS in training samples and answer prompts: the model's convention, or never (the paper's code)").choices(['model', 'never']).default('model'))
+    .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias with attention biases, or none (the paper's code)").choices(['attention', 'none']).default('attention'))
+    .addOption(new Option('--answer-stop <how>', 'answers end at a blank line (trimmed) or are the raw output to EOS (the paper)').choices(['blank-line', 'eos']).default('blank-line'))
+    .addOption(new Option('--warmup <n>', 'linear warm-up steps of the trained methods').default(0).argParser(numberFlag('warmup', 0, 1e9, true)))
+    .addOption(new Option('--preset <name>', "a named recipe filling every flag not given, with the authors' per-task settings for paper").choices(PRESET_NAMES))
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(64).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--max-docs <n>', 'first N documents (0 = all; not for needle)').default(0).argParser(numberFlag('max-docs', 0, 1e9, true)))
     .addOption(new Option('--max-questions <n>', 'first N questions per document (0 = all)').default(0).argParser(numberFlag('max-questions', 0, 1e9, true)))
@@ -103,8 +129,8 @@ export function register(program: Command): void {
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', EXAMPLES)
-    .action(async (task: string, flags: EvalFlags) => {
-      await runEvalCommand(task, flags);
+    .action(async (task: string, flags: EvalFlags, cmd: Command) => {
+      await runEvalCommand(task, flags, explicitOptions(cmd));
     });
 }
 
@@ -128,16 +154,28 @@ function parseBatch(s: string): number | 'full' {
   return n;
 }
 
-export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> {
+/** `explicit`: flags typed on the command line, which a --preset (and its per-task settings) does not override. */
+export async function runEvalCommand(task: string, flags: EvalFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
   // Everything that can be checked without the model is checked first, so a typo fails in milliseconds.
   if (!isTask(task)) throw new Error(`unknown task '${task}': expected one of ${TASKS.join(', ')} (lift eval --help lists them)`);
-  const methods = parseMethods(f.methods), epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
+  const preset = flags.preset ? presetByName(flags.preset) : null;
+  let f = flags;
+  parseMethods(f.methods), parseEpochs(f.epochs), parseBatch(f.batchSize);
   const lengths = intList('lengths')(f.lengths), depths = intList('depths')(f.depths);
   if (depths.some((d) => d > 100)) throw new Error(`--depths: depths are percentages from 0 to 100, got ${f.depths}`);
   if (f.judge && !f.judgeModel) throw new Error('--judge needs --judge-model NAME (the model the endpoint should use)');
   const data = checkData(task, f.data);
 
   const loaded = await loadModelForCli(f.model, f.tokenizer);
+  const window = loaded.model.config.max_position_embeddings;
+  if (preset) {
+    f = overlay(f, explicit, { ...recipeFlags(preset, window), qaGenerator: preset.qaGenerator, maxTokens: preset.answerMaxTokens });
+    const note = budgetNote(preset, window, explicit);
+    if (note) log(note);
+  }
+  const methods = parseMethods(f.methods), epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
+  // The authors' per-task settings (paper-tasks.ts) for lift, each unless given as a flag.
+  const paperTasks = preset?.name === 'paper';
   let target: OutputTarget | null = null;
   try {
     if (f.out) target = claimOutput(f.out, { kind: EVAL_OUTPUT, force: f.force, inputs: [f.data, f.model, ...loaded.files] });
@@ -148,7 +186,10 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
     const options: HarnessOptions = {
       methods, adapter: f.adapter, contextBudget: f.contextBudget, epochs, lr: f.lr, batchSize,
       lora: { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank }, qa: f.qa,
-      qaGenerator: f.qa > 0 ? makeQAGenerator('builtin') : null, maxTokens: f.maxTokens, seed: f.seed,
+      qaGenerator: f.qa > 0 || paperTasks ? qaGenerator(f, loaded) : null, maxTokens: f.maxTokens, seed: f.seed,
+      training: { lossAverage: f.lossAverage, warmupSteps: f.warmup, ...(f.bos === 'never' ? { bos: false } : {}), gatedMemory: { gateOutBias: f.gmGateBias !== 'none' } },
+      answer: { answerStop: f.answerStop, ...(f.bos === 'never' ? { bos: false } : {}) },
+      perDocument: paperTasks ? (doc) => explicitWins(paperTaskRecipe(task, spec.longbench.get(doc.id)?.dataset), f, explicit) : undefined,
       judge: f.judge ? makeJudge({ url: f.judge, model: f.judgeModel!, timeoutMs: f.judgeTimeout * 1000, apiKey: process.env.OPENAI_API_KEY }) : undefined,
     };
     const settings = {
@@ -156,6 +197,13 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
       batch_size: batchSize, lora: options.lora, qa: f.qa, max_tokens: f.maxTokens, documents: spec.docs.length,
       questions: spec.docs.reduce((n, d) => n + d.questions.length, 0), doc_tokens: f.docTokens || null, seed: f.seed,
       ...(task === 'needle' ? { lengths, depths } : {}), judge: f.judge ? { url: f.judge, model: f.judgeModel } : null,
+      qa_generator: options.qaGenerator?.id ?? null, loss_average: f.lossAverage, bos: f.bos, gm_gate_bias: f.gmGateBias, answer_stop: f.answerStop, warmup: f.warmup,
+      ...(preset ? { preset: presetRecord(preset) } : {}),
+      // What lift trained each document with: the authors' per-task settings, flags given explicitly kept.
+      ...(paperTasks ? { per_task: Object.fromEntries(spec.docs.map((d) => {
+        const r = paperTaskRecipe(task, spec.longbench.get(d.id)?.dataset);
+        return [d.id, { ...explicitWins(r, f, explicit), source: r.source }];
+      })) } : {}),
     };
     log(`eval ${task}: ${settings.documents} documents, ${settings.questions} questions × ${methods.join(', ')}; model ${loaded.id}; ` +
       `budget ${f.contextBudget}, epochs ${epochs.join(',')}, batch ${batchSize}, lift adapter ${f.adapter}, ${f.qa} QAs`);
@@ -192,6 +240,25 @@ export async function runEvalCommand(task: string, f: EvalFlags): Promise<void> 
     target?.release();
     loaded.model.dispose();
   }
+}
+
+/** lift's QA generator: the builtin cloze, or the model itself through its chat template (greedy). */
+function qaGenerator(f: EvalFlags, loaded: Awaited<ReturnType<typeof loadModelForCli>>) {
+  if (f.qaGenerator === 'builtin') return makeQAGenerator('builtin');
+  return makeQAGenerator('self', { self: {
+    complete: (prompt: string, maxTokens: number) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens }),
+    chatTemplate: loaded.chatTemplate, modelId: loaded.id, maxTokens: f.qaMaxTokens, acceptance: f.qaAcceptance,
+  }, warn: (m) => log(`QA: ${m}`) });
+}
+
+/** Per-task settings, except those given as flags (--qa, --epochs, --lr, --warmup), which keep the flag's value. */
+function explicitWins(r: { qa: number; epochs: [number, number]; lr: number; warmupSteps: number }, f: EvalFlags, explicit: ReadonlySet<string>) {
+  return {
+    qa: explicit.has('qa') ? f.qa : r.qa,
+    epochs: explicit.has('epochs') ? parseEpochs(f.epochs) : r.epochs,
+    lr: explicit.has('lr') ? f.lr : r.lr,
+    warmupSteps: explicit.has('warmup') ? f.warmup : r.warmupSteps,
+  };
 }
 
 /** The HTML report: score table, needle heatmaps (needle task), one bar chart of the metrics per method, timings, settings. */
