@@ -43,3 +43,13 @@ export function valuesF32(t: Tensor): Float32Array {
     return v;
   });
 }
+
+/** Row r of a 2-D tensor in any storage as f32 (one row dequantized: no f32 copy of the whole weight). */
+export function rowF32(t: Tensor, r: number): Float32Array {
+  const cols = t.shape[t.shape.length - 1] ?? 1, rows = cols ? t.size / cols : 0;
+  if (!Number.isInteger(r) || r < 0 || r >= rows) throw new RangeError(`rowF32: row ${r} of ${rows}`);
+  if (t.dtype === 'f32') return t.f32().slice(r * cols, (r + 1) * cols);
+  const out = new Float32Array(cols);
+  native.qDequant(t.bytes(), ggmlOf(t.dtype).id, rows, cols, r, 1, out);
+  return out;
+}

@@ -10,7 +10,7 @@
 // against that either.
 import { createHash } from 'node:crypto';
 import type { LlamaModel } from './llama.js';
-import { valuesF32 } from '../engine/index.js';
+import { rowF32 } from '../engine/index.js';
 
 const SAMPLE = 64;
 const QK = /^model\.layers\.\d+\.self_attn\.(q|k)_proj\.(weight|bias)$/;
@@ -37,16 +37,18 @@ export function modelContentHash(model: LlamaModel, canonicalConfig: string): st
   const h = createHash('sha256').update(canonicalConfig);
   const c = model.config;
   for (const name of [...model.weights.keys()].sort()) {
-    const t = model.weights.get(name)!, d = valuesF32(t); // dequantized copy for 16-bit/quantized weights
-    const rows = t.shape.length > 1 ? t.shape[0] : 1, cols = d.length / rows;
+    const t = model.weights.get(name)!;
+    const rows = t.shape.length > 1 ? t.shape[0] : 1, cols = t.size / rows;
+    const rowOf = (r: number): Float32Array => (t.dtype === 'f32' ? t.f32().subarray(r * cols, (r + 1) * cols) : rowF32(t, r)); // 16-bit/quantized: one row dequantized
+    const d = rows === 1 ? rowOf(0) : null;
     const qk = QK.exec(name);
     const heads = qk ? (qk[1] === 'q' ? c.num_attention_heads : c.num_key_value_heads) : 1;
     const sample: number[] = [];
-    if (rows === 1) for (const j of spaced(cols, SAMPLE * SAMPLE)) sample.push(qk ? d[storedRow(j, cols, heads, model.ropeLayout)] : d[j]);
+    if (d) for (const j of spaced(cols, SAMPLE * SAMPLE)) sample.push(qk ? d[storedRow(j, cols, heads, model.ropeLayout)] : d[j]);
     else
       for (const r of spaced(rows, SAMPLE)) {
-        const row = qk ? storedRow(r, rows, heads, model.ropeLayout) : r;
-        for (const j of spaced(cols, SAMPLE)) sample.push(d[row * cols + j]);
+        const row = rowOf(qk ? storedRow(r, rows, heads, model.ropeLayout) : r);
+        for (const j of spaced(cols, SAMPLE)) sample.push(row[j]);
       }
     h.update(`${name}[${t.shape.join(',')}]`).update(new Uint8Array(Float32Array.from(sample).buffer));
   }

@@ -37,3 +37,28 @@ test('inspect reports per-tensor types, bits per weight and the load memory of a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('content identity of a quantized model samples its dequantized rows (equal to the same values in f32)', async (t) => {
+  if (!requireShared(t, 'models/stories260K/stories260K.bin')) return;
+  const { modelContentHash } = await import('../../src/model/identity.js');
+  const { LlamaModel } = await import('../../src/model/llama.js');
+  const { Tensor, valuesF32 } = await import('../../src/engine/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'lift-quant-id-'));
+  try {
+    const path = join(dir, 's-q8_0.gguf');
+    convertModel(sharedPath('models/stories260K/stories260K.bin'), 'gguf', path, { type: 'q8_0' });
+    const q = loadModelFromPath(path).model;
+    const f = new LlamaModel(q.config, new Map([...q.weights].map(([k, w]) => [k, Tensor.from(valuesF32(w), w.shape, { name: k })])), q.ropeLayout);
+    const src = loadModelFromPath(sharedPath('models/stories260K/stories260K.bin')).model;
+    try {
+      assert.equal(modelContentHash(q, '{}'), modelContentHash(f, '{}'));
+      assert.notEqual(modelContentHash(q, '{}'), modelContentHash(src, '{}'), 'the quantized model is not the f32 original');
+    } finally {
+      q.dispose();
+      f.dispose();
+      src.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
