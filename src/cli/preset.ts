@@ -31,6 +31,7 @@ export function recipeFlags(r: Recipe, window: number) {
     lr: r.lr,
     batchSize: String(r.batchSize),
     warmup: r.warmupSteps,
+    warmupScope: r.warmupScope,
   };
 }
 

@@ -59,7 +59,7 @@ export interface HarnessOptions {
   maxTokens: number;
   seed: number;
   /** Training choices both trained methods share beyond the above (a preset's loss averaging, BOS, gate bias). */
-  training?: Pick<AbsorbOptions, 'lossAverage' | 'bos' | 'gatedMemory' | 'warmupSteps'>;
+  training?: Pick<AbsorbOptions, 'lossAverage' | 'bos' | 'gatedMemory' | 'warmupSteps' | 'warmupScope'>;
   /** lift's settings for one document, over the above (a preset's per-task settings, paper-tasks.ts); ft keeps the common ones. */
   perDocument?: (doc: EvalDocument) => Pick<AbsorbOptions, 'qa' | 'epochs' | 'lr' | 'warmupSteps'>;
   /** How every method's answers are decoded (default: ask()'s — stop at a blank line, the model's BOS). */

@@ -42,6 +42,8 @@ export interface AbsorbOptions {
   /** 'full' = one step per epoch (the paper's scripts); a number = mini-batches of that many samples. */
   batchSize?: number | 'full';
   warmupSteps?: number;
+  /** One warm-up per run (default 'run') or transformers' per stage from lr 0 ('stage', the authors' code). */
+  warmupScope?: 'run' | 'stage';
   /** After warm-up: 'constant' (the paper) or 'cosine' decay to 0. */
   schedule?: 'constant' | 'cosine';
   guard?: 'none' | 'kl' | 'replay';
@@ -228,6 +230,7 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
     lr,
     batch_size: batchSize,
     warmup_steps: o.warmupSteps ?? 0,
+    warmup_scope: o.warmupScope ?? 'run',
     schedule: o.schedule ?? 'constant',
     anchor: o.anchor ?? 0,
     anchor_on: anchorOn,
@@ -243,6 +246,7 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
       lr,
       batchSize,
       warmupSteps: o.warmupSteps,
+      warmupScope: o.warmupScope,
       schedule: o.schedule,
       anchor: o.anchor,
       anchorOn,

@@ -43,6 +43,8 @@ export interface Recipe {
   lr: number;
   batchSize: number | 'full';
   warmupSteps: number;
+  /** One warm-up per run (ours) or transformers' warm-up restarted per stage, from lr 0 (trainer.ts). */
+  warmupScope: 'run' | 'stage';
 }
 
 /** The authors' code (GraphPKU/LIFT): shells/LooGLE_main/Llama-LIFT-*.sh, lift/*.py, scripts/test_loogle_*.py. */
@@ -62,6 +64,7 @@ export const PAPER_DEFAULTS = {
   lr: 1e-3,
   batchSize: 'full' as const,
   warmupSteps: 0,
+  warmupScope: 'stage',
 } satisfies Recipe;
 
 /** This project's defaults, the same values absorb(), ask() and the CLI use when no preset is named. */
@@ -81,6 +84,7 @@ export const OURS_DEFAULTS: Recipe = {
   lr: 1e-3,
   batchSize: 'full',
   warmupSteps: 0,
+  warmupScope: 'run',
 };
 
 export const PRESETS: Readonly<Record<string, Recipe>> = { paper: PAPER_DEFAULTS, ours: OURS_DEFAULTS };
@@ -119,6 +123,7 @@ export function presetAbsorbOptions(r: Recipe, model: { window: number; addBos: 
     lr: r.lr,
     batchSize: r.batchSize,
     warmupSteps: r.warmupSteps,
+    warmupScope: r.warmupScope,
   };
 }
 
@@ -133,6 +138,6 @@ export function presetRecord(r: Recipe): Record<string, unknown> {
     name: r.name, context_budget: r.contextBudget, loss_average: r.lossAverage, qa: r.qa, qa_generator: r.qaGenerator,
     qa_max_tokens: r.qaMaxTokens, qa_acceptance: r.qaAcceptance, bos: r.bos, gate_out_bias: r.gateOutBias,
     answer_stop: r.answerStop, answer_max_tokens: r.answerMaxTokens, epochs: r.epochs, lr: r.lr, batch_size: r.batchSize,
-    warmup_steps: r.warmupSteps,
+    warmup_steps: r.warmupSteps, warmup_scope: r.warmupScope,
   };
 }

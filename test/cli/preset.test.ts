@@ -23,6 +23,7 @@ test('absorb --preset paper: the paper\'s choices in the manifest; explicit flag
   assert.match(a.stderr, /preset paper: context budget 8192 capped to the model's 512-token window/);
   const r = recipeOf(join(dir, 'paper.lift'));
   assert.equal(r.preset.name, 'paper');
+  assert.equal(r.warmup_scope, 'stage');
   assert.equal(r.loss_average, 'tokens');
   assert.equal(r.bos, false);
   assert.equal(r.answer_stop, 'eos');
@@ -51,6 +52,7 @@ test('eval --preset paper: the recipe, the per-task settings (explicit flags kep
   assert.equal(r.code, 0, r.stderr);
   const { settings } = JSON.parse(r.stdout);
   assert.equal(settings.preset.name, 'paper');
+  assert.equal(settings.warmup_scope, 'stage');
   assert.deepEqual([settings.context_budget, settings.max_tokens, settings.answer_stop, settings.bos, settings.loss_average, settings.gm_gate_bias, settings.batch_size],
     [512, 200, 'eos', 'never', 'tokens', 'none', 'full']);
   const perTask = Object.values(settings.per_task) as { qa: number; epochs: number[]; lr: number; warmupSteps: number; source: string }[];

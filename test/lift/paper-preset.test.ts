@@ -85,6 +85,7 @@ test('absorb() under the paper preset records each choice in its recipe', async 
   const r = await absorb(loaded, { title: 'Lily', text: 'Lily had a red ball. She played with it in the park every day. '.repeat(6) }, { ...opts, epochs: [1, 0], qa: 0 });
   assert.equal(r.recipe.bos, false);
   assert.equal(r.recipe.loss_average, 'tokens');
+  assert.equal(r.recipe.warmup_scope, 'stage');
   assert.equal((r.recipe.adapter_options as { gateOutBias: boolean }).gateOutBias, false);
   assert.equal(r.lengths.budget, Math.min(8192, window));
   assert.equal(presetRecord(PAPER_DEFAULTS).answer_stop, 'eos');

@@ -39,6 +39,7 @@ export interface AbsorbFlags {
   bos: 'model' | 'never';
   gmGateBias: 'attention' | 'none';
   answerStop: 'blank-line' | 'eos';
+  warmupScope: 'run' | 'stage';
   preset?: string;
   guard: 'none' | 'kl' | 'replay';
   guardLambda: number;
@@ -109,6 +110,7 @@ export function register(program: Command): void {
     .addOption(new Option('--bos <when>', "BOS before training samples and answer prompts: the model's convention, or never (the paper's code)").choices(['model', 'never']).default('model'))
     .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias on models with attention biases ('attention') or never ('none', the paper's code)").choices(['attention', 'none']).default('attention'))
     .addOption(new Option('--answer-stop <how>', "recorded for answering: stop at a blank line and trim, or the raw output to EOS (the paper)").choices(['blank-line', 'eos']).default('blank-line'))
+    .addOption(new Option('--warmup-scope <s>', "one warm-up per run, or transformers' per stage from lr 0 (the paper's code)").choices(['run', 'stage']).default('run'))
     .addOption(new Option('--preset <name>', 'a named recipe filling every flag not given (paper: the authors\' code; ours: the defaults)').choices(PRESET_NAMES))
     .addOption(new Option('--guard <kind>', 'forgetting guard on general text').choices(['none', 'kl', 'replay']).default('none'))
     .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
@@ -263,6 +265,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
       lr: f.lr,
       schedule: f.lrSchedule,
       warmupSteps: f.warmup,
+      warmupScope: f.warmupScope,
       batchSize,
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
       gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, gateOutBias: f.gmGateBias !== 'none', ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },

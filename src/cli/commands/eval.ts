@@ -41,6 +41,7 @@ interface EvalFlags {
   gmGateBias: 'attention' | 'none';
   answerStop: 'blank-line' | 'eos';
   warmup: number;
+  warmupScope: 'run' | 'stage';
   preset?: string;
   maxTokens: number;
   maxDocs: number;
@@ -113,6 +114,7 @@ export function register(program: Command): void {
     .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias with attention biases, or none (the paper's code)").choices(['attention', 'none']).default('attention'))
     .addOption(new Option('--answer-stop <how>', 'answers end at a blank line (trimmed) or are the raw output to EOS (the paper)').choices(['blank-line', 'eos']).default('blank-line'))
     .addOption(new Option('--warmup <n>', 'linear warm-up steps of the trained methods').default(0).argParser(numberFlag('warmup', 0, 1e9, true)))
+    .addOption(new Option('--warmup-scope <s>', "one warm-up per run, or transformers' per stage from lr 0 (the paper's code)").choices(['run', 'stage']).default('run'))
     .addOption(new Option('--preset <name>', "a named recipe filling every flag not given, with the authors' per-task settings for paper").choices(PRESET_NAMES))
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(64).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--max-docs <n>', 'first N documents (0 = all; not for needle)').default(0).argParser(numberFlag('max-docs', 0, 1e9, true)))
@@ -187,7 +189,7 @@ export async function runEvalCommand(task: string, flags: EvalFlags, explicit: R
       methods, adapter: f.adapter, contextBudget: f.contextBudget, epochs, lr: f.lr, batchSize,
       lora: { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank }, qa: f.qa,
       qaGenerator: f.qa > 0 || paperTasks ? qaGenerator(f, loaded) : null, maxTokens: f.maxTokens, seed: f.seed,
-      training: { lossAverage: f.lossAverage, warmupSteps: f.warmup, ...(f.bos === 'never' ? { bos: false } : {}), gatedMemory: { gateOutBias: f.gmGateBias !== 'none' } },
+      training: { lossAverage: f.lossAverage, warmupSteps: f.warmup, warmupScope: f.warmupScope, ...(f.bos === 'never' ? { bos: false } : {}), gatedMemory: { gateOutBias: f.gmGateBias !== 'none' } },
       answer: { answerStop: f.answerStop, ...(f.bos === 'never' ? { bos: false } : {}) },
       perDocument: paperTasks ? (doc) => explicitWins(paperTaskRecipe(task, spec.longbench.get(doc.id)?.dataset), f, explicit) : undefined,
       judge: f.judge ? makeJudge({ url: f.judge, model: f.judgeModel!, timeoutMs: f.judgeTimeout * 1000, apiKey: process.env.OPENAI_API_KEY }) : undefined,
@@ -197,7 +199,7 @@ export async function runEvalCommand(task: string, flags: EvalFlags, explicit: R
       batch_size: batchSize, lora: options.lora, qa: f.qa, max_tokens: f.maxTokens, documents: spec.docs.length,
       questions: spec.docs.reduce((n, d) => n + d.questions.length, 0), doc_tokens: f.docTokens || null, seed: f.seed,
       ...(task === 'needle' ? { lengths, depths } : {}), judge: f.judge ? { url: f.judge, model: f.judgeModel } : null,
-      qa_generator: options.qaGenerator?.id ?? null, loss_average: f.lossAverage, bos: f.bos, gm_gate_bias: f.gmGateBias, answer_stop: f.answerStop, warmup: f.warmup,
+      qa_generator: options.qaGenerator?.id ?? null, loss_average: f.lossAverage, bos: f.bos, gm_gate_bias: f.gmGateBias, answer_stop: f.answerStop, warmup: f.warmup, warmup_scope: f.warmupScope,
       ...(preset ? { preset: presetRecord(preset) } : {}),
       // What lift trained each document with: the authors' per-task settings, flags given explicitly kept.
       ...(paperTasks ? { per_task: Object.fromEntries(spec.docs.map((d) => {
