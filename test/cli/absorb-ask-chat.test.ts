@@ -70,7 +70,8 @@ describe('absorb interrupted with SIGINT', () => {
     const args = ['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '64', '--checkpoint-every', '1', '--no-report'];
     let sent = false;
     const first = await liftAsync(args, (err, pid) => {
-      if (!sent && /^training: \d+\/\d+/m.test(err)) {
+      // After the first optimizer step (the bar shows "step N/M"), so the checkpoint has something to resume.
+      if (!sent && /^training: \d+\/\d+.*step [1-9]\d*\//m.test(err)) {
         sent = true;
         process.kill(pid, 'SIGINT');
       }

@@ -18,7 +18,15 @@ const withStore = <T>(data: string, f: (s: Store) => T): T => {
 };
 
 export function register(program: Command): void {
-  const keys = program.command('keys').description('Manage the API keys of a `lift serve` data folder');
+  const keys = program.command('keys').description('Manage the API keys of a `lift serve` data folder').addHelpText('after', `
+With no keys the server is open to whoever can reach it (it binds 127.0.0.1 by default). Once a key exists, every
+route needs "Authorization: Bearer KEY"; a document belongs to the key that created it; admin keys see all.
+
+Examples:
+  lift keys create alice --data lift-data
+  lift keys create ops --admin --data lift-data
+  lift keys list --data lift-data
+  lift keys revoke alice --data lift-data`);
   keys
     .command('create')
     .description('Create a key and print it (shown only once)')
