@@ -19,6 +19,7 @@ export { LoraAdapter, ALL_LINEAR, type LoraConfig } from './adapters/lora.js';
 export { GatedMemoryAdapter, type GatedMemoryOptions } from './adapters/gated-memory.js';
 export { saveAdapter, loadAdapter, BaseModelMismatchError, type Adapter, type LiftManifest } from './adapters/files.js';
 export { absorb, PAPER_DEFAULTS, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
+export { PRESETS, OURS_DEFAULTS, presetByName, presetAbsorbOptions, presetAskOptions, presetBudget, presetRecord, type Recipe, type AnswerStop, type QAAcceptance } from './lift/presets.js';
 export { ask, type AskOptions } from './lift/ask.js';
 export { train, type TrainSample, type TrainerOptions, type TrainEvent, type AnchorOn } from './lift/trainer.js';
 export { answerMask, answerRecitations } from './lift/answers.js';
