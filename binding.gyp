@@ -14,7 +14,8 @@
         "native/optim.cc",
         "native/quant.cc",
         "native/quant-formats.cc",
-        "native/quant-simd.cc"
+        "native/quant-simd.cc",
+        "native/mapped.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -38,6 +38,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerLoss(env, exports);
   registerOptim(env, exports);
   registerQuant(env, exports);
+  registerMapped(env, exports);
   return exports;
 }
 

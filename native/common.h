@@ -95,6 +95,10 @@ void registerMlp(Napi::Env env, Napi::Object exports);
 void registerLoss(Napi::Env env, Napi::Object exports);
 void registerOptim(Napi::Env env, Napi::Object exports);
 void registerQuant(Napi::Env env, Napi::Object exports);
+void registerMapped(Napi::Env env, Napi::Object exports);
+// Unmaps a buffer from mapFile (and detaches it); false when `ab` is not one (mapped.cc).
+bool releaseMapped(Napi::ArrayBuffer& ab);
+size_t mappedTotal();
 
 #define LIFT_EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, lift::guarded<fn>, name))
 

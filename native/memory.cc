@@ -107,7 +107,10 @@ static Napi::Value freeBuffer(const Napi::CallbackInfo& info) {
   auto ab = info[0].As<Napi::ArrayBuffer>();
   void* p = ab.Data();
   auto it = live.find(p);
-  if (it == live.end() || it->second->freed) return info.Env().Undefined();  // not ours, or already freed
+  if (it == live.end() || it->second->freed) {
+    releaseMapped(ab);  // a memory-mapped weight (mapped.cc) is unmapped now; anything else: not ours, or already freed
+    return info.Env().Undefined();
+  }
   Block* b = it->second;
   b->freed = true;  // set before Detach: the finalizer may run during it and must not free twice
   live.erase(it);
@@ -123,6 +126,7 @@ static Napi::Value memoryStats(const Napi::CallbackInfo& info) {
   o.Set("peakBytes", (double)peakBytes);
   o.Set("poolBytes", (double)poolBytes);
   o.Set("liveBuffers", (double)live.size());
+  o.Set("mappedBytes", (double)mappedTotal());
   return o;
 }
 static Napi::Value trimPool(const Napi::CallbackInfo& info) {

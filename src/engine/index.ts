@@ -4,4 +4,4 @@ export { Tape, needsGrad } from './tape.js';
 export * from './ops/index.js';
 export { AdamW, findNonFinite, type AdamWOptions, type StepReport } from './optim.js';
 export { native } from './native.js';
-export { quantize, tensorFromStorage, firstNonFiniteStored, valuesF32, rowF32 } from './quant.js';
+export { quantize, tensorFromStorage, tensorMapped, firstNonFiniteStored, valuesF32, rowF32 } from './quant.js';

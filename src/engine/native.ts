@@ -13,7 +13,9 @@ export interface NativeEngine {
   getThreads(): number;
   alloc(bytes: number, zero: boolean): ArrayBuffer;
   free(buf: ArrayBuffer): void;
-  memoryStats(): { liveBytes: number; peakBytes: number; poolBytes: number; liveBuffers: number };
+  memoryStats(): { liveBytes: number; peakBytes: number; poolBytes: number; liveBuffers: number; mappedBytes: number };
+  /** An ArrayBuffer over bytes offset…offset+length of a file (mmap, copy-on-write); free() unmaps it (native/mapped.cc). */
+  mapFile(path: string, offset: number, length: number): ArrayBuffer;
   trimPool(): void;
   toF32(src: Uint16Array, dst: F, kind: 'f16' | 'bf16'): void;
   fromF32(src: F, dst: Uint16Array, kind: 'f16' | 'bf16'): void;

@@ -16,6 +16,13 @@ export function tensorFromStorage(shape: readonly number[], dtype: DType, fill: 
   return t;
 }
 
+/** A tensor over `length` bytes of `file` at `offset`, memory-mapped (no copy; dispose() unmaps it). */
+export function tensorMapped(shape: readonly number[], dtype: DType, file: string, offset: number, length: number, name = ''): Tensor {
+  const want = storageBytes(shape, dtype); // throws for a shape that is not whole blocks
+  if (want !== length) throw new Error(`tensorMapped: ${length} bytes for ${dtype} [${shape.join(', ')}], expected ${want}`);
+  return Tensor.fromBuffer(shape, dtype, native.mapFile(file, offset, length), name);
+}
+
 /** data [rows, cols] (row-major, cols = last dim) quantized to `dtype` with ggml's reference formulas. */
 export function quantize(data: Float32Array, shape: readonly number[], dtype: DType, name = ''): Tensor {
   const cols = shape[shape.length - 1] ?? 1, n = shape.reduce((a, b) => a * b, 1);

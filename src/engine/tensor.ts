@@ -93,6 +93,12 @@ export class Tensor {
     t.f32().set(data);
     return t;
   }
+  /** Takes ownership of native storage (e.g. a memory-mapped weight from native.mapFile): dispose() frees it. */
+  static fromBuffer(shape: readonly number[], dtype: DType, buf: ArrayBuffer, name = ''): Tensor {
+    const want = dtype === 'f32' ? shape.reduce((a, b) => a * b, 1) * 4 : storageBytes(shape, dtype);
+    if (buf.byteLength !== want) throw new Error(`Tensor.fromBuffer: ${buf.byteLength} bytes for ${dtype} [${shape.join(', ')}], expected ${want}`);
+    return new Tensor(shape, dtype, buf, true, false, name);
+  }
   /** Wraps 16-bit storage (raw f16 or bf16 bits) in a new tensor of that dtype. */
   static from16(bits: Uint16Array, shape: readonly number[], dtype: 'f16' | 'bf16', name = ''): Tensor {
     const t = Tensor.empty(shape, { dtype, name });

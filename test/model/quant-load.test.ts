@@ -22,7 +22,7 @@ for (const dtype of ['BF16', 'F16'] as const) {
       convertModel(sharedPath('models/stories260K/stories260K.bin'), 'hf', hf);
       const st = join(hf, 'model.safetensors');
       const ck = readSafetensors(st);
-      writeSafetensors(st, [...ck.tensors.values()].map((e) => ({ name: e.name, dtype, shape: e.shape, data: readF32(e) })), ck.metadata ?? undefined);
+      writeSafetensors(st, [...ck.tensors.values()].map((e) => ({ name: e.name, dtype, shape: e.shape, data: readF32(e) })), (ck.metadata ?? undefined) as Record<string, string> | undefined);
       const m = loadModelFromPath(hf).model;
       const f = new LlamaModel(m.config, new Map([...m.weights].map(([k, w]) => [k, Tensor.from(valuesF32(w), w.shape, { name: k })])), m.ropeLayout);
       try {
@@ -43,3 +43,45 @@ for (const dtype of ['BF16', 'F16'] as const) {
     }
   });
 }
+
+test('quantized GGUF weights are memory-mapped (unmapped on dispose), compute as when read, and a non-finite block scale is refused', async (t) => {
+  if (!requireShared(t, 'models/stories260K/stories260K.bin')) return;
+  const { memoryStats } = await import('../../src/engine/index.js');
+  const { readGGUF } = await import('../../src/io/gguf.js');
+  const { copyFileSync, openSync, writeSync, closeSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'lift-mmap-'));
+  try {
+    const path = join(dir, 's-q8_0.gguf');
+    convertModel(sharedPath('models/stories260K/stories260K.bin'), 'gguf', path, { type: 'q8_0' });
+    const stored = [...readGGUF(path).tensors.values()].filter((e) => e.shape.length === 2 && e.dtype !== 'F32');
+    const before = memoryStats().mappedBytes;
+    const ids = Int32Array.from([1, 403, 20, 331, 90]);
+    const m = loadModelFromPath(path).model;
+    const mapped = memoryStats().mappedBytes - before;
+    const want = stored.reduce((s, e) => s + e.byteLength, 0);
+    assert.ok(mapped >= want && mapped < want + stored.length * 4096, `mapped ${mapped} bytes for ${want} bytes of stored matrices`);
+    const a = tidy(() => m.forward(ids).toArray());
+    m.dispose();
+    assert.equal(memoryStats().mappedBytes, before, 'dispose unmaps');
+    process.env.LIFT_MMAP = '0';
+    try {
+      const r = loadModelFromPath(path).model;
+      assert.equal(memoryStats().mappedBytes, before, 'LIFT_MMAP=0 reads instead');
+      assert.deepEqual(tidy(() => r.forward(ids).toArray()), a, 'read and mapped weights compute the same');
+      r.dispose();
+    } finally {
+      delete process.env.LIFT_MMAP;
+    }
+    // A Q8_0 block's f16 scale set to +inf: every value of that block is non-finite.
+    const bad = join(dir, 'bad.gguf');
+    copyFileSync(path, bad);
+    const e = readGGUF(bad).tensors.get('blk.2.attn_k.weight')!;
+    const fd = openSync(bad, 'r+');
+    writeSync(fd, Buffer.from([0x00, 0x7c]), 0, 2, e.byteOffset + 34 * 3); // block 3 of the tensor: elements 96…127
+    closeSync(fd);
+    assert.throws(() => loadModelFromPath(bad), /bad\.gguf: tensor "blk\.2\.attn_k\.weight": expected finite weights.*element 96 is (-?Infinity|NaN)/);
+    assert.equal(memoryStats().mappedBytes, before, 'a refused load leaves nothing mapped');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
