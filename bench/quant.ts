@@ -3,7 +3,7 @@
 // to each type; per type, in a fresh child process (so RSS is that load's): the load's peak RSS, a LoRA r=8
 // training step (all linear layers, forward + backward + AdamW) at --tokens tokens, and greedy decode with the
 // KV cache; then llama.cpp (node-llama-cpp, same file, same threads, F32 KV cache, no flash attention) decoding
-// the same way. load_rss_mb is the child's peak RSS after loading (node + tsx + addon included: model_rss_mb
+// the same way. load_rss_mb is the child's RSS after loading (node + tsx + addon included: model_rss_mb
 // subtracts what the child held before the load; weights_mb is the bytes of the loaded tensors). Shapes: `small` (hidden 1024, 4 layers, 16 heads / 4 KV heads, intermediate 2816, 512-token
 // vocabulary) runs in minutes; `1b` is the issue's Llama-3.2-1B shape (hidden 2048, 16 layers, 32/8 heads,
 // intermediate 8192) with Llama 3's vocabulary from ../shared/tokenizers/llama3 (writes ~5 GB, needs ~1 h).
@@ -41,9 +41,9 @@ interface ChildResult { load_rss_mb: number; base_rss_mb: number; weights_mb: nu
 
 /** Runs in the child: load, time LoRA steps and greedy decode. */
 function measure(path: string, T: number, decode: number, reps: number): ChildResult {
-  const base_rss_mb = process.resourceUsage().maxRSS / 1024; // node + tsx + the addon, before the model
+  const base_rss_mb = process.memoryUsage().rss / 2 ** 20; // node + tsx + the addon, before the model
   const { model } = loadModelFromPath(path);
-  const load_rss_mb = process.resourceUsage().maxRSS / 1024;
+  const load_rss_mb = process.memoryUsage().rss / 2 ** 20; // mapped weight pages count once touched (the load's finiteness check touches all)
   const weights_mb = model.parameters().reduce((s, t) => s + t.bytes().length, 0) / 2 ** 20;
   const V = model.config.vocab_size, rand = seededRandom(5);
   const ids = Int32Array.from({ length: T }, () => 3 + Math.floor(rand() * (V - 3)));
