@@ -44,10 +44,10 @@ function optBoolean(b: Body, k: string): boolean | undefined {
 
 function sampling(b: Body): SamplingRequest {
   if (typeof b.model !== 'string' || b.model.length === 0) throw badField('model', `expected a model id (a non-empty string; GET /v1/models lists them), got ${JSON.stringify(b.model)}`);
-  const n = optNumber(b, 'n', 1, 1, true); // only one choice per request
-  void n;
-  if (b.logprobs === true || (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false && typeof b.logprobs !== 'number')) throw badField('logprobs', 'log probabilities are not supported');
-  if (typeof b.logprobs === 'number' && b.logprobs > 0) throw badField('logprobs', 'log probabilities are not supported');
+  for (const k of ['n', 'best_of'] as const)
+    if (b[k] !== undefined && b[k] !== null && b[k] !== 1) throw badField(k, `only 1 (one choice per request) is supported, got ${JSON.stringify(b[k])}`);
+  // OpenAI's "off" values (false; 0 in /v1/completions) are accepted; anything asking for log probabilities is not.
+  if (b.logprobs !== undefined && b.logprobs !== null && b.logprobs !== false && b.logprobs !== 0) throw badField('logprobs', 'log probabilities are not supported');
   for (const k of ['tools', 'functions', 'response_format', 'logit_bias'] as const)
     if (b[k] !== undefined && b[k] !== null && !(k === 'response_format' && (b[k] as { type?: unknown }).type === 'text')) throw badField(k, 'not supported by lift serve');
   for (const k of ['presence_penalty', 'frequency_penalty'] as const) {
@@ -113,6 +113,5 @@ export function parseCompletion(body: unknown): CompletionRequest {
   if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === 'string') prompt = prompt[0];
   if (typeof prompt !== 'string') throw badField('prompt', `expected a string (or an array of exactly one string), got ${JSON.stringify(b.prompt)?.slice(0, 100)}`);
   if (b.suffix !== undefined && b.suffix !== null) throw badField('suffix', 'not supported');
-  if (optNumber(b, 'best_of', 1, 1, true) === undefined && b.best_of !== undefined && b.best_of !== null) throw badField('best_of', 'only 1 is supported');
   return { ...s, prompt, echo: optBoolean(b, 'echo') ?? false };
 }

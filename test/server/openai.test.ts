@@ -112,6 +112,25 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     assert.equal(h.completed, before.completed);
   });
 
+  it('generations interleave: a short request is answered while a long one is still streaming', async () => {
+    const long = { model: BASE, prompt: 'Once upon a time', max_tokens: 200, temperature: 1, seed: 5 };
+    const n = (await client.completions.create(long)).usage!.completion_tokens;
+    assert.ok(n >= 150, `seed 5 gives ${n} tokens: too short for this test`);
+    const r = await fetch(`${server.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...long, stream: true }) });
+    const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = (await reader.read()).value ?? ''; // generating now
+    const short = await client.chat.completions.create({ model: BASE, messages: [{ role: 'user', content: 'Tom' }], max_tokens: 4, temperature: 0 });
+    assert.equal(short.usage?.completion_tokens, 4);
+    // The server's own count: the long generation is still running after the short one was answered.
+    assert.equal((await http(`${server.url}/health`, 'GET')).json.generations, 1, 'the long generation ended before the short request was answered');
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.ok(text.trimEnd().endsWith('data: [DONE]'), 'the long stream then ran to its end');
+  });
+
   it('bad input gets an OpenAI-shaped error naming the field, with the right status', async () => {
     const u = `${server.url}/v1/chat/completions`;
     const shape = (r: { json: any }, status: number, r2: { status: number }, code?: string, param?: string): void => {
