@@ -26,6 +26,12 @@ async function main(): Promise<void> {
     const c: Counts = { done: 0, ok: 0, typed: 0, untyped: 0, hangs: 0, slowestMs: 0, slowestWallMs: 0 };
     const findings: Finding[] = [];
     let lastSent = performance.now();
+    // Findings travel with every report: if the child is killed later (a stall), they are not lost with it.
+    const heartbeat = (): void => {
+      if (performance.now() - lastSent < 250) return;
+      send({ kind: 'progress', counts: { ...c }, findings });
+      lastSent = performance.now();
+    };
     const classify = async (input: unknown): Promise<'ok' | 'typed' | Finding> => {
       try {
         await runOne(input);
@@ -57,16 +63,17 @@ async function main(): Promise<void> {
         c.hangs++;
         if (findings.length < 10) findings.push({ kind: 'hang', message: `took ${ms.toFixed(0)} ms of CPU time`, input: summary(input) });
       }
-      if (performance.now() - lastSent > 250) {
-        send({ kind: 'progress', counts: { ...c } });
-        lastSent = performance.now();
-      }
+      heartbeat();
       return true;
     }), { seed, numRuns: runs });
     // With untyped errors, run the same sequence again as a failing property so fast-check shrinks the first one.
     let shrunk: Finding | undefined;
     if (c.untyped > 0) {
-      const r = await fc.check(fc.asyncProperty(arb, async (input) => typeof (await classify(input)) === 'string'), { seed, numRuns: runs, interruptAfterTimeLimit: 30_000 });
+      // Replays from the first input (heartbeats keep the watchdog from taking this for a stall), then shrinks.
+      const r = await fc.check(fc.asyncProperty(arb, async (input) => {
+        heartbeat();
+        return typeof (await classify(input)) === 'string';
+      }), { seed, numRuns: runs, interruptAfterTimeLimit: 60_000 });
       if (r.failed && r.counterexample) {
         const again = await classify(r.counterexample[0]);
         if (typeof again !== 'string') shrunk = { ...again, input: `${again.input} (shrunk; replay: seed ${seed}, path "${r.counterexamplePath}")` };

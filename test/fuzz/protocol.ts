@@ -10,6 +10,6 @@ export interface Counts { done: number; ok: number; typed: number; untyped: numb
 export interface Finding { kind: 'untyped' | 'hang' | 'crash'; message: string; input: string }
 export type ChildMessage =
   | { kind: 'ready'; work: string }
-  | { kind: 'progress'; counts: Counts }
+  | { kind: 'progress'; counts: Counts; findings: Finding[] }
   | { kind: 'done'; counts: Counts; findings: Finding[]; shrunk?: Finding };
 

@@ -33,6 +33,8 @@ export interface TargetReport {
   slowest_ms: number;
   slowest_wall_ms: number;
   first_failure?: Finding & { where?: string };
+  /** Up to 5 untyped errors and hangs, each with its input. */
+  findings: Finding[];
 }
 
 interface Attempt { counts: Counts; findings: Finding[]; shrunk?: Finding; ended: 'done' | 'crash' | 'stall'; detail: string; work?: string }
@@ -40,6 +42,7 @@ interface Attempt { counts: Counts; findings: Finding[]; shrunk?: Finding; ended
 function attempt(target: string, runs: number, seed: number): Promise<Attempt> {
   return new Promise((resolve) => {
     const child = fork(CHILD, [target, String(runs), String(seed)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let findings: Finding[] = [];
     let counts: Counts = { done: 0, ok: 0, typed: 0, untyped: 0, hangs: 0, slowestMs: 0, slowestWallMs: 0 };
     let result: Attempt | undefined;
     let stderr = '';
@@ -48,7 +51,7 @@ function attempt(target: string, runs: number, seed: number): Promise<Attempt> {
     const arm = (ms: number): void => {
       clearTimeout(timer);
       timer = setTimeout(() => {
-        result = { counts, findings: [], ended: 'stall', detail: `no progress for ${ms / 1000} s after ${counts.done} runs`, work };
+        result = { counts, findings, ended: 'stall', detail: `no progress for ${ms / 1000} s after ${counts.done} runs`, work };
         child.kill('SIGKILL');
       }, ms);
     };
@@ -57,13 +60,14 @@ function attempt(target: string, runs: number, seed: number): Promise<Attempt> {
     child.on('message', (m: ChildMessage) => {
       if (m.kind === 'ready') { work = m.work; arm(STALL_MS); return; }
       counts = m.counts;
+      findings = m.findings;
       if (m.kind === 'progress') { arm(STALL_MS); return; }
       result = { counts, findings: m.findings, shrunk: m.shrunk, ended: 'done', detail: '' };
     });
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       if (result && (result.ended !== 'done' || code === 0)) return resolve(result);
-      resolve({ counts, findings: [], ended: 'crash', detail: `child exited with ${signal ?? `status ${code}`} after ${counts.done} runs: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, work });
+      resolve({ counts, findings, ended: 'crash', detail: `child exited with ${signal ?? `status ${code}`} after ${counts.done} runs: ${stderr.trim().split('\n').slice(-3).join(' | ')}`, work });
     });
   });
 }
@@ -82,7 +86,7 @@ function lastInput(work: string | undefined): string {
 
 export async function fuzzTarget(target: string, runs: number, seed: number, onProgress?: (s: string) => void): Promise<TargetReport> {
   const t0 = performance.now();
-  const r: TargetReport = { fuzz: true, target, runs: 0, crashes: 0, hangs: 0, untyped_errors: 0, ok: 0, typed_errors: 0, seconds: 0, seed, slowest_ms: 0, slowest_wall_ms: 0 };
+  const r: TargetReport = { fuzz: true, target, runs: 0, crashes: 0, hangs: 0, untyped_errors: 0, ok: 0, typed_errors: 0, seconds: 0, seed, slowest_ms: 0, slowest_wall_ms: 0, findings: [] };
   let s = seed;
   let setupFailures = 0;
   for (let restarts = 0; r.runs < runs; restarts++) {
@@ -107,7 +111,9 @@ export async function fuzzTarget(target: string, runs: number, seed: number, onP
     r.crashes += a.ended === 'crash' ? 1 : 0;
     r.slowest_ms = Math.max(r.slowest_ms, Math.round(c.slowestMs));
     r.slowest_wall_ms = Math.max(r.slowest_wall_ms, Math.round(c.slowestWallMs ?? 0));
-    const failure = a.shrunk ?? a.findings[0] ?? (a.ended !== 'done' ? { kind: a.ended === 'crash' ? 'crash' as const : 'hang' as const, message: a.detail, input: lastInput(a.work) } : undefined);
+    const died = a.ended !== 'done' ? { kind: a.ended === 'crash' ? 'crash' as const : 'hang' as const, message: a.detail, input: lastInput(a.work) } : undefined;
+    const failure = a.shrunk ?? died ?? a.findings[0];
+    if (a.findings.length > 0) r.findings.push(...a.findings.slice(0, 5 - r.findings.length));
     if (!r.first_failure && failure) r.first_failure = { ...failure, where: `seed ${s}` };
     if (a.ended !== 'done') onProgress?.(`${target}: ${a.ended} (${a.detail}); continuing with seed ${s + 1}`);
     s++;
