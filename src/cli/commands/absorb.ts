@@ -72,9 +72,11 @@ export interface AbsorbFlags {
 }
 
 const EXAMPLES = `
-Defaults are the paper's (LIFT.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
+Training follows the paper (LIFT.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
 epochs on segments, stage 2 = 5 epochs on segments + QAs, AdamW lr 1e-3 (LoRA: 2e-4), one full-batch step per
-epoch. DIR must not exist (or be an empty folder); an existing LIFT adapter is replaced only with --force.
+epoch. Our defaults differ from the authors' code where docs/fidelity.md says why: the QAs come from the builtin
+cloze generator (theirs: the model itself, --qa-generator self), the context budget is min(window, 2048) (theirs:
+8192), and more; --preset paper takes all of theirs. DIR must not exist (or be an empty folder); an existing LIFT adapter is replaced only with --force.
 Interrupted (Ctrl-C) runs leave a checkpoint in lift's cache folder ($LIFT_CACHE_DIR, else
 $XDG_CACHE_HOME/lift-ts or ~/.cache/lift-ts): run the same command to resume.
 
@@ -185,7 +187,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
   const t0 = performance.now();
   const ac = new AbortController();
   const onSigint = (): void => {
-    log('\ninterrupted: saving a checkpoint…');
+    log('\ninterrupted: stopping (a checkpoint is saved if training has started)…');
     ac.abort();
   };
   process.once('SIGINT', onSigint);
@@ -302,7 +304,8 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     r.adapter.dispose();
   } catch (e) {
     (bar as Progress | null)?.stop();
-    if (e instanceof AbortedError) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
+    // Interrupted in training: a checkpoint to resume from. Before it: nothing to resume (the message says so).
+    if (e instanceof AbortedError && e.checkpointDir) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);

@@ -78,7 +78,7 @@ warm-up steps; gov_report and qmsum 8 epochs of segments, no QAs. Flags given ex
 Examples:
   lift eval needle --model stories260K.bin --lengths 256,512 --depths 0,50,100 --out runs/needle
   lift eval loogle --model stories260K.bin --max-docs 1 --max-questions 2 --doc-tokens 512 --json
-  lift eval loogle --model ./Llama-3-8B-Instruct --context-budget 7800 --epochs 3,5 --batch-size full \\
+  lift eval loogle --model ./Llama-3-8B-Instruct --context-budget 8192 --epochs 3,5 --batch-size full \\
       --judge http://localhost:8000/v1 --judge-model gpt-4o --out runs/loogle
   lift eval longbench --data LongBench/data/narrativeqa.jsonl --model m --methods icl,lift
   lift eval loogle --model ./Llama-3-8B-Instruct --preset paper --out runs/loogle-paper
