@@ -78,7 +78,7 @@ describe('absorb interrupted with SIGINT', () => {
     });
     assert.ok(sent, `no training progress line appeared: ${first.stderr}`);
     assert.notEqual(first.code, 0, first.stderr);
-    assert.match(first.stderr, /interrupted: saving a checkpoint/);
+    assert.match(first.stderr, /interrupted: stopping/);
     assert.match(first.stderr, /resume with the same command: lift absorb /);
     assert.ok(existsSync(checkpointDirFor(out)), 'a checkpoint left behind in the cache folder');
     assert.deepEqual(readdirSync(dir), ['long.txt'], 'nothing written beside --out: no adapter, no temp folder, no lock');

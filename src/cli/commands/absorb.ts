@@ -187,7 +187,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
   const t0 = performance.now();
   const ac = new AbortController();
   const onSigint = (): void => {
-    log('\ninterrupted: saving a checkpoint…');
+    log('\ninterrupted: stopping (a checkpoint is saved if training has started)…');
     ac.abort();
   };
   process.once('SIGINT', onSigint);
@@ -304,7 +304,8 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     r.adapter.dispose();
   } catch (e) {
     (bar as Progress | null)?.stop();
-    if (e instanceof AbortedError) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
+    // Interrupted in training: a checkpoint to resume from. Before it: nothing to resume (the message says so).
+    if (e instanceof AbortedError && e.checkpointDir) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
     throw e;
   } finally {
     process.off('SIGINT', onSigint);
