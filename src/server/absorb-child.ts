@@ -113,13 +113,17 @@ function finishedManifest(job: JobSpec): Record<string, unknown> | null {
   }
 }
 
-/** Claims the adapter folder, waiting a little for the lock of a job process that is still exiting. */
+/**
+ * Claims the adapter folder, waiting for the lock of a job process that is still exiting: the job of a killed
+ * server exits when its event loop next turns, which on a large model can be seconds into a training sample.
+ */
 async function claim(dir: string): Promise<OutputTarget> {
-  for (let i = 0; ; i++) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
     try {
       return claimOutput(dir, { kind: ADAPTER_OUTPUT, force: true, flag: 'adapter folder' });
     } catch (e) {
-      if (!(e instanceof OutputError) || i >= 20) throw e;
+      if (!(e instanceof OutputError) || Date.now() > deadline) throw e;
       await new Promise((r) => setTimeout(r, 250));
     }
   }

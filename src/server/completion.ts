@@ -96,5 +96,7 @@ export async function runCompletion(loaded: LoadedModel, p: Prepared, req: Sampl
     if (e instanceof NonFiniteOutputError) throw new ApiError(500, e.message, 'server_error', 'non_finite_output');
     throw e;
   }
+  // 'length' when the token budget was used up; 'stop' for an end-of-sequence token or a stop string (a stop
+  // string completed by the very last allowed token is reported as 'length').
   return { text, finishReason: completionTokens >= budget ? 'length' : 'stop', promptTokens: p.prompt.length, completionTokens, aborted: signal.aborted };
 }

@@ -7,7 +7,7 @@ import type { AdapterCache } from './adapters.js';
 import type { DataPaths } from './paths.js';
 
 export interface Limits {
-  /** Largest request body in bytes (documents); completions requests get min(this, 1 MiB)... see app.ts. */
+  /** Largest request body in bytes (documents); completion requests get at most 1 MiB (app.ts). */
   bodyBytes: number;
   /** Generations in flight at once; more get 429. */
   generations: number;
