@@ -67,7 +67,10 @@ static void matmul(int type, const uint8_t* w, int64_t rb, const float* x, float
     }
     return;
   }
-  int64_t R = std::max<int64_t>(64, std::min<int64_t>(O, kTileFloats / I));  // ≥ 64 columns keep sgemm efficient
+  // Tiles of ≤ 1 MiB, and at least 4 per thread so dynamic scheduling balances the threads (k/v projections have
+  // few rows); ≥ 32 rows keep the sgemm efficient.
+  int64_t nt = omp_get_max_threads();
+  int64_t R = std::max<int64_t>(32, std::min<int64_t>({O, kTileFloats / I, (O + 4 * nt - 1) / (4 * nt)}));
   int64_t tiles = (O + R - 1) / R;
 #pragma omp parallel
   {
