@@ -25,6 +25,9 @@ export interface AbsorbedDocument {
   text: string;
   contextBudget: number;
   baseModel: string;
+  /** How the adapter was meant to answer (document.json; absent in folders written before presets). */
+  answerStop?: 'blank-line' | 'eos';
+  bos?: boolean;
 }
 
 /** The document and settings `lift absorb` stored beside the adapter; the document must still be the one absorbed. */
@@ -42,7 +45,10 @@ export function readAbsorbed(dir: string): AbsorbedDocument {
   if (typeof manifest.document_sha256 === 'string' && sha256Hex(bytes) !== manifest.document_sha256)
     throw new FormatError(docFile, 'sha256', `${manifest.document_sha256} (recorded in ${MANIFEST_FILE} when the document was absorbed)`,
       `got ${sha256Hex(bytes)}: the document was changed after absorbing; restore it, or absorb the new text into a new folder`);
-  return { title, text: bytes.toString('utf8'), contextBudget: budget as number, baseModel: base.id };
+  const stop = meta.answer_stop, bos = meta.bos;
+  if (stop !== undefined && stop !== 'blank-line' && stop !== 'eos') throw new FormatError(metaFile, '"answer_stop"', '"blank-line" or "eos"', `got ${JSON.stringify(stop)}`);
+  if (bos !== undefined && typeof bos !== 'boolean') throw new FormatError(metaFile, '"bos"', 'true or false', `got ${JSON.stringify(bos)}`);
+  return { title, text: bytes.toString('utf8'), contextBudget: budget as number, baseModel: base.id, answerStop: stop, bos };
 }
 
 function jsonObject(file: string): Record<string, unknown> {
@@ -86,7 +92,7 @@ Examples:
       try {
         const { adapter } = f.adapter ? loadAdapterForCli(dir, loaded) : { adapter: null };
         const t0 = performance.now();
-        const answer = await ask(loaded, adapter, question, { title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context, maxTokens: f.maxTokens });
+        const answer = await ask(loaded, adapter, question, { title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context, maxTokens: f.maxTokens, answerStop: doc.answerStop, bos: doc.bos });
         log(`answered in ${((performance.now() - t0) / 1000).toFixed(2)} s (${f.adapter ? 'LIFT adapter' : 'no adapter'}, context ${f.context})`);
         out(f.json ? JSON.stringify({ question, answer, context: f.context, adapter: f.adapter }) + '\n' : answer + '\n');
         adapter?.dispose();

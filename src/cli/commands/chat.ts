@@ -83,7 +83,7 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
       try {
         await ask(loaded, adapter, question, {
           title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context,
-          maxTokens: f.maxTokens, signal: answering.signal,
+          maxTokens: f.maxTokens, signal: answering.signal, answerStop: doc.answerStop, bos: doc.bos,
           onToken: (t) => {
             // ask() trims its result; trim the stream's start the same way, and keep piped answers on one line.
             let s = interactive ? t : t.replace(/\s*\n\s*/g, ' ');
