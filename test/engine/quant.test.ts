@@ -38,7 +38,7 @@ for (const [dtype, block] of TYPES) {
       assert.ok(err < bound, `${dtype}: relative RMS error ${err.toFixed(4)} ≥ ${bound}`);
       assert.ok(err > 0 || dtype === 'f16', `${dtype}: a lossy type reproduced its input exactly (not quantized?)`);
 
-      for (const T of [1, 5, 70]) {
+      for (const T of [1, 3, 5, 70]) { // 1 and 3: the row-by-row (decode) path; 5 and 70: dequantized tiles into sgemm
         const x = Float32Array.from(R.randn(T * I, r));
         const dy = Float32Array.from(R.randn(T * O, r));
         // float64 references: y = x·Wdᵀ, dx = dy·Wd
