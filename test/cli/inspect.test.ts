@@ -65,7 +65,7 @@ describe('lift inspect', () => {
     // This GGUF stores an untied output.weight: the config's count adds one vocab × dim classifier.
     assert.equal(j.model.parameters, want.params + want.vocab * want.dim);
     const out = j.tensors.find((x: { name: string }) => x.name === 'output.weight');
-    assert.deepEqual(out, { name: 'output.weight', dtype: 'F32', shape: [want.vocab, want.dim] });
+    assert.deepEqual(out, { name: 'output.weight', dtype: 'F32', shape: [want.vocab, want.dim], bits_per_weight: 32 });
 
     const text = lift(['inspect', MODEL_GGUF]);
     assert.equal(text.code, 0, text.stderr);
