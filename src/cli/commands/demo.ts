@@ -3,9 +3,12 @@
 // in about a minute, where even SmolLM2-135M would take an hour) into the Hugging Face cache, builds a
 // long story document with planted facts, absorbs it, and prints what the model answers from a
 // middle-truncated context beside what it answers with the LIFT adapter.
-// With no Hub reachable (HF_HUB_OFFLINE, or no network) it uses ../shared/models when present and says so.
+// With no Hub reachable (HF_HUB_OFFLINE, or no network) it uses a local copy and says so: --shared/$LIFT_SHARED
+// when given, else the copy the npm package ships in its assets/ folder (scripts/prepack.mjs), else ../shared.
+// The TinyStories text comes from the same places (it is not fetched).
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { resolveModelFiles } from '../../io/hub.js';
 import { loadModelFromPath, type LoadedModel } from '../../model/load.js';
@@ -34,12 +37,35 @@ interface DemoFlags {
   shared?: string;
 }
 
-function sharedDir(flag?: string): string {
-  return resolve(flag ?? process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared'));
+/** The package's assets/ folder (beside the nearest package.json above this module), when it holds the model. */
+function shippedAssets(): string | null {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (!existsSync(join(dir, 'package.json'))) continue;
+    const assets = join(dir, 'assets');
+    return existsSync(join(assets, 'models', 'stories260K', 'stories260K.bin')) ? assets : null;
+  }
+  return null;
 }
 
-/** stories260K from the Hub cache (downloading it if needed), else from ../shared/models. */
-async function fetchModel(shared: string): Promise<{ loaded: LoadedModel; source: string }> {
+/**
+ * Folders laid out like ../shared (models/…, data/…), in the order to look in: --shared or $LIFT_SHARED alone
+ * when given; else the package's assets/ (scripts/prepack.mjs), then ../shared.
+ */
+function localSources(flag?: string): string[] {
+  const explicit = flag ?? process.env.LIFT_SHARED;
+  if (explicit !== undefined) return [resolve(explicit)];
+  const assets = shippedAssets();
+  return [...(assets === null ? [] : [assets]), resolve(process.cwd(), '..', 'shared')];
+}
+
+/** The first local copy of `rel` (e.g. models/stories260K/stories260K.bin), or an error naming where it looked. */
+function localFile(sources: string[], rel: string): string {
+  for (const dir of sources) if (existsSync(join(dir, rel))) return join(dir, rel);
+  throw new Error(`${rel} is in none of ${sources.join(', ')}: set LIFT_SHARED or --shared to a folder with models/ and data/`);
+}
+
+/** stories260K from the Hub cache (downloading it if needed), else a local copy (localSources). */
+async function fetchModel(sources: string[]): Promise<{ loaded: LoadedModel; source: string }> {
   try {
     const r = await resolveModelFiles(REPO, FILES, {
       fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(15000) }),
@@ -48,8 +74,12 @@ async function fetchModel(shared: string): Promise<{ loaded: LoadedModel; source
     const bin = r.files[FILES[0]];
     return { loaded: loadModelFromPath(bin, { id: REPO, revision: r.commit ?? null }), source: `${REPO} from the Hugging Face cache (${bin})` };
   } catch (e) {
-    const local = join(shared, 'models', 'stories260K', 'stories260K.bin');
-    if (!existsSync(local)) throw new Error(`could not get ${REPO} (${(e as Error).message.split('\n')[0]}) and ${local} does not exist: connect to the Hub once, or set LIFT_SHARED`);
+    let local: string;
+    try {
+      local = localFile(sources, 'models/stories260K/stories260K.bin');
+    } catch (e2) {
+      throw new Error(`could not get ${REPO} (${(e as Error).message.split('\n')[0]}), and ${(e2 as Error).message}; or connect to the Hub once`);
+    }
     log(`the Hugging Face Hub is not reachable here (${(e as Error).message.split('\n')[0].slice(0, 120)}); using the local copy ${local}`);
     return { loaded: loadModelFromPath(local), source: `${local} (local copy of ${REPO}/stories260K; the Hub was not reachable)` };
   }
@@ -64,9 +94,9 @@ export function register(program: Command): void {
     .addOption(new Option('--adapter <kind>', 'adapter to train').choices(['lora', 'gated-memory']).default('lora'))
     .addOption(new Option('--guard <kind>', 'forgetting guard').choices(['none', 'kl']).default('kl'))
     .addOption(new Option('--facts <n>', 'facts to plant').default(12).argParser(numberFlag('facts', 1, 16, true)))
-    .option('--shared <dir>', 'folder with models/ and data/ to use offline (default: $LIFT_SHARED or ../shared)')
+    .option('--shared <dir>', 'folder with models/ and data/ to use offline (default: $LIFT_SHARED, else the copy shipped in the package, else ../shared)')
     .addHelpText('after', `
-The document: TinyStories (from the shared data folder) with facts like "Lily's dog was called Biscuit."
+The document: TinyStories (shipped in the package, or from the shared data folder) with facts like "Lily's dog was called Biscuit."
 planted in its middle; the context budget is ${BUDGET} tokens, so a middle-truncated context never shows them.
 
 Examples:
@@ -78,11 +108,11 @@ Examples:
 async function runDemo(f: DemoFlags): Promise<void> {
   const t0 = performance.now();
   native.setThreads(1); // a 260K-parameter model: more threads only add synchronisation
-  const shared = sharedDir(f.shared);
+  const sources = localSources(f.shared);
   // Claimed before any work: an existing path that is not a LIFT adapter is never replaced (src/io/output.ts).
   const target = claimOutput(f.out ?? freeName('lift-demo'), { kind: ADAPTER_OUTPUT, force: f.force });
   try {
-    await demoInto(target, f, shared, t0);
+    await demoInto(target, f, sources, t0);
   } finally {
     target.release();
   }
@@ -93,11 +123,11 @@ function freeName(base: string): string {
   for (let i = 1; ; i++) if (!existsSync(i === 1 ? base : `${base}-${i}`)) return i === 1 ? base : `${base}-${i}`;
 }
 
-async function demoInto(target: OutputTarget, f: DemoFlags, shared: string, t0: number): Promise<void> {
-  const { loaded, source } = await fetchModel(shared);
+async function demoInto(target: OutputTarget, f: DemoFlags, sources: string[], t0: number): Promise<void> {
+  // The text first: a missing one fails before any download.
+  const storiesFile = localFile(sources, 'data/tinystories-valid-sample/tinystories_val.txt');
+  const { loaded, source } = await fetchModel(sources);
   log(`model: ${source}`);
-  const storiesFile = join(shared, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
-  if (!existsSync(storiesFile)) throw new Error(`the demo builds its document from ${storiesFile}, which is missing: set LIFT_SHARED or --shared`);
   const tok = loaded.tokenizer;
   const doc = plantedDocument(readStories(storiesFile), { minTokens: 16 * BUDGET, countTokens: (s) => tok.encode(s, { bos: false }).length, nFacts: f.facts, skip: 100 });
   const docTokens = tok.encode(doc.text, { bos: false }).length;
