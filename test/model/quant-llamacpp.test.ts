@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor, untracked } from '../../src/engine/index.js';
 import { parseHFConfig } from '../../src/model/config.js';
-import { convertModel, spmVocabOf, writeModelGGUF } from '../../src/model/convert.js';
+import { convertModel, spmVocabOf, writeModelGGUF, type SpmVocab } from '../../src/model/convert.js';
+import { TokenType } from '../../src/text/gguf-vocab-tokenizer.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { readGGUF } from '../../src/io/gguf.js';
 import { bitsPerWeight } from '../../src/io/quant-types.js';
@@ -32,16 +33,18 @@ const TOL: [GGUFFileType, number, number | null][] = [
   ['q5_1', 0.15, 0.5], ['q4_k_m', 0.15, 0.3], ['q4_0', 0.15, 0.3], ['q4_1', 0.15, 0.3], ['q3_k', 0.15, 0.15], ['q2_k', 0.15, 0.1],
 ];
 
-/** A random Llama of K-quant-friendly shape, written as an F32 GGUF with stories260K's vocabulary. */
-function writeRandomModel(path: string): void {
-  const src = loadModelFromPath(sharedPath('models/stories260K/stories260K.gguf'));
-  const vocab = spmVocabOf(src)!;
-  src.model.dispose();
-  const C = 256, I = 512, L = 2, NH = 4, KVH = 2, D = C / NH, V = 512;
+/** A random Llama of K-quant-friendly shape (or `shape`), written as an F32 GGUF with stories260K's vocabulary (or `vocab`). */
+function writeRandomModel(path: string, shape = { C: 256, I: 512, L: 2, NH: 4, KVH: 2, V: 512, tied: false }, vocab?: SpmVocab): void {
+  if (!vocab) {
+    const src = loadModelFromPath(sharedPath('models/stories260K/stories260K.gguf'));
+    vocab = spmVocabOf(src)!;
+    src.model.dispose();
+  }
+  const { C, I, L, NH, KVH, V } = shape, D = C / NH;
   const config = parseHFConfig({
     architectures: ['LlamaForCausalLM'], hidden_size: C, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH,
     num_key_value_heads: KVH, vocab_size: V, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 256,
-    tie_word_embeddings: false, bos_token_id: 1, eos_token_id: 2,
+    tie_word_embeddings: shape.tied, bos_token_id: 1, eos_token_id: 2,
   }, 'random-llama');
   const r = R.rng(3);
   const weights = new Map<string, Tensor>();
@@ -49,8 +52,8 @@ function writeRandomModel(path: string): void {
   const put = (name: string, shape: number[], std: number, mean = 0) =>
     weights.set(name, untracked(() => Tensor.from(Float32Array.from(R.randn(shape.reduce((a, b) => a * b, 1), r, std), (x) => x + mean), shape, { name })));
   put('model.embed_tokens.weight', [V, C], 1);
-  put('model.norm.weight', [C], 0.1, 1);
-  put('lm_head.weight', [V, C], 1 / Math.sqrt(C));
+  put('model.norm.weight', [C], shape.tied ? 0.1 / Math.sqrt(C) : 0.1, shape.tied ? 1 / Math.sqrt(C) : 1); // a tied head is the N(0, 1) embedding: keep its logits O(1)
+  if (!shape.tied) put('lm_head.weight', [V, C], 1 / Math.sqrt(C));
   for (let l = 0; l < L; l++) {
     const p = `model.layers.${l}.`;
     put(p + 'input_layernorm.weight', [C], 0.1, 1);
@@ -111,11 +114,46 @@ test('llama.cpp reads our quantized GGUFs like we do, for every type (per-type t
       failures.push(...[
         d.all <= tol ? '' : `${type}: max |Δ log p| ${d.all} > ${tol}`,
         maxRatio === null || d.all <= maxRatio * effect.all ? '' : `${type}: our difference from llama.cpp (${d.all}) is not under ${maxRatio} × the quantization's effect (${effect.all})`,
+        effect.all > 1e-3 ? '' : `${type}: the quantization's effect ${effect.all} is too small for the comparison to mean anything`,
         // Matrices dominate the bytes: the load holds their bits/32, plus f32 norm vectors (< 0.3 % here).
         Math.abs(ratio - bits / n / 32) < 0.005 ? '' : `${type}: quantized load holds ${ratio} of f32's bytes, expected ≈ ${bits / n / 32}`,
       ].filter(Boolean));
     }
     assert.deepEqual(failures, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a SmolLM2-shaped Q4_K_M GGUF with the SmolLM2 byte-level BPE vocabulary: llama-quantize\'s fallbacks for 576-wide rows, and llama.cpp agrees', async (t) => {
+  if (!requireShared(t, 'tokenizers/smollm2/tokenizer.json') || !requireShared(t, 'models/stories260K/stories260K.gguf')) return;
+  const llama = await requireLlama(t);
+  if (!llama) return;
+  const dir = mkdtempSync(join(tmpdir(), 'lift-quant-smol-'));
+  try {
+    // SmolLM2-135M's widths (hidden 576 = 2.25 super-blocks, intermediate 1536 = 6), 2 layers, tied embeddings.
+    // The f32 file's own vocabulary is a placeholder (llama.cpp needs its byte tokens to load it); the Q4_K_M file gets SmolLM2's.
+    const V = 49152, tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
+    const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL, ...new Array<number>(256).fill(TokenType.BYTE)];
+    for (let i = tokens.length; i < V; i++) [tokens[i], types[i]] = [`t${i}`, TokenType.NORMAL];
+    const placeholder: SpmVocab = { tokens, types, scores: tokens.map((_, i) => -i), bosId: 1, eosId: 2, unkId: 0, addBos: true, addSpacePrefix: true, chatTemplate: null };
+    const f32 = join(dir, 'smol-f32.gguf'), q = join(dir, 'smol-q4_k_m.gguf');
+    writeRandomModel(f32, { C: 576, I: 1536, L: 2, NH: 9, KVH: 3, V, tied: true }, placeholder);
+    convertModel(f32, 'gguf', q, { type: 'q4_k_m', vocab: sharedPath('tokenizers/smollm2/tokenizer.json') } as Parameters<typeof convertModel>[3]);
+    const ck = readGGUF(q);
+    assert.equal(ck.metadata['tokenizer.ggml.model'], 'gpt2');
+    const type = (n: string) => ck.tensors.get(n)!.dtype;
+    // 576-wide rows cannot hold Q4_K/Q6_K super-blocks: Q5_0, and Q8_0 where Q6_K was due; ffn_down's 1536-wide rows can.
+    assert.deepEqual([type('blk.0.attn_q.weight'), type('blk.1.attn_v.weight'), type('token_embd.weight'), type('blk.0.ffn_down.weight'), type('blk.1.ffn_down.weight')],
+      ['Q5_0', 'Q8_0', 'Q8_0', 'Q4_K', 'Q6_K']);
+    const loaded = loadModelFromPath(q);
+    const ids = loaded.tokenizer.encode('Once upon a time, a quantized model met a byte-level tokenizer: 42 émojis 🙂!');
+    loaded.model.dispose();
+    const theirs = (await llamaCppLogProbs(llama, q, ids)).logp;
+    const d = compare(ourLogProbs(q, ids), theirs), effect = compare(theirs, (await llamaCppLogProbs(llama, f32, ids)).logp);
+    t.diagnostic(`${ids.length} positions: max |Δ log p| ours vs llama.cpp ${d.all.toExponential(2)}; quantization effect ${effect.all.toExponential(2)}`);
+    assert.ok(effect.all > 1e-2, `the quantization must visibly change the distributions (effect ${effect.all}): otherwise this test proves nothing`);
+    assert.ok(d.all <= 0.15 && d.all <= 0.3 * effect.all, `max |Δ log p| ${d.all} (effect ${effect.all})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
