@@ -66,6 +66,11 @@ function checkTokenizerModel(file: string, json: Record<string, unknown>): void 
   }
   if (merges !== undefined && (!Array.isArray(merges) || !merges.every((m) => typeof m === 'string' || (Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string')))))
     throw new FormatError(file, 'model.merges', 'a list of "a b" strings or ["a", "b"] pairs', `got ${shownJson(merges)}`);
+  // An unk_token missing from the vocabulary makes tokenizers.js return `undefined` ids for unknown characters.
+  const unk = (model as Record<string, unknown>).unk_token;
+  if (typeof unk === 'string' && vocab && typeof vocab === 'object' && !Array.isArray(vocab) && !Object.hasOwn(vocab, unk)
+    && !added.some((t: unknown) => (t as { content?: unknown } | null)?.content === unk))
+    throw new FormatError(file, 'model.unk_token', 'a token of model.vocab or added_tokens', `got ${shownJson(unk)}, which is neither`);
   const limit = listed + ID_SLACK;
   const check = (where: string, id: unknown): void => {
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= limit)
@@ -110,6 +115,9 @@ export class HFTokenizer implements Tokenizer {
     this.addEos = config.add_eos_token === true;
   }
 
+  /** Where the tokenizer came from, for errors about it (set by fromFiles). */
+  source = 'tokenizer.json';
+
   /** Reads tokenizer.json and (when given and present) tokenizer_config.json. */
   static fromFiles(tokenizerJsonPath: string, configPath?: string, extraEosIds: number[] = []): HFTokenizer {
     const json = readJSON(tokenizerJsonPath, 'a Hugging Face tokenizer: {"model": {...}, "pre_tokenizer": ..., "decoder": ...}');
@@ -120,6 +128,7 @@ export class HFTokenizer implements Tokenizer {
     // reported once, by name, at load time.
     try {
       const tok = new HFTokenizer(json, config, extraEosIds);
+      tok.source = tokenizerJsonPath;
       tok.decode(tok.encode('Hello, world! 123 ü 日本', { bos: true, eos: true }));
       return tok;
     } catch (e) {
@@ -138,6 +147,12 @@ export class HFTokenizer implements Tokenizer {
   /** Special tokens written in the text (e.g. '<|im_start|>' from a chat template) become their ids. */
   encode(text: string, opts: EncodeOptions = {}): number[] {
     const ids = text.length > 0 ? this.core.encode(text, { add_special_tokens: false }).ids : [];
+    // tokenizers.js yields undefined (or out-of-range) ids for pieces a damaged vocabulary cannot map; they
+    // must not reach the model as NaN indices.
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize)
+        throw new FormatError(this.source, 'tokenizer', `every piece of the text to map to a token id below ${this.vocabSize}`, `got ${String(id)} while encoding ${shownJson(text)}`);
+    }
     if ((opts.bos ?? this.addBos) && this.bosId !== null) ids.unshift(this.bosId);
     if ((opts.eos ?? this.addEos) && this.eosId !== null) ids.push(this.eosId);
     return ids;

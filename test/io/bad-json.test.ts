@@ -15,6 +15,7 @@ import { readAbsorbed } from '../../src/cli/commands/ask.js';
 import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
 import { readQACache, sha256 } from '../../src/lift/qa/cache.js';
 import { Tensor } from '../../src/engine/index.js';
+import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
 import { requireShared } from '../helpers/shared.js';
 import { makeFixtures, type Fixtures } from '../fuzz/fixtures.js';
 
@@ -111,8 +112,12 @@ test('tokenizer.json and tokenizer_config.json: non-objects and broken parts are
     ['model.vocab "a"', { ...tok, model: { ...model, vocab: { ...(model.vocab as object), a: 'x' } } }],
     ['model.merges', { ...tok, model: { ...model, merges: 5 } }], ['model.merges', { ...tok, model: { ...model, merges: [5] } }],
     ['added_tokens[0].id', { ...tok, added_tokens: [{ id: 'x', content: '<z>' }] }],
+    ['model.unk_token', { ...tok, model: { ...model, unk_token: '<nope>' } }], // unknown characters became `undefined` ids
   ];
   for (const [field, v] of broken) refused(() => load(folderWith(fx.hf.files, 'tokenizer.json', v, 'tok')), 'tokenizer.json', [field], `tokenizer.json with ${field} broken`);
+  // Built directly (no file checks), the same vocabulary must not hand `undefined` ids to the model either.
+  const direct = new HFTokenizer({ ...tok, model: { ...model, unk_token: '<nope>', byte_fallback: false } });
+  assert.throws(() => direct.encode('a🦙b'), (e: unknown) => e instanceof FormatError && /every piece of the text to map to a token id/.test(e.message));
   for (const k of ['decoder', 'normalizer', 'pre_tokenizer', 'post_processor', 'added_tokens']) {
     for (const v of [5, 'x', [], {}, [null]]) okOrRefused(() => load(folderWith(fx.hf.files, 'tokenizer.json', { ...tok, [k]: v }, 'tok')), 'tokenizer.json', `${k} = ${JSON.stringify(v)}`);
   }
