@@ -27,4 +27,5 @@ export { recall, recallPrompt, inContextPrompt, type RecallItem, type RecallResu
 export { plantedDocument, type PlantedDocument, type PlantedFact } from './eval/datasets/planted.js';
 export { liftLengths, type LiftLengths } from './lift/budget.js';
 export { makeQAGenerator, BuiltinQAGenerator, OpenAIQAGenerator, type QAGenerator, type QAPair } from './lift/qa/index.js';
-export { readDocument } from './lift/document.js';
+export { readDocument, loadDocument } from './lift/document.js';
+export { extractDocument, type DocumentFormat, type Extracted } from './docs/index.js';

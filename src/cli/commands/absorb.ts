@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
 import { describePlan } from '../../lift/plan.js';
 import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
-import { readDocument } from '../../lift/document.js';
+import { loadDocument, readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
@@ -166,7 +166,8 @@ function parseBatch(s: string | undefined): number | 'full' | undefined {
 export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
   const preset = flags.preset ? presetByName(flags.preset) : null;
   parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
-  const doc = readDocument(docPath, flags.title);
+  const doc = await loadDocument(docPath, flags.title); // PDF, HTML, DOCX, EPUB or text: the extracted text is absorbed
+  if (doc.note) log(doc.note);
   const guardText = flags.guardText ? readDocument(flags.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
   const loaded = await loadModelForCli(flags.model, flags.tokenizer);
   // The preset's budget depends on the model's window, so it applies once the model is loaded.

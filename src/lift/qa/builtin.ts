@@ -11,6 +11,7 @@
 // on every page, the model meets anyway.
 import { shuffled, rngFor } from '../rng.js';
 import { splitSentences } from '../sentences.js';
+import { withoutPageMarkers } from '../../docs/pages.js';
 import type { QAGenerateOptions, QAGenerator, QAPair } from './types.js';
 import { drainSync, drive, type Progress } from '../pace.js';
 
@@ -78,7 +79,8 @@ export function builtinQAs(passage: string, n: number, seed = 0): QAPair[] {
 
 /** builtinQAs as steps: progress in sentences examined (the splitting and counting are one step each). */
 function* builtinSteps(passage: string, n: number, seed: number): Generator<Progress, QAPair[]> {
-  const sentences = splitSentences(passage).map((s) => s.text).filter((s) => /\s/.test(s));
+  // A PDF's "[page N]" marker lines are navigation, not content: never a sentence, so never a cloze answer.
+  const sentences = splitSentences(withoutPageMarkers(passage)).map((s) => s.text).filter((s) => /\s/.test(s));
   const total = sentences.length + 2;
   yield [1, total];
   const clozes: Candidate[] = [];
