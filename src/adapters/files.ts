@@ -11,8 +11,8 @@
 // A folder is written whole into a staging folder beside it and renamed into place (src/io/output.ts): readers
 // never see half, and nothing that is not a LIFT adapter is ever replaced.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { native } from '../engine/native.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../io/output.js';
 import { faultPoint } from '../io/fault.js';
@@ -158,7 +158,12 @@ export function saveAdapter(out: string | OutputTarget, adapter: Adapter, input:
         { format: 'pt', lift_adapter: 'gated_memory' });
     }
     faultPoint('adapter:weights-written');
-    for (const [name, data] of Object.entries(opts.files ?? {})) writeFileSync(join(tmp, name), data);
+    for (const [name, data] of Object.entries(opts.files ?? {})) {
+      // Names may hold a subfolder (documents/01.txt), never leave the folder.
+      if (isAbsolute(name) || name.split(/[\\/]/).some((p) => p === '..' || p === '')) throw new Error(`saveAdapter: file name ${JSON.stringify(name)} must be a relative path inside the adapter folder`);
+      mkdirSync(dirname(join(tmp, name)), { recursive: true });
+      writeFileSync(join(tmp, name), data);
+    }
     json(MANIFEST_FILE, manifest); // last: a folder with a manifest is complete
     opts.beforeCommit?.();
     target.commit(tmp);

@@ -1,8 +1,10 @@
-// absorb(): LIFT end to end for one document (LIFT.md §1–§5): tokenize, cut overlapping segments, build
+// absorb(): LIFT end to end for one document or several (LIFT.md §1–§5): tokenize, cut overlapping segments, build
 // contextualized (or plain) segment samples and auxiliary QA samples, then train a Gated Memory or LoRA
 // adapter on the frozen model in two stages (segments; segments + QA) with the paper's optimizer defaults.
 // Beyond the paper: the forgetting guard (general text under KL or replay; by default text the frozen base
-// writes itself, so no data set is needed) and resumable checkpoints.
+// writes itself, so no data set is needed) and resumable checkpoints. Several documents train one adapter:
+// each gets its own segments (its title at its head), QAs and answer recitations, and all samples train together;
+// the first document's seeds are the single-document ones, so one document in a list trains as it did alone.
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../model/load.js';
 import { generateText } from '../model/generate.js';
@@ -102,8 +104,23 @@ export interface AbsorbResult {
   train: TrainResult;
   /** Everything needed to reproduce the run (for the manifest). */
   recipe: Record<string, unknown>;
+  /** The document's sha256; for several, documentsSha256 of theirs (what the manifest records). */
   documentSha256: string;
+  /** Per document, in order: its title, sha256 (of the UTF-8 text), tokens and segments. */
+  documents: { title: string; sha256: string; tokens: number; segments: number }[];
   seconds: number;
+}
+
+export interface AbsorbDocument { title: string; text: string }
+
+/**
+ * The sha256 a manifest records for an adapter's documents: the document's own for one (as before several
+ * were possible), else sha256("lift-documents-v1\n" + their sha256s joined by "\n"), so the manifest covers
+ * the list of per-document hashes kept in document.json.
+ */
+export function documentsSha256(shas: readonly string[]): string {
+  if (shas.length === 1) return shas[0];
+  return createHash('sha256').update(`lift-documents-v1\n${shas.join('\n')}`, 'utf8').digest('hex');
 }
 
 /**
@@ -121,9 +138,11 @@ export function checkDocument(text: string, where = 'document'): void {
   if (text.trim().length === 0) throw new Error(`${where} is empty (or only whitespace): there is nothing to absorb`);
 }
 
-export async function absorb(loaded: LoadedModel, doc: { title: string; text: string }, o: AbsorbOptions = {}): Promise<AbsorbResult> {
+export async function absorb(loaded: LoadedModel, documents: AbsorbDocument | readonly AbsorbDocument[], o: AbsorbOptions = {}): Promise<AbsorbResult> {
   const t0 = performance.now();
-  checkDocument(doc.text);
+  const docs = Array.isArray(documents) ? [...documents] as AbsorbDocument[] : [documents as AbsorbDocument];
+  if (docs.length === 0) throw new Error('absorb: no documents given');
+  docs.forEach((d, i) => checkDocument(d.text, docs.length > 1 ? `document ${i + 1} ("${d.title}")` : 'document'));
   const { model, tokenizer: tok } = loaded;
   const seed = o.seed ?? 0;
   const budget = o.contextBudget ?? Math.min(model.config.max_position_embeddings, 2048);
@@ -138,7 +157,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
       ? new LoraAdapter(model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed, ...o.lora })
       : new GatedMemoryAdapter(model, { seed, ...o.gatedMemory });
   try {
-    return await absorbWith(loaded, doc, o, { t0, seed, lengths, bos, kind, adapter });
+    return await absorbWith(loaded, docs, o, { t0, seed, lengths, bos, kind, adapter });
   } catch (e) {
     adapter.dispose();
     throw e;
@@ -146,7 +165,7 @@ export async function absorb(loaded: LoadedModel, doc: { title: string; text: st
 }
 
 /** absorb() once the adapter exists (it is disposed by the caller when this throws). */
-async function absorbWith(loaded: LoadedModel, doc: { title: string; text: string }, o: AbsorbOptions, c: { t0: number; seed: number; lengths: LiftLengths; bos: boolean; kind: 'gated-memory' | 'lora'; adapter: Adapter }): Promise<AbsorbResult> {
+async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: AbsorbOptions, c: { t0: number; seed: number; lengths: LiftLengths; bos: boolean; kind: 'gated-memory' | 'lora'; adapter: Adapter }): Promise<AbsorbResult> {
   const { model, tokenizer: tok } = loaded;
   const { t0, seed, lengths, bos, kind, adapter } = c;
   // A damaged checkpoint is said now, not after minutes of preparation (the trainer reads it again).
@@ -154,43 +173,48 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const progress = (phase: Extract<AbsorbEvent, { type: 'progress' }>['phase']) => ({ phase, signal: o.signal, onProgress: (done: number, total: number) => o.onEvent?.({ type: 'progress', phase, done, total }) });
   // The plan first (plan.ts): a long document's counts from its first PLAN_PREFIX characters, before the
   // tokenizing, sample building and QA synthesis that take minutes on megabytes.
-  const head = doc.title.length > 0 ? `${doc.title}\n` : '';
-  const plan = planner(loaded, o, lengths, bos, adapter, head + doc.text);
+  const heads = docs.map((d) => (d.title.length > 0 ? `${d.title}\n` : ''));
+  const plan = planner(loaded, o, lengths, bos, adapter, docs.map((d, i) => heads[i] + d.text).join('\n\n'));
   if (plan.long) o.onEvent?.({ type: 'plan', lengths, ...plan.at(plan.estimate, true) });
-  const tokenized = await drive(documentTokenSteps(tok, head, doc.text), progress('tokenizing'));
-  const docIds = tokenized.ids;
-  o.onEvent?.({ type: 'plan', lengths, ...plan.at(docIds.length, false) });
-  // Segments are views into one Int32Array copy of the tokens, not 225k arrays on the JS heap (20 MB).
-  const docI32 = Int32Array.from(docIds);
-  const segments = segmentViews(docI32, lengths.segmentLength, lengths.stride);
-  o.onEvent?.({ type: 'prepare', documentTokens: docIds.length, segments: segments.length, lengths });
-
+  // Document i's seed: the run's for the first (so one document trains as it always did), apart for the others.
+  const seedOf = (i: number) => seed + 7919 * i;
   const nQA = o.qa ?? PAPER_DEFAULTS.qa;
-  let qas: QAPair[] = [];
-  if (nQA > 0 && o.qaGenerator) {
-    try {
-      qas = await o.qaGenerator.generate(doc.text, nQA, { seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
-    } catch (e) {
-      // Generators end an aborted request with the signal's reason (a DOMException): one error for every phase.
-      if (o.signal?.aborted && !(e instanceof AbortedError)) throw new AbortedError(undefined, 'synthesizing QAs');
-      throw e;
-    }
-    if (o.signal?.aborted) throw new AbortedError(undefined, 'synthesizing QAs');
-    o.onEvent?.({ type: 'qa', generated: qas.length, requested: nQA });
+  const prepared: Prepared[] = [];
+  for (const [i, doc] of docs.entries()) {
+    const tokenized = await drive(documentTokenSteps(tok, heads[i], doc.text), progress('tokenizing'));
+    // Segments are views into one Int32Array copy of the tokens, not 225k arrays on the JS heap (20 MB).
+    const docI32 = Int32Array.from(tokenized.ids);
+    prepared.push({ doc, seed: seedOf(i), docIds: tokenized.ids, docI32, body: tokenized.body, segments: segmentViews(docI32, lengths.segmentLength, lengths.stride), qas: [], qaSamples: [] });
   }
-  // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
-  // The document's tokens as a continuation are those after the title in docIds when the tokenizer allowed
-  // that cut (tokens.ts), so the QA prompts need no tokenization of the whole document each.
-  const documentIds = tokenized.body === null || qas.length === 0 ? undefined : docIds.slice(tokenized.body);
-  const qaSamples: Sample[] = [];
-  for (const qa of qas) {
-    try {
-      qaSamples.push(...buildQASamples(tok, { title: doc.title, document: doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate', documentIds }));
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      o.onEvent?.({ type: 'warning', message: `QA skipped (${e.message}): "${qa.question.slice(0, 60)}"` });
+  o.onEvent?.({ type: 'plan', lengths, ...plan.at(prepared.reduce((a, p) => a + p.docIds.length, 0), false) });
+  for (const p of prepared) {
+    o.onEvent?.({ type: 'prepare', documentTokens: p.docIds.length, segments: p.segments.length, lengths });
+    if (nQA > 0 && o.qaGenerator) {
+      try {
+        p.qas = await o.qaGenerator.generate(p.doc.text, nQA, { seed: p.seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
+      } catch (e) {
+        // Generators end an aborted request with the signal's reason (a DOMException): one error for every phase.
+        if (o.signal?.aborted && !(e instanceof AbortedError)) throw new AbortedError(undefined, 'synthesizing QAs');
+        throw e;
+      }
+      if (o.signal?.aborted) throw new AbortedError(undefined, 'synthesizing QAs');
+      o.onEvent?.({ type: 'qa', generated: p.qas.length, requested: nQA });
+    }
+    // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
+    // The document's tokens as a continuation are those after the title in docIds when the tokenizer allowed
+    // that cut (tokens.ts), so the QA prompts need no tokenization of the whole document each.
+    const documentIds = p.body === null || p.qas.length === 0 ? undefined : p.docIds.slice(p.body);
+    for (const qa of p.qas) {
+      try {
+        p.qaSamples.push(...buildQASamples(tok, { title: p.doc.title, document: p.doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate', documentIds }));
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+        o.onEvent?.({ type: 'warning', message: `QA skipped (${e.message}): "${qa.question.slice(0, 60)}"` });
+      }
     }
   }
+  const qas = prepared.flatMap((p) => p.qas);
+  const qaSamples = prepared.flatMap((p) => p.qaSamples);
 
   const guard = await guardOptions(loaded, lengths, o, seed);
   const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
@@ -204,18 +228,23 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
   const anchorOn = o.anchorOn ?? 'answers';
   const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
   const nRecite = o.answerRecitations ?? 0;
-  const answers = lifted || nRecite > 0 ? answerMask(tok, docIds, qas) : null;
-  const mask = lifted ? answers : null;
-  // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
-  const recitation = (s: Sample, segment: SegmentView): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
-  // Built after the QAs (the anchor's rows need their answers), each converted as soon as it is made.
-  const segTrain = await drive(segmentSampleSteps(tok, docI32, segments, lengths, { seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, segments[i])), progress('building samples'));
-  // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
-  const reciteTrain: TrainSample[] = [];
-  for (let k = 0; answers && k < nRecite; k++) {
-    const r = answerRecitations(docIds, answers, lengths.segmentLength, (segs) => segmentSamplesFromTokens(tok, docIds, segs, lengths, { seed: seed + 1 + k, contextualized: o.contextualized ?? true, bos }));
-    reciteTrain.push(...r.samples.map((s, i) => recitation(s, r.segments[i])));
+  const segTrain: TrainSample[] = [], reciteTrain: TrainSample[] = [];
+  let liftedTokens = 0;
+  for (const p of prepared) {
+    const answers = lifted || nRecite > 0 ? answerMask(tok, p.docIds, p.qas) : null;
+    const mask = lifted ? answers : null;
+    if (mask) liftedTokens += mask.reduce((a, v) => a + v, 0);
+    // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
+    const recitation = (s: Sample, segment: SegmentView): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
+    // Built after the QAs (the anchor's rows need their answers), each converted as soon as it is made.
+    segTrain.push(...await drive(segmentSampleSteps(tok, p.docI32, p.segments, lengths, { seed: p.seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, p.segments[i])), progress('building samples')));
+    // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
+    for (let k = 0; answers && k < nRecite; k++) {
+      const r = answerRecitations(p.docIds, answers, lengths.segmentLength, (segs) => segmentSamplesFromTokens(tok, p.docIds, segs, lengths, { seed: p.seed + 1 + k, contextualized: o.contextualized ?? true, bos }));
+      reciteTrain.push(...r.samples.map((s, i) => recitation(s, r.segments[i])));
+    }
   }
+  const mask = lifted;
   const stages = [
     { name: 'segments', epochs: e1, samples: segTrain },
     { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...reciteTrain, ...qaSamples.map(toTrain)] },
@@ -235,7 +264,8 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
     anchor: o.anchor ?? 0,
     anchor_on: anchorOn,
     loss_average: o.lossAverage ?? 'samples',
-    ...(mask ? { anchor_lifted_tokens: mask.reduce((a, v) => a + v, 0) } : {}),
+    ...(mask ? { anchor_lifted_tokens: liftedTokens } : {}),
+    ...(docs.length > 1 ? { documents: docs.length } : {}),
     answer_recitations: reciteTrain.length,
     optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
@@ -258,15 +288,30 @@ async function absorbWith(loaded: LoadedModel, doc: { title: string; text: strin
       signal: o.signal,
       onEvent: (event) => o.onEvent?.({ type: 'train', event }),
     });
+  const documents = prepared.map((p) => ({ title: p.doc.title, sha256: createHash('sha256').update(p.doc.text, 'utf8').digest('hex'), tokens: p.docIds.length, segments: p.segments.length }));
   return {
     adapter,
     qas,
     lengths,
     train: result,
     recipe,
-    documentSha256: createHash('sha256').update(doc.text, 'utf8').digest('hex'),
+    documentSha256: documentsSha256(documents.map((d) => d.sha256)),
+    documents,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One document on its way to samples: its tokens (title at the head), segments, QAs and their samples. */
+interface Prepared {
+  doc: AbsorbDocument;
+  seed: number;
+  docIds: number[];
+  docI32: Int32Array;
+  /** Index in docIds where the document's own tokens start after the title (tokens.ts), or null. */
+  body: number | null;
+  segments: SegmentView[];
+  qas: QAPair[];
+  qaSamples: Sample[];
 }
 
 /** The guard's general-text samples: the user's text, or what the frozen base writes itself from BOS. */

@@ -3,7 +3,9 @@
 // --temperature 0` prints the same bytes as `./run stories260K.bin -n 256 -t 0`. Loading and speed go to stderr.
 import { Command, Option } from 'commander';
 import { generate } from '../../model/generate.js';
-import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { loadModelForCli } from '../model.js';
+import { adapterList } from '../../adapters/combine.js';
+import { loadAdaptersForCli } from './ask.js';
 import { log, numberFlag, out } from '../io.js';
 
 interface GenerateFlags {
@@ -44,7 +46,7 @@ export function register(program: Command): void {
     .addOption(new Option('--top-k <k>', 'keep the k most likely tokens (0 = off), applied before top-p').default(0).argParser(numberFlag('top-k', 0, Infinity, true)))
     .addOption(new Option('--seed <s>', 'RNG seed, a positive integer (default: the time in seconds)').argParser(numberFlag('seed', 1, Number.MAX_SAFE_INTEGER, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file (default: tok<vocab>.bin or tokenizer.bin beside the model)')
-    .option('--adapter <dir>', 'adapter folder to apply on top of the model')
+    .option('--adapter <dirs>', 'adapter folder to apply on top of the model; several LoRA folders a,b,c apply together (the sum of their deltas)')
     .option('--stop <text...>', 'stop before any of these strings (not printed)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: GenerateFlags) => {
@@ -57,7 +59,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const loaded = await loadModelForCli(flags.model, flags.tokenizer);
   const { model, tokenizer } = loaded;
   try {
-    const adapter = flags.adapter ? loadAdapterForCli(flags.adapter, loaded).adapter : null;
+    const adapter = flags.adapter ? loadAdaptersForCli(adapterList(flags.adapter), loaded) : null;
     const c = model.config;
     log(`loaded ${loaded.id} (${loaded.format}: ${c.num_hidden_layers} layers, dim ${c.hidden_size}, vocab ${c.vocab_size}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     const promptIds = tokenizer.encode(flags.prompt, { bos: loaded.addBos });
