@@ -74,7 +74,8 @@ test('gguf vocab: synthetic vocabulary (score order, byte tokens, unk, flags)', 
 });
 
 test('gguf vocab: unsupported or malformed metadata fails clearly', () => {
-  assert.throws(() => fromGGUFMetadata(tiny({ 'tokenizer.ggml.model': 'gpt2' }), 'm.gguf'), /m\.gguf: GGUF tokenizer model 'gpt2' not supported yet/);
+  // A byte-level BPE ('gpt2') vocabulary needs its merges (text/gguf-bpe.ts; real files in test/text/gguf-bpe.test.ts).
+  assert.throws(() => fromGGUFMetadata(tiny({ 'tokenizer.ggml.model': 'gpt2' }), 'm.gguf'), /m\.gguf: metadata "tokenizer\.ggml\.merges": expected an array of strings/);
   assert.throws(() => fromGGUFMetadata(tiny({ 'tokenizer.ggml.model': 'bert' }), 'm.gguf'), /'bert' not supported/);
   assert.throws(() => fromGGUFMetadata({}, 'm.gguf'), /m\.gguf: GGUF metadata has no "tokenizer\.ggml\.model"/);
   assert.throws(() => fromGGUFMetadata(tiny({ 'tokenizer.ggml.scores': [0, 1] }), 'm.gguf'), /8 tokens, 2 scores/);
