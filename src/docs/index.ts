@@ -4,10 +4,6 @@
 // content wins, and the result carries a note naming both, so a renamed file still reads right and the user
 // learns why. Every refusal is a FormatError naming the file and what was expected.
 import { FormatError } from '../io/errors.js';
-import { docxText } from './docx.js';
-import { epubText } from './epub.js';
-import { decodeHtml, htmlMainText } from './html.js';
-import { pdfText } from './pdf.js';
 import { decodeText } from './text.js';
 import { entryText, openZip } from './zip.js';
 
@@ -77,12 +73,17 @@ export async function extractDocument(buf: Uint8Array, name: string): Promise<Ex
   return note ? { text, format, note } : { text, format };
 }
 
+// The format readers are imported when first needed: pdf.js, linkedom and mammoth take a while to load, and
+// every `lift` command (and a plain-text absorb) would otherwise pay for them at start-up.
 async function extractAs(format: DocumentFormat, buf: Uint8Array, name: string, entries?: Record<string, Uint8Array>): Promise<string> {
   switch (format) {
-    case 'pdf': return pdfText(buf, name);
-    case 'html': return htmlMainText(decodeHtml(buf, name), name);
-    case 'docx': return docxText(buf, name);
-    case 'epub': return epubText(entries ?? openZip(buf, name, 'EPUB'), name);
+    case 'pdf': return (await import('./pdf.js')).pdfText(buf, name);
+    case 'html': {
+      const { decodeHtml, htmlMainText } = await import('./html.js');
+      return htmlMainText(decodeHtml(buf, name), name);
+    }
+    case 'docx': return (await import('./docx.js')).docxText(buf, name);
+    case 'epub': return (await import('./epub.js')).epubText(entries ?? openZip(buf, name, 'EPUB'), name);
     case 'text': return decodeText(buf, name);
   }
 }

@@ -1,14 +1,15 @@
 // Reading a new document from a request: JSON {"text", "title"?, "recipe"?}, or multipart/form-data with a
 // `file` field (and optional `title` and `recipe` fields, the recipe as JSON text). Uploads are checked for
-// size (the body limit, 413), type (plain text and Markdown by name or media type, 415 otherwise) and content
-// (strict UTF-8, no NUL bytes: a binary file is refused, never absorbed as garbage).
+// size (the body limit, 413), type (text, Markdown, PDF, HTML, DOCX or EPUB by name or media type, 415 otherwise)
+// and content (strict UTF-8, no NUL bytes: a binary file is refused, never absorbed as garbage). PDF, HTML,
+// DOCX and EPUB are turned into text here, before anything is stored (src/docs/, as `lift absorb` does), so a
+// file that cannot be read is a 400 naming it and the job, the database and the adapter only ever see text.
 import { extname } from 'node:path';
 import type { FastifyRequest } from 'fastify';
+import { extractDocument, sniff, EXTENSIONS, MEDIA_TYPES } from '../docs/index.js';
+import { FormatError } from '../io/errors.js';
 import { ApiError, badField } from './errors.js';
 import type { NewDocument } from './routes-documents.js';
-
-const TEXT_EXTENSIONS = new Set(['.txt', '.text', '.md', '.markdown']);
-const TEXT_TYPES = new Set(['text/plain', 'text/markdown', 'text/x-markdown']);
 
 export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   if (!req.isMultipart()) {
@@ -32,9 +33,25 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   if (!file) throw badField('file', 'the form has no "file" field with the document');
   const ext = extname(file.name).toLowerCase();
   const type = file.type.split(';')[0].trim().toLowerCase();
-  if (!TEXT_EXTENSIONS.has(ext) && !TEXT_TYPES.has(type))
-    throw new ApiError(415, `file: ${JSON.stringify(file.name)} (${type || 'no media type'}) is not a supported document type; upload UTF-8 text (.txt) or Markdown (.md)`, 'invalid_request_error', 'unsupported_file_type', 'file');
+  const format = EXTENSIONS[ext] ?? MEDIA_TYPES[type];
+  if (format === undefined)
+    throw new ApiError(415, `file: ${JSON.stringify(file.name)} (${type || 'no media type'}) is not a supported document type; upload UTF-8 text (.txt), Markdown (.md), PDF, HTML, DOCX or EPUB`, 'invalid_request_error', 'unsupported_file_type', 'file');
   if (file.data.length === 0) throw badField('file', `${JSON.stringify(file.name)} is empty: there is nothing to absorb`);
+  // The title defaults to the file's name without its extension (shown to the model in the answering prompt).
+  const stem = file.name.slice(0, file.name.length - ext.length).trim();
+  const title = fields.title ?? (stem.length > 0 ? stem.slice(0, 300) : undefined);
+  if (format !== 'text' || sniff(file.data) !== undefined) {
+    // The extension decides when the content has no signature; a name without one gets the media type's.
+    const name = EXTENSIONS[ext] !== undefined ? file.name : `${file.name || 'upload'}${Object.keys(EXTENSIONS).find((e) => EXTENSIONS[e] === format)}`;
+    try {
+      const { text } = await extractDocument(file.data, name);
+      if (text.trim().length === 0) throw badField('file', `${JSON.stringify(file.name)} has no text: there is nothing to absorb`);
+      return { text, title, recipe: fields.recipe };
+    } catch (e) {
+      if (e instanceof FormatError) throw badField('file', e.message);
+      throw e;
+    }
+  }
   const nul = file.data.indexOf(0);
   if (nul >= 0) throw badField('file', `${JSON.stringify(file.name)}: byte ${nul} is NUL: this looks like a binary file, not text`);
   let text: string;
@@ -43,7 +60,5 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   } catch {
     throw badField('file', `${JSON.stringify(file.name)} is not valid UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)`);
   }
-  // The title defaults to the file's name without its extension (shown to the model in the answering prompt).
-  const stem = file.name.slice(0, file.name.length - ext.length).trim();
-  return { text, title: fields.title ?? (stem.length > 0 ? stem.slice(0, 300) : undefined), recipe: fields.recipe };
+  return { text, title, recipe: fields.recipe };
 }

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   try {
     const fx = makeFixtures(join(work, 'fixtures'));
     const target = targetNamed(name);
-    const runOne = target.setup({ fx, work });
+    const runOne = await target.setup({ fx, work }); // an async setup (loading a parser library) is not charged to the first input
     const arb = target.input(fx);
     send({ kind: 'ready', work });
     const c: Counts = { done: 0, ok: 0, typed: 0, untyped: 0, hangs: 0, slowestMs: 0, slowestWallMs: 0 };

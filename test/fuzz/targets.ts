@@ -20,6 +20,7 @@ import { readAbsorbed } from '../../src/cli/commands/ask.js';
 import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
 import { parsePyLiteral, PyLiteralSyntaxError } from '../../src/eval/pyliteral.js';
 import { readDocument } from '../../src/lift/document.js';
+import { FORMAT_TARGETS } from './format-targets.js';
 import { readQACache, sha256 } from '../../src/lift/qa/cache.js';
 import { applyByteOps, applyJsonOp, byteOps, hostileJson, jsonOps, mutatedBytes, type ByteOp, type JsonOp } from './mutate.js';
 import type { Fixtures } from './fixtures.js';
@@ -35,11 +36,13 @@ export interface Context {
   work: string;
 }
 
+type Runner<T> = (input: T) => void | Promise<void>;
+
 export interface FuzzTarget<T = unknown> {
   name: string;
   what: string;
-  /** Prepares what every run shares (loaded once per process); returns the runner of one input. */
-  setup(ctx: Context): (input: T) => void | Promise<void>;
+  /** Prepares what every run shares (loaded once per process, may be async); returns the runner of one input. */
+  setup(ctx: Context): Runner<T> | Promise<Runner<T>>;
   input(fx: Fixtures): fc.Arbitrary<T>;
 }
 
@@ -342,7 +345,7 @@ const canary: FuzzTarget<number> = {
 };
 
 export const TARGETS: FuzzTarget<never>[] = [
-  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, qaCache, canary,
+  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, ...FORMAT_TARGETS, qaCache, canary,
 ] as unknown as FuzzTarget<never>[];
 
 /** The parser targets (the ones `npm run fuzz` runs by default). */

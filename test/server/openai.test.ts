@@ -204,7 +204,7 @@ describe('lift serve: OpenAI API', { skip: haveModel ? false : `stories260K not 
     assert.equal(r.json.title, 'notes', 'the title defaults to the file name');
     assert.deepEqual(r.json.recipe, { epochs: [1, 0], qa: 0 });
     assert.equal((await http(`${server.url}/v1/documents/${r.json.id}`, 'DELETE')).status, 200);
-    r = await post(form('paper.pdf', '%PDF-1.7 ...', 'application/pdf'));
+    r = await post(form('sheet.xlsx', 'PK\x03\x04...', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')); // PDF, HTML, DOCX, EPUB: test/server/formats-upload.test.ts
     assert.equal(r.status, 415);
     assert.equal(r.json.error.code, 'unsupported_file_type');
     r = await post(form('blob.txt', new Uint8Array([104, 105, 0, 1, 2]), 'text/plain'));
