@@ -11,6 +11,7 @@ import { describePlan } from '../../lift/plan.js';
 import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
 import { loadDocument, readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
+import { documentFolderFiles } from '../../lift/folder.js';
 import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
 import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir } from '../../io/output.js';
@@ -97,7 +98,7 @@ export function register(program: Command): void {
   program
     .command('absorb')
     .description('Fine-tune a long document into an adapter (LIFT), written to --out')
-    .argument('<document>', 'UTF-8 text file to absorb')
+    .argument('<documents...>', 'document(s) to absorb; several train one adapter, each under its own title (its file name)')
     .requiredOption('-m, --model <model>', 'base model: llama2.c .bin, .gguf, Hugging Face folder or org/name')
     .requiredOption('-o, --out <dir>', 'adapter folder to write')
     .option('--title <text>', 'document title used in prompts (default: the file name)')
@@ -143,8 +144,8 @@ export function register(program: Command): void {
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', EXAMPLES)
-    .action(async (doc: string, flags: AbsorbFlags, cmd: Command) => {
-      await runAbsorb(doc, flags, explicitOptions(cmd));
+    .action(async (docs: string[], flags: AbsorbFlags, cmd: Command) => {
+      await runAbsorb(docs, flags, explicitOptions(cmd));
     });
 }
 
@@ -163,11 +164,15 @@ function parseBatch(s: string | undefined): number | 'full' | undefined {
 }
 
 /** `explicit`: flags typed on the command line, which a --preset does not override. */
-export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
+export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
   const preset = flags.preset ? presetByName(flags.preset) : null;
   parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
-  const doc = await loadDocument(docPath, flags.title); // PDF, HTML, DOCX, EPUB or text: the extracted text is absorbed
-  if (doc.note) log(doc.note);
+  const paths = typeof docPaths === 'string' ? [docPaths] : docPaths;
+  // --title names one document; several are each titled by their file name (their own title in the prompts).
+  if (paths.length > 1 && flags.title !== undefined) throw new Error(`--title names one document; with ${paths.length} documents each is titled by its file name`);
+  const docs: Awaited<ReturnType<typeof loadDocument>>[] = [];
+  for (const p of paths) docs.push(await loadDocument(p, flags.title)); // PDF, HTML, DOCX, EPUB or text: the extracted text is absorbed
+  for (const doc of docs) if (doc.note) log(doc.note);
   const guardText = flags.guardText ? readDocument(flags.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
   const loaded = await loadModelForCli(flags.model, flags.tokenizer);
   // The preset's budget depends on the model's window, so it applies once the model is loaded.
@@ -179,7 +184,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
   const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
   let target;
   try {
-    target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [docPath, f.guardText, f.tokenizer, f.model, ...loaded.files] });
+    target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [...paths, f.guardText, f.tokenizer, f.model, ...loaded.files] });
   } catch (e) {
     loaded.model.dispose();
     throw e;
@@ -194,7 +199,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
   process.once('SIGINT', onSigint);
   let bar: Progress | null = null;
   let qaBar: Progress | null = null;
-  let phaseBar: { phase: string; bar: Progress } | null = null, trainDone = 0, trainSteps = 0; // onEvent's state
+  let phaseBar: { phase: string; bar: Progress } | null = null, trainDone = 0, trainSteps = 0, prepared = 0; // onEvent's state
   const onEvent = (e: AbsorbEvent): void => {
     faultPoint(e.type === 'train' ? `train:${e.event.type}` : e.type === 'progress' ? `absorb:${e.phase.replace(/ /g, '-')}` : `absorb:${e.type}`);
     if (e.type === 'qa-progress') {
@@ -213,7 +218,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     phaseBar = null;
     if (e.type === 'qa') qaBar?.stop();
     if (e.type === 'plan') log(describePlan(e));
-    else if (e.type === 'prepare') log(`document: ${doc.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
+    else if (e.type === 'prepare') log(`document: ${docs[prepared++]?.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
     else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
     else if (e.type === 'warning') log(`warning: ${e.message}`);
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
@@ -246,7 +251,7 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     warn: (m) => log(`QA: ${m}`),
   }) : null;
   try {
-    const r = await absorb(loaded, { title: doc.title, text: doc.text }, {
+    const r = await absorb(loaded, docs.map((d) => ({ title: d.title, text: d.text })), {
       adapter: f.adapter,
       contextualized: f.ct,
       qa: f.qa,
@@ -281,12 +286,11 @@ export async function runAbsorb(docPath: string, flags: AbsorbFlags, explicit: R
     (bar as Progress | null)?.stop();
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
-    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(doc.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
-    const files: Record<string, string> = {
-      'document.txt': doc.text,
-      'document.json': JSON.stringify({ title: doc.title, source: doc.path, context_budget: r.lengths.budget, answer_stop: f.answerStop, bos: r.recipe.bos, qas: r.qas }, null, 2) + '\n',
-    };
-    if (f.report) files['report.html'] = renderReport(absorbReport(doc.title, r, loaded.id));
+    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(docs[0].text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
+    // One document: document.txt + document.json as always; several: documents/NN.txt listed in document.json.
+    const kept = documentFolderFiles(docs.map((d) => ({ title: d.title, text: d.text, source: d.path })), { context_budget: r.lengths.budget, answer_stop: f.answerStop, bos: r.recipe.bos, qas: r.qas });
+    const files: Record<string, string> = { ...kept.files };
+    if (f.report) files['report.html'] = renderReport(absorbReport(docs.map((d) => d.title).join('; '), r, loaded.id));
     // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
     // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
     // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.

@@ -49,7 +49,9 @@ export function plantedDocument(stories: string[], opts: { minTokens: number; co
     const prompt = `${PEOPLE[i]}'s ${THINGS[i]} was called`;
     return { prompt, answer: NAMES[i], sentence: `${prompt} ${NAMES[i]}.` };
   });
-  const lo = Math.floor(picked.length * 0.25), hi = Math.ceil(picked.length * 0.75);
+  // Never after the last story: a short document's last slot would otherwise put facts at its very end, inside
+  // the tail a middle-truncated context keeps (3 stories: slots 0–2, the last one after story 3 of 3).
+  const lo = Math.floor(picked.length * 0.25), hi = Math.min(Math.ceil(picked.length * 0.75), picked.length - 1);
   const slots = facts.map((_, i) => lo + Math.floor(((i + 0.5) * (hi - lo)) / n));
   const out: string[] = [];
   picked.forEach((s, i) => {
