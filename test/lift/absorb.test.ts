@@ -12,6 +12,11 @@ import { loadModelFromPath } from '../../src/model/load.js';
 import { meanNll } from '../../src/model/perplexity.js';
 import { absorb, checkDocument, type AbsorbOptions } from '../../src/lift/absorb.js';
 import { ask } from '../../src/lift/ask.js';
+import { buildAnswerPrompt } from '../../src/lift/truncate.js';
+import { liftLengths } from '../../src/lift/budget.js';
+import { encodeAfter } from '../../src/lift/tokens.js';
+import { generateText } from '../../src/model/generate.js';
+import { answerNll } from '../../src/eval/recall.js';
 import { readDocument } from '../../src/lift/document.js';
 import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
 import { saveAdapter, loadAdapter } from '../../src/adapters/files.js';
@@ -49,10 +54,19 @@ test('absorb trains an adapter that lowers the document NLL; files round-trip; a
     assert.equal(manifest.document_sha256, r.documentSha256);
     const ids = Int32Array.from(seq[0]);
     tidy(() => assert.deepEqual(loaded.model.forward(ids, { adapter }).f32(), loaded.model.forward(ids, { adapter: r.adapter }).f32()));
+    // ask() is the greedy continuation of LIFT's answer prompt (§6) through the adapter, cut at the first blank
+    // line; and the adapter makes the document's answer more likely after that prompt than the base does.
     for (const context of ['truncate', 'retrieve'] as const) {
-      const a = await ask(loaded, adapter, 'What was the kite called?', { title: 'Pia', document: DOC, contextBudget: 128, context, maxTokens: 12 });
-      assert.equal(typeof a, 'string');
-      assert.ok(a.length > 0, `an answer in ${context} mode`);
+      const q = 'What was the kite called?';
+      const a = await ask(loaded, adapter, q, { title: 'Pia', document: DOC, contextBudget: 128, context, maxTokens: 12 });
+      const prompt = buildAnswerPrompt(loaded.tokenizer, { title: 'Pia', document: DOC, question: q }, liftLengths(128).truncation, context, { bos: loaded.addBos });
+      const greedy = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: 12, stop: ['\n\n'], adapter });
+      assert.equal(a, greedy.trim(), `${context}: ask() answers the answer prompt's greedy continuation`);
+      const zippy = encodeAfter(loaded.tokenizer, ' Zippy');
+      const [base, lifted] = [null, adapter].map((h) => answerNll(loaded, h, prompt, zippy));
+      console.log(`  ${context}: NLL of " Zippy" after the answer prompt ${base.toFixed(2)} → ${lifted.toFixed(2)}; answer ${JSON.stringify(a)}`);
+      assert.match(a, /Zippy/, `${context}: the adapter answers with the kite's name from the document`);
+      assert.ok(lifted < base - 0.5, `${context}: NLL of " Zippy" after the answer prompt ${base.toFixed(2)} → ${lifted.toFixed(2)} with the adapter`);
     }
     adapter.dispose();
   } finally {
