@@ -2,11 +2,12 @@
 // `file` field (and optional `title` and `recipe` fields, the recipe as JSON text). Uploads are checked for
 // size (the body limit, 413), type (text, Markdown, PDF, HTML, DOCX or EPUB by name or media type, 415 otherwise)
 // and content (strict UTF-8, no NUL bytes: a binary file is refused, never absorbed as garbage). PDF, HTML,
-// DOCX and EPUB are turned into text here, before anything is stored (src/docs/, as `lift absorb` does), so a
+// DOCX and EPUB are turned into text here (in a worker thread), before anything is stored (src/docs/, as `lift absorb` does), so a
 // file that cannot be read is a 400 naming it and the job, the database and the adapter only ever see text.
 import { extname } from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import { extractDocument, sniff, EXTENSIONS, MEDIA_TYPES } from '../docs/index.js';
+import { sniff, EXTENSIONS, MEDIA_TYPES } from '../docs/index.js';
+import { extractOffThread } from '../docs/off-thread.js';
 import { FormatError } from '../io/errors.js';
 import { ApiError, badField } from './errors.js';
 import type { NewDocument } from './routes-documents.js';
@@ -44,7 +45,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
     // The extension decides when the content has no signature; a name without one gets the media type's.
     const name = EXTENSIONS[ext] !== undefined ? file.name : `${file.name || 'upload'}${Object.keys(EXTENSIONS).find((e) => EXTENSIONS[e] === format)}`;
     try {
-      const { text } = await extractDocument(file.data, name);
+      const { text } = await extractOffThread(file.data, name); // a worker thread: a large PDF does not stall other requests
       if (text.trim().length === 0) throw badField('file', `${JSON.stringify(file.name)} has no text: there is nothing to absorb`);
       return { text, title, recipe: fields.recipe };
     } catch (e) {
