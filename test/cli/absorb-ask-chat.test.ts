@@ -7,12 +7,18 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { checkpointDirFor } from '../../src/io/output.js';
 import { join } from 'node:path';
 import { requireShared } from '../helpers/shared.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { loadAdapter } from '../../src/adapters/files.js';
+import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { ask } from '../../src/lift/ask.js';
+import { tidy } from '../../src/engine/index.js';
+import { maxAbs } from '../adapters/tiny.js';
 import { buildOnce, lift, liftAsync, MODEL_BIN, QUICK, storyDocument, tempDir } from './helpers.js';
 
 before(() => buildOnce());
 
 describe('absorb → ask → chat', () => {
-  test('on stories260K', (t) => {
+  test('on stories260K', async (t) => {
     if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
@@ -32,7 +38,19 @@ describe('absorb → ask → chat', () => {
 
     const q = lift(['ask', out, 'Who went to the park?']);
     assert.equal(q.code, 0, q.stderr);
-    assert.ok(q.stdout.trim().length > 0, 'an answer on stdout');
+    // The answer is the library's: ask() with the folder's adapter, document and budget (so the CLI loaded the
+    // adapter, not the base alone, and used the recorded budget); and the adapter changed something.
+    const loaded = loadModelFromPath(MODEL_BIN);
+    t.after(() => loaded.model.dispose());
+    const kept = readAbsorbed(out), { adapter } = loadAdapter(out, { model: loaded.model, id: loaded.id, revision: loaded.revision });
+    const opts = { title: kept.title, document: kept.text, contextBudget: kept.contextBudget, answerStop: kept.answerStop, bos: kept.bos };
+    assert.equal(q.stdout, (await ask(loaded, adapter, 'Who went to the park?', opts)) + '\n');
+    const bare = lift(['ask', out, 'Who went to the park?', '--no-adapter']);
+    assert.equal(bare.stdout, (await ask(loaded, null, 'Who went to the park?', opts)) + '\n');
+    assert.notEqual(q.stdout, bare.stdout, 'with its adapter ask answers otherwise than the base model');
+    const ids = Int32Array.from(loaded.tokenizer.encode(kept.text.slice(0, 200), { bos: true }));
+    assert.ok(tidy(() => maxAbs(loaded.model.forward(ids, { adapter }).f32(), loaded.model.forward(ids).f32())) > 1e-3, 'the adapter moves the logits');
+    adapter.dispose();
     assert.doesNotMatch(q.stdout, /answered in/, 'timing goes to stderr');
     assert.match(q.stderr, /answered in .*LIFT adapter, context truncate/);
     const qj = lift(['ask', out, 'Who went to the park?', '--json', '--context', 'retrieve']);
