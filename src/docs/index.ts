@@ -35,11 +35,15 @@ function startsWith(buf: Uint8Array, sig: string, at = 0): boolean {
   return true;
 }
 
-/** What the content says it is; 'zip' until its entries are looked at; undefined when it has no signature. */
-export function sniff(buf: Uint8Array): DocumentFormat | 'zip' | undefined {
-  // PDF readers accept %PDF- within the first 1024 bytes (some files carry a prefix).
+/**
+ * What the content says it is; 'zip' until its entries are looked at; undefined when it has no signature.
+ * `named` is the format the file name says, if any.
+ */
+export function sniff(buf: Uint8Array, named?: DocumentFormat): DocumentFormat | 'zip' | undefined {
   const head = new TextDecoder('latin1').decode(buf.subarray(0, 1024));
-  if (head.includes('%PDF-')) return 'pdf';
+  // PDF readers accept %PDF- anywhere in the first 1024 bytes (some files carry a prefix); that is trusted only for
+  // a file named .pdf, so a text about PDFs that quotes "%PDF-1.7" early stays text.
+  if (startsWith(buf, '%PDF-') || (named === 'pdf' && head.includes('%PDF-'))) return 'pdf';
   if (startsWith(buf, 'PK\x03\x04')) return 'zip';
   if (/^(?:\uFEFF|\xEF\xBB\xBF)?\s*(?:<!--[\s\S]*?-->\s*)*(?:<\?xml[^>]*>\s*)?(?:<!doctype\s+html|<html[\s>])/i.test(head)) return 'html';
   return undefined;
@@ -51,7 +55,7 @@ export function sniff(buf: Uint8Array): DocumentFormat | 'zip' | undefined {
  */
 export async function extractDocument(buf: Uint8Array, name: string): Promise<Extracted> {
   const byName = formatOfName(name);
-  const sniffed = sniff(buf);
+  const sniffed = sniff(buf, byName);
   let entries: Record<string, Uint8Array> | undefined;
   let format: DocumentFormat;
   if (sniffed === 'zip') {

@@ -41,7 +41,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   // The title defaults to the file's name without its extension (shown to the model in the answering prompt).
   const stem = file.name.slice(0, file.name.length - ext.length).trim();
   const title = fields.title ?? (stem.length > 0 ? stem.slice(0, 300) : undefined);
-  if (format !== 'text' || sniff(file.data) !== undefined) {
+  if (format !== 'text' || sniff(file.data, format) !== undefined) {
     // The extension decides when the content has no signature; a name without one gets the media type's.
     const name = EXTENSIONS[ext] !== undefined ? file.name : `${file.name || 'upload'}${Object.keys(EXTENSIONS).find((e) => EXTENSIONS[e] === format)}`;
     try {

@@ -96,5 +96,6 @@ test('format by magic bytes: the content wins over the extension, with a note na
   await rejects(extractDocument(Buffer.from('just text'), 'fake.pdf'), /^fake\.pdf: the extension says PDF but the content has no %PDF- signature/);
   await rejects(extractDocument(Buffer.from(zipSync({ 'a.txt': strToU8('a') })), 'archive.zip'), /neither a DOCX .* nor an EPUB/);
   assert.equal(sniff(Buffer.from('# Notes\n<p>inline html</p>')), undefined); // Markdown with HTML stays text
+  assert.equal((await extractDocument(Buffer.from('# PDF notes\nA file starts with %PDF-1.7 and ends with %%EOF.'), 'pdf-notes.md')).format, 'text');
   assert.equal((await extractDocument(Buffer.from('# Notes\r\nplain'), 'notes.md')).text, '# Notes\nplain');
 });
