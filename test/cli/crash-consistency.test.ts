@@ -110,7 +110,10 @@ test('absorb killed at 20+ moments resumes to the same adapter bytes; no kill le
         assert.ok(now === want || (replace && now === old), `${what}: the target holds an adapter that is neither the old one nor the result`);
       }
     }
-    const resumed = lift(cmd, { env });
+    // A timer can miss (the run finished first, e.g. on a faster machine): then there is nothing to resume, and the
+    // same command would rightly refuse to replace the finished adapter without --force.
+    const finished = existsSync(out) && fingerprint(out) === want && readdirSync(join(cache, 'checkpoints')).length === 0;
+    const resumed = finished && !replace ? { code: 0, stderr: '' } : lift(cmd, { env });
     assert.equal(resumed.code, 0, `case ${i} (${plan.join(' → ')}): ${resumed.stderr}`);
     assert.equal(fingerprint(out), want, `case ${i} (${plan.join(' → ')}): the resumed adapter differs from the uninterrupted one`);
     assert.deepEqual(readdirSync(join(cache, 'checkpoints')), [], `case ${i}: checkpoint removed once finished`);
