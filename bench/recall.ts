@@ -82,6 +82,7 @@ function nllOf(loaded: LoadedModel, seqs: number[][], adapter: AdapterHooks | nu
 }
 
 export async function benchRecall(args: BenchArgs): Promise<void> {
+  if (args.flags.has('multi')) return benchRecallMulti(args);
   const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
@@ -125,5 +126,45 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
     r.adapter.dispose();
   }
   out.table(['adapter', 'variant', 'guard', 'ct', 'seed', 'stride', 'baseline_accuracy', 'lift_accuracy', 'answer_nll_after', 'doc_nll_before', 'doc_nll_after', 'heldout_nll_before', 'heldout_nll_after', 'seconds']);
+  loaded.model.dispose();
+}
+
+/**
+ * `npm run bench -- recall --multi [--seeds 1,2]`: interference between documents (issue 14 item 4). Documents
+ * of ≥ 384 tokens with 4 disjoint planted facts each (stories from 100, 130, 160, 190 on), the e2e test's
+ * short recipe (LoRA r32, stride 4, 2 + 4 epochs, 6 QAs per document, KL guard on 16 texts). Recall of
+ * document A's facts (probes with A's own truncated context) when A is absorbed alone, with B, with B–D, and
+ * when A's and B's adapters, trained apart, are combined (sum of LoRA deltas); B's recall alongside.
+ */
+export async function benchRecallMulti(args: BenchArgs): Promise<void> {
+  const { CombinedLora } = await import('../src/adapters/combine.js');
+  const { LoraAdapter } = await import('../src/adapters/lora.js');
+  const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
+  const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
+  native.setThreads(1);
+  const out = new Output(args.json);
+  const loaded = loadModelFromPath(modelPath);
+  const tok = loaded.tokenizer;
+  const stories = readStories(dataPath);
+  const docs = [0, 1, 2, 3].map((i) => plantedDocument(stories, { minTokens: 3 * BUDGET, countTokens: (s) => tok.encode(s, { bos: false }).length, nFacts: 4, skip: 100 + 30 * i, firstFact: 4 * i }));
+  const only = args.flags.get('only'); // --only 1|2|4|combined
+  const recipe = (seed: number): AbsorbOptions => ({ adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, contextBudget: BUDGET, lengths: { stride: 4 }, epochs: [2, 4], batchSize: 8, qa: 6, qaGenerator: new BuiltinQAGenerator(), guard: 'kl', guardSamples: 16, guardPerStep: 2, seed });
+  const score = async (adapter: AdapterHooks, n: number) => Promise.all(docs.slice(0, n).map((d) => recall(loaded, adapter, d.text, d.facts, BUDGET).then((r) => r.accuracy)));
+  for (const seed of (args.flags.get('seeds') ?? '1').split(',').map(Number)) {
+    for (const n of [1, 2, 4]) {
+      if (only && only !== String(n)) continue;
+      const t0 = performance.now();
+      const r = await absorb(loaded, docs.slice(0, n).map((d, i) => ({ title: `${d.title} ${i + 1}`, text: d.text })), recipe(seed));
+      out.emit({ bench: 'recall-multi', setup: `${n} in one adapter`, seed, recall_per_document: await score(r.adapter, n), steps: r.train.steps, seconds: (performance.now() - t0) / 1000 });
+      r.adapter.dispose();
+    }
+    if (only && only !== 'combined') continue;
+    const t0 = performance.now();
+    const parts = [];
+    for (const d of docs.slice(0, 2)) parts.push((await absorb(loaded, { title: d.title, text: d.text }, recipe(seed))).adapter as InstanceType<typeof LoraAdapter>);
+    const alone = await Promise.all(parts.map((p, i) => recall(loaded, p, docs[i].text, docs[i].facts, BUDGET).then((r) => r.accuracy)));
+    out.emit({ bench: 'recall-multi', setup: '2 adapters combined', seed, recall_per_document: await score(new CombinedLora(parts), 2), recall_each_alone: alone, seconds: (performance.now() - t0) / 1000 });
+    parts.forEach((p) => p.dispose());
+  }
   loaded.model.dispose();
 }

@@ -36,8 +36,10 @@ export function readStories(path: string): string[] {
  * Concatenates stories[skip…] until `countTokens(text) ≥ minTokens`, then plants `nFacts` facts at evenly
  * spaced story boundaries between 25 % and 75 % of the document (where a middle-truncated context cannot see).
  */
-export function plantedDocument(stories: string[], opts: { minTokens: number; countTokens: (s: string) => number; nFacts?: number; skip?: number }): PlantedDocument {
-  const n = Math.min(opts.nFacts ?? 12, NAMES.length);
+export function plantedDocument(stories: string[], opts: { minTokens: number; countTokens: (s: string) => number; nFacts?: number; skip?: number; firstFact?: number }): PlantedDocument {
+  // firstFact: facts first … first + n − 1 of the 16 (documents absorbed together get disjoint facts).
+  const first = opts.firstFact ?? 0;
+  const n = Math.min(opts.nFacts ?? 12, NAMES.length - first);
   const picked: string[] = [];
   let tokens = 0;
   for (let i = opts.skip ?? 0; i < stories.length && tokens < opts.minTokens; i++) {
@@ -46,8 +48,9 @@ export function plantedDocument(stories: string[], opts: { minTokens: number; co
   }
   if (tokens < opts.minTokens) throw new Error(`plantedDocument: only ${tokens} tokens of stories available, ${opts.minTokens} requested`);
   const facts: PlantedFact[] = Array.from({ length: n }, (_, i) => {
-    const prompt = `${PEOPLE[i]}'s ${THINGS[i]} was called`;
-    return { prompt, answer: NAMES[i], sentence: `${prompt} ${NAMES[i]}.` };
+    const k = first + i;
+    const prompt = `${PEOPLE[k]}'s ${THINGS[k]} was called`;
+    return { prompt, answer: NAMES[k], sentence: `${prompt} ${NAMES[k]}.` };
   });
   // Never after the last story: a short document's last slot would otherwise put facts at its very end, inside
   // the tail a middle-truncated context keeps (3 stories: slots 0–2, the last one after story 3 of 3).
