@@ -2,6 +2,7 @@
 // LLM judge against a local stand-in server, and `lift eval needle` / `lift eval loogle` end to end on
 // stories260K (its scores are near zero on essays and Wikipedia; what is checked is that every method answers
 // every question and every output is written).
+import { scoreNeedle } from '../../src/eval/datasets/needle.js';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -170,6 +171,8 @@ describe('lift eval end to end on stories260K', () => {
       assert.ok([0, 1].includes(x.scores.needle) && [192, 256].includes(x.length!) && [0, 100].includes(x.depth!));
     }
     assert.ok(records.some((x) => x.prediction.length > 0), 'the model answered');
+    // Every score is the metric of that record's own prediction (not a default, nor another record's).
+    for (const x of records) assert.equal(x.scores.keyword_recall, scoreNeedle(x.prediction).recall, `${x.method} ${x.length}/${x.depth}: ${JSON.stringify(x.prediction)}`);
     const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
     assert.equal(summary.summary.methods.length, 4);
     assert.deepEqual(summary.settings.lengths, [192, 256]);
