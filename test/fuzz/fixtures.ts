@@ -21,9 +21,12 @@ export const TOKENIZER_BIN = (): string => sharedPath('models', 'stories260K', '
 /** dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len of the tiny llama2.c model. */
 const HEADER = [8, 16, 2, 2, 2, 512, 16];
 
+/** Rows of 32 and 64: whole q4_0 blocks, so a quantized conversion keeps them (HEADER's 8-wide rows fall back to F16). */
+const QUANT_HEADER = [32, 64, 1, 2, 2, 512, 16];
+
 /** A legacy llama2.c checkpoint with the tiny header and small seeded weights (norms at 1). */
-export function tinyLlama2c(): Uint8Array {
-  const [dim, hidden, layers, heads, , vocab, seq] = HEADER;
+export function tinyLlama2c(header = HEADER): Uint8Array {
+  const [dim, hidden, layers, heads, , vocab, seq] = header;
   const hd = dim / heads;
   const parts: [number, number][] = [ // [count, fill kind: 0 random, 1 ones]
     [vocab * dim, 0], [layers * dim, 1], [layers * dim * dim * 4, 0], [layers * dim, 1],
@@ -32,7 +35,7 @@ export function tinyLlama2c(): Uint8Array {
   const floats = parts.reduce((a, [n]) => a + n, 0);
   const buf = new Uint8Array(28 + floats * 4);
   const dv = new DataView(buf.buffer);
-  HEADER.forEach((v, i) => dv.setInt32(i * 4, v, true));
+  header.forEach((v, i) => dv.setInt32(i * 4, v, true));
   const rnd = seededRandom(7);
   let o = 28;
   for (const [n, kind] of parts) for (let i = 0; i < n; i++, o += 4) dv.setFloat32(o, kind === 1 ? 1 : (rnd() - 0.5) * 0.2, true);
@@ -43,6 +46,8 @@ export interface Fixtures {
   dir: string;
   llama2c: { model: string; tokenizer: string; bytes: Uint8Array; tokenizerBytes: Uint8Array };
   gguf: { file: string; bytes: Uint8Array; metadata: Record<string, unknown> };
+  /** The same tiny model as a quantized GGUF (q4_0 blocks; the loader keeps them and the kernels read them). */
+  ggufQuant: { file: string; bytes: Uint8Array };
   /** Hugging Face folder: config.json, model.safetensors, tokenizer.json, tokenizer_config.json. */
   hf: { dir: string; files: Record<string, Uint8Array> };
   /** A LoRA and a Gated Memory adapter folder for the tiny model, plus document.json/document.txt as absorb writes them. */
@@ -63,6 +68,9 @@ export function makeFixtures(dir: string): Fixtures {
   copyFileSync(TOKENIZER_BIN(), tokenizer);
   const ggufFile = join(dir, 'tiny.gguf'), hfDir = join(dir, 'tiny-hf');
   convertModel(model, 'gguf', ggufFile, { tokenizer });
+  const ggufQuantFile = join(dir, 'tiny-q4_0.gguf'), quantBin = join(dir, 'tiny32.bin');
+  writeFileSync(quantBin, tinyLlama2c(QUANT_HEADER));
+  convertModel(quantBin, 'gguf', ggufQuantFile, { tokenizer, type: 'q4_0' });
   convertModel(model, 'hf', hfDir, { tokenizer });
   const hfNames = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -93,6 +101,7 @@ export function makeFixtures(dir: string): Fixtures {
       dir,
       llama2c: { model, tokenizer, bytes: new Uint8Array(readFileSync(model)), tokenizerBytes: new Uint8Array(readFileSync(tokenizer)) },
       gguf: { file: ggufFile, bytes: new Uint8Array(readFileSync(ggufFile)), metadata: readGGUF(ggufFile).metadata },
+      ggufQuant: { file: ggufQuantFile, bytes: new Uint8Array(readFileSync(ggufQuantFile)) },
       hf: { dir: hfDir, files: readAll(hfDir, hfNames) },
       adapters: { lora: loraDir, gm: gmDir, files: { lora: readAll(loraDir, names(loraDir)), gm: readAll(gmDir, names(gmDir)) } },
       checkpoint: { dir: ckDir, fingerprint: state.fingerprint, files: readAll(checkpointPath(ckDir), ['trainer.json', 'state.safetensors']), shapes },

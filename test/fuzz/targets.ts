@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { FormatError } from '../../src/io/errors.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { readGGUF } from '../../src/io/gguf.js';
+import { tidy } from '../../src/engine/index.js';
 import { readLlama2cTokenizerFile } from '../../src/io/llama2c.js';
 import { readF32 } from '../../src/io/tensor-entry.js';
 import { Tensor } from '../../src/engine/index.js';
@@ -84,6 +85,24 @@ const gguf: FuzzTarget<{ bytes: Uint8Array }> = {
     writeFileSync(file, x.bytes);
     for (const e of readGGUF(file).tensors.values()) readF32(e);
     loadAndFree(file);
+  },
+};
+
+// Mutants of a quantized file reach the block layouts (scales, quants, row lengths) that an F32 file never has:
+// the loader must refuse bad blocks with a FormatError, and a forward over what it accepts must not crash.
+const ggufQuant: FuzzTarget<{ bytes: Uint8Array }> = {
+  name: 'gguf-quant',
+  what: 'readGGUF + loading a q4_0 GGUF as a model + one forward over its blocks, on mutants (header and data)',
+  input: (fx) => mutatedBytes(fx.ggufQuant.bytes, readGGUF(fx.ggufQuant.file).dataOffset + 4096),
+  setup: ({ work }) => (x) => {
+    const file = join(work, 'x.gguf');
+    writeFileSync(file, x.bytes);
+    const loaded = loadModelFromPath(file);
+    try {
+      tidy(() => loaded.model.forward(Int32Array.of(1, 2, 3)).f32()[0]);
+    } finally {
+      loaded.model.dispose();
+    }
   },
 };
 
@@ -345,7 +364,7 @@ const canary: FuzzTarget<number> = {
 };
 
 export const TARGETS: FuzzTarget<never>[] = [
-  safetensors, gguf, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, ...FORMAT_TARGETS, qaCache, canary,
+  safetensors, gguf, ggufQuant, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, ...FORMAT_TARGETS, qaCache, canary,
 ] as unknown as FuzzTarget<never>[];
 
 /** The parser targets (the ones `npm run fuzz` runs by default). */
