@@ -44,6 +44,8 @@ export function epubText(entries: Record<string, Uint8Array>, name: string): str
     const html = entryText(entries, path);
     if (html === undefined) throw bad(`chapter ${JSON.stringify(path.slice(0, 100))} listed in the spine is missing from the archive`);
     const { document } = parseHTML(html);
+    // linkedom's document.body throws (a TypeError) when the chapter parsed to no root element at all.
+    if (!document.documentElement) throw bad(`chapter ${JSON.stringify(path.slice(0, 100))} is not XHTML (no root element)`);
     const text = domToText((document.body ?? document) as unknown as DomNode);
     if (text.length > 0) chapters.push(text);
   }
