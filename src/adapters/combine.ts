@@ -2,7 +2,7 @@
 // LoRA composes soundly: each adapter adds its delta (α/r)·B·A·x to a linear layer's output, so applying them
 // in turn gives y + Σ_i ΔW_i·x — the sum of the deltas, the same as merging each into W (order does not matter,
 // up to float rounding). Gated Memory has no such meaning: each memory is a gated MLP that *replaces* part of
-// every head's attention output (o = (1 − g)·attn + g·mem, LIFT.md §4), trained against the base attention it
+// every head's attention output (o = (1 − g)·attn + g·mem, docs/method.md §4), trained against the base attention it
 // mixes with. Two memories would each take their share of an output that the other has already replaced, so
 // neither sees what it was trained on and the result depends on the order; combining is refused, with that
 // reason, instead of returning an adapter that silently means something else.

@@ -1,8 +1,8 @@
-// Adapters on disk, in files other tools read (DESIGN.md: no private names that need a converter).
+// Adapters on disk, in files other tools read (no private names that need a converter).
 //   LoRA          adapter_config.json (PEFT's LoraConfig) + adapter_model.safetensors with PEFT's tensor names
 //                 base_model.model.<module path>.lora_A.weight [r, in] / .lora_B.weight [out, r]
 //                 (PEFT strips the adapter name on save), so `PeftModel.from_pretrained(base, dir)` loads it.
-//   Gated Memory  gated_memory_config.json + adapter_model.safetensors (LIFT.md §4; tensors named
+//   Gated Memory  gated_memory_config.json + adapter_model.safetensors (docs/method.md §4; tensors named
 //                 model.layers.N.self_attn.gated_memory.{mem_in,mem_out,gate_in,gate_out}.{weight,bias},
 //                 shaped (H, in, out) — with memory_input "layer", mem_in/gate_in are [H·out, H·D] —
 //                 and lm_head.lora_A/B.weight for the head LoRA).
@@ -287,8 +287,8 @@ function gatedMemoryConfig(a: GatedMemoryAdapter, c: LlamaConfig): Record<string
   return {
     lift_adapter: 'gated_memory',
     formula: a.options.memoryInput === 'layer'
-      ? 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query of all heads, W1/U [H·out, H·D] (beyond LIFT.md §4)'
-      : 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query per head (LIFT.md §4)',
+      ? 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query of all heads, W1/U [H·out, H·D] (beyond docs/method.md §4)'
+      : 'o = (1 - g)·attn + g·m;  m = W2·SiLU(W1·q);  g = sigmoid(3·(V·SiLU(U·q) - 1));  q = pre-RoPE query per head (docs/method.md §4)',
     memory_multiplier: a.options.memoryMultiplier, gate_hidden: a.gateHidden, bias: a.bias, gate_out_bias: a.bias && a.options.gateOutBias, init: a.options.init,
     memory_input: a.options.memoryInput,
     head_lora: a.options.headLora ? { r: a.options.headLora.r, lora_alpha: a.options.headLora.alpha, target_modules: ['lm_head'] } : null,

@@ -1,4 +1,4 @@
-// Gated Memory, the LIFT paper's adapter (LIFT.md §4). In every attention layer and for every query head h,
+// Gated Memory, the LIFT paper's adapter (docs/method.md §4). In every attention layer and for every query head h,
 // on the PRE-RoPE query q = (W_q·x)_h ∈ R^D:
 //
 //   m(q) = W2_h · SiLU(W1_h · q)                    memory MLP   D → k·D → D      (paper: k = 2)

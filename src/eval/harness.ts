@@ -1,4 +1,4 @@
-// The evaluation harness behind `lift eval` (LIFT.md §9: "always report truncated ICL, fine-tuning on the raw
+// The evaluation harness behind `lift eval` (docs/method.md §9: "always report truncated ICL, fine-tuning on the raw
 // text, and LIFT side by side"): for every document of a task it trains what each method needs, asks every
 // method the same questions with the same prompt and budget, and scores the answers (tasks.ts). Then it
 // aggregates the per-question records into a method × metric table and, for the needle task, a length × depth

@@ -1,4 +1,4 @@
-// Answer-scoring metrics for LIFT evaluations (LIFT.md §9): SQuAD-normalised token F1 and exact match,
+// Answer-scoring metrics for LIFT evaluations (docs/method.md §9): SQuAD-normalised token F1 and exact match,
 // ROUGE-L, keyword recall, multiple-choice parsing/accuracy, LooGLE's cloze match, and the GPT-4 judge
 // prompt/verdict parsing. Pure functions; the HTTP call to a judge model lives elsewhere.
 import { parsePyLiteral } from './pyliteral.js';
@@ -216,7 +216,7 @@ export function clozeMatch(
 // ---------------------------------------------------------------- LLM judge
 
 /**
- * The GPT-4 judge of LooGLE, which the LIFT paper's LooGLE numbers (LIFT.md §7) use. Source:
+ * The GPT-4 judge of LooGLE, which the LIFT paper's LooGLE numbers (docs/method.md §7) use. Source:
  * github.com/bigai-nlco/LooGLE, Evaluation/llm_score.py (commit d3c81ae0), get_gpt4_score for QA tasks:
  * a system message asking for 'True' or 'False' and a user message "Question: …\ngroudtruth = …\n
  * predict_answer = …", called with temperature 0 and max_tokens 10. The wording, including the

@@ -1,4 +1,4 @@
-// The evaluation tasks of `lift eval` (LIFT.md §9): what documents and questions each task asks, read through
+// The evaluation tasks of `lift eval` (docs/method.md §9): what documents and questions each task asks, read through
 // the dataset loaders in datasets/*, and how one answer is scored. The harness (harness.ts) only sees
 // EvalDocuments and a score map per answer, so adding a task means adding a case here.
 //   needle     Paul Graham essays cut to each --lengths × --depths cell, the needle inserted; keyword score
@@ -141,7 +141,7 @@ function askable(task: TaskName, q: EvalQuestion): EvalQuestion {
 
 /**
  * Scores one prediction. Every free-text task gets SQuAD-normalised token F1, exact match and ROUGE-L
- * (LIFT.md §9); on top: needle → all keywords present (the reported number) and keyword recall; cloze →
+ * (docs/method.md §9); on top: needle → all keywords present (the reported number) and keyword recall; cloze →
  * LooGLE's per-mask exact / partial; multiple choice → accuracy (and unparsed when no option is named);
  * longbench → the dataset's own metric where implemented.
  */

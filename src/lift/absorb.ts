@@ -1,4 +1,4 @@
-// absorb(): LIFT end to end for one document or several (LIFT.md §1–§5): tokenize, cut overlapping segments, build
+// absorb(): LIFT end to end for one document or several (docs/method.md §1–§5): tokenize, cut overlapping segments, build
 // contextualized (or plain) segment samples and auxiliary QA samples, then train a Gated Memory or LoRA
 // adapter on the frozen model in two stages (segments; segments + QA) with the paper's optimizer defaults.
 // Beyond the paper: the forgetting guard (general text under KL or replay; by default text the frozen base

@@ -1,4 +1,4 @@
-// ask(): answer a question about an absorbed document with LIFT.md §6's prompt — the document in context,
+// ask(): answer a question about an absorbed document with docs/method.md §6's prompt — the document in context,
 // middle-truncated (the paper) or reduced to its best-matching passages (retrieval, beyond the paper) —
 // greedy, at most 200 new tokens, through the adapter. With no adapter it is the truncated-ICL baseline.
 // Where the answer ends (answerStop): ours stops at the first blank line and trims ('blank-line': a short answer,

@@ -1,5 +1,5 @@
 // Every LIFT length derived from one number: the context budget B, the tokens the model sees at answer time
-// (its usable window). The paper (LIFT.md §1, §2, §6) fixes them for an 8k window; we keep its ratios:
+// (its usable window). The paper (docs/method.md §1, §2, §6) fixes them for an 8k window; we keep its ratios:
 //
 //   paper (B = 8192)                 here
 //   segment ℓ = 2048                 ℓ = round(B / 4)

@@ -1,5 +1,5 @@
 // Beyond the paper: retrieval instead of middle truncation for the document part of the answer prompt.
-// LIFT.md §8 notes that precise retrieval is LIFT's weak spot and that gold evidence in context adds 20+
+// docs/method.md §8 notes that precise retrieval is LIFT's weak spot and that gold evidence in context adds 20+
 // points; middle truncation (§6) drops the middle of the document whatever the question. Here the document
 // is cut into ~64-token chunks (whole sentences grouped), ranked against the question with BM25, and the best
 // chunks are kept until the document's token budget is full, then emitted IN DOCUMENT ORDER (so the text

@@ -1,4 +1,4 @@
-// Seeded randomness for the LIFT data pipeline (LIFT.md §2 "built once (seeded)", §3 random sentence windows).
+// Seeded randomness for the LIFT data pipeline (docs/method.md §2 "built once (seeded)", §3 random sentence windows).
 // Every random choice is drawn from a stream named by (seed, ...indices), e.g. rngFor(seed, segmentIndex), so a
 // sample does not depend on the order samples are built in, on concurrency, or on how many were built before it.
 

@@ -1,4 +1,4 @@
-// LIFT training samples (LIFT.md §1–§3) as token ids plus per-position targets; no training code here.
+// LIFT training samples (docs/method.md §1–§3) as token ids plus per-position targets; no training code here.
 //
 // Convention (shifted targets aligned with input positions):
 //   input:  [t0, t1, …, t_{n-1}]          what the model reads

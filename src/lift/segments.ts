@@ -1,4 +1,4 @@
-// Overlapping memorisation segments of a long input (LIFT.md §1).
+// Overlapping memorisation segments of a long input (docs/method.md §1).
 // The document is tokenized once as `title + "\n" + document` without special tokens; segments of ℓ tokens
 // start every s tokens (0, s, 2s, … < L), so there are ceil(L / s) of them and, since ℓ > s, the last few
 // are shorter tails that run to the end of the document. Every token is covered by about ℓ/s segments.

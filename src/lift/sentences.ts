@@ -1,4 +1,4 @@
-// Sentence splitting for QA synthesis (LIFT.md §3: "pick 16 consecutive sentences") and retrieval chunks.
+// Sentence splitting for QA synthesis (docs/method.md §3: "pick 16 consecutive sentences") and retrieval chunks.
 // Heuristic and language-light on purpose: a sentence ends at . ! or ? (plus closing quotes/brackets) before
 // whitespace, or at a blank line; common abbreviations and single initials do not end a sentence. Every
 // sentence is an exact slice of the input (start/end offsets), so evidence and answers stay verbatim.

@@ -1,4 +1,4 @@
-// Token-level text assembly shared by the LIFT samples and prompts (LIFT.md §2, §3, §6).
+// Token-level text assembly shared by the LIFT samples and prompts (docs/method.md §2, §3, §6).
 // Prompts are built from separately tokenized pieces so that the document part can be cut at token
 // boundaries. A piece that CONTINUES earlier text must not get the tokenizer's start-of-text treatment:
 // SentencePiece-style tokenizers (llama2.c, Llama 2) add a dummy-prefix space to every encode() call, so

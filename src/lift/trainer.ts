@@ -1,4 +1,4 @@
-// The LIFT trainer (LIFT.md §5): AdamW on the adapter's parameters only, the frozen base untouched; stages
+// The LIFT trainer (docs/method.md §5): AdamW on the adapter's parameters only, the frozen base untouched; stages
 // run in order with the optimizer state kept (stage 1: segments, stage 2: segments + QA); full-batch
 // gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant (the
 // paper) or cosine learning rate after an optional warm-up; global grad-norm clipping; a loss per step.

@@ -1,4 +1,4 @@
-// The answer prompt and middle truncation (LIFT.md §6), built at the TOKEN level so the prompt always fits
+// The answer prompt and middle truncation (docs/method.md §6), built at the TOKEN level so the prompt always fits
 // the budget: only the document part is shortened; the title, instruction and question are kept whole.
 //
 //   prompt = head + doc + tail

@@ -39,7 +39,7 @@ export function basePrompt(loaded: LoadedModel, messages: ChatMessage[] | string
   return { prompt: loaded.tokenizer.encode(text, { bos: loaded.addBos }), adapter: null, trim: false, defaults: { temperature: 1, stop: [] } };
 }
 
-/** A document's answering prompt (LIFT.md §6): the question with the document middle-truncated to its budget. */
+/** A document's answering prompt (docs/method.md §6): the question with the document middle-truncated to its budget. */
 export function documentPrompt(loaded: LoadedModel, doc: AbsorbedDocument, adapter: AdapterHooks, question: string, field: string): Prepared {
   if (question.trim().length === 0) throw new ApiError(400, `${field}: the question is empty`, 'invalid_request_error', 'invalid_value', field);
   let prompt: number[];

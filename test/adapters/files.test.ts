@@ -1,4 +1,4 @@
-// Adapter files: save → load gives identical logits for LoRA (PEFT layout) and Gated Memory (LIFT.md §4);
+// Adapter files: save → load gives identical logits for LoRA (PEFT layout) and Gated Memory (docs/method.md §4);
 // loading onto another base is refused naming both ids; damaged files fail with a FormatError naming the
 // file and tensor; adapter_config.json carries what PEFT's LoraConfig reads; folders are replaced atomically.
 import { test, after } from 'node:test';

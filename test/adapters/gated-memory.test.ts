@@ -1,4 +1,4 @@
-// Gated Memory (LIFT.md §4): parameter count against the closed form (and the paper's 68.8M for
+// Gated Memory (docs/method.md §4): parameter count against the closed form (and the paper's 68.8M for
 // Llama-3-8B), the init, what the 'zero-output' init really computes, a float64 finite-difference check of
 // the whole per-layer path (every weight, bias, q and attn), and a frozen base under AdamW.
 import { test } from 'node:test';

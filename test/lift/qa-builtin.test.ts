@@ -1,4 +1,4 @@
-// LIFT.md §3 auxiliary QAs without a language model (qa/builtin.ts), the shared parsing of model replies
+// docs/method.md §3 auxiliary QAs without a language model (qa/builtin.ts), the shared parsing of model replies
 // (qa/prompt.ts), the 'self' generator over a chat template, and makeQAGenerator's spec strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

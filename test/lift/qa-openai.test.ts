@@ -1,4 +1,4 @@
-// LIFT.md §3 QA synthesis through an OpenAI-compatible endpoint (qa/openai.ts), against a LOCAL node:http
+// docs/method.md §3 QA synthesis through an OpenAI-compatible endpoint (qa/openai.ts), against a LOCAL node:http
 // server on 127.0.0.1 (port 0): good replies, retries on 500/429, timeouts, malformed bodies, rejected
 // evidence, API key header, concurrency limit. Nothing here touches the network.
 import { test, type TestContext } from 'node:test';

@@ -1,4 +1,4 @@
-// LIFT.md §1–§3 training samples: plain segments, contextualized segments (structure, loss mask, seeds,
+// docs/method.md §1–§3 training samples: plain segments, contextualized segments (structure, loss mask, seeds,
 // short documents) and QA samples (mask, truncation), with the real stories260K tokenizer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

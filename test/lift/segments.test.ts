@@ -1,4 +1,4 @@
-// LIFT.md §1 segments and the budget-derived lengths (§1, §2, §6).
+// docs/method.md §1 segments and the budget-derived lengths (§1, §2, §6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liftLengths } from '../../src/lift/budget.js';

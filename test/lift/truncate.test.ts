@@ -1,4 +1,4 @@
-// LIFT.md §6 middle truncation and the token-level answer prompt; beyond the paper: BM25 retrieval of the
+// docs/method.md §6 middle truncation and the token-level answer prompt; beyond the paper: BM25 retrieval of the
 // document part (retrieve.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

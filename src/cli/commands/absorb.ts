@@ -73,7 +73,7 @@ export interface AbsorbFlags {
 }
 
 const EXAMPLES = `
-Training follows the paper (LIFT.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
+Training follows the paper (docs/method.md §5): Gated Memory, contextualized training, 10 auxiliary QAs, stage 1 = 3
 epochs on segments, stage 2 = 5 epochs on segments + QAs, AdamW lr 1e-3 (LoRA: 2e-4), one full-batch step per
 epoch. Our defaults differ from the authors' code where docs/fidelity.md says why: the QAs come from the builtin
 cloze generator (theirs: the model itself, --qa-generator self), the context budget is min(window, 2048) (theirs:

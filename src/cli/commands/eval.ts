@@ -1,4 +1,4 @@
-// `lift eval TASK --model M`: the benchmark harness as a command (LIFT.md §9). Runs truncated ICL, fine-tuning
+// `lift eval TASK --model M`: the benchmark harness as a command (docs/method.md §9). Runs truncated ICL, fine-tuning
 // on the raw text, LIFT and LIFT + retrieval on the same questions of a task (needle, loogle, longbench,
 // quality) and prints the method × metric table on stdout (JSON with --json); progress goes to stderr.
 // --out DIR writes results.jsonl (one record per answer), summary.json and report.html. DIR is claimed at start

@@ -1,4 +1,4 @@
-// A QA generator that needs no language model (LIFT.md §3's auxiliary QAs, made heuristically): cloze
+// A QA generator that needs no language model (docs/method.md §3's auxiliary QAs, made heuristically): cloze
 // questions and recitation prompts cut from the document's own sentences. Weaker than model-written QAs but
 // free, offline and deterministic for a seed, so LIFT runs anywhere and tests need no model.
 //   cloze:   "Fill in the blank: <sentence with one span replaced by ___>"  → the hidden span

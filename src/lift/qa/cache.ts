@@ -1,4 +1,4 @@
-// On-disk cache of synthesized QAs (LIFT.md §3), so re-running LIFT on a document does not pay for QA
+// On-disk cache of synthesized QAs (docs/method.md §3), so re-running LIFT on a document does not pay for QA
 // generation again. Key = sha256 of (sha256(document), generator id, n, seed): one JSON file per key under a
 // directory the caller gives. Writes are atomic (temp file + rename), so a crash never leaves half a file;
 // a corrupt or foreign file is ignored with a warning and regenerated, never fatal.

@@ -1,4 +1,4 @@
-// Picks a §3 QA generator from a spec string (LIFT.md §3): 'builtin' (no model), 'self' (the loaded model,
+// Picks a §3 QA generator from a spec string (docs/method.md §3): 'builtin' (no model), 'self' (the loaded model,
 // through its chat template and an injected completion function) or an http(s) URL (an OpenAI-compatible
 // endpoint); optionally wrapped in the on-disk cache.
 import { BuiltinQAGenerator } from './builtin.js';

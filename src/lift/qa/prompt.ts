@@ -1,4 +1,4 @@
-// The paper's QA-synthesis request and its answer parsing (LIFT.md §3), shared by the language-model
+// The paper's QA-synthesis request and its answer parsing (docs/method.md §3), shared by the language-model
 // generators (openai.ts, self.ts). Per QA: 16 consecutive sentences picked at random, one request asking for
 // exactly one question, its answer and verbatim evidence; a QA whose evidence is not a verbatim substring of
 // those sentences is rejected. The prompt is the released code's (GraphPKU/LIFT), word for word.

@@ -1,4 +1,4 @@
-// The pluggable auxiliary-QA synthesis interface (LIFT.md §3). Implementations: builtin.ts (no language
+// The pluggable auxiliary-QA synthesis interface (docs/method.md §3). Implementations: builtin.ts (no language
 // model), openai.ts (any OpenAI-compatible endpoint), self.ts (the loaded model through its chat template);
 // cache.ts wraps any of them with an on-disk cache, index.ts picks one from a spec string.
 
