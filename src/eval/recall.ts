@@ -1,6 +1,6 @@
 // Recall of planted facts (the recall benchmark and the demo): each probe is the document middle-truncated to
 // the context budget — which cuts the planted facts away — followed by the fact's prompt ("Lily's dog was
-// called"); a probe is answered when the greedy continuation starts with the answer word. Run with and
+// called"); a probe is answered when the greedy continuation starts with the answer (startsWithAnswer). Run with and
 // without the adapter on the same prompts. Recall is all-or-nothing per fact; the answer's NLL under the probe
 // (nats per answer token) is the graded measure, so adapters that move toward a fact without reaching the
 // argmax can still be told apart.
@@ -51,10 +51,25 @@ export function inContextPrompt(loaded: LoadedModel, document: string, fact: Pla
  *  tokens stay a prefix (they do for SentencePiece and byte-level BPE at a space); else the answer alone. */
 export function answerTokens(loaded: LoadedModel, fact: PlantedFact): number[] {
   const tok = loaded.tokenizer;
+  const cont = continuationOf(fact);
   const tail = encodeAfter(tok, `\n\n${fact.prompt}`);
-  const both = encodeAfter(tok, `\n\n${fact.prompt} ${fact.answer}`);
+  const both = encodeAfter(tok, `\n\n${fact.prompt}${cont}`);
   const prefix = both.length > tail.length && tail.every((id, i) => both[i] === id);
-  return prefix ? both.slice(tail.length) : encodeAfter(tok, ` ${fact.answer}`);
+  return prefix ? both.slice(tail.length) : encodeAfter(tok, cont);
+}
+
+/** What follows a fact's prompt up to the answer's end: " Biscuit", or the fact's own (' "Hop to the moon'). */
+export const continuationOf = (f: PlantedFact): string => f.continuation ?? ` ${f.answer}`;
+
+/** Lower case, letters/digits/spaces only, spaces collapsed: how answers and predictions are compared. */
+export function normalizeAnswer(s: string): string {
+  return s.toLowerCase().replace(/[^\p{L}\p{N}\s]/gu, ' ').replace(/\s+/g, ' ').trim();
+}
+
+/** A continuation recalls the answer when it starts with it, ignoring case, punctuation and quotes. */
+export function startsWithAnswer(prediction: string, answer: string): boolean {
+  const p = normalizeAnswer(prediction), a = normalizeAnswer(answer);
+  return a.length > 0 && (p === a || p.startsWith(`${a} `) || (p.startsWith(a) && !/[\p{L}\p{N}]/u.test(a.at(-1)!)));
 }
 
 /** Mean NLL (nats per token) of the answer's tokens after `prompt`: one forward pass, teacher-forced. */
@@ -83,9 +98,11 @@ export async function recall(loaded: LoadedModel, adapter: AdapterHooks | null, 
   const items: RecallItem[] = [];
   for (const f of facts) {
     const prompt = (probe === 'truncated' ? recallPrompt : inContextPrompt)(loaded, document, f, budget);
-    const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: 6, adapter });
-    const nll = answerNll(loaded, adapter, prompt, answerTokens(loaded, f));
-    items.push({ prompt: f.prompt, answer: f.answer, prediction, correct: prediction.trim().toLowerCase().startsWith(f.answer.toLowerCase()), answerNll: nll });
+    const ans = answerTokens(loaded, f);
+    // Room for the whole answer (a quote is several words) and one token after it, at least 6 as before.
+    const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter });
+    const nll = answerNll(loaded, adapter, prompt, ans);
+    items.push({ prompt: f.prompt, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: nll });
   }
   const n = Math.max(1, items.length);
   return { accuracy: items.filter((i) => i.correct).length / n, answerNll: items.reduce((a, i) => a + i.answerNll, 0) / n, items };

@@ -2,7 +2,7 @@
 // (qa/prompt.ts), the 'self' generator over a chat template, and makeQAGenerator's spec strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinQAs, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
+import { builtinQAs, candidateSpans, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
 import { makeQAGenerator, SelfQAGenerator } from '../../src/lift/qa/index.js';
 import { evidenceIsVerbatim, paperQAPrompt, parseQAResponse } from '../../src/lift/qa/prompt.js';
 import { splitSentences } from '../../src/lift/sentences.js';
@@ -20,14 +20,20 @@ test('splitSentences keeps exact slices and does not split at "Dr."', () => {
   assert.deepEqual(splitSentences('One.\n\nTwo without stop\n\nThree!').map((x) => x.text), ['One.', 'Two without stop', 'Three!']);
 });
 
-test('cloze spans: "named"/"called" first, then numbers, then proper names', () => {
-  const span = (s: string): string => { const x = clozeSpan(s)!; return s.slice(x[0], x[1]); };
-  assert.equal(span('In 1847 a miller named Jonas Berg built a bridge.'), 'Jonas Berg');
-  assert.equal(span('Dr. Hale counted 312 planks.'), '312');
+test('cloze spans: the rarest candidate; numbers and entities before words at equal counts; no wording favoured', () => {
+  const span = (s: string, counts: Record<string, number> = {}): string => { const x = clozeSpan(s, (w) => counts[w] ?? 1)!; return s.slice(x[0], x[1]); };
+  const s = 'In 1847 a miller named Jonas Berg built a bridge.';
+  assert.deepEqual(candidateSpans(s).map((c) => [s.slice(c.span[0], c.span[1]), c.kind]), [['1847', 0], ['Jonas Berg', 1], ['miller', 2], ['named', 2], ['built', 2], ['bridge', 2]]);
+  assert.equal(span(s), 'Jonas Berg'); // all once: an entity or number before a word, then the longer
+  assert.equal(span(s, { 'Jonas Berg': 3 }), '1847');
+  assert.equal(span(s, { 'Jonas Berg': 3, 1847: 2, miller: 2 }), 'bridge'); // words at 1 beat both; the longer word
+  // What precedes a span does not matter (builtin-v2 hid a word after "called"/"named" first).
+  for (const verb of ['was called', 'was', 'looked like']) assert.equal(span(`Her kite ${verb} Zephyr in the meadow.`, { Zephyr: 4, called: 9, looked: 9, like: 9 }), 'meadow');
   assert.equal(span('Later the council of Marrow Hill decided.'), 'Marrow Hill');
-  assert.equal(span('they crossed it every evening together.'), 'together'); // else the longest content word
+  assert.ok(!candidateSpans('she said: "Quick, run to them."').some((c) => c.kind === 1), "a quote's first word is no entity");
   assert.deepEqual(recitationSplit('Children crossed it every morning on their way.'), ['Children crossed it every', 'morning on their way.']);
   assert.equal(recitationSplit('Too short here.'), null);
+  assert.equal(clozeSpan('it is so.'), null);
 });
 
 test('builtin generator: verbatim answers and evidence, deterministic per seed', async () => {
@@ -89,7 +95,7 @@ test('self generator renders the chat template and parses the completion', async
 });
 
 test('makeQAGenerator: spec strings and their errors', () => {
-  assert.equal(makeQAGenerator('builtin').id, 'builtin-v2');
+  assert.equal(makeQAGenerator('builtin').id, 'builtin-v3');
   assert.match(makeQAGenerator('http://127.0.0.1:9/v1', { openai: { model: 'm' } }).id, /^openai:http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions#m$/);
   assert.throws(() => makeQAGenerator('http://x/v1'), /needs a model name/);
   assert.throws(() => makeQAGenerator('self'), /completion function/);

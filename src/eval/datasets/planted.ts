@@ -11,6 +11,8 @@ export interface PlantedFact {
   prompt: string;
   /** The answer word ("Biscuit"). */
   answer: string;
+  /** The text right after `prompt` up to the answer's end, where it is not " " + answer (a quote: ' "Hop'). */
+  continuation?: string;
 }
 
 export interface PlantedDocument {

@@ -1,57 +1,76 @@
-// A QA generator that needs no language model (docs/method.md §3's auxiliary QAs, made heuristically): cloze
+// A QA generator that needs no language model (LIFT.md §3's auxiliary QAs, made heuristically): cloze
 // questions and recitation prompts cut from the document's own sentences. Weaker than model-written QAs but
 // free, offline and deterministic for a seed, so LIFT runs anywhere and tests need no model.
 //   cloze:   "Fill in the blank: <sentence with one span replaced by ___>"  → the hidden span
-//            span priority: a word after "called"/"named", a number, a capitalised non-initial word run (a
-//            proper name), else the sentence's longest content word (a stand-in for a noun phrase)
 //   recite:  "What comes after: '<first half of the sentence>'?"            → the second half
+// What a cloze hides is chosen from general signals only, never from a sentence's wording: the candidate spans
+// of a sentence are its numbers, its entities (capitalised word runs that do not start the sentence or a
+// quote) and its content words (≥ 4 letters, not a function word); the sentence's cloze hides its rarest
+// candidate in the passage (ties: a number or entity before a word, then the longer). Clozes are then taken
+// rare first — a span said at most twice in the passage before any said more often — and within that, numbers
+// and entities before words, then fewer occurrences, ties in seeded order: a name or figure said once is what
+// absorbing must keep; a word on every page, the model meets anyway.
+// (builtin-v2 ranked a word after "called"/"named" first: tuned to the old recall bench's one fact wording.)
 // Answers are verbatim spans of the sentence; the evidence is the sentence itself (a slice of the passage).
-// Clozes are taken by the span priority above, then rarest answer first (how often the hidden span occurs in
-// the passage), ties in seeded order: a name said once is what absorbing must keep; a content word, or a name
-// on every page, the model meets anyway.
 import { shuffled, rngFor } from '../rng.js';
 import { splitSentences } from '../sentences.js';
 import { withoutPageMarkers } from '../../docs/pages.js';
 import type { QAGenerateOptions, QAGenerator, QAPair } from './types.js';
 import { drainSync, drive, type Progress } from '../pace.js';
 
-interface Candidate { sentence: number; qa: QAPair; kind?: number }
+interface Candidate { sentence: number; qa: QAPair; kind?: SpanKind; count?: number }
 
 const FUNCTION_WORDS = new Set(('the a an and or but of to in on at by for with from as is are was were be been it its this that ' +
   'these those there then than they them their he she his her him we you your our i me my not no so very just into over under ' +
   'about after before while when where which who what would could should have has had will shall can may might must').split(' '));
 
 type Span = [number, number];
+/** 0 a number, 1 an entity (capitalised run), 2 a content word. */
+type SpanKind = 0 | 1 | 2;
 
-/** The span to hide in a sentence (offsets within it), by the priority above; null when nothing suits. */
-export function clozeSpan(sentence: string): Span | null {
-  return rankedClozeSpan(sentence)?.span ?? null;
-}
-
-/** clozeSpan with its kind: 0 a name after "called"/"named", 1 a number, 2 a proper name, 3 a content word. */
-function rankedClozeSpan(sentence: string): { span: Span; kind: number } | null {
-  // "called the Weeping Span" hides "Weeping Span"; "called it off" is no name, so function words are skipped.
-  const called = /\b(?:called|named)\s+(?:(?:the|a|an)\s+)?((?:[A-Z][\w'-]*)(?:\s+[A-Z][\w'-]*)*|[\w'-]+)/.exec(sentence);
-  if (called && !FUNCTION_WORDS.has(called[1].toLowerCase())) {
-    const start = called.index + called[0].length - called[1].length;
-    return { span: [start, start + called[1].length], kind: 0 };
-  }
-  const num = /\d(?:[\d,.]*\d)?%?/.exec(sentence);
-  if (num) return { span: [num.index, num.index + num[0].length], kind: 1 };
+/** Every candidate span of a sentence (offsets within it) with its kind; empty when nothing suits. */
+export function candidateSpans(sentence: string): { span: Span; kind: SpanKind }[] {
+  const out: { span: Span; kind: SpanKind }[] = [];
+  for (const m of sentence.matchAll(/\d(?:[\d,.]*\d)?%?/g)) out.push({ span: [m.index!, m.index! + m[0].length], kind: 0 });
   // Capitalised runs that do not start the sentence; "I" and words right after a colon/quote are skipped.
   const words = [...sentence.matchAll(/[\p{L}][\p{L}'-]*/gu)];
+  const inRun = new Set<number>();
   for (let i = 1; i < words.length; i++) {
     const w = words[i];
     if (!/^\p{Lu}/u.test(w[0]) || w[0] === 'I' || /[:"\u201c]\s*$/.test(sentence.slice(0, w.index!))) continue;
     let j = i;
     while (j + 1 < words.length && /^\p{Lu}/u.test(words[j + 1][0]) && /^\s+$/.test(sentence.slice(words[j].index! + words[j][0].length, words[j + 1].index!))) j++;
-    return { span: [w.index!, words[j].index! + words[j][0].length], kind: 2 };
+    out.push({ span: [w.index!, words[j].index! + words[j][0].length], kind: 1 });
+    for (let k = i; k <= j; k++) inRun.add(k);
+    i = j;
   }
-  let best: RegExpMatchArray | null = null;
-  for (const w of words) {
-    if (w[0].length >= 5 && !FUNCTION_WORDS.has(w[0].toLowerCase()) && (best === null || w[0].length > best[0].length)) best = w;
+  words.forEach((w, i) => {
+    if (!inRun.has(i) && w[0].length >= 4 && !FUNCTION_WORDS.has(w[0].toLowerCase())) out.push({ span: [w.index!, w.index! + w[0].length], kind: 2 });
+  });
+  return out;
+}
+
+/**
+ * The span a cloze hides in a sentence, given how often each candidate occurs in the passage (`count`, default:
+ * every candidate once): the rarest; ties a number or entity before a word, then the longer, then the first.
+ */
+export function clozeSpan(sentence: string, count: (span: string) => number = () => 1): Span | null {
+  return pickSpan(sentence, count)?.span ?? null;
+}
+
+function pickSpan(sentence: string, count: (span: string) => number): { span: Span; kind: SpanKind; count: number } | null {
+  let best: { span: Span; kind: SpanKind; count: number } | null = null;
+  for (const c of candidateSpans(sentence)) {
+    const x = { ...c, count: count(sentence.slice(c.span[0], c.span[1])) };
+    if (best === null || compareSpans(x, best) < 0) best = x;
   }
-  return best ? { span: [best.index!, best.index! + best[0].length], kind: 3 } : null;
+  return best;
+}
+
+/** Fewer occurrences first, then a number or entity before a word, then the longer span. */
+function compareSpans(a: { span: Span; kind: SpanKind; count: number }, b: { span: Span; kind: SpanKind; count: number }): number {
+  const cls = (k: SpanKind): number => (k === 2 ? 1 : 0);
+  return a.count - b.count || cls(a.kind) - cls(b.kind) || (b.span[1] - b.span[0]) - (a.span[1] - a.span[0]);
 }
 
 /** "What comes after" split of a sentence at the word boundary nearest its middle; null for short sentences. */
@@ -64,7 +83,7 @@ export function recitationSplit(sentence: string): [string, string] | null {
 }
 
 export class BuiltinQAGenerator implements QAGenerator {
-  readonly id = 'builtin-v2';
+  readonly id = 'builtin-v3';
 
   /** Interruptible: pauses every ~50 ms (opts.signal ends it with an AbortedError); progress in sentences. */
   async generate(passage: string, n: number, opts: QAGenerateOptions = {}): Promise<QAPair[]> {
@@ -83,23 +102,27 @@ function* builtinSteps(passage: string, n: number, seed: number): Generator<Prog
   const sentences = splitSentences(withoutPageMarkers(passage)).map((s) => s.text).filter((s) => /\s/.test(s));
   const total = sentences.length + 2;
   yield [1, total];
+  // Every candidate span of every sentence, counted in the passage in one pass.
+  const spans = sentences.map((s) => candidateSpans(s).map((c) => s.slice(c.span[0], c.span[1])));
+  const counts = yield* occurrenceSteps(passage, spans.flat(), 1, total);
   const clozes: Candidate[] = [];
   const recites: Candidate[] = [];
   for (let i = 0; i < sentences.length; i++) {
     if (i % 256 === 0) yield [1 + i, total];
     const s = sentences[i];
-    const ranked = rankedClozeSpan(s), span = ranked?.span;
+    const picked = pickSpan(s, (x) => counts.get(x) ?? 1), span = picked?.span;
     if (span && span[1] - span[0] < s.length) {
-      clozes.push({ sentence: i, kind: ranked.kind, qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
+      clozes.push({ sentence: i, kind: picked.kind, count: picked.count, qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
     }
     const split = recitationSplit(s);
     if (split) recites.push({ sentence: i, qa: { question: `What comes after: '${split[0]}'?`, answer: split[1], evidence: [s] } });
   }
   const rng = rngFor(seed, 0x5a);
-  const counts = yield* occurrenceSteps(passage, clozes.map((c) => c.qa.answer), sentences.length + 1, total);
-  const rarity = new Map(clozes.map((c) => [c, counts.get(c.qa.answer)!]));
-  // Array.prototype.sort is stable: clozes of the same kind and rarity keep their seeded order.
-  const byValue = (a: Candidate, b: Candidate): number => a.kind! - b.kind! || rarity.get(a)! - rarity.get(b)!;
+  // Rare (≤ 2 occurrences) first; then numbers and entities before words; then fewer occurrences. The sort is
+  // stable: clozes that tie keep their seeded order.
+  const rare = (c: Candidate): number => (c.count! <= 2 ? 0 : 1);
+  const cls = (c: Candidate): number => (c.kind === 2 ? 1 : 0);
+  const byValue = (a: Candidate, b: Candidate): number => rare(a) - rare(b) || cls(a) - cls(b) || a.count! - b.count!;
   const pools = [shuffled(rng, clozes).sort(byValue), shuffled(rng, recites)];
   const pattern = [0, 0, 1];
   const out: QAPair[] = [];
