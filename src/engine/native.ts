@@ -28,6 +28,9 @@ export interface NativeEngine {
   rope(src: F, dst: F, T: number, H: number, D: number, start: number, invFreq: F, interleaved: boolean, sign: number, accumulate: boolean): void;
   attentionForward(q: F, k: F, v: F, out: F, lse: F, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
   attentionBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
+  /** Packed samples: rows offsets[s] … offsets[s+1]−1 attend causally within sample s only (attention.cc). */
+  attentionPackedForward(q: F, k: F, v: F, out: F, lse: F, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number): void;
+  attentionPackedBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number): void;
   swigluForward(gate: F, up: F, out: F): void;
   swigluBackward(dOut: F, gate: F, up: F, dGate: Opt, dUp: Opt, accumulate?: boolean): void;
   siluForward(x: F, out: F): void;
@@ -43,7 +46,7 @@ export interface NativeEngine {
   axpy(alpha: number, x: F, y: F): void;
   scale(x: F, s: number): void;
   xentForward(logits: F, targets: Int32Array, lse: F, nll: Opt, T: number, V: number): { loss: number; count: number };
-  xentBackward(logits: F, targets: Int32Array, lse: F, dLogits: F, T: number, V: number, scale: number): void;
+  xentBackward(logits: F, targets: Int32Array, lse: F, dLogits: F, T: number, V: number, scale: number, weights?: F | null): void;
   klForward(logits: F, refLogits: F, lse: F, T: number, V: number, weights?: F): { loss: number };
   klBackward(logits: F, refLogits: F, lse: F, dLogits: F, T: number, V: number, scale: number, weights?: F): void;
   adamw(p: F, g: F, m: F, v: F, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;

@@ -15,7 +15,7 @@ import { readLlama2c } from '../io/llama2c.js';
 import { tensorsByHfName } from '../io/names.js';
 import { FormatError, shownJson } from '../io/errors.js';
 import type { Tokenizer } from '../text/tokenizer.js';
-import { Llama2cTokenizer } from '../text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../text/sentencepiece.js';
 import { fromGGUFMetadata } from '../text/gguf-vocab-tokenizer.js';
 import { HFTokenizer } from '../text/hf-tokenizer.js';
 import { ConfigError, parseHFConfig, type LlamaConfig } from './config.js';
@@ -308,7 +308,7 @@ function loadLlama2c(path: string, tokenizerPath?: string): Omit<LoadedModel, 'i
   const candidates = tokenizerPath ? [tokenizerPath] : [join(dirname(path), `tok${config.vocab_size}.bin`), join(dirname(path), 'tokenizer.bin')];
   const tok = candidates.find((p) => existsSync(p));
   if (!tok) throw new Error(`${path}: no llama2.c tokenizer found (looked for ${candidates.join(', ')}); pass one with --tokenizer`);
-  const tokenizer = Llama2cTokenizer.fromFile(tok, config.vocab_size);
+  const tokenizer = SentencePieceTokenizer.fromLlama2cFile(tok, config.vocab_size);
   if (tokenizer.vocabSize !== config.vocab_size)
     throw new FormatError(tok, 'vocabulary', `${config.vocab_size} tokens (the vocabulary of ${basename(path)})`, `the tokenizer has ${tokenizer.vocabSize}: they do not belong together`);
   const weights = readWeights(basename(path), ck.tensors, config, path);

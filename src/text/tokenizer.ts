@@ -1,6 +1,6 @@
 // The one interface every tokenizer in LIFT.ts implements (llama2.c tok*.bin, GGUF-embedded vocabularies,
 // Hugging Face tokenizer.json), so the model, training and generation code never care where a vocabulary
-// came from. Implementations: llama2c-tokenizer.ts, gguf-vocab-tokenizer.ts, hf-tokenizer.ts.
+// came from. Implementations: sentencepiece.ts (llama2.c and GGUF 'llama' vocabularies), gguf-bpe.ts, hf-tokenizer.ts.
 
 export interface EncodeOptions {
   /** Prepend the BOS id (each implementation documents its default). */

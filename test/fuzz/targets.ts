@@ -13,7 +13,7 @@ import { readF32 } from '../../src/io/tensor-entry.js';
 import { Tensor } from '../../src/engine/index.js';
 import { loadModelFromPath, type LoadedModel } from '../../src/model/load.js';
 import { fromGGUFMetadata } from '../../src/text/gguf-vocab-tokenizer.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
 import type { Tokenizer } from '../../src/text/tokenizer.js';
 import { loadAdapter, BaseModelMismatchError, NonFiniteAdapterError } from '../../src/adapters/files.js';
@@ -146,7 +146,7 @@ const llama2c: FuzzTarget<{ bytes: Uint8Array }> = {
 
 const llama2cTokenizer: FuzzTarget<{ bytes: { bytes: Uint8Array }; text: string; sized: boolean }> = {
   name: 'llama2c-tokenizer',
-  what: 'Llama2cTokenizer.fromFile + encode/decode and readLlama2cTokenizerFile, on mutants of tok512.bin',
+  what: 'SentencePieceTokenizer.fromLlama2cFile + encode/decode and readLlama2cTokenizerFile, on mutants of tok512.bin',
   input: (fx) => fc.record({ bytes: mutatedBytes(fx.llama2c.tokenizerBytes, 4000), text: anyText, sized: fc.boolean() }),
   setup: ({ work }) => (x) => {
     const file = join(work, 'tok.bin');
@@ -154,7 +154,7 @@ const llama2cTokenizer: FuzzTarget<{ bytes: { bytes: Uint8Array }; text: string;
     try {
       readLlama2cTokenizerFile(file, x.sized ? 512 : undefined);
     } finally {
-      exercise(Llama2cTokenizer.fromFile(file, x.sized ? 512 : undefined), x.text);
+      exercise(SentencePieceTokenizer.fromLlama2cFile(file, x.sized ? 512 : undefined), x.text);
     }
   },
 };

@@ -7,7 +7,7 @@ import { rngFor } from '../../src/lift/rng.js';
 import { buildQASamples, buildSegmentSamples, ctContextTokens, IGNORE, maskedSample, RECITE_PROMPT, supervisedTokens, type Sample } from '../../src/lift/samples.js';
 import { documentTokens, makeSegments } from '../../src/lift/segments.js';
 import { encodeAfter } from '../../src/lift/tokens.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 
 const NAMES = ['Lily', 'Tom', 'Sue', 'Ben', 'Max', 'Mia'];
@@ -18,8 +18,8 @@ export function story(n: number): string {
 }
 const DOC = { title: 'The Park', document: story(40) };
 
-function loadTok(): Llama2cTokenizer {
-  return Llama2cTokenizer.fromFile(sharedPath('models/stories260K/tok512.bin'));
+function loadTok(): SentencePieceTokenizer {
+  return SentencePieceTokenizer.fromLlama2cFile(sharedPath('models/stories260K/tok512.bin'));
 }
 
 /** Shape invariants of every sample: aligned lengths, labels[i] = input[i+1] wherever supervised. */

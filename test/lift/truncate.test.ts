@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chunkDocument, rankChunks, retrieveContext } from '../../src/lift/retrieve.js';
 import { encodeAfter } from '../../src/lift/tokens.js';
 import { buildAnswerPrompt, middleTruncate } from '../../src/lift/truncate.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { CharTokenizer } from './fake-tokenizer.js';
 
@@ -32,7 +32,7 @@ function haystack(n: number): string {
 
 test('answer prompt (stories260K tokenizer): fits the budget, keeps title and question, cuts the document', (t) => {
   if (!requireShared(t, 'models/stories260K')) return;
-  const tok = Llama2cTokenizer.fromFile(sharedPath('models/stories260K/tok512.bin'));
+  const tok = SentencePieceTokenizer.fromLlama2cFile(sharedPath('models/stories260K/tok512.bin'));
   const input = { title: 'Play', document: haystack(60), question: 'What is the secret code of the castle?' };
   for (const budget of [100, 200, 333]) {
     const ids = buildAnswerPrompt(tok, input, budget);

@@ -11,7 +11,7 @@ import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { convertModel } from '../../src/model/convert.js';
 import { readGGUF } from '../../src/io/gguf.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
 import { seededRandom } from '../../src/adapters/init.js';
 
@@ -54,7 +54,7 @@ test('stories260K: .bin, .gguf, .bin→HF, .bin→GGUF and HF→GGUF give the sa
     convertModel(sharedPath(DIR, 'stories260K.gguf'), 'hf', hf2);
     assert.deepEqual(readdirSync(hf).sort(), ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), [], 'no temp files left behind');
-    const ids = Int32Array.from(Llama2cTokenizer.fromFile(sharedPath(DIR, 'tok512.bin'), 512).encode(PROMPT));
+    const ids = Int32Array.from(SentencePieceTokenizer.fromLlama2cFile(sharedPath(DIR, 'tok512.bin'), 512).encode(PROMPT));
     const ref = logitsOf(BIN(), ids);
     assert.equal(ref.length, ids.length * 512);
     const diffs: Record<string, number> = {};
@@ -120,7 +120,7 @@ test('the converted tokenizer.json encodes exactly like tok512.bin on 130 varied
   withTmp((dir) => {
     const hf = join(dir, 'hf');
     convertModel(BIN(), 'hf', hf);
-    const ref = Llama2cTokenizer.fromFile(sharedPath(DIR, 'tok512.bin'), 512);
+    const ref = SentencePieceTokenizer.fromLlama2cFile(sharedPath(DIR, 'tok512.bin'), 512);
     const tok = HFTokenizer.fromFiles(join(hf, 'tokenizer.json'), join(hf, 'tokenizer_config.json'));
     assert.equal(tok.vocabSize, 512);
     assert.equal(tok.bosId, 1);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { readGGUF } from '../../src/io/gguf.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
-import { fromGGUFMetadata, GGUFLlamaTokenizer, TokenType } from '../../src/text/gguf-vocab-tokenizer.js';
+import { fromGGUFMetadata, TokenType } from '../../src/text/gguf-vocab-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 
 const GGUF = 'models/stories260K/stories260K.gguf';
 
@@ -26,8 +26,8 @@ test('gguf vocab: stories260K.gguf encodes exactly like tok512.bin', (t) => {
   if (!requireShared(t, GGUF) || !requireShared(t, 'data/tinystories-valid-sample')) return;
   const meta = readGGUF(sharedPath(GGUF)).metadata as Record<string, unknown>;
   const gg = fromGGUFMetadata(meta, GGUF);
-  const ref = Llama2cTokenizer.fromFile(sharedPath('models/stories260K/tok512.bin'), 512);
-  assert.ok(gg instanceof GGUFLlamaTokenizer);
+  const ref = SentencePieceTokenizer.fromLlama2cFile(sharedPath('models/stories260K/tok512.bin'), 512);
+  assert.ok(gg instanceof SentencePieceTokenizer);
   assert.deepEqual([gg.vocabSize, gg.bosId, gg.eosId, gg.eosIds], [512, 1, 2, [2]]);
   const texts = corpus();
   assert.ok(texts.length >= 50);

@@ -6,11 +6,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
-import { Llama2cTokenizer } from '../../src/text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { mergeByScore, mergeByScoreReference, type ScoreVocab } from '../../src/text/score-bpe.js';
 
 const TOK = 'models/stories260K/tok512.bin';
-const load = (): Llama2cTokenizer => Llama2cTokenizer.fromFile(sharedPath(TOK), 512);
+const load = (): SentencePieceTokenizer => SentencePieceTokenizer.fromLlama2cFile(sharedPath(TOK), 512);
 
 const ROUND_TRIPS = [
   'Once upon a time, there was a little girl named Lily.',
@@ -121,15 +121,15 @@ test('llama2c: truncated or malformed files name the file and the entry', () => 
   const full = Buffer.concat([header, ...entries.map((e, i) => entry(e, i > 258 ? -i : 0))]);
   const ok = join(dir, 'ok.bin');
   writeFileSync(ok, full);
-  const tok = Llama2cTokenizer.fromFile(ok);
+  const tok = SentencePieceTokenizer.fromLlama2cFile(ok);
   assert.equal(tok.vocabSize, 262);
   assert.deepEqual(tok.encode('a', { bos: false }), [261]);
   const cut = join(dir, 'cut.bin');
   writeFileSync(cut, full.subarray(0, full.length - 2));
-  assert.throws(() => Llama2cTokenizer.fromFile(cut), /cut\.bin: truncated at entry 261/);
-  assert.throws(() => Llama2cTokenizer.fromFile(ok, 300), /ok\.bin: truncated at entry 262/);
+  assert.throws(() => SentencePieceTokenizer.fromLlama2cFile(cut), /cut\.bin: token 261 length: expected 0\.\.0 \(bytes left in the file\), got 2/);
+  assert.throws(() => SentencePieceTokenizer.fromLlama2cFile(ok, 300), /ok\.bin: token 262: expected 8 bytes \(score, length\)/);
   writeFileSync(cut, full.subarray(0, 2));
-  assert.throws(() => Llama2cTokenizer.fromFile(cut), /cut\.bin: truncated/);
+  assert.throws(() => SentencePieceTokenizer.fromLlama2cFile(cut), /cut\.bin: max_token_length: expected an int32/);
 });
 
 test('llama2c: a whole document (800 KB) encodes without stack limits and round-trips', (t) => {

@@ -12,7 +12,7 @@ import { elementCount, type Checkpoint } from '../../io/tensor-entry.js';
 import { bitsPerWeight } from '../../io/quant-types.js';
 import { parameterCount, parseHFConfig, type LlamaConfig } from '../../model/config.js';
 import { configFromGGUF, configFromLlama2c } from '../../model/load.js';
-import { Llama2cTokenizer } from '../../text/llama2c-tokenizer.js';
+import { SentencePieceTokenizer } from '../../text/sentencepiece.js';
 import { GATED_MEMORY_CONFIG_FILE, MANIFEST_FILE, PEFT_CONFIG_FILE, WEIGHTS_FILE } from '../../adapters/files.js';
 import { out } from '../io.js';
 
@@ -91,7 +91,7 @@ function inspectLlama2c(path: string, all: boolean): Json {
   let tokenizer: Json = { kind: 'llama2.c', file: null, note: `not found (looked for ${candidates.map((p) => basename(p)).join(', ')}; pass --tokenizer when running)` };
   if (tokFile) {
     try {
-      tokenizer = { kind: 'llama2.c', file: tokFile, vocab_size: Llama2cTokenizer.fromFile(tokFile, config.vocab_size).vocabSize };
+      tokenizer = { kind: 'llama2.c', file: tokFile, vocab_size: SentencePieceTokenizer.fromLlama2cFile(tokFile, config.vocab_size).vocabSize };
     } catch (e) {
       tokenizer = { kind: 'llama2.c', file: tokFile, error: (e as Error).message };
     }
