@@ -24,11 +24,13 @@ static const int64_t BQ = 64;
 struct Dims {
   int64_t T, Tk, NH, KVH, D, start;
   float scale;
+  int64_t lseStride;  // row stride of lse [NH, ·]: T for one sequence, the packed total for a segment of a pack
 };
 
 static Dims readDims(const Napi::CallbackInfo& info, int i, const char* op) {
   Dims d{integer(info, i, op), integer(info, i + 1, op), integer(info, i + 2, op), integer(info, i + 3, op),
-         integer(info, i + 4, op), integer(info, i + 5, op), (float)number(info, i + 6, op)};
+         integer(info, i + 4, op), integer(info, i + 5, op), (float)number(info, i + 6, op), 0};
+  d.lseStride = d.T;
   nonneg(op, "T", d.T); positive(op, "NH", d.NH); positive(op, "KVH", d.KVH); positive(op, "head dim", d.D); nonneg(op, "start", d.start);
   if (d.NH % d.KVH != 0)
     throw ArgError{std::string(op) + ": query heads " + std::to_string(d.NH) + " must be a multiple of KV heads " + std::to_string(d.KVH)};
@@ -49,7 +51,7 @@ static void probs(const Dims& d, const float* q, const float* k, int64_t h, int6
     float* s = S + r * nk;
     int64_t lim = d.start + i0 + r + 1;  // keys visible to this row
     if (lseIn) {
-      float l = lseIn[h * d.T + i0 + r];
+      float l = lseIn[h * d.lseStride + i0 + r];
       for (int64_t j = 0; j < lim; j++) s[j] = std::exp(s[j] - l);
     } else {
       float mx = -std::numeric_limits<float>::infinity();
@@ -58,10 +60,54 @@ static void probs(const Dims& d, const float* q, const float* k, int64_t h, int6
       for (int64_t j = 0; j < lim; j++) { s[j] = std::exp(s[j] - mx); sum += s[j]; }
       float inv = (float)(1.0 / sum);
       for (int64_t j = 0; j < lim; j++) s[j] *= inv;
-      lseOut[h * d.T + i0 + r] = mx + (float)std::log(sum);
+      lseOut[h * d.lseStride + i0 + r] = mx + (float)std::log(sum);
     }
     for (int64_t j = lim; j < nk; j++) s[j] = 0.f;
   }
+}
+
+// One work unit of the forward: queries i0 … i0+BQ−1 (clipped to T) of head h → their output rows and lse.
+static void forwardUnit(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse, int64_t h,
+                        int64_t i0, std::vector<float>& S) {
+  int64_t bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);
+  S.resize((size_t)(bq * nk));
+  probs(d, q, k, h, i0, bq, nk, S.data(), lse, nullptr);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, (int)d.D, (int)nk, 1.f, S.data(), (int)nk, v + g * d.D,
+              (int)(d.KVH * d.D), 0.f, out + (i0 * d.NH + h) * d.D, (int)(d.NH * d.D));
+}
+
+// One work unit of the backward (see attentionBackward): dq rows of this block (+=), and this unit's share of
+// dK/dV into the thread's accumulators aK/aV (nullptr: not wanted).
+static void backwardUnit(const Dims& d, const float* dO, const float* q, const float* k, const float* v, const float* out,
+                         const float* lse, float* dq, float* aK, float* aV, int64_t h, int64_t i0, std::vector<float>& P,
+                         std::vector<float>& dP) {
+  int64_t bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);
+  int ldq = (int)(d.NH * d.D), ldk = (int)(d.KVH * d.D);
+  const float* qBlk = q + (i0 * d.NH + h) * d.D;
+  const float* dOBlk = dO + (i0 * d.NH + h) * d.D;
+  const float* oBlk = out + (i0 * d.NH + h) * d.D;
+  P.resize((size_t)(bq * nk));
+  dP.resize((size_t)(bq * nk));
+  probs(d, q, k, h, i0, bq, nk, P.data(), nullptr, lse);
+  if (aV)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)d.D, (int)bq, 1.f, P.data(), (int)nk, dOBlk, ldq, 1.f,
+                aV + g * d.D, ldk);
+  if (!dq && !aK) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)nk, (int)d.D, 1.f, dOBlk, ldq, v + g * d.D, ldk, 0.f,
+              dP.data(), (int)nk);
+  for (int64_t r = 0; r < bq; r++) {
+    double Di = 0;
+    for (int64_t e = 0; e < d.D; e++) Di += (double)dOBlk[r * ldq + e] * oBlk[r * ldq + e];
+    float di = (float)Di;
+    float *p = P.data() + r * nk, *dp = dP.data() + r * nk;
+    for (int64_t j = 0; j < nk; j++) dp[j] = p[j] * (dp[j] - di);  // dS (masked entries have p = 0)
+  }
+  if (dq)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, (int)d.D, (int)nk, d.scale, dP.data(), (int)nk,
+                k + g * d.D, ldk, 1.f, dq + (i0 * d.NH + h) * d.D, ldq);
+  if (aK)
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)d.D, (int)bq, d.scale, dP.data(), (int)nk, qBlk, ldq, 1.f,
+                aK + g * d.D, ldk);
 }
 
 // attentionForward(q, k, v, out, lse, T, Tk, NH, KVH, D, start, scale)
@@ -78,14 +124,20 @@ static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
 #pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; u++) {
       int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;  // largest blocks first for balance
-      int64_t i0 = qb * BQ, bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);
-      S.resize((size_t)(bq * nk));
-      probs(d, q.p, k.p, h, i0, bq, nk, S.data(), lse.p, nullptr);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, (int)d.D, (int)nk, 1.f, S.data(), (int)nk,
-                  v.p + g * d.D, (int)(d.KVH * d.D), 0.f, out.p + (i0 * d.NH + h) * d.D, (int)(d.NH * d.D));
+      forwardUnit(d, q.p, k.p, v.p, out.p, lse.p, h, qb * BQ, S);
     }
   }
   return info.Env().Undefined();
+}
+
+// dst += Σ over nt per-thread accumulators of kn floats each (in thread order: reproducible).
+static void reduceInto(const std::vector<float>& acc, int nt, int64_t kn, float* dst) {
+#pragma omp parallel for schedule(static) if (kn > 32768)
+  for (int64_t i = 0; i < kn; i++) {
+    float s = 0;
+    for (int t = 0; t < nt; t++) s += acc[(size_t)t * kn + i];
+    dst[i] += s;
+  }
 }
 
 // attentionBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, T, Tk, NH, KVH, D, start, scale)
@@ -117,52 +169,121 @@ static Napi::Value attentionBackward(const Napi::CallbackInfo& info) {
 #pragma omp for schedule(static, 1)
     for (int64_t u = 0; u < units; u++) {
       int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
-      int64_t i0 = qb * BQ, bq = std::min(BQ, d.T - i0), nk = d.start + i0 + bq, g = h / (d.NH / d.KVH);
-      int ldq = (int)(d.NH * d.D), ldk = (int)(d.KVH * d.D);
-      const float* qBlk = q.p + (i0 * d.NH + h) * d.D;
-      const float* dOBlk = dO.p + (i0 * d.NH + h) * d.D;
-      const float* oBlk = out.p + (i0 * d.NH + h) * d.D;
-      P.resize((size_t)(bq * nk));
-      dP.resize((size_t)(bq * nk));
-      probs(d, q.p, k.p, h, i0, bq, nk, P.data(), nullptr, lse.p);
-      if (aV)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)d.D, (int)bq, 1.f, P.data(), (int)nk, dOBlk, ldq, 1.f,
-                    aV + g * d.D, ldk);
-      if (!dq.p && !aK) continue;
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)nk, (int)d.D, 1.f, dOBlk, ldq, v.p + g * d.D, ldk, 0.f,
-                  dP.data(), (int)nk);
-      for (int64_t r = 0; r < bq; r++) {
-        double Di = 0;
-        for (int64_t e = 0; e < d.D; e++) Di += (double)dOBlk[r * ldq + e] * oBlk[r * ldq + e];
-        float di = (float)Di;
-        float *p = P.data() + r * nk, *dp = dP.data() + r * nk;
-        for (int64_t j = 0; j < nk; j++) dp[j] = p[j] * (dp[j] - di);  // dS (masked entries have p = 0)
-      }
-      if (dq.p)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)bq, (int)d.D, (int)nk, d.scale, dP.data(), (int)nk,
-                    k.p + g * d.D, ldk, 1.f, dq.p + (i0 * d.NH + h) * d.D, ldq);
-      if (aK)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)nk, (int)d.D, (int)bq, d.scale, dP.data(), (int)nk, qBlk, ldq,
-                    1.f, aK + g * d.D, ldk);
+      backwardUnit(d, dO.p, q.p, k.p, v.p, out.p, lse.p, dq.p, aK, aV, h, qb * BQ, P, dP);
     }
   }
-  // Reduce the per-thread accumulators.
-  auto reduce = [&](std::vector<float>& acc, float* dst) {
-#pragma omp parallel for schedule(static) if (kn > 32768)
-    for (int64_t i = 0; i < kn; i++) {
-      float s = 0;
-      for (int t = 0; t < nt; t++) s += acc[(size_t)t * kn + i];
-      dst[i] += s;
+  if (dk.p) reduceInto(accK, nt, kn, dk.p);
+  if (dv.p) reduceInto(accV, nt, kn, dv.p);
+  return info.Env().Undefined();
+}
+
+// Packed sequences (batched training): S samples' tokens concatenated into one [T, ·] row block, sample s
+// holding rows offsets[s] … offsets[s+1]−1, each attending causally to its own rows only (positions restart
+// at 0 per sample, no KV cache). The work units are every sample's (head, query block), largest first, so a
+// pack of short samples is one parallel loop. Same layouts as above with T the packed total; lse [NH, T].
+struct Pack {
+  std::vector<int64_t> blockSeg, blockI0;  // query blocks, largest key range first
+};
+
+static Pack readPack(const I32& off, int64_t T, const char* op) {
+  if (off.n < 1 || off.p[0] != 0 || off.p[off.n - 1] != T)
+    throw ArgError{std::string(op) + ": offsets must run from 0 to the packed length " + std::to_string(T)};
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // (segment, i0)
+  for (size_t s = 0; s + 1 < off.n; s++) {
+    if (off.p[s + 1] < off.p[s]) throw ArgError{std::string(op) + ": offsets must not decrease (at sample " + std::to_string(s) + ")"};
+    for (int64_t i0 = 0; i0 < off.p[s + 1] - off.p[s]; i0 += BQ) blocks.push_back({(int64_t)s, i0});
+  }
+  auto end = [&](const std::pair<int64_t, int64_t>& b) { return std::min(b.second + BQ, (int64_t)(off.p[b.first + 1] - off.p[b.first])); };
+  std::stable_sort(blocks.begin(), blocks.end(), [&](const auto& a, const auto& b) { return end(a) > end(b); });
+  Pack p;
+  for (auto& b : blocks) { p.blockSeg.push_back(b.first); p.blockI0.push_back(b.second); }
+  return p;
+}
+
+// Dims of sample s of a pack: a sequence of its own length, lse rows strided by the packed total.
+static Dims segDims(const Dims& all, const I32& off, int64_t s) {
+  Dims d = all;
+  d.T = d.Tk = off.p[s + 1] - off.p[s];
+  d.start = 0;
+  d.lseStride = all.T;
+  return d;
+}
+
+static Dims readPackedDims(const Napi::CallbackInfo& info, int i, int64_t T, const char* op) {
+  Dims d{T, T, integer(info, i, op), integer(info, i + 1, op), integer(info, i + 2, op), 0, (float)number(info, i + 3, op), T};
+  positive(op, "NH", d.NH); positive(op, "KVH", d.KVH); positive(op, "head dim", d.D);
+  if (d.NH % d.KVH != 0)
+    throw ArgError{std::string(op) + ": query heads " + std::to_string(d.NH) + " must be a multiple of KV heads " + std::to_string(d.KVH)};
+  return d;
+}
+
+// attentionPackedForward(q, k, v, out, lse, offsets Int32[S+1], NH, KVH, D, scale)
+static Napi::Value attentionPackedForward(const Napi::CallbackInfo& info) {
+  const char* op = "attentionPacked";
+  F32 q = f32(info, 0, op), k = f32(info, 1, op), v = f32(info, 2, op), out = f32(info, 3, op), lse = f32(info, 4, op);
+  I32 off = i32(info, 5, op);
+  int64_t T = off.n ? off.p[off.n - 1] : 0;
+  Dims d = readPackedDims(info, 6, T, op);
+  fits(op, "q", q.n, 0, T * d.NH * d.D); fits(op, "k", k.n, 0, T * d.KVH * d.D); fits(op, "v", v.n, 0, T * d.KVH * d.D);
+  fits(op, "out", out.n, 0, T * d.NH * d.D); fits(op, "lse", lse.n, 0, d.NH * T);
+  Pack pk = readPack(off, T, op);
+  int64_t units = (int64_t)pk.blockSeg.size() * d.NH;
+#pragma omp parallel if (units > 1)
+  {
+    std::vector<float> S;
+#pragma omp for schedule(static, 1)
+    for (int64_t u = 0; u < units; u++) {
+      int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s];
+      forwardUnit(segDims(d, off, s), q.p + o * d.NH * d.D, k.p + o * d.KVH * d.D, v.p + o * d.KVH * d.D, out.p + o * d.NH * d.D,
+                  lse.p + o, h, pk.blockI0[b], S);
     }
-  };
-  if (dk.p) reduce(accK, dk.p);
-  if (dv.p) reduce(accV, dv.p);
+  }
+  return info.Env().Undefined();
+}
+
+// attentionPackedBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, offsets, NH, KVH, D, scale); += as above.
+static Napi::Value attentionPackedBackward(const Napi::CallbackInfo& info) {
+  const char* op = "attentionPackedBackward";
+  F32 dO = f32(info, 0, op), q = f32(info, 1, op), k = f32(info, 2, op), v = f32(info, 3, op), out = f32(info, 4, op),
+      lse = f32(info, 5, op);
+  F32 dq = f32opt(info, 6, op), dk = f32opt(info, 7, op), dv = f32opt(info, 8, op);
+  I32 off = i32(info, 9, op);
+  int64_t T = off.n ? off.p[off.n - 1] : 0;
+  Dims d = readPackedDims(info, 10, T, op);
+  int64_t qn = T * d.NH * d.D, kn = T * d.KVH * d.D;
+  fits(op, "dOut", dO.n, 0, qn); fits(op, "q", q.n, 0, qn); fits(op, "out", out.n, 0, qn); fits(op, "lse", lse.n, 0, d.NH * T);
+  fits(op, "k", k.n, 0, kn); fits(op, "v", v.n, 0, kn);
+  if (dq.p) fits(op, "dq", dq.n, 0, qn);
+  if (dk.p) fits(op, "dk", dk.n, 0, kn);
+  if (dv.p) fits(op, "dv", dv.n, 0, kn);
+  Pack pk = readPack(off, T, op);
+  int64_t units = (int64_t)pk.blockSeg.size() * d.NH;
+  int nt = omp_get_max_threads();
+  if (units < nt) nt = (int)std::max<int64_t>(units, 1);
+  std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);
+#pragma omp parallel num_threads(nt)
+  {
+    int tid = omp_get_thread_num();
+    std::vector<float> P, dP;
+    float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
+    float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
+#pragma omp for schedule(static, 1)
+    for (int64_t u = 0; u < units; u++) {
+      int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s], qo = o * d.NH * d.D, ko = o * d.KVH * d.D;
+      backwardUnit(segDims(d, off, s), dO.p + qo, q.p + qo, k.p + ko, v.p + ko, out.p + qo, lse.p + o, dq.p ? dq.p + qo : nullptr,
+                   aK ? aK + ko : nullptr, aV ? aV + ko : nullptr, h, pk.blockI0[b], P, dP);
+    }
+  }
+  if (dk.p) reduceInto(accK, nt, kn, dk.p);
+  if (dv.p) reduceInto(accV, nt, kn, dv.p);
   return info.Env().Undefined();
 }
 
 void registerAttention(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("attentionForward", attentionForward);
   LIFT_EXPORT("attentionBackward", attentionBackward);
+  LIFT_EXPORT("attentionPackedForward", attentionPackedForward);
+  LIFT_EXPORT("attentionPackedBackward", attentionPackedBackward);
 }
 
 }  // namespace lift

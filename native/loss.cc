@@ -48,23 +48,26 @@ static Napi::Value xentForward(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// xentBackward(logits[T,V], targets, lse[T], dLogits[T,V] (written; may be the logits buffer), T, V, scale)
-//   dLogits[t] = (softmax(logits[t]) − onehot(target)) · scale   (scale = dLoss / count); 0 for ignored rows
+// xentBackward(logits[T,V], targets, lse[T], dLogits[T,V] (written; may be the logits buffer), T, V, scale, weights[T]?)
+//   dLogits[t] = (softmax(logits[t]) − onehot(target)) · scale (· weights[t] when given: a packed batch's
+//   per-sample weights); 0 for ignored rows
 static Napi::Value xentBackward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropyBackward";
   F32 x = f32(info, 0, op); I32 tg = i32(info, 1, op); F32 lse = f32(info, 2, op), dx = f32(info, 3, op);
   int64_t T = integer(info, 4, op), V = integer(info, 5, op);
   float sc = (float)number(info, 6, op);
+  F32 w = f32opt(info, 7, op);
   fits(op, "logits", x.n, 0, T * V); fits(op, "targets", tg.n, 0, T); fits(op, "lse", lse.n, 0, T); fits(op, "dLogits", dx.n, 0, T * V);
+  if (w.p) fits(op, "weights", w.n, 0, T);
   checkTargets(op, tg, V);
 #pragma omp parallel for schedule(static) if (T * V > 65536)
   for (int64_t t = 0; t < T; t++) {
     const float* r = x.p + t * V;
     float* d = dx.p + t * V;
     if (tg.p[t] == IGNORE) { std::fill(d, d + V, 0.f); continue; }
-    float l = lse.p[t];
-    for (int64_t j = 0; j < V; j++) d[j] = std::exp(r[j] - l) * sc;
-    d[tg.p[t]] -= sc;
+    float l = lse.p[t], st = w.p ? sc * w.p[t] : sc;
+    for (int64_t j = 0; j < V; j++) d[j] = std::exp(r[j] - l) * st;
+    d[tg.p[t]] -= st;
   }
   return info.Env().Undefined();
 }

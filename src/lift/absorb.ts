@@ -20,6 +20,7 @@ import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
 import { readCheckpointState } from './checkpoint.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
+import { DEFAULT_PACK_TOKENS } from './packed.js';
 import { train, calibrate, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
 import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
 import { PAPER_DEFAULTS } from './presets.js';
@@ -76,6 +77,8 @@ export interface AbsorbOptions {
   answerRecitations?: number;
   /** Per-token losses averaged per sample (default 'samples') or over the batch's tokens (the authors' code). */
   lossAverage?: 'tokens' | 'samples';
+  /** Batched training: tokens per packed forward/backward (0 = one pass per sample; TrainerOptions.packTokens). */
+  packTokens?: number;
   /** Prepend BOS to training samples (default: the model's convention, LoadedModel.addBos). */
   bos?: boolean;
   seed?: number;
@@ -264,6 +267,7 @@ async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: Absorb
     anchor: o.anchor ?? 0,
     anchor_on: anchorOn,
     loss_average: o.lossAverage ?? 'samples',
+    pack_tokens: o.packTokens ?? DEFAULT_PACK_TOKENS,
     ...(mask ? { anchor_lifted_tokens: liftedTokens } : {}),
     ...(docs.length > 1 ? { documents: docs.length } : {}),
     answer_recitations: reciteTrain.length,
@@ -281,6 +285,7 @@ async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: Absorb
       anchor: o.anchor,
       anchorOn,
       lossAverage: o.lossAverage,
+      packTokens: o.packTokens,
       seed,
       guard,
       checkpointDir: o.checkpointDir,

@@ -13,6 +13,7 @@ import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
 import { AbortedError, pause } from './pace.js';
+import { DEFAULT_PACK_TOKENS, packGroups, packedGuardPass, packedTaskPass } from './packed.js';
 
 /** How per-token losses are averaged over a batch (see TrainerOptions.lossAverage). */
 export type LossAverage = 'tokens' | 'samples';
@@ -108,6 +109,12 @@ export interface TrainerOptions {
    *   passes num_items_in_batch to the model's loss; docs/fidelity.md), so a sample weighs by its token count.
    */
   lossAverage?: LossAverage;
+  /**
+   * Batched training (packed.ts): a mini-batch's samples run as packed forward/backward passes of up to this
+   * many tokens each (samples concatenated, attention within each sample), not one pass per sample; the
+   * gradients are the same within float32 rounding. 0 = one pass per sample. (default DEFAULT_PACK_TOKENS)
+   */
+  packTokens?: number;
   checkpointDir?: string;
   /** Checkpoint every N optimizer steps (and at the end). */
   checkpointEvery?: number;
@@ -169,6 +176,8 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
   const parts = fingerprintParts(stages, opts, params);
   const fp = fingerprintOf(parts);
   const batchOf = (n: number) => (opts.batchSize === 'full' ? n : Math.max(1, Math.min(n, opts.batchSize)));
+  const pack = opts.packTokens ?? DEFAULT_PACK_TOKENS;
+  if (!Number.isInteger(pack) || pack < 0) throw new Error(`train: packTokens must be an integer ≥ 0 (0 = one pass per sample), got ${pack}`);
   const totalSteps = stages.reduce((s, st) => s + st.epochs * Math.ceil(st.samples.length / batchOf(st.samples.length)), 0);
   let state: TrainerState = { fingerprint: fp, parts, stage: 0, epoch: 0, batch: 0, step: 0, losses: [], nonFiniteSteps: 0, seconds: 0 };
   let resumed = false;
@@ -222,7 +231,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
           const before = samplesDone;
-          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples');
+          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples', pack);
           if (acc === null) {
             // Aborted between two samples of the batch: its partial gradient is dropped and the checkpoint
             // points at this batch, so a resumed run redoes it whole and ends bit-identical.
@@ -315,11 +324,12 @@ async function carryOn(p: Pace): Promise<boolean> {
 }
 
 /** null when aborted between samples (the gradients then hold part of the batch: the caller zeroes them). */
-async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, average: LossAverage): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, average: LossAverage, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   // wᵢ on sample i's mean loss (sampleWeights): 1/B, or its share of the batch's supervised tokens. With the
   // anchor, wᵢ scales the sample's whole differentiated loss (CE + β·KL).
   const weights = sampleWeights(batch, average);
+  if (pack > 0) return accumulatePacked(model, adapter, batch, weights, guard, step, anchor, pace, pack);
   for (const [i, s] of batch.entries()) {
     if (!(await carryOn(pace))) return null;
     pace.onSample();
@@ -365,6 +375,34 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
       tape.dispose();
       ref?.dispose();
     }
+  }
+  return { loss: total, guardLoss: g };
+}
+
+/**
+ * One batch's loss and its gradients accumulated into the adapter's parameters' .grad, as a training step
+ * computes them before AdamW (`step` picks the guard's samples): for comparing batched and looped passes.
+ */
+export async function batchGradients(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'lossAverage' | 'packTokens' | 'guard'>, step = 0): Promise<{ loss: number; guardLoss: number | null }> {
+  const pace: Pace = { last: performance.now(), onSample: () => {}, report: () => {} };
+  const r = await accumulate(model, adapter, batch, opts.guard ?? null, step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples', opts.packTokens ?? DEFAULT_PACK_TOKENS);
+  return r!;
+}
+
+/** accumulate() with the batch (and the step's guard samples) in packs of up to `pack` tokens (packed.ts). */
+async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
+  let total = 0;
+  for (const group of packGroups(batch.map((s) => s.input.length), pack)) {
+    if (!(await carryOn(pace))) return null;
+    for (let k = 0; k < group.length; k++) pace.onSample();
+    total += packedTaskPass(model, adapter, group.map((i) => batch[i]), group.map((i) => weights[i]), anchor);
+  }
+  if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
+  const samples = Array.from({ length: guard.perStep }, (_, k) => guard.samples[(step * guard.perStep + k) % guard.samples.length]);
+  let g = 0;
+  for (const group of packGroups(samples.map((s) => s.input.length), pack)) {
+    if (!(await carryOn(pace))) return null;
+    g += packedGuardPass(model, adapter, group.map((k) => samples[k]), guard);
   }
   return { loss: total, guardLoss: g };
 }

@@ -28,6 +28,11 @@ export interface ForwardOptions {
   hiddenOnly?: boolean;
   /** Sees every named intermediate (for comparisons against other implementations). */
   hook?: (name: string, t: Tensor) => void;
+  /**
+   * Packed samples (batched training): ids holds S samples back to back, sample s at rows offsets[s] …
+   * offsets[s+1]−1 (offsets [S+1], 0 … T); each attends to itself only, RoPE positions restart at 0. No cache.
+   */
+  offsets?: Int32Array;
 }
 
 interface Layer {
@@ -79,6 +84,7 @@ export class LlamaModel {
     const c = this.config, ad = o.adapter ?? null, hook = o.hook;
     const NH = c.num_attention_heads, KVH = c.num_key_value_heads, D = c.head_dim;
     const P = o.cache?.length ?? 0;
+    if (o.cache && o.offsets) throw new Error('forward: packed samples (offsets) are for training and take no KV cache');
     if (o.cache && P + ids.length > o.cache.capacity)
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
     const proj = (l: number, name: ProjName, x: Tensor, w: Tensor, b: Tensor | null): Tensor => {
@@ -92,10 +98,10 @@ export class LlamaModel {
       const q = proj(l, 'q_proj', h, L.q, L.qb); // [T, NH·D], pre-RoPE
       const k = proj(l, 'k_proj', h, L.k, L.kb); // [T, KVH·D]
       const v = proj(l, 'v_proj', h, L.v, L.vb);
-      const qr = rope(q, NH, P, this.invFreq, this.ropeLayout);
-      const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout);
+      const qr = rope(q, NH, P, this.invFreq, this.ropeLayout, o.offsets);
+      const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout, o.offsets);
       const [keys, values] = o.cache ? o.cache.append(l, kr, v) : [kr, v]; // [P+T, KVH·D]
-      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P }); // [T, NH·D]
+      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P, offsets: o.offsets }); // [T, NH·D]
       if (ad?.attnOut) a = ad.attnOut(l, q, a);
       x = add(x, proj(l, 'o_proj', a, L.o, L.ob));
       hook?.(`layers.${l}.attn_residual`, x);

@@ -12,21 +12,31 @@ export type RopeLayout = 'interleaved' | 'half';
  * dims). Layout 'interleaved' rotates (x[2j], x[2j+1]) as llama2.c and GGUF do; 'half' rotates
  * (x[j], x[j+R/2]) as Hugging Face does.
  */
-export function rope(x: Tensor, heads: number, start: number, invFreq: Float32Array, layout: RopeLayout): Tensor {
+export function rope(x: Tensor, heads: number, start: number, invFreq: Float32Array, layout: RopeLayout, offsets?: Int32Array): Tensor {
   expectRank('rope', 'x', x, 2);
   expectF32('rope', x);
   const [T, HD] = x.shape;
   if (HD % heads !== 0) throw new Error(`rope: x ${fmt(x)} is not divisible into ${heads} heads`);
+  if (offsets) checkOffsets('rope', offsets, T);
   const D = HD / heads;
   const out = Tensor.empty([T, HD]);
   const il = layout === 'interleaved';
-  native.rope(x.f32(), out.f32(), T, heads, D, start, invFreq, il, 1, false);
+  // Packed samples (offsets [S+1]): positions start … per sample, each rows offsets[s] … offsets[s+1]−1.
+  const spans = offsets ? Array.from({ length: offsets.length - 1 }, (_, s) => [offsets[s], offsets[s + 1]] as const) : [[0, T] as const];
+  const rows = (a: Float32Array, i: number, j: number) => a.subarray(i * HD, j * HD);
+  for (const [i, j] of spans) native.rope(rows(x.f32(), i, j), rows(out.f32(), i, j), j - i, heads, D, start, invFreq, il, 1, false);
   if (!needsGrad(x)) return out;
   // The inverse rotation is the transpose: dx += R(−θ)·dy.
   return record('rope', out, () => {
     const dx = gradFor(x)!;
-    native.rope(out.grad!.f32(), dx.g, T, heads, D, start, invFreq, il, -1, !dx.fresh);
+    for (const [i, j] of spans) native.rope(rows(out.grad!.f32(), i, j), rows(dx.g, i, j), j - i, heads, D, start, invFreq, il, -1, !dx.fresh);
   });
+}
+
+/** Packed samples' row offsets [S+1]: 0 = offsets[0] ≤ offsets[1] ≤ … ≤ offsets[S] = T. */
+function checkOffsets(op: string, offsets: Int32Array, T: number): void {
+  const ok = offsets.length >= 1 && offsets[0] === 0 && offsets[offsets.length - 1] === T && offsets.every((o, i) => i === 0 || o >= offsets[i - 1]);
+  if (!ok) throw new Error(`${op}: offsets [${offsets.slice(0, 8).join(', ')}${offsets.length > 8 ? ', …' : ''}] must rise from 0 to the ${T} rows`);
 }
 
 export interface AttentionOptions {
@@ -36,6 +46,11 @@ export interface AttentionOptions {
   start?: number;
   /** Score scale, default 1/√D. */
   scale?: number;
+  /**
+   * Packed samples (batched training): row offsets [S+1]; sample s is rows offsets[s] … offsets[s+1]−1 of q,
+   * k and v, and each row sees the keys of its own sample up to itself. Needs start 0 and Tk = T (no cache).
+   */
+  offsets?: Int32Array;
 }
 
 /** Causal GQA: out[T, NH·D] from q[T, NH·D], k/v[Tk, KVH·D]; query i sees keys 0 … start+i. */
@@ -51,15 +66,23 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   if (NH % KVH !== 0) throw new Error(`attention: ${NH} query heads are not a multiple of ${KVH} KV heads`);
   const start = o.start ?? 0, scale = o.scale ?? 1 / Math.sqrt(D);
   if (start + T > Tk) throw new Error(`attention: start ${start} + ${T} queries exceed the ${Tk} keys`);
+  const off = o.offsets;
+  if (off) {
+    if (start !== 0 || Tk !== T) throw new Error(`attention: packed samples (offsets) need start 0 and as many keys as queries, got start ${start}, ${Tk} keys for ${T} queries`);
+    checkOffsets('attention', off, T);
+  }
   const out = Tensor.empty([T, QD]);
   const lse = Tensor.empty([NH, T]);
-  native.attentionForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), T, Tk, NH, KVH, D, start, scale);
+  if (off) native.attentionPackedForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), off, NH, KVH, D, scale);
+  else native.attentionForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), T, Tk, NH, KVH, D, start, scale);
   if (!needsGrad(q, k, v)) {
     lse.dispose();
     return out;
   }
   // Saved: q, k, v, out, lse (per-row log-sum-exp); probabilities are recomputed blockwise.
   return record('attention', out, () =>
-    native.attentionBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), T, Tk, NH, KVH, D, start, scale),
+    off
+      ? native.attentionPackedBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), off, NH, KVH, D, scale)
+      : native.attentionBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), T, Tk, NH, KVH, D, start, scale),
   );
 }

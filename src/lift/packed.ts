@@ -1,0 +1,126 @@
+// Batched training (trainer.ts): the samples of a mini-batch concatenated into packs of up to `packTokens`
+// tokens, each pack one forward/backward over all its tokens — [T_pack, C] row blocks instead of one small
+// [Tᵢ, C] block per sample, with attention kept inside each sample (LlamaModel.forward's `offsets`) and RoPE
+// positions restarting per sample. The pack's loss is the looped trainer's sum written per row:
+//   task:  Σᵢ wᵢ·CEᵢ + β·Σᵢ wᵢ·KLᵢ = Σₜ (wᵢ/nᵢ)·nllₜ + β·Σₜ (wᵢ·aₜ/Tᵢ)·klₜ
+// (wᵢ from sampleWeights, nᵢ sample i's supervised tokens, Tᵢ its length, aₜ the anchor's row weight), and
+//   guard: Σₖ KLₖ/perStep (or replay CEₖ/perStep), scaled by λ in backward,
+// so its gradients equal the per-sample loop's within float32 rounding (test/lift/packed.test.ts).
+import { Tape, add, crossEntropy, klDivergence, tidy, IGNORE_INDEX as IGNORE } from '../engine/index.js';
+import type { LlamaModel } from '../model/llama.js';
+import { knownRows, supervisedTokens, type AnchorOn, type GuardOptions, type TrainableAdapter, type TrainSample } from './trainer.js';
+
+/** Default tokens per packed pass (TrainerOptions.packTokens): measured in docs/speed.md. */
+export const DEFAULT_PACK_TOKENS = 1024;
+
+/**
+ * Consecutive groups of sample indices whose lengths sum to at most `maxTokens` (a longer sample alone):
+ * the batch's order is kept, so which samples share a pass depends only on the batch.
+ */
+export function packGroups(lengths: readonly number[], maxTokens: number): number[][] {
+  const groups: number[][] = [];
+  let cur: number[] = [], tokens = 0;
+  for (const [i, n] of lengths.entries()) {
+    if (cur.length > 0 && tokens + n > maxTokens) {
+      groups.push(cur);
+      cur = [];
+      tokens = 0;
+    }
+    cur.push(i);
+    tokens += n;
+  }
+  if (cur.length > 0) groups.push(cur);
+  return groups;
+}
+
+/** Samples back to back: ids and labels [T], row offsets [S+1] (sample s at rows offsets[s] … offsets[s+1]−1). */
+export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'labels'>[]): { ids: Int32Array; labels: Int32Array; offsets: Int32Array } {
+  const offsets = new Int32Array(samples.length + 1);
+  samples.forEach((s, i) => {
+    if (s.labels.length !== s.input.length) throw new Error(`train: sample has ${s.input.length} inputs but ${s.labels.length} labels`);
+    offsets[i + 1] = offsets[i] + s.input.length;
+  });
+  const T = offsets[samples.length], ids = new Int32Array(T), labels = new Int32Array(T);
+  samples.forEach((s, i) => {
+    ids.set(s.input, offsets[i]);
+    labels.set(s.labels, offsets[i]);
+  });
+  return { ids, labels, offsets };
+}
+
+/**
+ * One packed forward/backward of training samples with their weights wᵢ (sampleWeights over the whole batch),
+ * gradients accumulated into the adapter. Returns Σᵢ wᵢ·CEᵢ over the samples that supervise a token (what the
+ * looped trainer reports), or a non-finite number when the differentiated loss is not finite (no backward then).
+ */
+export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], weights: readonly number[], anchor: { beta: number; on: AnchorOn }): number {
+  const { ids, labels, offsets } = packSamples(samples);
+  const T = ids.length;
+  const n = samples.map(supervisedTokens);
+  // CE row weights wᵢ/nᵢ. A sample without a supervised token adds nothing at all (as in the loop, its anchor
+  // too).
+  const ceRows = new Float32Array(T);
+  // The anchor's row weights wᵢ·aₜ/Tᵢ; samples it skips (QA under 'segments'/'answers') keep 0.
+  const klRows = new Float32Array(T);
+  let anchored = false;
+  samples.forEach((s, i) => {
+    if (n[i] === 0) return;
+    ceRows.fill(weights[i] / n[i], offsets[i], offsets[i + 1]);
+    if (anchor.beta > 0 && !((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa')) anchored = true;
+  });
+  const tape = new Tape();
+  // The anchor's reference: the frozen base's logits on the same pack, kept until backward has used them.
+  const ref = anchored ? tidy(() => model.forward(ids, { offsets })) : null;
+  try {
+    if (ref) {
+      const known = anchor.on === 'known' ? knownRows(ref, labels) : null;
+      samples.forEach((s, i) => {
+        if (n[i] === 0 || ((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa')) return;
+        const len = offsets[i + 1] - offsets[i], base = weights[i] / len;
+        const rows = anchor.on === 'answers' ? s.anchorRows : undefined;
+        for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (known ? known[offsets[i] + t] : rows ? rows[t] : 1);
+      });
+    }
+    const { loss, ce } = tape.record(() => {
+      const logits = model.forward(ids, { adapter, offsets });
+      const c = crossEntropy(logits, labels, { inPlace: ref === null, rowWeights: ceRows });
+      return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: klRows, divisor: 1 }), anchor.beta) : c.loss, ce: c.loss };
+    });
+    if (!n.some((k) => k > 0)) return 0;
+    const l = loss.item();
+    if (!Number.isFinite(l)) return l;
+    tape.backward(loss, 1);
+    return ce.item();
+  } finally {
+    tape.dispose();
+    ref?.dispose();
+  }
+}
+
+/**
+ * One packed pass of guard samples, each weighing 1/perStep of the guard loss (KL to the base, or replay CE
+ * per sample mean), backward scaled by λ. Returns this pack's share of the step's guard loss.
+ */
+export function packedGuardPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], guard: GuardOptions): number {
+  const { ids, labels, offsets } = packSamples(samples);
+  const rows = new Float32Array(ids.length);
+  samples.forEach((s, k) => {
+    // KL: the mean over a sample's rows; replay: the mean over its supervised tokens (none: no loss, as CE's 0).
+    const d = guard.kind === 'kl' ? offsets[k + 1] - offsets[k] : supervisedTokens(s);
+    if (d > 0) rows.fill(1 / (d * guard.perStep), offsets[k], offsets[k + 1]);
+  });
+  const tape = new Tape();
+  const ref = guard.kind === 'kl' ? tidy(() => model.forward(ids, { offsets })) : null;
+  try {
+    const l = tape.record(() => {
+      const logits = model.forward(ids, { adapter, offsets });
+      return ref ? klDivergence(logits, ref, { rowWeights: rows, divisor: 1 }) : crossEntropy(logits, labels, { inPlace: true, rowWeights: rows }).loss;
+    });
+    const v = l.item();
+    if (Number.isFinite(v) && (ref || labels.some((x) => x !== IGNORE))) tape.backward(l, guard.lambda);
+    return v;
+  } finally {
+    tape.dispose();
+    ref?.dispose();
+  }
+}

@@ -1,0 +1,136 @@
+// Batched training (src/lift/packed.ts): a mini-batch packed into one forward/backward — samples of different
+// lengths concatenated, attention inside each sample, RoPE restarting per sample — gives the loss and the
+// LoRA gradients (A and B of every layer and projection) of the per-sample loop (packTokens 0, the trainer
+// before batching), for both loss averages, with and without the anchor (all / known / answers) and the guard
+// (KL / replay), on stories260K and on a random GQA model with attention biases. Tolerance: each tensor's
+// max |packed − looped| ≤ 1e-4 × its max |looped| (float32 sums in another order: ~1e-6 seen), the loss
+// within 1e-5 relative. A pack that leaked attention across samples or kept RoPE running is off by > 1e-2.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requireShared, sharedPath } from '../helpers/shared.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { parseHFConfig } from '../../src/model/config.js';
+import { LlamaModel } from '../../src/model/llama.js';
+import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
+import { seededRandom } from '../../src/engine/random.js';
+import { Tensor, untracked, IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
+import { batchGradients, type GuardOptions, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
+import { packGroups } from '../../src/lift/packed.js';
+
+/** A random Llama with grouped-query attention (4 query heads over 2 KV heads) and q/k/v biases. */
+function randomGqaModel(): LlamaModel {
+  const c = parseHFConfig({
+    architectures: ['Qwen2ForCausalLM'], hidden_size: 48, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, vocab_size: 101, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 256,
+  }, 'random GQA');
+  const rand = seededRandom(11), C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim;
+  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [c.vocab_size, C]], ['model.norm.weight', [C]], ['lm_head.weight', [c.vocab_size, C]]];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    shapes.push([p + 'input_layernorm.weight', [C]], [p + 'post_attention_layernorm.weight', [C]]);
+    shapes.push([p + 'self_attn.q_proj.weight', [QD, C]], [p + 'self_attn.k_proj.weight', [KD, C]], [p + 'self_attn.v_proj.weight', [KD, C]], [p + 'self_attn.o_proj.weight', [C, QD]]);
+    shapes.push([p + 'self_attn.q_proj.bias', [QD]], [p + 'self_attn.k_proj.bias', [KD]], [p + 'self_attn.v_proj.bias', [KD]]);
+    shapes.push([p + 'mlp.gate_proj.weight', [c.intermediate_size, C]], [p + 'mlp.up_proj.weight', [c.intermediate_size, C]], [p + 'mlp.down_proj.weight', [C, c.intermediate_size]]);
+  }
+  const weights = untracked(() => new Map(shapes.map(([name, shape]) => {
+    const t = Tensor.empty(shape, { name });
+    const d = t.f32();
+    for (let i = 0; i < d.length; i++) d[i] = name.endsWith('norm.weight') ? 1 + 0.2 * (rand() - 0.5) : (rand() - 0.5) * 0.4;
+    return [name, t] as const;
+  })));
+  return new LlamaModel(c, weights, 'half', 'random-gqa');
+}
+
+/**
+ * Five samples of 3 to 40 tokens: recitations with an unsupervised context prefix, one without any supervised
+ * token (it must add nothing), and a QA sample (kind 'qa', which the anchor skips under 'answers'), one with
+ * anchorRows.
+ */
+function samplesFor(vocab: number, seed: number): TrainSample[] {
+  const rand = seededRandom(seed), tok = () => 1 + Math.floor(rand() * (vocab - 1));
+  const make = (len: number, context: number, kind?: string): TrainSample => {
+    const ids = Array.from({ length: len + 1 }, tok);
+    return { input: ids.slice(0, -1), labels: ids.slice(1).map((x, i) => (i < context ? IGN : x)), kind };
+  };
+  const s = [make(23, 8, 'ct'), make(40, 0, 'segment'), make(3, 3, 'segment'), make(17, 11, 'qa'), make(9, 2, 'segment')];
+  s[1].anchorRows = Float32Array.from({ length: 40 }, (_, i) => (i % 5 === 2 ? 0 : 1));
+  return s;
+}
+
+async function grads(model: LlamaModel, lora: LoraAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'lossAverage' | 'packTokens' | 'guard'>) {
+  for (const p of lora.parameters()) p.grad?.f32().fill(0);
+  const r = await batchGradients(model, lora, batch, opts, 1);
+  return { ...r, g: lora.parameters().map((p) => ({ name: p.name ?? '?', g: p.grad ? p.grad.f32().slice() : new Float32Array(p.size) })) };
+}
+
+/** Compares a packed run with the loop on every case; returns the largest relative gradient error seen. */
+async function compareAll(model: LlamaModel, vocab: number): Promise<number> {
+  native.setThreads(1);
+  const lora = new LoraAdapter(model, { r: 4, lora_alpha: 8, target_modules: ALL_LINEAR, seed: 2 });
+  // A fresh LoRA has B = 0, which makes every A gradient 0: give both factors values.
+  const rand = seededRandom(5);
+  for (const p of lora.parameters()) { const d = p.f32(); for (let i = 0; i < d.length; i++) d[i] = (rand() - 0.5) * 0.2; }
+  const batch = samplesFor(vocab, 7);
+  const guardSamples = samplesFor(vocab, 8).map((s) => ({ input: s.input, labels: [...s.input.slice(1), IGN] }));
+  const guard = (kind: 'kl' | 'replay'): GuardOptions => ({ kind, lambda: 0.7, samples: guardSamples, perStep: 3 });
+  const cases: [string, Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'guard'>][] = [
+    ['plain', {}], ['anchor all', { anchor: 0.5, anchorOn: 'all' }], ['anchor known', { anchor: 0.5, anchorOn: 'known' }],
+    ['anchor answers', { anchor: 0.5, anchorOn: 'answers' }], ['guard kl', { guard: guard('kl') }], ['guard replay + anchor segments', { guard: guard('replay'), anchor: 0.3, anchorOn: 'segments' }],
+  ];
+  let worst = 0;
+  for (const lossAverage of ['samples', 'tokens'] as const)
+    for (const [name, o] of cases) {
+      const looped = await grads(model, lora, batch, { ...o, lossAverage, packTokens: 0 });
+      // One pack of everything, and packs of ≤ 45 tokens (three passes: 23 | 40 | 3+17+9, guard likewise).
+      for (const packTokens of [4096, 45]) {
+        const packed = await grads(model, lora, batch, { ...o, lossAverage, packTokens });
+        const what = `${name}, ${lossAverage}, packTokens ${packTokens}`;
+        assert.ok(Math.abs(packed.loss - looped.loss) <= 1e-5 * Math.abs(looped.loss), `${what}: loss ${packed.loss} vs looped ${looped.loss}`);
+        if (looped.guardLoss !== null) assert.ok(Math.abs(packed.guardLoss! - looped.guardLoss) <= 1e-5 * Math.abs(looped.guardLoss), `${what}: guard loss ${packed.guardLoss} vs ${looped.guardLoss}`);
+        else assert.equal(packed.guardLoss, null);
+        looped.g.forEach(({ name: pn, g: ref }, i) => {
+          const got = packed.g[i].g;
+          let scale = 0, err = 0;
+          for (let j = 0; j < ref.length; j++) { scale = Math.max(scale, Math.abs(ref[j])); err = Math.max(err, Math.abs(got[j] - ref[j])); }
+          assert.ok(scale > 0, `${what}: ${pn} has a zero gradient, the comparison would mean nothing`);
+          assert.ok(err <= 1e-4 * scale, `${what}: ${pn} differs by ${err} (max |g| ${scale})`);
+          worst = Math.max(worst, err / scale);
+        });
+      }
+    }
+  lora.dispose();
+  return worst;
+}
+
+test('packGroups: consecutive groups within the token budget, a longer sample alone', () => {
+  assert.deepEqual(packGroups([23, 40, 3, 17, 9], 45), [[0], [1, 2], [3, 4]]);
+  assert.deepEqual(packGroups([50, 10, 10], 45), [[0], [1, 2]]);
+  assert.deepEqual(packGroups([], 45), []);
+});
+
+test('packed batch = per-sample loop: loss and every LoRA gradient on stories260K', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model } = loadModelFromPath(sharedPath('models/stories260K/stories260K.bin'));
+  const worst = await compareAll(model, model.config.vocab_size);
+  console.log(`  stories260K: largest relative gradient difference ${worst.toExponential(2)}`);
+  model.dispose();
+});
+
+test('packed batch = per-sample loop on a random GQA model with attention biases', async () => {
+  const model = randomGqaModel();
+  const worst = await compareAll(model, model.config.vocab_size);
+  console.log(`  random GQA: largest relative gradient difference ${worst.toExponential(2)}`);
+  model.dispose();
+});
+
+test('a pack does not see across samples: logits of a packed pair = each sample alone', () => {
+  const model = randomGqaModel();
+  const a = Int32Array.from([5, 9, 2, 7, 7, 1]), b = Int32Array.from([3, 3, 8, 4]);
+  const both = model.forward(Int32Array.from([...a, ...b]), { offsets: Int32Array.from([0, 6, 10]) }).f32();
+  const alone = [...model.forward(a).f32(), ...model.forward(b).f32()];
+  let err = 0;
+  alone.forEach((x, i) => { err = Math.max(err, Math.abs(x - both[i])); });
+  assert.ok(err < 1e-5, `packed logits differ from separate passes by ${err}`);
+  assert.throws(() => model.forward(a, { offsets: Int32Array.from([0, 4]) }), /offsets \[0, 4\] must rise from 0 to the 6 rows/);
+  model.dispose();
+});
