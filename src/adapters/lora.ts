@@ -15,9 +15,6 @@ export interface LoraConfig {
   seed?: number;
 }
 
-/** LIFT §5's LoRA default: r = 128, α = 256 on all linear layers of the blocks. */
-export const LIFT_LORA_DEFAULT: LoraConfig = { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR };
-
 /** The Hugging Face module path of a projection: model.layers.3.self_attn.q_proj, lm_head. */
 export function modulePath(layer: number, name: ProjName): string {
   if (name === 'lm_head') return 'lm_head';

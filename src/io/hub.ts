@@ -15,7 +15,7 @@
 // renamed into place only when complete, so an interrupted download never leaves a truncated blob.
 // HF_HUB_OFFLINE=1 (or `offline`) resolves from the cache alone; a network failure falls back to the cache.
 import { createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -240,13 +240,4 @@ async function fetchBlob(repo: string, path: string, commit: string, info: Info,
     throw new Error(`download of ${repo}/${path} stopped at ${got} of ${info.size} bytes; run again to resume from ${partial}`);
   }
   await rename(partial, blobPath);
-}
-
-/** Reads a cached ref (for tools that show which commit a revision resolved to). */
-export async function readCachedRef(repo: string, revision = 'main', cacheDir = hubCacheDir()): Promise<string | null> {
-  try {
-    return (await readFile(join(cacheDir, repoFolderName(repo), 'refs', ...revision.split('/')), 'utf8')).trim();
-  } catch {
-    return null;
-  }
 }
