@@ -11,6 +11,7 @@ import { parseHFConfig } from '../src/model/config.js';
 import { HFTokenizer } from '../src/text/hf-tokenizer.js';
 import { absorb } from '../src/lift/absorb.js';
 import type { LoadedModel } from '../src/model/load.js';
+import { withBf16Weights } from '../src/model/compute.js';
 import { randomModel, SMOLLM2_135M } from './engine.js';
 import { Output, log, type BenchArgs } from './util.js';
 import { benchPrepare } from './absorb-prep.js';
@@ -26,7 +27,10 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
   const tokDir = join(SHARED, 'tokenizers', 'smollm2');
   const tokenizer = HFTokenizer.fromFiles(join(tokDir, 'tokenizer.json'), join(tokDir, 'tokenizer_config.json'));
   const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
-  const loaded: LoadedModel = { model: randomModel(config), tokenizer, format: 'safetensors', id: 'random-SmolLM2-135M', revision: null, chatTemplate: null, addBos: false, files: [] };
+  // --compute bf16: the frozen weights in bf16 on the bf16 units (src/model/compute.ts), as `lift absorb --compute bf16`.
+  const compute = args.flags.get('compute') === 'bf16' ? 'bf16' : 'fp32';
+  const model = compute === 'bf16' ? withBf16Weights(randomModel(config)) : randomModel(config);
+  const loaded: LoadedModel = { model, tokenizer, format: 'safetensors', id: 'random-SmolLM2-135M', revision: null, chatTemplate: null, addBos: false, files: [], compute, computeNote: null };
   // Paul Graham essays as text; token counts through the real tokenizer.
   const essays = join(SHARED, 'data', 'niah-paulgraham-essays');
   const corpus = readdirSync(essays).filter((f) => f.endsWith('.txt')).sort().map((f) => readFileSync(join(essays, f), 'utf8')).join('\n\n');
@@ -41,7 +45,7 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
       onEvent: (e) => { if (e.type === 'prepare') { segments = e.segments; sampleTokens = e.lengths.ctContext + e.lengths.segmentLength; } },
     });
     const seconds = (performance.now() - t0) / 1000;
-    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
+    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
     r.adapter.dispose();
     log(`  ${n} tokens: ${seconds.toFixed(1)} s`);
   }

@@ -5,3 +5,4 @@ export * from './ops/index.js';
 export { AdamW, findNonFinite, type AdamWOptions, type StepReport } from './optim.js';
 export { native } from './native.js';
 export { quantize, tensorFromStorage, tensorMapped, firstNonFiniteStored, valuesF32, rowF32 } from './quant.js';
+export { cpuFeatures, computeInBf16, computesInBf16, ComputeError, COMPUTE_MODES, type ComputeMode, type Compute, type CpuFeatures } from './compute.js';

@@ -60,6 +60,13 @@ export interface NativeEngine {
   qDequantRef(w: Uint8Array, type: number, rows: number, cols: number, out: F): void;
   qFirstNonFinite(w: Uint8Array, type: number, rows: number, cols: number): number;
   qQuantize(src: F, rows: number, cols: number, type: number, dst: Uint8Array): void;
+  /** y[T,O] = x[T,I] · W[O,I]ᵀ for W in bf16 (raw bytes), on the AVX-512 BF16 units (native/gemm-bf16.cc). */
+  bf16Matmul(x: F, T: number, I: number, w: Uint8Array, O: number, y: F): void;
+  /** dx[T,I] (+)= dy[T,O] · W[O,I] for W in bf16. */
+  bf16MatmulBackward(dy: F, T: number, O: number, w: Uint8Array, I: number, dx: F, accumulate: boolean): void;
+  /** Scalar reference: c[M,N] = bf16(a)·Wᵀ (W[N,K], wRowsN) or bf16(a)·W (W[K,N]), summed in double (tests). */
+  bf16MatmulRef(a: F, M: number, K: number, w: Uint8Array, N: number, wRowsN: boolean, c: F): void;
+  cpuFeatures(): { avx512f: boolean; avx512bw: boolean; avx512vl: boolean; avx512bf16: boolean; avx512vnni: boolean; bf16: boolean };
   sumSquares(x: F): number;
   countNonFinite(x: F): number;
 }

@@ -20,6 +20,8 @@ import { fromGGUFMetadata } from '../text/gguf-vocab-tokenizer.js';
 import { HFTokenizer } from '../text/hf-tokenizer.js';
 import { ConfigError, parseHFConfig, type LlamaConfig } from './config.js';
 import { LlamaModel } from './llama.js';
+import { chooseCompute, withBf16Weights } from './compute.js';
+import type { Compute, ComputeMode } from '../engine/index.js';
 
 export type ModelFormat = 'safetensors' | 'gguf' | 'llama2c';
 
@@ -35,6 +37,10 @@ export interface LoadedModel {
   /** Whether raw prompts should start with BOS (llama2.c/SentencePiece models: yes). */
   addBos: boolean;
   files: string[];
+  /** What the frozen weights' matrix products run in (LoadOptions.compute; src/model/compute.ts). */
+  compute: Compute;
+  /** One line for the user when compute 'auto' fell back to fp32 (why), else null. */
+  computeNote: string | null;
 }
 
 export interface LoadOptions {
@@ -42,6 +48,11 @@ export interface LoadOptions {
   tokenizer?: string;
   id?: string;
   revision?: string | null;
+  /**
+   * fp32 (default), bf16 (frozen weights in bf16, their products on the CPU's AVX-512 BF16 units; a ComputeError
+   * where there are none or the weights are quantized) or auto (bf16 when it can run, else fp32 with computeNote).
+   */
+  compute?: ComputeMode;
 }
 
 /** Detects the format of a local path: a folder is a Hugging Face model; a file goes by its first bytes. */
@@ -112,9 +123,16 @@ function plausibleLlama2cHeader(head: Uint8Array): boolean {
 export function loadModelFromPath(path: string, opts: LoadOptions = {}): LoadedModel {
   const format = detectFormat(path);
   const base = { id: opts.id ?? path, revision: opts.revision ?? null };
-  if (format === 'gguf') return { ...loadGGUF(path), ...base };
-  if (format === 'llama2c') return { ...loadLlama2c(path, opts.tokenizer), ...base };
-  return { ...loadHF(statSync(path).isDirectory() ? path : dirname(path)), ...base };
+  const loaded = format === 'gguf' ? loadGGUF(path) : format === 'llama2c' ? loadLlama2c(path, opts.tokenizer) : loadHF(statSync(path).isDirectory() ? path : dirname(path));
+  let choice;
+  try {
+    choice = chooseCompute(opts.compute ?? 'fp32', loaded.model.weights, path);
+  } catch (e) {
+    loaded.model.dispose();
+    throw e;
+  }
+  const model = choice.compute === 'bf16' ? withBf16Weights(loaded.model) : loaded.model;
+  return { ...loaded, ...base, model, compute: choice.compute, computeNote: choice.note };
 }
 
 /**
@@ -190,7 +208,7 @@ function expectedShapes(c: LlamaConfig, entries: Map<string, TensorEntry>): Map<
   return m;
 }
 
-function loadHF(dir: string): Omit<LoadedModel, 'id' | 'revision'> {
+function loadHF(dir: string): Omit<LoadedModel, 'id' | 'revision' | 'compute' | 'computeNote'> {
   const cfgPath = join(dir, 'config.json');
   let raw: unknown;
   try {
@@ -265,7 +283,7 @@ export function configFromGGUF(file: string, meta: Record<string, unknown>, tens
   }, file);
 }
 
-function loadGGUF(path: string): Omit<LoadedModel, 'id' | 'revision'> {
+function loadGGUF(path: string): Omit<LoadedModel, 'id' | 'revision' | 'compute' | 'computeNote'> {
   const ck = readGGUF(path);
   const config = configFromGGUF(basename(path), ck.metadata, ck.tensors);
   const tokenizer = fromGGUFMetadata(ck.metadata, basename(path)); // SentencePiece or byte-level BPE
@@ -302,7 +320,7 @@ export function configFromLlama2c(meta: Checkpoint['metadata'], file = 'llama2.c
   }, file);
 }
 
-function loadLlama2c(path: string, tokenizerPath?: string): Omit<LoadedModel, 'id' | 'revision'> {
+function loadLlama2c(path: string, tokenizerPath?: string): Omit<LoadedModel, 'id' | 'revision' | 'compute' | 'computeNote'> {
   const ck = readLlama2c(path);
   const config = configFromLlama2c(ck.metadata, path);
   const candidates = tokenizerPath ? [tokenizerPath] : [join(dirname(path), `tok${config.vocab_size}.bin`), join(dirname(path), 'tokenizer.bin')];

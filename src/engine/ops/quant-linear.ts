@@ -7,6 +7,7 @@ import { native } from '../native.js';
 import { Tensor, ggmlOf } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, fmt } from './shapes.js';
+import { computesInBf16 } from '../compute.js';
 
 function frozen(op: string, w: Tensor): void {
   if (w.requiresGrad) throw new Error(`${op}: weight ${w.name || fmt(w)} is ${w.dtype} and requires grad; only f32 weights train (${w.dtype} weights are frozen)`);
@@ -18,14 +19,18 @@ export function quantLinear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   expectF32('linear', x, b);
   const [T, I] = x.shape, O = w.shape[0];
   const type = ggmlOf(w.dtype).id;
+  // A bf16 weight marked by the loader (engine/compute.ts) runs on the bf16 units; otherwise f32 tiles + sgemm.
+  const bf16 = computesInBf16(w);
   const y = Tensor.empty([T, O]);
-  native.qMatmul(x.f32(), T, I, w.bytes(), type, O, y.f32());
+  if (bf16) native.bf16Matmul(x.f32(), T, I, w.bytes(), O, y.f32());
+  else native.qMatmul(x.f32(), T, I, w.bytes(), type, O, y.f32());
   if (b) native.addBias(y.f32(), b.f32(), T, O);
   if (!needsGrad(x, b)) return y;
   return record('linear', y, () => {
     const dy = y.grad!.f32();
     const dx = gradFor(x), db = gradIf(b);
-    if (dx) native.qMatmulBackward(dy, T, O, w.bytes(), type, I, dx.g, !dx.fresh);
+    if (dx && bf16) native.bf16MatmulBackward(dy, T, O, w.bytes(), I, dx.g, !dx.fresh);
+    else if (dx) native.qMatmulBackward(dy, T, O, w.bytes(), type, I, dx.g, !dx.fresh);
     if (db) native.biasBackward(dy, db, T, O);
   });
 }

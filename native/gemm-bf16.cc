@@ -1,0 +1,327 @@
+// Matrix products with a frozen weight held in bf16, on the CPU's AVX-512 BF16 units (vdpbf16ps: 16 fp32
+// lanes, each += a[2i]·b[2i] + a[2i+1]·b[2i+1] over bf16 pairs; the products are exact in fp32):
+//   bf16Matmul:         y[T,O]  = x[T,I] · W[O,I]ᵀ      (forward of a linear layer)
+//   bf16MatmulBackward: dx[T,I] (+)= dy[T,O] · W[O,I]   (input gradient; a frozen weight needs no dW)
+//   bf16MatmulRef:      either product as a scalar reference (inputs rounded to bf16 the kernel's way, sums in double)
+//   cpuFeatures:        what this CPU has (after LIFT_CPU_FEATURES=-avx512bf16,… switches features off)
+// The fp32 operand (x or dy) is rounded to bf16 (nearest even, as vcvtne2ps2bf16) into a scratch copy; sums are fp32.
+// OpenBLAS 0.3.21 (Debian 12) has no cblas_sbgemm, hence our own kernels (docs/speed.md).
+//
+// Layout: a product C[M,N] (+)= A[M,K]·B[K,N] where B is read from W as Wᵀ (forward) or W (backward). B is
+// packed per panel (KC values of K × NC columns) into "pair-major" order: for each k-pair p, the 16-column group
+// g is one 64-byte vector of (B[2p][n], B[2p+1][n]) bf16 pairs, the operand vdpbf16ps wants. The micro-kernel
+// keeps C[6 rows, 64 columns] in 24 zmm accumulators and per k-pair broadcasts one 32-bit A pair per row.
+// Every function that executes AVX-512 BF16 instructions carries LIFT_BF16 (a target attribute), so the addon
+// loads on any x86-64 and these run only after bf16Usable() said yes.
+#include "common.h"
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <immintrin.h>
+#include <vector>
+
+#define LIFT_BF16 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
+
+namespace lift {
+
+// ---- CPU features ----------------------------------------------------------------------------------------
+// LIFT_CPU_FEATURES="-avx512bf16" (comma-separated, each "-name") hides a feature: tests use it to take the
+// path a CPU without the units takes, without such a CPU.
+static bool hidden(const char* name) {
+  const char* s = std::getenv("LIFT_CPU_FEATURES");
+  if (!s) return false;
+  std::string list = std::string(",") + s + ",", want = std::string(",-") + name + ",";
+  for (auto& ch : list) if (ch == ' ') ch = ',';
+  return list.find(want) != std::string::npos;
+}
+static bool has(const char* name) {
+  __builtin_cpu_init();
+  bool hw = false;
+  if (!std::strcmp(name, "avx512f")) hw = __builtin_cpu_supports("avx512f");
+  else if (!std::strcmp(name, "avx512bw")) hw = __builtin_cpu_supports("avx512bw");
+  else if (!std::strcmp(name, "avx512vl")) hw = __builtin_cpu_supports("avx512vl");
+  else if (!std::strcmp(name, "avx512bf16")) hw = __builtin_cpu_supports("avx512bf16");
+  else if (!std::strcmp(name, "avx512vnni")) hw = __builtin_cpu_supports("avx512vnni");
+  return hw && !hidden(name);
+}
+static bool bf16Usable() { return has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512bf16"); }
+
+// ---- bf16 rounding -----------------------------------------------------------------------------------------
+// Scalar twin of vcvtne2ps2bf16: round to nearest even, denormal inputs read as zero, NaN stays NaN.
+static inline uint16_t f2bf(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);  // ±0 and denormals → ±0
+  if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+static inline float bf2f(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint16_t rd16(const uint16_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
+static inline uint32_t rd32(const uint16_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+
+// src[M,K] fp32 → dst[M,Kp] bf16, Kp = K rounded up to even (the pad is 0).
+LIFT_BF16 static void toBf16Rows(const float* src, int64_t M, int64_t K, uint16_t* dst, int64_t Kp) {
+#pragma omp parallel for schedule(static) if (M * K > 65536)
+  for (int64_t m = 0; m < M; m++) {
+    const float* s = src + m * K;
+    uint16_t* d = dst + m * Kp;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16), _mm512_loadu_ps(s + k));
+      _mm512_storeu_si512(d + k, (__m512i)v);
+    }
+    for (; k < K; k += 16) {
+      __mmask16 mk = (__mmask16)((K - k) >= 16 ? 0xffff : ((1u << (K - k)) - 1));
+      __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, s + k));
+      _mm256_mask_storeu_epi16(d + k, mk, (__m256i)v);
+    }
+    if (Kp > K) d[K] = 0;
+  }
+}
+
+// ---- packing -------------------------------------------------------------------------------------------------
+// Panel of B = Wᵀ (W[N,K] row-major): pairs p of k0..k0+kc, columns n0..n0+nc → P[p][16·ceil(nc/16)] u32.
+// A pair is two neighbours in a row of W, one 32-bit read; the zero pad covers odd K and the last column group.
+static void packWt(const uint16_t* W, int64_t K, int64_t n0, int64_t nc, int64_t k0, int64_t kc, uint32_t* P, int64_t ldp) {
+  int64_t pairs = (kc + 1) / 2;
+  for (int64_t pb = 0; pb < pairs; pb += 16) {
+    int64_t pe = std::min(pairs, pb + 16);
+    for (int64_t j = 0; j < ldp; j++) {
+      if (j >= nc) {
+        for (int64_t p = pb; p < pe; p++) P[p * ldp + j] = 0;
+        continue;
+      }
+      const uint16_t* row = W + (n0 + j) * K + k0;
+      for (int64_t p = pb; p < pe; p++) {
+        int64_t k = 2 * p;
+        P[p * ldp + j] = k + 1 < kc ? rd32(row + k) : (uint32_t)rd16(row + k);
+      }
+    }
+  }
+}
+
+// Panel of B = W (W[K,N] row-major): rows k0..k0+kc, columns n0..n0+nc. Rows 2p and 2p+1 are interleaved
+// 16 bits at a time (vpermt2w), 32 columns per step; masked loads give the zero pad.
+LIFT_BF16 static void packW(const uint16_t* W, int64_t N, int64_t n0, int64_t nc, int64_t k0, int64_t kc, uint32_t* P, int64_t ldp) {
+  alignas(64) static const uint16_t lo[32] = {0, 32, 1, 33, 2, 34, 3, 35, 4, 36, 5, 37, 6, 38, 7, 39,
+                                              8, 40, 9, 41, 10, 42, 11, 43, 12, 44, 13, 45, 14, 46, 15, 47};
+  alignas(64) static const uint16_t hi[32] = {16, 48, 17, 49, 18, 50, 19, 51, 20, 52, 21, 53, 22, 54, 23, 55,
+                                              24, 56, 25, 57, 26, 58, 27, 59, 28, 60, 29, 61, 30, 62, 31, 63};
+  __m512i ilo = _mm512_load_si512(lo), ihi = _mm512_load_si512(hi);
+  int64_t pairs = (kc + 1) / 2;
+  for (int64_t p = 0; p < pairs; p++) {
+    const uint16_t* r0 = W + (k0 + 2 * p) * N + n0;
+    const uint16_t* r1 = r0 + N;
+    bool second = 2 * p + 1 < kc;
+    for (int64_t j = 0; j < ldp; j += 32) {
+      int64_t left = nc - j;
+      __mmask32 mk = left >= 32 ? 0xffffffffu : left <= 0 ? 0u : (__mmask32)((1u << left) - 1);
+      __m512i a = _mm512_maskz_loadu_epi16(mk, r0 + j);
+      __m512i b = second ? _mm512_maskz_loadu_epi16(mk, r1 + j) : _mm512_setzero_si512();
+      _mm512_storeu_si512(P + p * ldp + j, _mm512_permutex2var_epi16(a, ilo, b));
+      if (j + 16 < ldp) _mm512_storeu_si512(P + p * ldp + j + 16, _mm512_permutex2var_epi16(a, ihi, b));
+    }
+  }
+}
+
+// ---- micro-kernel --------------------------------------------------------------------------------------------
+// C[MR, ≤16·NV] (+)= A[MR, 2·pairs] · B: A rows bf16 with stride lda (elements), B packed with stride ldp (u32).
+template <int MR, int NV>
+LIFT_BF16 static void micro(const uint16_t* A, int64_t lda, const uint32_t* B, int64_t ldp, int64_t pairs, float* C, int64_t ldc,
+                            int64_t ncols, bool acc) {
+  __m512 c[MR][NV];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++) c[r][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < pairs; p++) {
+    __m512bh b[NV];
+    for (int v = 0; v < NV; v++) b[v] = (__m512bh)_mm512_loadu_si512(B + p * ldp + 16 * v);
+    for (int r = 0; r < MR; r++) {
+      __m512bh a = (__m512bh)_mm512_set1_epi32((int)rd32(A + r * lda + 2 * p));
+      for (int v = 0; v < NV; v++) c[r][v] = _mm512_dpbf16_ps(c[r][v], a, b[v]);
+    }
+  }
+  for (int v = 0; v < NV; v++) {
+    int64_t left = ncols - 16 * v;
+    __mmask16 mk = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+    for (int r = 0; r < MR; r++) {
+      float* d = C + r * ldc + 16 * v;
+      __m512 x = acc ? _mm512_add_ps(c[r][v], _mm512_maskz_loadu_ps(mk, d)) : c[r][v];
+      _mm512_mask_storeu_ps(d, mk, x);
+    }
+  }
+}
+
+using Micro = void (*)(const uint16_t*, int64_t, const uint32_t*, int64_t, int64_t, float*, int64_t, int64_t, bool);
+template <int MR>
+static Micro pickNV(int nv) {
+  switch (nv) {
+    case 1: return micro<MR, 1>;
+    case 2: return micro<MR, 2>;
+    case 3: return micro<MR, 3>;
+    default: return micro<MR, 4>;
+  }
+}
+static Micro pick(int mr, int nv) {
+  switch (mr) {
+    case 1: return pickNV<1>(nv);
+    case 2: return pickNV<2>(nv);
+    case 3: return pickNV<3>(nv);
+    case 4: return pickNV<4>(nv);
+    case 5: return pickNV<5>(nv);
+    default: return pickNV<6>(nv);
+  }
+}
+
+static const int64_t kMR = 6, kNR = 64, kKC = 384;  // KC: 192 pairs × 64 columns × 4 B = 48 KiB of B per strip
+
+// C[M,N] (+)= A[M,K] · B where B = Wᵀ (W[N,K], wt) or W (W[K,N]). A is fp32, rounded here.
+LIFT_BF16 static void gemmBf16(const float* Af, int64_t M, int64_t K, const uint16_t* W, int64_t N, bool wt, float* C, bool acc) {
+  int64_t Kp = (K + 1) & ~int64_t(1);
+  std::vector<uint16_t> A((size_t)(M * Kp));
+  toBf16Rows(Af, M, K, A.data(), Kp);
+  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // Column panels: a whole multiple of the thread count, each ≤ 256 columns (in 16-column groups).
+  int64_t per = (N + 256 * nt - 1) / (256 * nt);
+  int64_t NC = std::max<int64_t>(16, ((N + per * nt - 1) / (per * nt) + 15) / 16 * 16);
+  int64_t panels = (N + NC - 1) / NC;
+#pragma omp parallel num_threads(nt)
+  {
+    std::vector<uint32_t> P((size_t)(kKC / 2 * NC));
+#pragma omp for schedule(dynamic)
+    for (int64_t pn = 0; pn < panels; pn++) {
+      int64_t n0 = pn * NC, nc = std::min(NC, N - n0), ldp = (nc + 15) / 16 * 16;
+      for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+        int64_t kc = std::min(kKC, K - k0), pairs = (kc + 1) / 2;
+        if (wt) packWt(W, K, n0, nc, k0, kc, P.data(), ldp);
+        else packW(W, N, n0, nc, k0, kc, P.data(), ldp);
+        bool add = acc || k0 > 0;
+        for (int64_t m0 = 0; m0 < M; m0 += kMR) {
+          int64_t mr = std::min(kMR, M - m0);
+          for (int64_t j = 0; j < nc; j += kNR) {
+            int64_t w = std::min(kNR, nc - j);
+            pick((int)mr, (int)((w + 15) / 16))(A.data() + m0 * Kp + k0, Kp, P.data() + j, ldp, pairs, C + m0 * N + n0 + j, N, w, add);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Decode-sized forward (M ≤ 4): y[m,o] = x[m]·W[o] as dot products along K, reading each row of W once
+// (memory-bound on W; packing would cost more than the product).
+LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) {
+  int64_t Kp = (K + 31) / 32 * 32;
+  std::vector<uint16_t> X((size_t)(M * Kp), 0);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t k = 0; k < K; k++) X[m * Kp + k] = f2bf(Xf[m * K + k]);
+#pragma omp parallel for schedule(static) if (N * K > 65536)
+  for (int64_t o = 0; o < N; o++) {
+    const uint16_t* w = W + o * K;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t k = 0; k < K; k += 32) {
+      __mmask32 mk = K - k >= 32 ? 0xffffffffu : (__mmask32)((1u << (K - k)) - 1);
+      __m512bh b = (__m512bh)_mm512_maskz_loadu_epi16(mk, w + k);
+      for (int64_t m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(X.data() + m * Kp + k), b);
+    }
+    for (int64_t m = 0; m < M; m++) Y[m * N + o] = _mm512_reduce_add_ps(acc[m]);
+  }
+}
+
+// ---- bindings ------------------------------------------------------------------------------------------------
+struct U16 {
+  const uint16_t* p;
+  size_t n;  // bf16 values
+};
+static U16 weight(const Napi::CallbackInfo& info, int i, const char* op) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw ArgError{argName(op, i) + " must be a Uint8Array (bf16 weight bytes)"};
+  auto a = info[i].As<Napi::Uint8Array>();
+  return U16{(const uint16_t*)a.Data(), a.ElementLength() / 2};
+}
+static void needUnits(const char* op) {
+  if (!bf16Usable())
+    throw ArgError{std::string(op) + ": this CPU has no AVX-512 BF16 units (or LIFT_CPU_FEATURES hides them); use compute fp32"};
+}
+
+// bf16Matmul(x F32, T, I, w U8 (bf16 [O,I]), O, y F32)
+static Napi::Value bf16Matmul(const Napi::CallbackInfo& info) {
+  const char* op = "bf16Matmul";
+  F32 x = f32(info, 0, op);
+  int64_t T = integer(info, 1, op), I = integer(info, 2, op);
+  U16 w = weight(info, 3, op);
+  int64_t O = integer(info, 4, op);
+  F32 y = f32(info, 5, op);
+  nonneg(op, "T", T); positive(op, "I", I); nonneg(op, "O", O);
+  fits(op, "w", w.n, 0, O * I); fits(op, "x", x.n, 0, T * I); fits(op, "y", y.n, 0, T * O);
+  needUnits(op);
+  if (T == 0 || O == 0) return info.Env().Undefined();
+  if (T <= 4) gemvBf16(x.p, T, I, w.p, O, y.p);
+  else gemmBf16(x.p, T, I, w.p, O, true, y.p, false);
+  return info.Env().Undefined();
+}
+
+// bf16MatmulBackward(dy F32, T, O, w U8 (bf16 [O,I]), I, dx F32, accumulate)
+static Napi::Value bf16MatmulBackward(const Napi::CallbackInfo& info) {
+  const char* op = "bf16MatmulBackward";
+  F32 dy = f32(info, 0, op);
+  int64_t T = integer(info, 1, op), O = integer(info, 2, op);
+  U16 w = weight(info, 3, op);
+  int64_t I = integer(info, 4, op);
+  F32 dx = f32(info, 5, op);
+  bool acc = boolean(info, 6, op);
+  nonneg(op, "T", T); nonneg(op, "O", O); positive(op, "I", I);
+  fits(op, "w", w.n, 0, O * I); fits(op, "dy", dy.n, 0, T * O); fits(op, "dx", dx.n, 0, T * I);
+  needUnits(op);
+  if (T == 0) return info.Env().Undefined();
+  if (O == 0) {
+    if (!acc) std::fill(dx.p, dx.p + T * I, 0.f);
+    return info.Env().Undefined();
+  }
+  gemmBf16(dy.p, T, O, w.p, I, false, dx.p, acc);
+  return info.Env().Undefined();
+}
+
+// bf16MatmulRef(a F32, M, K, w U8, N, wRowsN, c F32): c[M,N] = bf(a)·Wᵀ (W[N,K], wRowsN) or bf(a)·W (W[K,N]),
+// products of bf16 values summed in double. Scalar; for tests.
+static Napi::Value bf16MatmulRef(const Napi::CallbackInfo& info) {
+  const char* op = "bf16MatmulRef";
+  F32 a = f32(info, 0, op);
+  int64_t M = integer(info, 1, op), K = integer(info, 2, op);
+  U16 w = weight(info, 3, op);
+  int64_t N = integer(info, 4, op);
+  bool wt = boolean(info, 5, op);
+  F32 c = f32(info, 6, op);
+  nonneg(op, "M", M); nonneg(op, "K", K); nonneg(op, "N", N);
+  fits(op, "w", w.n, 0, N * K); fits(op, "a", a.n, 0, M * K); fits(op, "c", c.n, 0, M * N);
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t n = 0; n < N; n++) {
+      double s = 0;
+      for (int64_t k = 0; k < K; k++) s += (double)bf2f(f2bf(a.p[m * K + k])) * (double)bf2f(rd16(w.p + (wt ? n * K + k : k * N + n)));
+      c.p[m * N + n] = (float)s;
+    }
+  return info.Env().Undefined();
+}
+
+// cpuFeatures(): {avx512f, avx512bw, avx512vl, avx512bf16, avx512vnni, bf16}; bf16 = the bf16 kernels can run.
+static Napi::Value cpuFeatures(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512bf16", "avx512vnni"}) o.Set(f, Napi::Boolean::New(info.Env(), has(f)));
+  o.Set("bf16", Napi::Boolean::New(info.Env(), bf16Usable()));
+  return o;
+}
+
+void registerGemmBf16(Napi::Env env, Napi::Object exports) {
+  LIFT_EXPORT("bf16Matmul", bf16Matmul);
+  LIFT_EXPORT("bf16MatmulBackward", bf16MatmulBackward);
+  LIFT_EXPORT("bf16MatmulRef", bf16MatmulRef);
+  LIFT_EXPORT("cpuFeatures", cpuFeatures);
+}
+
+}  // namespace lift

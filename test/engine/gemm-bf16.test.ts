@@ -1,0 +1,115 @@
+// The bf16 kernels (native/gemm-bf16.cc) against a scalar reference that rounds the fp32 operand to bf16 the
+// same way (nearest even) and sums the exact products in double. The kernel sums in fp32, so it may differ by
+// fp32 accumulation error only: |y − ref| ≤ (K + 32)·2⁻²⁴·Σ|a·w| (the Σ from the reference on |a|, |W|).
+// Shapes cover the blocking's edges: M not a multiple of the 6-row tile (and M ≤ 4, the matrix-vector path),
+// N not a multiple of 16/64, K odd and across the 384-value K blocks. Also: switching the units off through
+// LIFT_CPU_FEATURES is a clear error (never an illegal instruction) and `auto` falls back to fp32 with a note.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { native, cpuFeatures, ComputeError, Tensor, untracked } from '../../src/engine/index.js';
+import { chooseCompute } from '../../src/model/compute.js';
+import { seededRandom } from '../../src/adapters/init.js';
+
+const hasUnits = cpuFeatures().bf16;
+
+function rand(n: number, seed: number, scale = 1): Float32Array {
+  const r = seededRandom(seed);
+  return Float32Array.from({ length: n }, () => (2 * r() - 1) * scale);
+}
+/** bf16 bits of `a` (round to nearest even) as the bytes a bf16 Tensor holds, at byte offset `at` of a fresh buffer. */
+function bf16Bytes(a: Float32Array, at = 0): Uint8Array {
+  const bits = new Uint16Array(a.length);
+  native.fromF32(a, bits, 'bf16');
+  const out = new Uint8Array(new ArrayBuffer(at + 2 * a.length), at, 2 * a.length);
+  out.set(new Uint8Array(bits.buffer));
+  return out;
+}
+const abs = (a: Float32Array): Float32Array => a.map(Math.abs);
+
+/** Checks c against the reference for C[M,N] = bf16(a)[M,K] · (W[N,K]ᵀ if wRowsN else W[K,N]), plus `base`. */
+function check(what: string, c: Float32Array, a: Float32Array, M: number, K: number, w: Float32Array, N: number, wRowsN: boolean, base?: Float32Array): void {
+  const ref = new Float32Array(M * N), mag = new Float32Array(M * N);
+  native.bf16MatmulRef(a, M, K, bf16Bytes(w), N, wRowsN, ref);
+  native.bf16MatmulRef(abs(a), M, K, bf16Bytes(abs(w)), N, wRowsN, mag);
+  const g = (K + 32) * 2 ** -24;
+  for (let i = 0; i < M * N; i++) {
+    const want = ref[i] + (base ? base[i] : 0), bound = g * (mag[i] + (base ? Math.abs(base[i]) : 0)) + 1e-30;
+    assert.ok(Math.abs(c[i] - want) <= bound, `${what}: element ${i} (row ${Math.floor(i / N)}, col ${i % N}) is ${c[i]}, reference ${want} ± ${bound}`);
+  }
+}
+
+const SHAPES: [M: number, K: number, N: number][] = [
+  [1, 1, 1], [1, 33, 17], [2, 64, 1], [3, 3, 65], [4, 577, 40], [5, 385, 200], [6, 384, 64], [7, 31, 15],
+  [13, 769, 97], [37, 96, 130], [64, 1001, 33],
+];
+
+test('bf16Matmul (y = x·Wᵀ) equals the rounded-input reference within fp32 summation error', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  for (const [M, K, N] of SHAPES) {
+    const x = rand(M * K, M * 1000 + K), w = rand(N * K, N * 7 + K, 0.5);
+    // Ties: values halfway between two bf16 numbers must round to even, as the reference does.
+    if (x.length > 3) x.set([1 + 2 ** -8, 1 + 3 * 2 ** -8, -(2 + 2 ** -7)], 0);
+    const y = new Float32Array(M * N).fill(NaN);
+    native.bf16Matmul(x, M, K, bf16Bytes(w, 1), N, y); // odd byte offset: a mapped bf16 tensor may sit anywhere
+    check(`forward ${M}×${K}×${N}`, y, x, M, K, w, N, true);
+  }
+});
+
+test('bf16MatmulBackward (dx (+)= dy·W) equals the reference, with and without accumulation', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  for (const [T, O, I] of SHAPES) {
+    const dy = rand(T * O, T + O), w = rand(O * I, O * 3 + I, 0.5), wb = bf16Bytes(w);
+    const dx = new Float32Array(T * I).fill(NaN);
+    native.bf16MatmulBackward(dy, T, O, wb, I, dx, false);
+    check(`backward ${T}×${O}×${I}`, dx, dy, T, O, w, I, false);
+    const base = rand(T * I, 99), acc = base.slice();
+    native.bf16MatmulBackward(dy, T, O, wb, I, acc, true);
+    check(`backward+= ${T}×${O}×${I}`, acc, dy, T, O, w, I, false, base);
+  }
+});
+
+test('bf16 kernels: bad sizes are refused naming the argument; empty products are no-ops', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  const w = bf16Bytes(rand(12, 1));
+  assert.throws(() => native.bf16Matmul(new Float32Array(8), 2, 4, w, 4, new Float32Array(8)), /bf16Matmul: w needs 16 elements/);
+  assert.throws(() => native.bf16Matmul(new Float32Array(7), 2, 4, w, 3, new Float32Array(6)), /bf16Matmul: x needs 8/);
+  assert.throws(() => native.bf16MatmulBackward(new Float32Array(6), 2, 3, w, 4, new Float32Array(7), false), /dx needs 8/);
+  native.bf16Matmul(new Float32Array(0), 0, 4, w, 3, new Float32Array(0));
+  const dx = new Float32Array(8).fill(5);
+  native.bf16MatmulBackward(new Float32Array(0), 2, 0, w, 4, dx, false);
+  assert.deepEqual([...dx], new Array(8).fill(0));
+});
+
+test('LIFT_CPU_FEATURES=-avx512bf16: no bf16 units — kernels refuse, compute bf16 is a clear error, auto says fp32', () => {
+  const saved = process.env.LIFT_CPU_FEATURES;
+  process.env.LIFT_CPU_FEATURES = '-avx512bf16';
+  const weights = untracked(() => new Map([['w', Tensor.from(rand(6, 2), [2, 3], { name: 'w' })]]));
+  try {
+    assert.equal(cpuFeatures().bf16, false);
+    assert.equal(cpuFeatures().avx512bf16, false);
+    assert.throws(() => native.bf16Matmul(new Float32Array(3), 1, 3, bf16Bytes(rand(6, 2)), 2, new Float32Array(2)), /no AVX-512 BF16 units/);
+    assert.throws(() => chooseCompute('bf16', weights, 'm.gguf'), (e: unknown) => e instanceof ComputeError && /--compute bf16: this CPU has no AVX-512 BF16 units/.test(e.message));
+    const auto = chooseCompute('auto', weights, 'm.gguf');
+    assert.equal(auto.compute, 'fp32');
+    assert.match(auto.note ?? '', /^compute: fp32 \(this CPU has no AVX-512 BF16 units/);
+  } finally {
+    if (saved === undefined) delete process.env.LIFT_CPU_FEATURES;
+    else process.env.LIFT_CPU_FEATURES = saved;
+    for (const t of weights.values()) t.dispose();
+  }
+  assert.equal(chooseCompute('fp32', weights, 'm.gguf').compute, 'fp32');
+});
+
+test('compute auto: quantized weights keep fp32 (with the reason); bf16 on them is refused naming the tensor', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  const weights = untracked(() => {
+    const q = Tensor.empty([2, 32], { dtype: 'q8_0', zero: true, name: 'model.layers.0.mlp.up_proj.weight' });
+    return new Map([['q', q]]);
+  });
+  try {
+    assert.deepEqual(chooseCompute('auto', new Map(), 'x'), { compute: 'bf16', note: null });
+    const auto = chooseCompute('auto', weights, 'm.gguf');
+    assert.equal(auto.compute, 'fp32');
+    assert.match(auto.note ?? '', /m\.gguf holds q8_0 weights \(model\.layers\.0\.mlp\.up_proj\.weight\)/);
+    assert.throws(() => chooseCompute('bf16', weights, 'm.gguf'), /--compute bf16: m\.gguf holds q8_0 weights/);
+    assert.throws(() => chooseCompute('fast' as never, weights, 'm.gguf'), /compute: expected fp32, bf16 or auto, got "fast"/);
+  } finally {
+    for (const t of weights.values()) t.dispose();
+  }
+});
