@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { dirname, join, relative, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { distStale, distStamp } from './dist-stamp.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const HERE = join(ROOT, 'scripts', 'package-assets');
@@ -22,22 +23,9 @@ const fail = (m) => {
 };
 
 // ---- 1. dist/
-function newest(dir, exts) {
-  if (!existsSync(dir)) return 0;
-  let t = 0;
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    const s = statSync(p);
-    if (s.isDirectory()) t = Math.max(t, newest(p, exts));
-    else if (exts.some((e) => n.endsWith(e))) t = Math.max(t, s.mtimeMs);
-  }
-  return t;
-}
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
-const stamp = join(ROOT, 'dist', '.stamp');
+const stamp = distStamp(ROOT);
 const main = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-const sources = ['src', 'test', 'bench'].map((d) => newest(join(ROOT, d), ['.ts']));
-if (!existsSync(main) || mtime(stamp) < Math.max(...sources, mtime(join(ROOT, 'tsconfig.json')))) {
+if (!existsSync(main) || distStale(ROOT)) {
   log('building TypeScript (tsc)');
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!existsSync(tsc)) fail(`${tsc} is missing: run npm ci first (packing needs the devDependencies)`);

@@ -6,9 +6,10 @@
 //   3. the native addon (rebuilt when a native/ source is newer than the .node file);
 //   4. the TypeScript build in dist/ (rebuilt when a source is newer), which the CLI binary runs from.
 // Usage: node scripts/setup.mjs [--bench]
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { distStale, mtime, newest } from './dist-stamp.mjs';
 
 const bench = process.argv.includes('--bench') || process.env.npm_lifecycle_event === 'prebench';
 const log = (m) => process.stderr.write(`[setup] ${m}\n`);
@@ -43,18 +44,6 @@ if (missing.length > 0) {
   run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...names], { env });
 }
 
-function newest(dir, exts) {
-  if (!existsSync(dir)) return 0;
-  let t = 0;
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    const s = statSync(p);
-    if (s.isDirectory()) t = Math.max(t, newest(p, exts));
-    else if (exts.some((e) => n.endsWith(e))) t = Math.max(t, s.mtimeMs);
-  }
-  return t;
-}
-const mtime = (p) => (existsSync(p) ? statSync(p).mtimeMs : 0);
 const npmEnv = { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir || '/usr' };
 
 if (!existsSync('node_modules/.package-lock.json')) {
@@ -66,7 +55,7 @@ if (mtime(addon) < Math.max(newest('native', ['.cc', '.h']), mtime('binding.gyp'
   log('building the native addon');
   run('npm', ['run', 'build:native'], { env: npmEnv });
 }
-if (mtime('dist/.stamp') < Math.max(newest('src', ['.ts']), newest('test', ['.ts']), newest('bench', ['.ts']), mtime('tsconfig.json'))) {
+if (distStale('.')) {
   log('building TypeScript (tsc)');
   run('npm', ['run', 'build:ts']);
   run(process.execPath, ['-e', "require('fs').writeFileSync('dist/.stamp', '')"]);
