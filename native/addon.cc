@@ -31,6 +31,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("getThreads", getThreads);
   registerMemory(env, exports);
   registerGemm(env, exports);
+  registerMatvec(env, exports);
   registerGemmBf16(env, exports);
   registerNorm(env, exports);
   registerRope(env, exports);

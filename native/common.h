@@ -88,6 +88,7 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 // Each kernel file registers its functions here.
 void registerMemory(Napi::Env env, Napi::Object exports);
 void registerGemm(Napi::Env env, Napi::Object exports);
+void registerMatvec(Napi::Env env, Napi::Object exports);
 void registerGemmBf16(Napi::Env env, Napi::Object exports);
 void registerNorm(Napi::Env env, Napi::Object exports);
 void registerRope(Napi::Env env, Napi::Object exports);

@@ -20,6 +20,10 @@ export interface NativeEngine {
   toF32(src: Uint16Array, dst: F, kind: 'f16' | 'bf16'): void;
   fromF32(src: F, dst: Uint16Array, kind: 'f16' | 'bf16'): void;
   gemm(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: F, aOff: number, lda: number, B: F, bOff: number, ldb: number, beta: number, C: F, cOff: number, ldc: number): void;
+  /** y[M,O] = x[M,I] · W[O,I]ᵀ for M ≤ 4 (decode), W f32 (type 0) or f16/bf16 bytes (1/30); portable: skip AVX-512 (native/matvec.cc). */
+  matvec(x: F, M: number, I: number, w: F | Uint8Array, type: number, O: number, y: F, portable?: boolean): void;
+  /** Whether matvec has its AVX-512 kernel on this CPU. */
+  matvecSimd(): boolean;
   gemmBatched(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: F, aOff: number, lda: number, strideA: number, B: F, bOff: number, ldb: number, strideB: number, beta: number, C: F, cOff: number, ldc: number, strideC: number, batch: number): void;
   embeddingForward(table: F, ids: Int32Array, out: F, V: number, C: number): void;
   embeddingBackward(dOut: F, ids: Int32Array, dTable: F, V: number, C: number): void;

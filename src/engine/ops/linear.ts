@@ -6,6 +6,16 @@ import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 import { quantLinear } from './quant-linear.js';
 
+/** Inputs of at most this many rows take native/matvec.cc (memory-bound decode) instead of sgemm. */
+export const MATVEC_MAX_ROWS = 4;
+let matvecOn = true;
+/** Turns the decode matrix-vector path off (sgemm for every size) or back on; returns the previous setting. Tests compare the two. */
+export function useMatvec(on: boolean): boolean {
+  const was = matvecOn;
+  matvecOn = on;
+  return was;
+}
+
 /** y[T,O] = x[T,I] · W[O,I]ᵀ (+ b[O]). PyTorch's nn.Linear layout. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   expectRank('linear', 'x', x, 2);
@@ -16,7 +26,9 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   if (w.dtype !== 'f32') return quantLinear(x, w, b); // frozen 16-bit / quantized base weight
   expectF32('linear', x, w, b);
   const y = Tensor.empty([T, O]);
-  native.gemm(false, true, T, O, I, 1, x.f32(), 0, I, w.f32(), 0, I, 0, y.f32(), 0, O);
+  // Decode (a token or a few): W streamed once by the matrix-vector kernel; sgemm would pack (copy) it first.
+  if (T <= MATVEC_MAX_ROWS && matvecOn) native.matvec(x.f32(), T, I, w.f32(), 0, O, y.f32());
+  else native.gemm(false, true, T, O, I, 1, x.f32(), 0, I, w.f32(), 0, I, 0, y.f32(), 0, O);
   if (b) native.addBias(y.f32(), b.f32(), T, O);
   if (!needsGrad(x, w, b)) return y;
   return record('linear', y, () => linearBackward(x, w, b, y));

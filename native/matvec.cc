@@ -1,0 +1,185 @@
+// Matrix-vector products for decode: y[M,O] = x[M,I] · W[O,I]ᵀ with few rows of x (M ≤ 4: one token, or a
+// handful), W stored as f32, f16 or bf16 (nn.Linear layout, a row per output feature).
+//   matvec(x, M, I, w, type, O, y)   w: Float32Array (type 0) or the raw bytes, Uint8Array (type 1 = F16, 30 = BF16)
+// Why not sgemm: with M = 1 OpenBLAS still packs W (the whole weight is copied once more per call) and runs
+// its M×N micro-kernel with one useful row; decode then moves ~2× the weight bytes it needs. Here each row of
+// W is read once, straight from memory, and dotted with the M rows of x (which stay in L1): 4 rows of W ×
+// M tokens in 4·M AVX-512 accumulators, so the loop is bound by memory bandwidth, not by the FMA units.
+// Summation order: 16 lanes, each a strided partial sum, reduced at the end; sgemm sums in another order, so
+// results agree to float32 rounding (test/engine/matvec.test.ts), not bitwise.
+// Threads: rows of W split in chunks of ≥ 64 rows handed out dynamically, so a thread that the OS parks
+// (cores shared with another process) delays one chunk, not a fixed half of the product.
+// The AVX-512 kernel is compiled with a target attribute and chosen at run time; other CPUs get the
+// portable loop (same results to rounding).
+#include "common.h"
+#include <algorithm>
+#include <cstring>
+#include <immintrin.h>
+
+namespace lift {
+
+static const int kMaxM = 4;  // beyond this, sgemm's blocking wins (x no longer fits the accumulators)
+
+enum WType : int { W_F32 = 0, W_F16 = 1, W_BF16 = 30 };
+
+// ---- portable path ----
+static inline float loadScalar(const void* w, int type, int64_t i) {
+  if (type == W_F32) return ((const float*)w)[i];
+  uint16_t h = ((const uint16_t*)w)[i];
+  if (type == W_BF16) {
+    uint32_t b = (uint32_t)h << 16;
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+  }
+  // IEEE half → float in software (the portable path assumes no F16C either).
+  uint32_t sign = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 31, m = h & 1023, b;
+  if (e == 31) b = sign | 0x7F800000u | (m << 13);
+  else if (e != 0) b = sign | ((e + 112) << 23) | (m << 13);
+  else if (m == 0) b = sign;
+  else {  // subnormal: normalise
+    e = 113;
+    while (!(m & 1024)) m <<= 1, e--;
+    b = sign | (e << 23) | ((m & 1023) << 13);
+  }
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+static void rowsPortable(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t o0, int64_t o1, float* y, int64_t O) {
+  for (int64_t o = o0; o < o1; o++) {
+    float acc[kMaxM] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < I; i++) {
+      float wv = loadScalar(w, type, o * I + i);
+      for (int64_t m = 0; m < M; m++) acc[m] += wv * x[m * I + i];
+    }
+    for (int64_t m = 0; m < M; m++) y[m * O + o] = acc[m];
+  }
+}
+
+// ---- AVX-512 path ----
+// 16 weights from row `p` at column i as floats; `mask` selects the valid lanes of a short tail.
+template <int TYPE>
+__attribute__((target("avx512f"))) static inline __m512 load16(const void* p, int64_t i, __mmask16 mask) {
+  if constexpr (TYPE == W_F32) return _mm512_maskz_loadu_ps(mask, (const float*)p + i);
+  __m256i h = _mm256_maskz_loadu_epi16(mask, (const uint16_t*)p + i);
+  if constexpr (TYPE == W_F16) return _mm512_cvtph_ps(h);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));  // bf16 → f32: the top 16 bits
+}
+
+// R rows of W (o … o+R-1) against all M rows of x: R·M accumulators.
+template <int TYPE, int M, int R>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void block(const float* x, int64_t I, const void* w, int64_t o, float* y, int64_t O) {
+  const int esz = TYPE == W_F32 ? 4 : 2;
+  const char* wr[R];
+  for (int r = 0; r < R; r++) wr[r] = (const char*)w + (o + r) * I * esz;
+  __m512 acc[R][M];
+  for (int r = 0; r < R; r++)
+    for (int m = 0; m < M; m++) acc[r][m] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= I; i += 16) {
+    __m512 xv[M];
+    for (int m = 0; m < M; m++) xv[m] = _mm512_loadu_ps(x + m * I + i);
+    for (int r = 0; r < R; r++) {
+      __m512 wv = load16<TYPE>(wr[r], i, 0xFFFF);
+      for (int m = 0; m < M; m++) acc[r][m] = _mm512_fmadd_ps(wv, xv[m], acc[r][m]);
+    }
+  }
+  if (i < I) {
+    __mmask16 k = (__mmask16)((1u << (I - i)) - 1);
+    __m512 xv[M];
+    for (int m = 0; m < M; m++) xv[m] = _mm512_maskz_loadu_ps(k, x + m * I + i);
+    for (int r = 0; r < R; r++) {
+      __m512 wv = load16<TYPE>(wr[r], i, k);
+      for (int m = 0; m < M; m++) acc[r][m] = _mm512_fmadd_ps(wv, xv[m], acc[r][m]);
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int m = 0; m < M; m++) y[m * O + o + r] = _mm512_reduce_add_ps(acc[r][m]);
+}
+
+template <int TYPE, int M>
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void rowsAvx512(const float* x, int64_t I, const void* w, int64_t o0, int64_t o1, float* y, int64_t O) {
+  int64_t o = o0;
+  for (; o + 4 <= o1; o += 4) block<TYPE, M, 4>(x, I, w, o, y, O);
+  for (; o < o1; o++) block<TYPE, M, 1>(x, I, w, o, y, O);
+}
+
+using RowsFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t);
+template <int TYPE>
+static RowsFn pickM(int64_t M) {
+  switch (M) {
+    case 1: return rowsAvx512<TYPE, 1>;
+    case 2: return rowsAvx512<TYPE, 2>;
+    case 3: return rowsAvx512<TYPE, 3>;
+    default: return rowsAvx512<TYPE, 4>;
+  }
+}
+
+static bool hasAvx512() {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return yes;
+}
+
+// Runs fn over rows [0, O) in chunks, in parallel when the weight is large enough to pay for the threads
+// (≥ 64k weights, ~256 KB of f32: below that one thread streams it in the time a wake-up takes).
+template <typename Fn>
+static void overRows(int64_t O, int64_t I, Fn fn) {
+  int nt = omp_get_max_threads();
+  if (nt == 1 || O * I < 65536 || omp_in_parallel()) return fn(0, O);
+  // ≥ 4 chunks per thread for balance when a thread is descheduled; ≥ 64 rows (a multiple of 4) per chunk.
+  int64_t chunk = std::max<int64_t>(64, (O / (4 * nt) + 3) / 4 * 4);
+  int64_t chunks = (O + chunk - 1) / chunk;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t c = 0; c < chunks; c++) fn(c * chunk, std::min(O, (c + 1) * chunk));
+}
+
+void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd) {
+  if (allowSimd && hasAvx512()) {
+    RowsFn f = type == W_F32 ? pickM<W_F32>(M) : type == W_F16 ? pickM<W_F16>(M) : pickM<W_BF16>(M);
+    overRows(O, I, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
+  } else {
+    overRows(O, I, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
+  }
+}
+
+// matvec(x, M, I, w, type, O, y[, portable])
+static Napi::Value matvec(const Napi::CallbackInfo& info) {
+  const char* op = "matvec";
+  F32 x = f32(info, 0, op);
+  int64_t M = integer(info, 1, op), I = integer(info, 2, op);
+  int type = (int)integer(info, 4, op);
+  int64_t O = integer(info, 5, op);
+  F32 y = f32(info, 6, op);
+  bool portable = info.Length() > 7 && !info[7].IsUndefined() && boolean(info, 7, op);
+  if (M < 1 || M > kMaxM) throw ArgError{std::string(op) + ": M (rows of x) must be 1…" + std::to_string(kMaxM) + ", got " + std::to_string(M)};
+  positive(op, "I", I);
+  nonneg(op, "O", O);
+  const void* wp;
+  size_t wn;
+  if (type == W_F32) {
+    F32 w = f32(info, 3, op);
+    wp = w.p, wn = w.n;
+  } else if (type == W_F16 || type == W_BF16) {
+    if (!info[3].IsTypedArray() || info[3].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+      throw ArgError{argName(op, 3) + " must be a Uint8Array (the raw bytes) for an f16/bf16 weight"};
+    auto a = info[3].As<Napi::Uint8Array>();
+    wp = a.Data(), wn = a.ElementLength() / 2;
+  } else {
+    throw ArgError{std::string(op) + ": weight type must be 0 (F32), 1 (F16) or 30 (BF16), got " + std::to_string(type)};
+  }
+  fits(op, "x", x.n, 0, M * I);
+  fits(op, "weight", wn, 0, O * I);
+  fits(op, "y", y.n, 0, M * O);
+  if (O > 0) matvecRun(x.p, M, I, wp, type, O, y.p, !portable);
+  return info.Env().Undefined();
+}
+
+static Napi::Value matvecSimd(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hasAvx512()); }
+
+void registerMatvec(Napi::Env env, Napi::Object exports) {
+  LIFT_EXPORT("matvec", matvec);
+  LIFT_EXPORT("matvecSimd", matvecSimd);
+}
+
+}  // namespace lift
