@@ -14,6 +14,15 @@ export interface AdamWOptions {
   clip?: number;
 }
 
+/** LIFT §5's AdamW (docs/method.md): β = (0.9, 0.98), ε = 1e-8, weight decay 1e-4, clip 1.0. */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 1e-4, clip: 1.0 } as const;
+
+/** Every AdamW setting, the defaults where `o` leaves one unset (or undefined); other fields of `o` are ignored. */
+export function adamwSettings(o: AdamWOptions): Required<AdamWOptions> {
+  const d = ADAMW_DEFAULTS;
+  return { lr: o.lr, beta1: o.beta1 ?? d.beta1, beta2: o.beta2 ?? d.beta2, eps: o.eps ?? d.eps, weightDecay: o.weightDecay ?? d.weightDecay, clip: o.clip ?? d.clip };
+}
+
 export interface StepReport {
   /** Global gradient norm before clipping. */
   gradNorm: number;
@@ -32,7 +41,7 @@ export class AdamW {
 
   constructor(params: Tensor[], opts: AdamWOptions) {
     this.params = params;
-    this.opts = { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 1e-4, clip: 1.0, ...opts };
+    this.opts = adamwSettings(opts);
     this.m = untracked(() => params.map((p) => Tensor.zeros(p.shape, { name: p.name + '.adam_m' })));
     this.v = untracked(() => params.map((p) => Tensor.zeros(p.shape, { name: p.name + '.adam_v' })));
   }

@@ -8,7 +8,7 @@
 // from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
 // skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
-import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
+import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type AdamWOptions, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
@@ -64,13 +64,8 @@ export interface GuardOptions {
   perStep: number;
 }
 
-export interface TrainerOptions {
-  lr: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
-  weightDecay?: number;
-  clip?: number;
+/** AdamW's settings (lr, betas, eps, weight decay, clip; engine/optim.ts) and how the run uses them. */
+export interface TrainerOptions extends AdamWOptions {
   /** Linear warm-up over this many steps (0 = constant, the paper). */
   warmupSteps?: number;
   /**
@@ -171,7 +166,7 @@ export { AbortedError } from './pace.js';
 
 export async function train(model: LlamaModel, adapter: TrainableAdapter, stages: Stage[], opts: TrainerOptions): Promise<TrainResult> {
   const params = adapter.parameters();
-  const opt = new AdamW(params, { lr: opts.lr, beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.98, eps: opts.eps ?? 1e-8, weightDecay: opts.weightDecay ?? 1e-4, clip: opts.clip ?? 1.0 });
+  const opt = new AdamW(params, opts);
   const seed = opts.seed ?? 0;
   const parts = fingerprintParts(stages, opts, params);
   const fp = fingerprintOf(parts);
