@@ -275,6 +275,7 @@ async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: Absorb
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
     bos,
     seed,
+    compute: loaded.compute, // fp32 or bf16 products of the frozen weights (LoadOptions.compute)
   };
   const result = await train(model, adapter, stages, {
       lr,

@@ -19,7 +19,7 @@ import { assertUsable } from '../../lift/usable.js';
 import { faultPoint } from '../../io/fault.js';
 import { absorbReport } from '../report.js';
 import { renderReport } from '../../report/html.js';
-import { loadModelForCli } from '../model.js';
+import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
 import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
@@ -70,6 +70,8 @@ export interface AbsorbFlags {
   report: boolean;
   force?: boolean;
   tokenizer?: string;
+  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
+  compute?: ComputeMode;
 }
 
 const EXAMPLES = `
@@ -140,6 +142,7 @@ export function register(program: Command): void {
     .addOption(new Option('--seed <s>', 'seed for samples, QAs and init').default(0).argParser(numberFlag('seed', 0, 2 ** 31, true)))
     .addOption(new Option('--checkpoint-every <n>', 'optimizer steps between checkpoints').default(10).argParser(numberFlag('checkpoint-every', 1, 1e9, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .addOption(computeOption())
     .option('--no-report', 'do not write report.html')
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
@@ -174,7 +177,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   for (const p of paths) docs.push(await loadDocument(p, flags.title)); // PDF, HTML, DOCX, EPUB or text: the extracted text is absorbed
   for (const doc of docs) if (doc.note) log(doc.note);
   const guardText = flags.guardText ? readDocument(flags.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
-  const loaded = await loadModelForCli(flags.model, flags.tokenizer);
+  const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   // The preset's budget depends on the model's window, so it applies once the model is loaded.
   const window = loaded.model.config.max_position_embeddings;
   // The preset's learning rate is Gated Memory's; LoRA keeps its own default unless --lr is given.

@@ -9,7 +9,7 @@ import { joinDocuments, readFolderDocuments, type FolderDocument } from '../../l
 import { MANIFEST_FILE, type Adapter } from '../../adapters/files.js';
 import type { LoadedModel } from '../../model/load.js';
 import { FormatError } from '../../io/errors.js';
-import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { computeOption, loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
 import { adapterList, combineAdapters } from '../../adapters/combine.js';
 import type { AdapterHooks } from '../../model/llama.js';
 import { log, numberFlag, out } from '../io.js';
@@ -23,6 +23,8 @@ interface AskFlags {
   contextBudget?: number;
   tokenizer?: string;
   json?: boolean;
+  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
+  compute?: ComputeMode;
 }
 
 export interface AbsorbedDocument {
@@ -104,7 +106,8 @@ export function withAnswerOptions(cmd: Command): Command {
     .option('--no-adapter', 'answer with the base model only (the truncated-ICL baseline)')
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(200).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--context-budget <n>', 'override the budget recorded at absorb time').argParser(numberFlag('context-budget', 16, 1e7, true)))
-    .option('--tokenizer <file>', 'llama2.c tokenizer file');
+    .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .addOption(computeOption());
 }
 
 export function register(program: Command): void {
@@ -125,7 +128,7 @@ Examples:
     .action(async (dir: string, question: string, f: AskFlags) => {
       const dirs = typeof f.adapter === 'string' ? adapterList(f.adapter) : [dir];
       const doc = readAbsorbedAll(dir, dirs);
-      const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer);
+      const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer, f.compute);
       try {
         const adapter = f.adapter === false ? null : loadAdaptersForCli(dirs, loaded);
         const t0 = performance.now();

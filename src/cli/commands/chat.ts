@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
 import { readAbsorbed, withAnswerOptions } from './ask.js';
 import { log, out } from '../io.js';
 
@@ -18,6 +18,8 @@ interface ChatFlags {
   maxTokens: number;
   contextBudget?: number;
   tokenizer?: string;
+  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
+  compute?: ComputeMode;
 }
 
 export function register(program: Command): void {
@@ -40,7 +42,7 @@ Examples:
 
 async function runChat(dir: string, f: ChatFlags): Promise<void> {
   const doc = readAbsorbed(dir);
-  const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer);
+  const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer, f.compute);
   let adapter: ReturnType<typeof loadAdapterForCli>['adapter'] | null;
   try {
     adapter = f.adapter ? loadAdapterForCli(dir, loaded).adapter : null;

@@ -13,7 +13,7 @@ import { makeQAGenerator } from '../../lift/qa/index.js';
 import { claimOutput, EVAL_OUTPUT, type OutputTarget } from '../../io/output.js';
 import type { Report, Section } from '../../report/types.js';
 import { writeReport } from '../../report/html.js';
-import { loadModelForCli } from '../model.js';
+import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
 import { generateText } from '../../model/generate.js';
@@ -57,6 +57,8 @@ interface EvalFlags {
   force?: boolean;
   json?: boolean;
   tokenizer?: string;
+  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
+  compute?: ComputeMode;
 }
 
 const EXAMPLES = `
@@ -129,6 +131,7 @@ export function register(program: Command): void {
     .option('-o, --out <dir>', 'write results.jsonl, summary.json and report.html here (a new folder)')
     .option('--force', 'replace --out if it is an earlier lift eval folder (anything else is never replaced)')
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .addOption(computeOption())
     .option('--json', 'print the summary as JSON on stdout')
     .addHelpText('after', EXAMPLES)
     .action(async (task: string, flags: EvalFlags, cmd: Command) => {
@@ -168,7 +171,7 @@ export async function runEvalCommand(task: string, flags: EvalFlags, explicit: R
   if (f.judge && !f.judgeModel) throw new Error('--judge needs --judge-model NAME (the model the endpoint should use)');
   const data = checkData(task, f.data);
 
-  const loaded = await loadModelForCli(f.model, f.tokenizer);
+  const loaded = await loadModelForCli(f.model, f.tokenizer, f.compute);
   const window = loaded.model.config.max_position_embeddings;
   if (preset) {
     f = overlay(f, explicit, { ...recipeFlags(preset, window), qaGenerator: preset.qaGenerator, maxTokens: preset.answerMaxTokens });

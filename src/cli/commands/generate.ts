@@ -3,7 +3,7 @@
 // --temperature 0` prints the same bytes as `./run stories260K.bin -n 256 -t 0`. Loading and speed go to stderr.
 import { Command, Option } from 'commander';
 import { generate } from '../../model/generate.js';
-import { loadModelForCli } from '../model.js';
+import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { adapterList } from '../../adapters/combine.js';
 import { loadAdaptersForCli } from './ask.js';
 import { log, numberFlag, out } from '../io.js';
@@ -18,6 +18,8 @@ interface GenerateFlags {
   topK: number;
   seed?: number;
   tokenizer?: string;
+  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
+  compute?: ComputeMode;
   adapter?: string;
   stop?: string[];
 }
@@ -46,6 +48,7 @@ export function register(program: Command): void {
     .addOption(new Option('--top-k <k>', 'keep the k most likely tokens (0 = off), applied before top-p').default(0).argParser(numberFlag('top-k', 0, Infinity, true)))
     .addOption(new Option('--seed <s>', 'RNG seed, a positive integer (default: the time in seconds)').argParser(numberFlag('seed', 1, Number.MAX_SAFE_INTEGER, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file (default: tok<vocab>.bin or tokenizer.bin beside the model)')
+    .addOption(computeOption())
     .option('--adapter <dirs>', 'adapter folder to apply on top of the model; several LoRA folders a,b,c apply together (the sum of their deltas)')
     .option('--stop <text...>', 'stop before any of these strings (not printed)')
     .addHelpText('after', EXAMPLES)
@@ -56,7 +59,7 @@ export function register(program: Command): void {
 
 async function runGenerate(flags: GenerateFlags): Promise<void> {
   let t0 = performance.now();
-  const loaded = await loadModelForCli(flags.model, flags.tokenizer);
+  const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   const { model, tokenizer } = loaded;
   try {
     const adapter = flags.adapter ? loadAdaptersForCli(adapterList(flags.adapter), loaded) : null;
