@@ -1,11 +1,14 @@
-// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--reps 3] [--threads 2] [--no-peer]`
+// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer]`
 // One LoRA training step (forward + backward + AdamW, LoRA r = 8 on q,k,v,o,gate,up,down) of a frozen
-// SmolLM2-135M-shaped model with random weights, batch 1, against PyTorch doing the same step in the same
-// run with the same threads. Also measures plain sgemm throughput to put the step's matmul rate in context.
+// SmolLM2-135M-shaped model with random weights, against PyTorch doing the same step in the same run with the
+// same threads: batch 1 at each of --seqs, and B sequences of T tokens for each BxT of --batches (ours packed
+// into one pass, src/lift/packed.ts, and looped one sequence at a time — `packed` says which; PyTorch's one
+// [B, T] batch). Also measures plain sgemm throughput to put the step's matmul rate in context.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tensor, Tape, crossEntropy, AdamW, native, untracked, memoryStats } from '../src/engine/index.js';
+import { Tensor, Tape, crossEntropy, AdamW, native, untracked, memoryStats, cpuFeatures, type Compute } from '../src/engine/index.js';
+import { withBf16Weights } from '../src/model/compute.js';
 import { parseHFConfig, type LlamaConfig } from '../src/model/config.js';
 import { LlamaModel } from '../src/model/llama.js';
 import { LoraAdapter, ALL_LINEAR } from '../src/adapters/lora.js';
@@ -68,8 +71,11 @@ function gemmGflops(M: number, N: number, K: number): number {
 
 export async function benchEngine(args: BenchArgs): Promise<void> {
   const seqs = (args.flags.get('seqs') ?? '256,512,1024,2048').split(',').map(Number);
+  const batches = (args.flags.get('batches') ?? '8x128').split(',').filter(Boolean).map((c) => c.split('x').map(Number) as [number, number]);
   const reps = Number(args.flags.get('reps') ?? 3);
   const threads = Number(args.flags.get('threads') ?? 2);
+  // --compute fp32,bf16: each case once per compute (bf16: frozen weights in bf16 on the bf16 units, src/model/compute.ts).
+  const computes = (args.flags.get('compute') ?? (cpuFeatures().bf16 ? 'fp32,bf16' : 'fp32')).split(',') as Compute[];
   const r = 8;
   native.setThreads(threads);
   const out = new Output(args.json);
@@ -79,67 +85,84 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads`);
 
   // The PyTorch peer runs first, on its own, so the two never share the cores.
-  const peer = new Map<number, { seconds: number; peak_rss_mb: number }>();
+  const peer = new Map<string, { seconds: number; peak_rss_mb: number }>(); // by `${batch}x${seq}`
   const py = args.flags.has('no-peer') ? null : torchPython();
   if (!py && !args.flags.has('no-peer')) log('PyTorch not importable (apt-get install python3-torch): peer columns left empty');
   if (py) {
-    log(`running the PyTorch peer (${seqs.join(', ')} tokens, ${reps} reps)…`);
+    const cases = [...seqs.map(String), ...batches.map(([b, t]) => `${b}x${t}`)];
+    log(`running the PyTorch peer (${cases.join(', ')} tokens, ${reps} reps)…`);
     const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_lora_step.py');
-    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), seqs.join(','), String(reps), String(threads), String(r)], {
+    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), cases.join(','), String(reps), String(threads), String(r)], {
       encoding: 'utf8',
       env: { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) },
       maxBuffer: 1 << 20,
     });
     if (res.status !== 0) log(`PyTorch peer failed: ${res.stderr.slice(-2000)}`);
     for (const line of res.stdout.split('\n').filter(Boolean)) {
-      const j = JSON.parse(line) as { seq: number; seconds: number; peak_rss_mb: number };
-      peer.set(j.seq, j);
+      const j = JSON.parse(line) as { seq: number; batch: number; seconds: number; peak_rss_mb: number };
+      peer.set(`${j.batch}x${j.seq}`, j);
     }
   }
 
   const model = randomModel(config);
+  const models = new Map(computes.map((c) => [c, c === 'bf16' ? withBf16Weights(randomModel(config)) : model] as const));
+  let active = model;
   const lora = new LoraAdapter(model, { r, lora_alpha: 2 * r, target_modules: ALL_LINEAR, seed: 1 });
   const opt = new AdamW(lora.parameters(), { lr: 1e-3 });
   const rand = seededRandom(5);
-  const step = (T: number): void => {
-    const ids = Int32Array.from({ length: T + 1 }, () => Math.floor(rand() * config.vocab_size));
-    const tape = new Tape();
+  // B sequences of T tokens: packed — one forward/backward over B·T rows with offsets (attention within each
+  // sequence) — or looped, one pass per sequence with its loss scaled by 1/B (the trainer with packTokens 0).
+  const step = (T: number, B = 1, packed = true): void => {
+    const seqsIds = Array.from({ length: B }, () => Int32Array.from({ length: T + 1 }, () => Math.floor(rand() * config.vocab_size)));
     opt.zeroGrad();
-    const { loss } = tape.record(() => crossEntropy(model.forward(ids.subarray(0, T), { adapter: lora }), ids.subarray(1), { inPlace: true }));
-    tape.backward(loss);
+    const passes = packed ? [seqsIds] : seqsIds.map((x) => [x]);
+    for (const group of passes) {
+      const ids = new Int32Array(group.length * T), labels = new Int32Array(group.length * T);
+      group.forEach((x, i) => { ids.set(x.subarray(0, T), i * T); labels.set(x.subarray(1), i * T); });
+      const offsets = group.length > 1 ? Int32Array.from({ length: group.length + 1 }, (_, i) => i * T) : undefined;
+      const tape = new Tape();
+      const { loss } = tape.record(() => crossEntropy(active.forward(ids, { adapter: lora, offsets }), labels, { inPlace: true }));
+      tape.backward(loss, group.length / B);
+      tape.dispose();
+    }
     opt.stepWith();
-    tape.dispose();
   };
-  for (const T of seqs) {
+  const cases: [number, number, boolean][] = [...seqs.map((T) => [T, 1, true] as [number, number, boolean]), ...batches.flatMap(([B, T]) => [[T, B, true], [T, B, false]] as [number, number, boolean][])];
+  for (const [compute, [T, B, packed]] of computes.flatMap((c) => cases.map((k) => [c, k] as const))) {
+    active = models.get(compute)!;
     native.trimPool();
-    step(T);
+    step(T, B, packed);
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      step(T);
+      step(T, B, packed);
       times.push((performance.now() - t0) / 1000);
     }
     const s = median(times);
-    const p = peer.get(T);
+    const p = peer.get(`${B}x${T}`);
     out.emit({
       bench: 'engine.lora_step',
+      compute,
       seq: T,
+      batch: B,
+      packed,
       seconds: s,
-      tokens_per_s: T / s,
-      gflops: stepFlops(config, T, r) / s / 1e9,
+      tokens_per_s: (B * T) / s,
+      gflops: (B * stepFlops(config, T, r)) / s / 1e9,
       gemm_peak_gflops: sq,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       peak_native_mb: memoryStats().peakBytes / 2 ** 20,
       threads,
       peer: 'pytorch',
       peer_seconds: p?.seconds ?? null,
-      peer_tokens_per_s: p ? T / p.seconds : null,
+      peer_tokens_per_s: p ? (B * T) / p.seconds : null,
       peer_peak_rss_mb: p?.peak_rss_mb ?? null,
       ratio: p ? p.seconds / s : null,
     });
   }
-  out.table(['seq', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
+  out.table(['compute', 'seq', 'batch', 'packed', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
   opt.dispose();
   lora.dispose();
   model.dispose();
+  models.get('bf16')?.dispose();
 }

@@ -2,9 +2,11 @@
 """PyTorch peer for `npm run bench -- engine`: the same LoRA training step on the same model shape.
 
 Frozen Llama-shaped model with random weights, LoRA (r, alpha = 2r) on q,k,v,o,gate,up,down, forward +
-backward + AdamW, batch 1. Prints one JSON line per sequence length: median seconds over `reps` steps after
-one warm-up step, and the process's peak RSS. Run with Debian's python3-torch (/usr/bin/python3).
-usage: torch_lora_step.py '{"hidden_size":576,...}' SEQ[,SEQ...] REPS THREADS R
+backward + AdamW. A case is SEQ (batch 1) or BxSEQ (a batch of B sequences of SEQ tokens as one [B, SEQ]
+tensor: batched matmuls, attention per sequence, the loss the mean over all B·SEQ tokens). Prints one JSON
+line per case: median seconds over `reps` steps after one warm-up step, and the process's peak RSS. Run with
+Debian's python3-torch (/usr/bin/python3).
+usage: torch_lora_step.py '{"hidden_size":576,...}' CASE[,CASE...] REPS THREADS R
 """
 import json
 import math
@@ -17,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 cfg = json.loads(sys.argv[1])
-seqs = [int(s) for s in sys.argv[2].split(",")]
+cases = [(int(c.split("x")[0]), int(c.split("x")[1])) if "x" in c else (1, int(c)) for c in sys.argv[2].split(",")]
 reps, threads, r = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
@@ -62,8 +64,8 @@ params = [p for p in blocks.parameters() if p.requires_grad]
 opt = torch.optim.AdamW(params, lr=1e-3, betas=(0.9, 0.98), eps=1e-8, weight_decay=1e-4)
 
 
-def step(T):
-    ids = torch.randint(0, V, (T,))
+def step(B, T):
+    ids = torch.randint(0, V, (B, T))
     inv = 1.0 / (10000 ** (torch.arange(0, D, 2).float() / D))
     f = torch.outer(torch.arange(T).float(), inv)
     e = torch.cat((f, f), -1)
@@ -72,29 +74,29 @@ def step(T):
     mask = torch.full((T, T), float("-inf")).triu(1)
     for b in blocks:
         h = rms(x, b.n1)
-        q = b.q(h).view(T, NH, D).transpose(0, 1)
-        k = b.k(h).view(T, KVH, D).transpose(0, 1)
-        v = b.v(h).view(T, KVH, D).transpose(0, 1)
+        q = b.q(h).view(B, T, NH, D).transpose(1, 2)  # [B, NH, T, D]
+        k = b.k(h).view(B, T, KVH, D).transpose(1, 2)
+        v = b.v(h).view(B, T, KVH, D).transpose(1, 2)
         q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
-        k, v = k.repeat_interleave(NH // KVH, 0), v.repeat_interleave(NH // KVH, 0)
-        a = torch.softmax(q @ k.transpose(1, 2) / math.sqrt(D) + mask, -1) @ v
-        x = x + b.o(a.transpose(0, 1).reshape(T, C))
+        k, v = k.repeat_interleave(NH // KVH, 1), v.repeat_interleave(NH // KVH, 1)
+        a = torch.softmax(q @ k.transpose(2, 3) / math.sqrt(D) + mask, -1) @ v
+        x = x + b.o(a.transpose(1, 2).reshape(B, T, C))
         h2 = rms(x, b.n2)
         x = x + b.d(F.silu(b.g(h2)) * b.u(h2))
     logits = F.linear(rms(x, norm), emb)
-    loss = F.cross_entropy(logits, torch.roll(ids, -1))
+    loss = F.cross_entropy(logits.reshape(B * T, V), torch.roll(ids, -1, dims=1).reshape(B * T))
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()
 
 
-for T in seqs:
-    step(T)
+for B, T in cases:
+    step(B, T)
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
-        step(T)
+        step(B, T)
         times.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seq": T, "seconds": statistics.median(times), "peak_rss_mb": rss, "torch": torch.__version__, "threads": threads}), flush=True)
+    print(json.dumps({"seq": T, "batch": B, "seconds": statistics.median(times), "peak_rss_mb": rss, "torch": torch.__version__, "threads": threads}), flush=True)

@@ -4,7 +4,9 @@
 // before batching), for both loss averages, with and without the anchor (all / known / answers) and the guard
 // (KL / replay), on stories260K and on a random GQA model with attention biases. Tolerance: each tensor's
 // max |packed − looped| ≤ 1e-4 × its max |looped| (float32 sums in another order: ~1e-6 seen), the loss
-// within 1e-5 relative. A pack that leaked attention across samples or kept RoPE running is off by > 1e-2.
+// within 1e-5 relative. A short absorb (16 AdamW steps) ends with the looped run's adapter within 2e-3 of its
+// largest entry (2.7e-4 seen: AdamW divides by √v, which amplifies rounding). A pack that leaked attention
+// across samples or kept RoPE running is off by > 1e-2.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireShared, sharedPath } from '../helpers/shared.js';
@@ -15,7 +17,9 @@ import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { seededRandom } from '../../src/engine/random.js';
 import { Tensor, untracked, IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
 import { batchGradients, type GuardOptions, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
-import { packGroups } from '../../src/lift/packed.js';
+import { packGroups, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
+import { absorb } from '../../src/lift/absorb.js';
+import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
 
 /** A random Llama with grouped-query attention (4 query heads over 2 KV heads) and q/k/v biases. */
 function randomGqaModel(): LlamaModel {
@@ -133,4 +137,34 @@ test('a pack does not see across samples: logits of a packed pair = each sample 
   assert.ok(err < 1e-5, `packed logits differ from separate passes by ${err}`);
   assert.throws(() => model.forward(a, { offsets: Int32Array.from([0, 4]) }), /offsets \[0, 4\] must rise from 0 to the 6 rows/);
   model.dispose();
+});
+
+test('absorb with batching gives the looped run\'s adapter (LoRA, QAs, anchor on answers, KL guard, mini-batches of 4)', async (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  native.setThreads(1);
+  const loaded = loadModelFromPath(sharedPath('models/stories260K/stories260K.bin'));
+  const doc = { title: 'Pia', text: 'Once upon a time, there was a girl named Pia. Pia had a red kite called Zippy. Every day Pia and Zippy went to the hill.\nOne day the wind was very strong. Zippy flew up to the clouds. Pia held the string tight and laughed.\nThen Pia met a boy named Olo. Olo had a blue boat called Splash.' };
+  const run = async (packTokens?: number) => absorb(loaded, doc, {
+    adapter: 'lora', lora: { r: 4, lora_alpha: 8 }, lr: 3e-3, contextBudget: 128, epochs: [2, 2], batchSize: 4, qa: 2, qaGenerator: new BuiltinQAGenerator(),
+    anchor: 0.5, guard: 'kl', guardSamples: 2, guardPerStep: 2, seed: 4, ...(packTokens === undefined ? {} : { packTokens }),
+  });
+  const looped = await run(0), batched = await run();
+  assert.equal(looped.recipe.pack_tokens, 0);
+  assert.equal(batched.recipe.pack_tokens, DEFAULT_PACK_TOKENS, 'the manifest records the packing');
+  assert.ok(looped.train.steps >= 6, `${looped.train.steps} steps`);
+  assert.equal(batched.train.steps, looped.train.steps);
+  looped.train.losses.forEach((l, i) => assert.ok(Math.abs(batched.train.losses[i].loss - l.loss) <= 1e-4 * Math.abs(l.loss), `step ${i}: loss ${batched.train.losses[i].loss} vs looped ${l.loss}`));
+  const lp = looped.adapter.parameters(), bp = batched.adapter.parameters();
+  let worst = 0;
+  lp.forEach((p, i) => {
+    const a = p.f32(), b = bp[i].f32();
+    let scale = 0, err = 0;
+    for (let j = 0; j < a.length; j++) { scale = Math.max(scale, Math.abs(a[j])); err = Math.max(err, Math.abs(a[j] - b[j])); }
+    worst = Math.max(worst, err / scale);
+  });
+  console.log(`  absorb: ${looped.train.steps} steps, largest relative adapter difference ${worst.toExponential(2)}`);
+  assert.ok(worst <= 2e-3, `adapters differ by ${worst} of their largest entry`);
+  looped.adapter.dispose();
+  batched.adapter.dispose();
+  loaded.model.dispose();
 });
