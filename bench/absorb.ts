@@ -1,15 +1,18 @@
 // `npm run bench -- absorb --prepare [--mb 1,5,20] [--json]`: preparation only (absorb-prep.ts).
-// `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora]`:
+// `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora] [--budget 2048] [--pack N]`:
 // absorb time against document length on the SmolLM2-135M-shaped model (random weights, SmolLM2 tokenizer),
 // one epoch, the paper's lengths scaled to a 2k window (budget 2048: segments 512, stride 192, CT context
 // 1024), no QA. The number of segments grows linearly with the length and every sample has the same
-// length, so the time per document token should stay flat: `seconds_per_1k_tokens` shows it.
+// length, so the time per document token should stay flat: `seconds_per_1k_tokens` shows it. --budget sets
+// another context budget (512: segments 128, CT context 256, samples ~384 tokens); --pack the tokens per
+// packed training pass (0 = one pass per sample, the trainer before batching; default the trainer's).
 import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from '../src/engine/index.js';
 import { parseHFConfig } from '../src/model/config.js';
 import { HFTokenizer } from '../src/text/hf-tokenizer.js';
 import { absorb } from '../src/lift/absorb.js';
+import { DEFAULT_PACK_TOKENS } from '../src/lift/packed.js';
 import type { LoadedModel } from '../src/model/load.js';
 import { withBf16Weights } from '../src/model/compute.js';
 import { randomModel, SMOLLM2_135M } from './engine.js';
@@ -22,6 +25,8 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
   if (args.flags.has('prepare') || args.flags.has('prepare-one')) return benchPrepare(args);
   const sizes = (args.flags.get('sizes') ?? '1024,2048,4096,8192,16384').split(',').map(Number);
   const adapter = (args.flags.get('adapter') ?? 'gated-memory') as 'gated-memory' | 'lora';
+  const budget = Number(args.flags.get('budget') ?? 2048);
+  const packTokens = args.flags.has('pack') ? Number(args.flags.get('pack')) : DEFAULT_PACK_TOKENS;
   native.setThreads(Number(args.flags.get('threads') ?? 2));
   const out = new Output(args.json);
   const tokDir = join(SHARED, 'tokenizers', 'smollm2');
@@ -41,11 +46,11 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
     let segments = 0, sampleTokens = 0;
     const t0 = performance.now();
     const r = await absorb(loaded, { title: 'Essays', text }, {
-      adapter, contextBudget: 2048, epochs: [1, 0], qa: 0, batchSize: 'full', seed: 1,
+      adapter, contextBudget: budget, epochs: [1, 0], qa: 0, batchSize: 'full', seed: 1, packTokens,
       onEvent: (e) => { if (e.type === 'prepare') { segments = e.segments; sampleTokens = e.lengths.ctContext + e.lengths.segmentLength; } },
     });
     const seconds = (performance.now() - t0) / 1000;
-    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
+    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, budget, pack_tokens: packTokens, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
     r.adapter.dispose();
     log(`  ${n} tokens: ${seconds.toFixed(1)} s`);
   }
