@@ -1,4 +1,7 @@
-// `npm run bench -- recall [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3] [--guard none|kl]`:
+// `npm run bench -- recall` is the recall suite (bench/recall-suite.ts: six fact families, 2k–16k tokens, three
+// probe forms, several seeds); `recall --multi` measures interference between documents (below); and
+// `npm run bench -- recall --grid [--json] [--quick] [--only TEXT] [--skip TEXT] [--seeds 1,2,3] [--guard none|kl]`
+// is the first bench, one template of fact, kept for the recipe grid its README rows came from:
 // does LIFT make facts outside the context window answerable, and at what cost to what the model knew?
 // stories260K, a context budget of 128 tokens, a ≥ 2048-token TinyStories document (16× the budget) with 12
 // planted facts; probes are the middle-truncated document + "Lily's dog was called" (the facts sit in the
@@ -83,6 +86,7 @@ function nllOf(loaded: LoadedModel, seqs: number[][], adapter: AdapterHooks | nu
 
 export async function benchRecall(args: BenchArgs): Promise<void> {
   if (args.flags.has('multi')) return benchRecallMulti(args);
+  if (!args.flags.has('grid')) return (await import('./recall-suite.js')).benchRecallSuite(args);
   const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);

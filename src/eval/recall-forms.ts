@@ -12,7 +12,7 @@ import { ask } from '../lift/ask.js';
 import { liftLengths } from '../lift/budget.js';
 import { buildAnswerPrompt } from '../lift/truncate.js';
 import { encodeAfter } from '../lift/tokens.js';
-import { answerNll, answerTokens, normalizeAnswer, recallPrompt, startsWithAnswer } from './recall.js';
+import { answerNll, answerTokens, inContextPrompt, normalizeAnswer, recallPrompt, startsWithAnswer } from './recall.js';
 import type { GeneratedFact, ProbeForm } from './datasets/facts.js';
 import type { QAPair } from '../lift/qa/types.js';
 
@@ -37,26 +37,31 @@ export function replyHolds(reply: string, answer: string): boolean {
   return a.length > 0 && ` ${normalizeAnswer(reply)} `.includes(` ${a} `);
 }
 
-/** One probe of one fact in one form, greedy, through `adapter` (null: the base model). */
-export async function probe(loaded: LoadedModel, adapter: AdapterHooks | null, doc: { title: string; text: string }, f: GeneratedFact, form: ProbeForm, budget: number): Promise<FormItem> {
+/**
+ * One probe of one fact in one form, greedy, through `adapter` (null: the base model). `inContext`: the ceiling
+ * of reading — the document cut right after the fact's sentence, so the context's tail holds it (the two prefix
+ * forms: inContextPrompt; the question: ask() over that cut document, whose middle truncation keeps the tail).
+ */
+export async function probe(loaded: LoadedModel, adapter: AdapterHooks | null, doc: { title: string; text: string }, f: GeneratedFact, form: ProbeForm, budget: number, inContext = false): Promise<FormItem> {
   if (form === 'question') {
-    const prediction = await ask(loaded, adapter, f.question, { title: doc.title, document: doc.text, contextBudget: budget, maxTokens: ASK_TOKENS });
+    const text = inContext ? doc.text.slice(0, doc.text.indexOf(f.sentence) + f.sentence.length) : doc.text;
+    const prediction = await ask(loaded, adapter, f.question, { title: doc.title, document: text, contextBudget: budget, maxTokens: ASK_TOKENS });
     const tok = loaded.tokenizer, lengths = liftLengths(budget);
     const ans = encodeAfter(tok, ` ${f.answer}`);
-    const prompt = buildAnswerPrompt(tok, { title: doc.title, document: doc.text, question: f.question }, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
+    const prompt = buildAnswerPrompt(tok, { title: doc.title, document: text, question: f.question }, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
     return { family: f.family, form, answer: f.answer, prediction, correct: replyHolds(prediction, f.answer), answerNll: answerNll(loaded, adapter, prompt, ans) };
   }
   const fact = form === 'prefix' ? f : paraphrased(f);
-  const prompt = recallPrompt(loaded, doc.text, fact, budget);
+  const prompt = (inContext ? inContextPrompt : recallPrompt)(loaded, doc.text, fact, budget);
   const ans = answerTokens(loaded, fact);
   const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter });
   return { family: f.family, form, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: answerNll(loaded, adapter, prompt, ans) };
 }
 
 /** Every fact in every form asked for. */
-export async function probeAll(loaded: LoadedModel, adapter: AdapterHooks | null, doc: { title: string; text: string }, facts: readonly GeneratedFact[], forms: readonly ProbeForm[], budget: number): Promise<FormItem[]> {
+export async function probeAll(loaded: LoadedModel, adapter: AdapterHooks | null, doc: { title: string; text: string }, facts: readonly GeneratedFact[], forms: readonly ProbeForm[], budget: number, inContext = false): Promise<FormItem[]> {
   const out: FormItem[] = [];
-  for (const f of facts) for (const form of forms) out.push(await probe(loaded, adapter, doc, f, form, budget));
+  for (const f of facts) for (const form of forms) out.push(await probe(loaded, adapter, doc, f, form, budget, inContext));
   return out;
 }
 

@@ -2,7 +2,7 @@
 // (qa/prompt.ts), the 'self' generator over a chat template, and makeQAGenerator's spec strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { builtinQAs, candidateSpans, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
+import { BuiltinQAGenerator, builtinQAs, candidateSpans, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
 import { makeQAGenerator, SelfQAGenerator } from '../../src/lift/qa/index.js';
 import { evidenceIsVerbatim, paperQAPrompt, parseQAResponse } from '../../src/lift/qa/prompt.js';
 import { splitSentences } from '../../src/lift/sentences.js';
@@ -56,7 +56,12 @@ test('builtin generator: verbatim answers and evidence, deterministic per seed',
   assert.ok(qas.some((q) => q.question.startsWith('What comes after')));
   assert.deepEqual(await gen.generate(PARAGRAPH, 8, { seed: 1 }), qas);
   assert.notDeepEqual(builtinQAs(PARAGRAPH, 8, 2), qas);
-  assert.equal(builtinQAs(PARAGRAPH, 100, 0).length <= 14, true); // at most a cloze and a recitation per sentence
+  // At most a cloze and a recitation per sentence, plus a cloze for each further number or entity; no repeats.
+  const all = builtinQAs(PARAGRAPH, 100, 0);
+  const names = splitSentences(PARAGRAPH).flatMap((x) => candidateSpans(x.text).filter((c) => c.kind !== 2));
+  assert.ok(all.length <= 14 + names.length, `${all.length} QAs`);
+  assert.equal(new Set(all.map((q) => q.question)).size, all.length);
+  assert.ok(all.some((q) => q.answer === 'Jonas Berg') && all.some((q) => q.answer === '1847'), 'both rare spans of one sentence are asked');
   assert.deepEqual(builtinQAs('', 5), []);
 });
 
@@ -95,7 +100,7 @@ test('self generator renders the chat template and parses the completion', async
 });
 
 test('makeQAGenerator: spec strings and their errors', () => {
-  assert.equal(makeQAGenerator('builtin').id, 'builtin-v3');
+  assert.equal(makeQAGenerator('builtin').id, 'builtin-v4');
   assert.match(makeQAGenerator('http://127.0.0.1:9/v1', { openai: { model: 'm' } }).id, /^openai:http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions#m$/);
   assert.throws(() => makeQAGenerator('http://x/v1'), /needs a model name/);
   assert.throws(() => makeQAGenerator('self'), /completion function/);
@@ -128,3 +133,18 @@ test('occurrences counts as passage.split(answer) does, for every answer in one 
     for (const a of answers) assert.equal(got.get(a), passage.split(a).length - 1, `${JSON.stringify(a)} in ${JSON.stringify(passage)}`);
   }
 });
+
+test('builtin generator with about: each rare name gets "What does the text say about E?" → its sentence', () => {
+  const passage = 'Once upon a time there was a cat. Later, the cat slept. The cat met Zephyrine at the pond. Bartholomew had a red hat. The dog saw the cat. Bartholomew waved.';
+  const qas = builtinQAs(passage, 30, 0, { about: true });
+  const about = qas.filter((q) => q.question.startsWith('What does the text say about '));
+  assert.deepEqual(about.map((q) => [q.question, q.answer]).sort(), [
+    ['What does the text say about Bartholomew?', 'Bartholomew had a red hat.'],
+    ['What does the text say about Bartholomew?', 'Bartholomew waved.'],
+    ['What does the text say about Zephyrine?', 'The cat met Zephyrine at the pond.'],
+  ], 'first words written in lower case elsewhere ("The", "Once") or before a comma ("Later,") are no names');
+  for (const q of about) assert.deepEqual(q.evidence, [q.answer]);
+  assert.ok(!builtinQAs(passage, 30, 0).some((q) => q.question.startsWith('What does the text say')), 'off by default');
+  assert.equal(new BuiltinQAGenerator({ about: true }).id, 'builtin-v4-about');
+});
+

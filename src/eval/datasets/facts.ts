@@ -42,7 +42,7 @@ const PETS = ['dog', 'cat', 'bird', 'fish', 'teddy', 'boat', 'kite', 'frog', 'do
 const PET_NAMES = ['Biscuit', 'Pepper', 'Zorro', 'Maple', 'Nugget', 'Pickle', 'Waffle', 'Rocket', 'Bubbles', 'Mango', 'Pebble', 'Toffee', 'Comet', 'Noodle', 'Sprout', 'Jelly'];
 const PLACES = ['Willowbrook', 'Pinecrest', 'Maplewood', 'Sunnyvale', 'Brambleton', 'Foxhollow', 'Clearwater', 'Oakridge', 'Meadowby', 'Rosebay', 'Stonybrook', 'Larkspur'];
 const ITEMS = ['shells', 'stars', 'apples', 'stones', 'buttons', 'acorns', 'feathers', 'leaves', 'marbles', 'cookies', 'flowers', 'sticks'];
-const OBJECTS = ['hat', 'scarf', 'bike', 'coat', 'cup', 'umbrella', 'bucket', 'blanket', 'shoes', 'bag', 'chair', 'door'];
+const OBJECTS = ['hat', 'scarf', 'bike', 'coat', 'cup', 'umbrella', 'bucket', 'blanket', 'sled', 'bag', 'chair', 'door'];
 const COLOURS = ['purple', 'orange', 'silver', 'golden', 'pink', 'green', 'yellow', 'brown', 'blue', 'red', 'white', 'black'];
 const QUOTES = ['Jump like a frog', 'Hats are for cats', 'Soup before sleep', 'Clouds are pillows', 'Never trust a goose', 'Socks go on feet',
   'Bees love blue', 'Mud pies are best', 'Count the stars', 'Hop to the moon', 'Muffins are magic', 'Keep your boots dry'];

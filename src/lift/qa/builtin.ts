@@ -6,10 +6,12 @@
 // What a cloze hides is chosen from general signals only, never from a sentence's wording: the candidate spans
 // of a sentence are its numbers, its entities (capitalised word runs that do not start the sentence or a
 // quote) and its content words (≥ 4 letters, not a function word); the sentence's cloze hides its rarest
-// candidate in the passage (ties: a number or entity before a word, then the longer). Clozes are then taken
-// rare first — a span said at most twice in the passage before any said more often — and within that, numbers
-// and entities before words, then fewer occurrences, ties in seeded order: a name or figure said once is what
-// absorbing must keep; a word on every page, the model meets anyway.
+// candidate in the passage (ties: a number or entity before a word, then the longer), and every other number or
+// entity it holds that the passage says at most twice gets a cloze of its own (a sentence that relates two
+// rare names is asked about both). Clozes are then taken rare first — a span said at most twice in the passage
+// before any said more often — and within that, numbers and entities before words, then fewer occurrences,
+// ties in seeded order: a name or figure said once is what absorbing must keep; a word on every page, the
+// model meets anyway. Rare numbers and entities are exempt from "one question per sentence first".
 // (builtin-v2 ranked a word after "called"/"named" first: tuned to the old recall bench's one fact wording.)
 // Answers are verbatim spans of the sentence; the evidence is the sentence itself (a slice of the passage).
 import { shuffled, rngFor } from '../rng.js';
@@ -82,40 +84,79 @@ export function recitationSplit(sentence: string): [string, string] | null {
   return [sentence.slice(0, g.index!), sentence.slice(g.index! + g[0].length)];
 }
 
+export interface BuiltinQAOptions {
+  /**
+   * Also ask "What does the text say about E?" → the sentence, for each name E the passage says at most twice
+   * (mid-sentence capitalised runs, and a sentence's first word when the passage never writes it in lower
+   * case): the name → its sentence in the answer prompt's own format. Pattern cloze, about, cloze, recitation.
+   */
+  about?: boolean;
+}
+
 export class BuiltinQAGenerator implements QAGenerator {
-  readonly id = 'builtin-v3';
+  readonly id: string;
+  constructor(readonly options: BuiltinQAOptions = {}) {
+    this.id = options.about ? 'builtin-v4-about' : 'builtin-v4';
+  }
 
   /** Interruptible: pauses every ~50 ms (opts.signal ends it with an AbortedError); progress in sentences. */
   async generate(passage: string, n: number, opts: QAGenerateOptions = {}): Promise<QAPair[]> {
-    return drive(builtinSteps(passage, n, opts.seed ?? 0), { phase: 'synthesizing QAs', signal: opts.signal, onProgress: opts.onProgress });
+    return drive(builtinSteps(passage, n, opts.seed ?? 0, this.options), { phase: 'synthesizing QAs', signal: opts.signal, onProgress: opts.onProgress });
   }
 }
 
 /** Synchronous core of BuiltinQAGenerator: up to n QAs, two clozes per recitation, one per sentence first. */
-export function builtinQAs(passage: string, n: number, seed = 0): QAPair[] {
-  return drainSync(builtinSteps(passage, n, seed));
+export function builtinQAs(passage: string, n: number, seed = 0, options: BuiltinQAOptions = {}): QAPair[] {
+  return drainSync(builtinSteps(passage, n, seed, options));
+}
+
+/** Words that open English sentences without being names (a short text may never write them in lower case). */
+const OPENERS = new Set('once one later suddenly finally soon today yesterday tomorrow now every everyone everything some someone something also still yes please maybe'.split(' '));
+
+/** The names of a sentence for "about" questions: its entity spans, and its first word when the passage never
+ *  writes that word in lower case (a proper noun, not "The") and no comma follows it; a possessive "'s" is dropped. */
+function namesOf(sentence: string, lowerWords: ReadonlySet<string>): string[] {
+  const out = candidateSpans(sentence).filter((c) => c.kind === 1).map((c) => sentence.slice(c.span[0], c.span[1]));
+  // "Suddenly," / "Later," open sentences without being names: a first word right before a comma is skipped.
+  const first = /^[\p{Lu}][\p{L}'-]*/u.exec(sentence)?.[0];
+  if (first && first !== 'I' && !sentence.slice(first.length).startsWith(',')) {
+    const base = first.replace(/['\u2019]s$/, '');
+    if (!lowerWords.has(base.toLowerCase()) && !FUNCTION_WORDS.has(base.toLowerCase()) && !OPENERS.has(base.toLowerCase())) out.unshift(base);
+  }
+  return [...new Set(out.map((x) => x.replace(/['\u2019]s$/, '')))];
 }
 
 /** builtinQAs as steps: progress in sentences examined (the splitting and counting are one step each). */
-function* builtinSteps(passage: string, n: number, seed: number): Generator<Progress, QAPair[]> {
+function* builtinSteps(passage: string, n: number, seed: number, options: BuiltinQAOptions = {}): Generator<Progress, QAPair[]> {
   // A PDF's "[page N]" marker lines are navigation, not content: never a sentence, so never a cloze answer.
   const sentences = splitSentences(withoutPageMarkers(passage)).map((s) => s.text).filter((s) => /\s/.test(s));
   const total = sentences.length + 2;
   yield [1, total];
   // Every candidate span of every sentence, counted in the passage in one pass.
   const spans = sentences.map((s) => candidateSpans(s).map((c) => s.slice(c.span[0], c.span[1])));
-  const counts = yield* occurrenceSteps(passage, spans.flat(), 1, total);
+  const lowerWords = new Set(options.about ? passage.match(/(?<![\p{L}'-])\p{Ll}[\p{L}'-]*/gu) ?? [] : []);
+  const names = options.about ? sentences.map((s) => namesOf(s, lowerWords)) : [];
+  const counts = yield* occurrenceSteps(passage, [...spans.flat(), ...names.flat()], 1, total);
+  const abouts: Candidate[] = [];
   const clozes: Candidate[] = [];
   const recites: Candidate[] = [];
   for (let i = 0; i < sentences.length; i++) {
     if (i % 256 === 0) yield [1 + i, total];
     const s = sentences[i];
-    const picked = pickSpan(s, (x) => counts.get(x) ?? 1), span = picked?.span;
-    if (span && span[1] - span[0] < s.length) {
-      clozes.push({ sentence: i, kind: picked.kind, count: picked.count, qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
+    const countOf = (x: string): number => counts.get(x) ?? 1;
+    const picked = pickSpan(s, countOf);
+    const rareNames = candidateSpans(s).filter((c) => c.kind !== 2 && countOf(s.slice(c.span[0], c.span[1])) <= 2);
+    for (const c of picked ? [picked, ...rareNames.filter((r) => r.span[0] !== picked.span[0])] : []) {
+      const span = c.span;
+      if (span[1] - span[0] >= s.length) continue;
+      clozes.push({ sentence: i, kind: c.kind, count: countOf(s.slice(span[0], span[1])), qa: { question: `Fill in the blank: ${s.slice(0, span[0])}___${s.slice(span[1])}`, answer: s.slice(span[0], span[1]), evidence: [s] } });
     }
     const split = recitationSplit(s);
     if (split) recites.push({ sentence: i, qa: { question: `What comes after: '${split[0]}'?`, answer: split[1], evidence: [s] } });
+    for (const e of names[i] ?? []) {
+      const c = countOf(e);
+      if (c <= 2) abouts.push({ sentence: i, kind: 1, count: c, qa: { question: `What does the text say about ${e}?`, answer: s, evidence: [s] } });
+    }
   }
   const rng = rngFor(seed, 0x5a);
   // Rare (≤ 2 occurrences) first; then numbers and entities before words; then fewer occurrences. The sort is
@@ -123,8 +164,9 @@ function* builtinSteps(passage: string, n: number, seed: number): Generator<Prog
   const rare = (c: Candidate): number => (c.count! <= 2 ? 0 : 1);
   const cls = (c: Candidate): number => (c.kind === 2 ? 1 : 0);
   const byValue = (a: Candidate, b: Candidate): number => rare(a) - rare(b) || cls(a) - cls(b) || a.count! - b.count!;
-  const pools = [shuffled(rng, clozes).sort(byValue), shuffled(rng, recites)];
-  const pattern = [0, 0, 1];
+  const rareName = (c: Candidate): boolean => c.kind !== undefined && c.kind !== 2 && c.count! <= 2;
+  const pools = [shuffled(rng, clozes).sort(byValue), shuffled(rng, recites), shuffled(rng, abouts).sort((a, b) => a.count! - b.count!)];
+  const pattern = options.about ? [0, 2, 0, 1] : [0, 0, 1];
   const out: QAPair[] = [];
   const usedSentence = new Set<number>();
   const usedCandidate = new Set<Candidate>();
@@ -132,14 +174,15 @@ function* builtinSteps(passage: string, n: number, seed: number): Generator<Prog
   for (let pass = 0; pass < 2 && out.length < n; pass++) {
     // A candidate that fails the test once fails it for the rest of the pass (used sets only grow), so each
     // pool is scanned once per pass from a cursor: linear in the candidates, not candidates × n.
-    const cursor = [0, 0];
+    const cursor = [0, 0, 0];
     const next = (p: number): Candidate | undefined => {
       const pool = pools[p];
-      while (cursor[p] < pool.length && (usedCandidate.has(pool[cursor[p]]) || (pass === 0 && usedSentence.has(pool[cursor[p]].sentence)))) cursor[p]++;
+      while (cursor[p] < pool.length && (usedCandidate.has(pool[cursor[p]]) || (pass === 0 && usedSentence.has(pool[cursor[p]].sentence) && !rareName(pool[cursor[p]])))) cursor[p]++;
       return pool[cursor[p]];
     };
     for (let k = 0; out.length < n; k++) {
-      const order = [pattern[k % 3], 1 - pattern[k % 3]];
+      const first = pattern[k % pattern.length];
+      const order = [first, ...[0, 1, 2].filter((p) => p !== first && (p < 2 || options.about))];
       let took = false;
       for (const p of order) {
         const c = next(p);

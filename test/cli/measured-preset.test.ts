@@ -1,0 +1,61 @@
+// Measured presets (src/lift/measured.ts, src/cli/measured-preset.ts): `lift absorb DOC --model M` with no recipe
+// flag trains the preset measured best for M's head width and says so, with the plan's time and memory, before
+// training; `--preset tiny` fills every flag not typed; any recipe flag without --preset keeps our defaults.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireShared } from '../helpers/shared.js';
+import { buildOnce, lift, liftAsync, MODEL_BIN, storyDocument, tempDir } from './helpers.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { hasRecipeFlags } from '../../src/cli/measured-preset.js';
+import { measuredPresetFor, TINY_PRESET } from '../../src/lift/measured.js';
+
+before(() => buildOnce());
+
+test('measuredPresetFor: heads ≤ 16 wide get the tiny preset, wider ones none; seed/out/json are no recipe flags', () => {
+  assert.equal(measuredPresetFor({ head_dim: 8 }), TINY_PRESET);
+  assert.equal(measuredPresetFor({ head_dim: 64 }), null);
+  assert.equal(hasRecipeFlags(new Set(['model', 'out', 'seed', 'json', 'force', 'report', 'title'])), false);
+  for (const k of ['epochs', 'adapter', 'qa', 'contextBudget', 'guard', 'ct']) assert.equal(hasRecipeFlags(new Set(['model', k])), true, k);
+  const o = TINY_PRESET.options(2400, 128);
+  assert.deepEqual([o.adapter, o.lora?.r, o.lengths?.stride, o.epochs, o.qa, o.guard, o.guardTokens, o.anchor, o.answerRecitations], ['lora', 32, 4, [4, 8], 60, 'kl', 512, 0.75, 1]);
+  assert.equal(TINY_PRESET.options(2400, 512).lengths?.stride, 16, 'the stride scales with the budget: ℓ/8');
+});
+
+test('absorb with no recipe flag: the measured preset, printed with the plan before training', async (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const doc = join(dir, 'story.txt');
+  writeFileSync(doc, storyDocument(40));
+  const tokens = loadModelFromPath(MODEL_BIN).tokenizer.encode(readFileSync(doc, 'utf8'), { bos: false }).length;
+  let killed = false;
+  const r = await liftAsync(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'a.lift'), '--seed', '3'], (err, pid) => {
+    // The exact plan (calibrated) is printed before any training step; that is all this test needs.
+    if (!killed && /plan: .*training ≈ .*peak memory ≈/.test(err)) { killed = true; process.kill(pid, 'SIGKILL'); }
+  });
+  assert.ok(killed, r.stderr);
+  const qa = Math.ceil(tokens / 40);
+  assert.match(r.stderr, new RegExp(`recipe: LoRA r32 α64, lr 0\\.001, stride 16, 4 \\+ 8 epochs in batches of 8, ${qa} QAs, KL guard \\(128 self-written texts ≤ 512 tokens, 4 per step\\), anchor 0\\.75 off the QAs' answers, 1 answer recitation \\(preset tiny: .*\\); the default on this model with no recipe flags`));
+  assert.ok(r.stderr.indexOf('recipe: ') < r.stderr.indexOf('plan'), 'the recipe comes first');
+});
+
+test('absorb --preset tiny fills what is not typed (manifest); a recipe flag without --preset keeps our defaults', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const doc = join(dir, 'story.txt');
+  writeFileSync(doc, storyDocument(8));
+  const fast = ['--epochs', '1,1', '--guard-samples', '2', '--guard-tokens', '16', '--qa', '2', '--context-budget', '128', '--no-report'];
+  const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'tiny.lift'), '--preset', 'tiny', ...fast]);
+  assert.equal(a.code, 0, a.stderr);
+  const m = JSON.parse(readFileSync(join(dir, 'tiny.lift', 'lift_manifest.json'), 'utf8')).recipe;
+  assert.deepEqual([m.adapter, m.adapter_options.r, m.lengths.stride, m.batch_size, m.anchor, m.anchor_on, m.guard.kind, m.preset], ['lora', 32, 4, 8, 0.75, 'answers', 'kl', { name: 'tiny', measured: true }]);
+  assert.deepEqual([m.epochs, m.qa.requested, m.guard.samples], [[1, 1], 2, 2], 'explicit flags win');
+  const b = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'ours.lift'), ...fast]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /recipe: our defaults with the flags given \(the measured preset tiny is the default here only with no recipe flag/);
+  const o = JSON.parse(readFileSync(join(dir, 'ours.lift', 'lift_manifest.json'), 'utf8')).recipe;
+  assert.deepEqual([o.adapter, o.preset], ['gated-memory', undefined]);
+});
