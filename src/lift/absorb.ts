@@ -11,6 +11,7 @@ import { generateText } from '../model/generate.js';
 import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
 import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
 import type { Adapter } from '../adapters/files.js';
+import { adamwSettings, type AdamWOptions } from '../engine/optim.js';
 import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
 import { segmentViews, type SegmentView } from './segments.js';
 import { buildQASamples, int32Arena, sampleOverhead, segmentSampleSteps, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
@@ -42,6 +43,8 @@ export interface AbsorbOptions {
   /** Epochs of stage 1 (segments) and stage 2 (segments + QA); paper: 3 and 5. */
   epochs?: [number, number];
   lr?: number;
+  /** AdamW's other settings (default ADAMW_DEFAULTS, LIFT §5); the manifest records them resolved. */
+  optimizer?: Omit<AdamWOptions, 'lr'>;
   /** 'full' = one step per epoch (the paper's scripts); a number = mini-batches of that many samples. */
   batchSize?: number | 'full';
   warmupSteps?: number;
@@ -223,6 +226,7 @@ async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: Absorb
   const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
   const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
+  const optimizer = adamwSettings({ ...o.optimizer, lr });
   // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
   // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
   const take = int32Arena();
@@ -271,14 +275,14 @@ async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: Absorb
     ...(mask ? { anchor_lifted_tokens: liftedTokens } : {}),
     ...(docs.length > 1 ? { documents: docs.length } : {}),
     answer_recitations: reciteTrain.length,
-    optimizer: { name: 'adamw', betas: [0.9, 0.98], eps: 1e-8, weight_decay: 1e-4, clip: 1.0 },
+    optimizer: { name: 'adamw', betas: [optimizer.beta1, optimizer.beta2], eps: optimizer.eps, weight_decay: optimizer.weightDecay, clip: optimizer.clip },
     guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
     bos,
     seed,
     compute: loaded.compute, // fp32 or bf16 products of the frozen weights (LoadOptions.compute)
   };
   const result = await train(model, adapter, stages, {
-      lr,
+      ...optimizer,
       batchSize,
       warmupSteps: o.warmupSteps,
       warmupScope: o.warmupScope,

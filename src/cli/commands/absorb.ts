@@ -26,6 +26,8 @@ import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js'
 import { budgetNote, explicitOptions, overlay, recipeFlags } from '../preset.js';
 import { MEASURED_PRESETS, MEASURED_PRESET_NAMES, describeMeasured, measuredPresetFor } from '../../lift/measured.js';
 import { hasRecipeFlags, measuredFlags } from '../measured-preset.js';
+import { readRecipeFile, type RecipeOptimizer } from '../../lift/recipe.js';
+import { builtRecipe, recipeToFlags } from '../recipe-flags.js';
 
 export interface AbsorbFlags {
   model: string;
@@ -74,6 +76,10 @@ export interface AbsorbFlags {
   tokenizer?: string;
   /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
   compute?: ComputeMode;
+  /** --recipe FILE.json (src/lift/recipe.ts): fills every flag not typed, after a --preset. */
+  recipe?: string;
+  /** AdamW's settings (no flags: from a recipe file only). */
+  optimizer?: RecipeOptimizer;
 }
 
 const EXAMPLES = `
@@ -144,6 +150,7 @@ export function register(program: Command): void {
     .addOption(new Option('--seed <s>', 'seed for samples, QAs and init').default(0).argParser(numberFlag('seed', 0, 2 ** 31, true)))
     .addOption(new Option('--checkpoint-every <n>', 'optimizer steps between checkpoints').default(10).argParser(numberFlag('checkpoint-every', 1, 1e9, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .option('--recipe <file>', 'a recipe as JSON (what `lift inspect ADAPTER --recipe` prints): fills every flag not given, after --preset')
     .addOption(computeOption())
     .option('--no-report', 'do not write report.html')
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
@@ -173,6 +180,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   const measuredName = flags.preset && MEASURED_PRESETS[flags.preset] ? flags.preset : null;
   const preset = flags.preset && !measuredName ? presetByName(flags.preset) : null;
   parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
+  const fileRecipe = flags.recipe ? readRecipeFile(flags.recipe) : null;
   const paths = typeof docPaths === 'string' ? [docPaths] : docPaths;
   // --title names one document; several are each titled by their file name (their own title in the prompts).
   if (paths.length > 1 && flags.title !== undefined) throw new Error(`--title names one document; with ${paths.length} documents each is titled by its file name`);
@@ -198,6 +206,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     log(fitting ? `recipe: our defaults with the flags given (the measured preset ${fitting.name} is the default here only with no recipe flag; --preset ${fitting.name} builds on it)`
       : `recipe: our defaults (no measured preset for this model's head width ${loaded.model.config.head_dim}; docs/recall.md)`);
   }
+  if (fileRecipe) f = overlay(f, explicit, recipeToFlags(fileRecipe)); // defaults → preset → file → flags
   const note = preset ? budgetNote(preset, window, explicit) : null;
   if (note) log(note);
   const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
@@ -294,6 +303,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
       warmupSteps: f.warmup,
       warmupScope: f.warmupScope,
       batchSize,
+      optimizer: f.optimizer ? { beta1: f.optimizer.beta1, beta2: f.optimizer.beta2, eps: f.optimizer.eps, weightDecay: f.optimizer.weight_decay, clip: f.optimizer.clip } : undefined,
       lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
       gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, gateOutBias: f.gmGateBias !== 'none', ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
       seed: f.seed,
@@ -313,7 +323,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
     // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
     // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.
-    const recipe = { ...r.recipe, answer_stop: f.answerStop, ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
+    const recipe = { ...r.recipe, answer_stop: f.answerStop, built: builtRecipe(f, r), ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
     saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe, metrics }, {
       files,
       beforeCommit: () => {

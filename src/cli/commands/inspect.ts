@@ -16,7 +16,7 @@ import { SentencePieceTokenizer } from '../../text/sentencepiece.js';
 import { GATED_MEMORY_CONFIG_FILE, MANIFEST_FILE, PEFT_CONFIG_FILE, WEIGHTS_FILE } from '../../adapters/files.js';
 import { out } from '../io.js';
 
-interface InspectFlags { json?: boolean; tensors?: boolean }
+interface InspectFlags { json?: boolean; tensors?: boolean; recipe?: boolean }
 
 /** Tensor lists longer than this are only printed with --tensors (a 7B model has ~300). */
 const LIST_TENSORS_UP_TO = 32;
@@ -36,16 +36,32 @@ export function register(program: Command): void {
     .argument('<path>', 'llama2.c .bin, .gguf, .safetensors, Hugging Face model folder or adapter folder')
     .option('--json', 'print one JSON object instead of text')
     .option('--tensors', `list every tensor (lists of up to ${LIST_TENSORS_UP_TO} are always shown)`)
+    .option('--recipe', 'print only the recipe an adapter was built with, as JSON for `lift absorb --recipe FILE.json`')
     .addHelpText('after', `
 Examples:
   lift inspect stories260K.bin
   lift inspect model.gguf --tensors                  # metadata keys with their types, every tensor's shape
   lift inspect ./SmolLM2-135M --json | jq .model.parameters
-  lift inspect book.lift                             # adapter kind, base model, recipe, metrics`)
+  lift inspect book.lift                             # adapter kind, base model, recipe, metrics
+  lift inspect book.lift --recipe > recipe.json      # then: lift absorb other.txt --model M --out o.lift --recipe recipe.json`)
     .action((path: string, f: InspectFlags) => {
+      if (f.recipe) {
+        out(JSON.stringify(builtRecipeOf(path), null, 2) + '\n');
+        return;
+      }
       const info = inspectPath(path, Boolean(f.tensors));
       out(f.json ? JSON.stringify(info, jsonSafe, 2) + '\n' : render(info));
     });
+}
+
+/** The recipe an adapter folder's manifest keeps as built (`recipe.built`, written by lift absorb). */
+export function builtRecipeOf(dir: string): Json {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) throw new Error(`${dir}: no ${MANIFEST_FILE}; --recipe reads the recipe of an adapter folder written by lift absorb`);
+  const recipe = readJsonFile(manifestPath, 'a LIFT adapter manifest (JSON object)').recipe as Json | undefined;
+  const built = recipe && typeof recipe === 'object' ? recipe.built : undefined;
+  if (!built || typeof built !== 'object') throw new Error(`${manifestPath}: recipe.built: expected the recipe as built (adapters written by lift absorb from this version on keep it), got ${JSON.stringify(built ?? null)}`);
+  return built as Json;
 }
 
 /** Everything `lift inspect` reports about `path`, as a plain object (what --json prints). */

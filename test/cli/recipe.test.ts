@@ -1,0 +1,69 @@
+// `lift inspect ADAPTER --recipe` prints the recipe an absorb was built from (the manifest's recipe.built), and
+// `lift absorb --recipe FILE.json` trains from it: the second adapter is the first one's bytes, its recipe the
+// same, a flag typed beside --recipe wins over the file, and a wrong field is refused naming the file and field.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireShared } from '../helpers/shared.js';
+import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from './helpers.js';
+
+before(() => buildOnce());
+
+test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to the same adapter bytes', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const doc = join(dir, 'story.txt');
+  writeFileSync(doc, storyDocument(4));
+  const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'a.lift'), '--no-report', '--adapter', 'lora', '--lora-rank', '4',
+    '--epochs', '1,1', '--batch-size', '4', '--context-budget', '64', '--qa', '2', '--guard', 'kl', '--guard-samples', '2', '--seed', '3']);
+  assert.equal(a.code, 0, a.stderr);
+  const printed = lift(['inspect', join(dir, 'a.lift'), '--recipe']);
+  assert.equal(printed.code, 0, printed.stderr);
+  const recipe = JSON.parse(printed.stdout);
+  // As built: what the flags set and what absorb derived from them, the optimizer included.
+  assert.deepEqual([recipe.adapter, recipe.lora_rank, recipe.lora_alpha, recipe.epochs, recipe.batch_size, recipe.context_budget, recipe.segment_length, recipe.stride],
+    ['lora', 4, 8, [1, 1], 4, 64, 16, 6]);
+  assert.deepEqual(recipe.optimizer, { beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 1e-4, clip: 1 });
+  assert.deepEqual([recipe.guard, recipe.guard_samples, recipe.guard_per_step, recipe.guard_tokens, recipe.seed, recipe.qa], ['kl', 2, 4, 64, 3, 2]);
+
+  const file = join(dir, 'recipe.json');
+  writeFileSync(file, printed.stdout);
+  const b = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'b.lift'), '--no-report', '--recipe', file]);
+  assert.equal(b.code, 0, b.stderr);
+  assert.deepEqual(JSON.parse(lift(['inspect', join(dir, 'b.lift'), '--recipe']).stdout), recipe, 'the recipe read back is the recipe written');
+  assert.ok(readFileSync(join(dir, 'a.lift', 'adapter_model.safetensors')).equals(readFileSync(join(dir, 'b.lift', 'adapter_model.safetensors'))),
+    'the same recipe trains the same adapter, byte for byte');
+
+  // A flag typed beside --recipe wins over the file; the manifest records what was used.
+  const c = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'c.lift'), '--no-report', '--recipe', file, '--seed', '5', '--epochs', '1,0']);
+  assert.equal(c.code, 0, c.stderr);
+  const cr = JSON.parse(lift(['inspect', join(dir, 'c.lift'), '--recipe']).stdout);
+  assert.deepEqual([cr.seed, cr.epochs, cr.lora_rank, cr.context_budget], [5, [1, 0], 4, 64]);
+});
+
+test('absorb --recipe: a wrong or unknown field is refused before loading anything, naming the file and the field', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const doc = join(dir, 'story.txt');
+  writeFileSync(doc, storyDocument(2));
+  const cases: [unknown, RegExp][] = [
+    [{ epochs: [3] }, /bad\.json: recipe\.epochs: expected two integers \[stage 1, stage 2\]/],
+    [{ lr: 'fast' }, /bad\.json: recipe\.lr: expected a number above 0/],
+    [{ optimizer: { beta3: 1 } }, /bad\.json: recipe\.optimizer\.beta3: unknown field; known: beta1, beta2, eps, weight_decay, clip/],
+    [{ epoch: [1, 1] }, /bad\.json: recipe\.epoch: unknown absorb option; known: adapter, /],
+  ];
+  for (const [json, re] of cases) {
+    const file = join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify(json));
+    const r = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'x.lift'), '--recipe', file]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, re);
+  }
+  writeFileSync(join(dir, 'bad.json'), '{"epochs": [1,');
+  const r = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'x.lift'), '--recipe', join(dir, 'bad.json')]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /bad\.json: .*a JSON object of absorb options/);
+});
