@@ -31,6 +31,8 @@ export interface JobSpec {
   sha256: string;
   recipe: Recipe;
   adapterDir: string;
+  /** Where the finished adapter is published when that is not adapterDir (`lift worker` trains into a staging folder). */
+  publishedDir?: string;
   checkpointDir: string;
   cacheDir: string;
 }
@@ -39,19 +41,27 @@ export interface JobSpec {
 export type ChildMessage =
   | { type: 'event'; event: Record<string, unknown> }
   | { type: 'done'; metrics: Record<string, unknown> }
-  | { type: 'failed'; message: string };
+  /** retryable: a failure of the machine (a full disk, an I/O error, a lock), not of the document or recipe. */
+  | { type: 'failed'; message: string; retryable: boolean };
 
 const send = (m: ChildMessage): Promise<void> => new Promise((res) => (process.send ? process.send(m, undefined, {}, () => res()) : res()));
 
+// {type: 'stop'} (a worker's graceful shutdown): the trainer checkpoints the step it is at and stops, so the job
+// handed back resumes exactly there (trainer.ts: an abort between samples redoes that batch whole, bit-identical).
+const stopping = new AbortController();
 process.on('disconnect', () => process.exit(1));
+process.on('message', (m: { type: string }) => {
+  if (m.type === 'stop') stopping.abort();
+});
 process.once('message', (m: { type: 'start'; job: JobSpec }) => {
+  if (m.type !== 'start') return;
   run(m.job).then(
     async (metrics) => {
       await send({ type: 'done', metrics });
       process.exit(0);
     },
     async (e: unknown) => {
-      await send({ type: 'failed', message: (e as Error).message ?? String(e) });
+      await send({ type: 'failed', message: (e as Error).message ?? String(e), retryable: retryable(e) });
       process.exit(1);
     },
   );
@@ -80,7 +90,7 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
     };
     const qa = job.recipe.qa ?? 10;
     const qaGenerator = qa > 0 ? makeQAGenerator('builtin', { cacheDir: join(job.cacheDir, 'qa') }) : null;
-    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(job.recipe), qaGenerator, checkpointDir: job.checkpointDir, onEvent });
+    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(job.recipe), qaGenerator, checkpointDir: job.checkpointDir, onEvent, signal: stopping.signal });
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
     assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(job.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));
@@ -101,9 +111,15 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
   }
 }
 
+/** System errors (ENOSPC, EIO, EDQUOT, …) and a contended output lock may pass on another attempt; the rest would not. */
+function retryable(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return e instanceof OutputError || (typeof code === 'string' && /^E[A-Z]+$/.test(code));
+}
+
 /** The manifest's metrics when a complete adapter of this very text is already in place. */
 function finishedManifest(job: JobSpec): Record<string, unknown> | null {
-  const f = join(job.adapterDir, MANIFEST_FILE);
+  const f = join(job.publishedDir ?? job.adapterDir, MANIFEST_FILE);
   if (!existsSync(f)) return null;
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as { document_sha256?: string; metrics?: Record<string, unknown> };

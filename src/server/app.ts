@@ -11,6 +11,9 @@ import { ApiError, toApiError } from './errors.js';
 import { Store } from './store.js';
 import { dataPaths } from './paths.js';
 import { JobRunner } from './jobs.js';
+import { RedisQueue } from './queue/redis.js';
+import type { AbsorbQueue } from './queue/types.js';
+import { contentHash } from '../adapters/files.js';
 import { AdapterCache } from './adapters.js';
 import { baseModelId, type Caller, type Limits, type ServerContext } from './context.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
@@ -30,6 +33,8 @@ export interface ServerOptions {
   limits?: Partial<Limits>;
   /** Environment for absorb job processes. */
   jobEnv?: NodeJS.ProcessEnv;
+  /** A Redis URL: absorb jobs go to BullMQ and `lift worker` processes run them (queue/redis.ts); unset: embedded. */
+  queue?: string;
   log?: (line: string) => void;
 }
 
@@ -48,7 +53,15 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   const limits: Limits = { bodyBytes: 32 << 20, generations: 64, queue: 100, ...o.limits };
   // Job processes run in --data: a relative model path is made absolute first (a Hub id stays as it is).
   const abs = (p: string | undefined): string | undefined => (p !== undefined && existsSync(p) ? resolve(p) : p);
-  const jobs = new JobRunner({ store, paths, model: abs(o.modelSpec)!, tokenizer: abs(o.tokenizer), concurrency: o.trainJobs ?? 1, env: o.jobEnv, log: o.log });
+  let jobs: AbsorbQueue;
+  try {
+    jobs = o.queue
+      ? await RedisQueue.open({ url: o.queue, store, paths, model: { hash: contentHash(o.loaded.model), name: baseModelId(o.modelSpec) }, log: o.log })
+      : new JobRunner({ store, paths, model: abs(o.modelSpec)!, tokenizer: abs(o.tokenizer), concurrency: o.trainJobs ?? 1, env: o.jobEnv, log: o.log });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
   const baseId = baseModelId(o.modelSpec);
   const ctx: ServerContext = {
     loaded: o.loaded, baseId, baseAliases: new Set([baseId, o.modelSpec, o.loaded.id]), store, jobs,
@@ -85,9 +98,9 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   registerDocumentRoutes(app, ctx, callerOf, readUpload);
   const page = readFileSync(pageFile());
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page));
-  app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: jobs.queued, adapters: ctx.adapters.size }));
+  app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: store.listDocuments({ status: ['queued'] }).length, queue: jobs.engine, adapters: ctx.adapters.size }));
 
-  jobs.start();
+  await jobs.start();
   let closed = false;
   return {
     app,

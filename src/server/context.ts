@@ -2,7 +2,7 @@
 import { basename, extname } from 'node:path';
 import type { LoadedModel } from '../model/load.js';
 import type { Store, DocumentRow } from './store.js';
-import type { JobRunner } from './jobs.js';
+import type { AbsorbQueue } from './queue/types.js';
 import type { AdapterCache } from './adapters.js';
 import type { DataPaths } from './paths.js';
 
@@ -13,6 +13,8 @@ export interface Limits {
   generations: number;
   /** Documents waiting to be absorbed; more get 429. */
   queue: number;
+  /** Documents one key (owner) may have waiting; more get 429. Unset: only `queue` applies. */
+  queuePerOwner?: number;
 }
 
 /** Who is calling: null when the server has no API keys (everyone sees everything). */
@@ -24,7 +26,7 @@ export interface ServerContext {
   baseId: string;
   baseAliases: Set<string>;
   store: Store;
-  jobs: JobRunner;
+  jobs: AbsorbQueue;
   adapters: AdapterCache;
   paths: DataPaths;
   limits: Limits;

@@ -11,8 +11,9 @@ import { parseRecipe } from './recipe.js';
 import { SseStream } from './sse.js';
 import { documentObject, visible, type Caller, type ServerContext } from './context.js';
 import { DOCUMENT_ID, newDocumentId, type DocumentRow } from './store.js';
+import { MAX_PRIORITY } from './queue/types.js';
 
-export interface NewDocument { text: string; title?: unknown; recipe?: unknown }
+export interface NewDocument { text: string; title?: unknown; recipe?: unknown; priority?: unknown }
 
 export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext, callerOf: (req: FastifyRequest) => Caller | null, readUpload: (req: FastifyRequest) => Promise<NewDocument>): void {
   const find = (req: FastifyRequest<{ Params: { id: string } }>): DocumentRow => {
@@ -37,9 +38,15 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext,
     if (budget !== undefined && budget > ctxLen) throw badField('recipe.context_budget', `expected at most the model's context of ${ctxLen} tokens, got ${budget}`);
     const waiting = ctx.store.listDocuments({ status: ['queued'] }).length;
     if (waiting >= ctx.limits.queue) throw new ApiError(429, `the absorb queue is full (${waiting} documents waiting, the limit is ${ctx.limits.queue}); retry later`, 'rate_limit_error', 'queue_full');
+    const perOwner = ctx.limits.queuePerOwner;
+    if (perOwner !== undefined) {
+      const mine = ctx.store.listDocuments({ owner: caller?.keyId ?? null, status: ['queued'] }).length;
+      if (mine >= perOwner) throw new ApiError(429, `you have ${mine} documents waiting to be absorbed, the limit per key is ${perOwner}; retry when one has started`, 'rate_limit_error', 'owner_queue_full');
+    }
+    const priority = parsePriority(body.priority);
     const bytes = Buffer.byteLength(text, 'utf8');
     const d = ctx.store.insertDocument({ id: newDocumentId(), title, text, bytes, sha256: createHash('sha256').update(text, 'utf8').digest('hex'), recipe: recipe as Record<string, unknown>, owner: caller?.keyId ?? null });
-    ctx.jobs.enqueue(d.id);
+    await ctx.jobs.enqueue(d.id, { priority });
     return reply.status(202).send(documentObject(ctx.store.getDocument(d.id) ?? d));
   });
 
@@ -127,4 +134,12 @@ export function checkText(v: unknown, field = 'text'): string {
   const text = v.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
   if (text.trim().length === 0) throw badField(field, 'the document is empty (or only whitespace): there is nothing to absorb');
   return text;
+}
+
+/** A job priority: an integer 1 (first) … 2^21 (BullMQ's range), or nothing (after all prioritized jobs). */
+export function parsePriority(v: unknown, field = 'priority'): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PRIORITY) throw badField(field, `expected an integer from 1 (first) to ${MAX_PRIORITY}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+  return n;
 }

@@ -27,7 +27,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
       const data = await part.toBuffer(); // over the size limit: RequestFileTooLargeError → 413
       file = { name: part.filename ?? '', type: part.mimetype ?? '', data };
     } else {
-      if (!['title', 'recipe'].includes(part.fieldname)) throw badField(part.fieldname, 'unknown form field; expected file, title and recipe');
+      if (!['title', 'recipe', 'priority'].includes(part.fieldname)) throw badField(part.fieldname, 'unknown form field; expected file, title, recipe and priority');
       fields[part.fieldname] = String(part.value);
     }
   }
@@ -47,7 +47,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
     try {
       const { text } = await extractOffThread(file.data, name); // a worker thread: a large PDF does not stall other requests
       if (text.trim().length === 0) throw badField('file', `${JSON.stringify(file.name)} has no text: there is nothing to absorb`);
-      return { text, title, recipe: fields.recipe };
+      return { text, title, recipe: fields.recipe, priority: fields.priority };
     } catch (e) {
       if (e instanceof FormatError) throw badField('file', e.message);
       throw e;
@@ -61,5 +61,5 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   } catch {
     throw badField('file', `${JSON.stringify(file.name)} is not valid UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)`);
   }
-  return { text, title, recipe: fields.recipe };
+  return { text, title, recipe: fields.recipe, priority: fields.priority };
 }

@@ -12,6 +12,7 @@ import { register as registerGenerate } from './generate.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerServe } from './serve.js';
+import { register as registerWorker } from './worker.js';
 
 export function registerCommands(program: Command): void {
   registerAbsorb(program);
@@ -26,4 +27,5 @@ export function registerCommands(program: Command): void {
   registerInspect(program);
   registerKeys(program);
   registerServe(program);
+  registerWorker(program);
 }

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { createServer } from '../../server/app.js';
 import { loadModelForCli } from '../model.js';
 import { log, numberFlag } from '../io.js';
+import { shownUrl } from '../../server/queue/connection.js';
 
 interface ServeFlags {
   model: string;
@@ -16,6 +17,8 @@ interface ServeFlags {
   maxQueue: number;
   adapterCacheMb: number;
   tokenizer?: string;
+  queue?: string;
+  maxQueuePerKey?: number;
 }
 
 export function register(program: Command): void {
@@ -32,6 +35,8 @@ export function register(program: Command): void {
     .addOption(new Option('--max-queue <n>', 'documents waiting to be absorbed; more get 429').default(100).argParser(numberFlag('max-queue', 1, 1e6, true)))
     .addOption(new Option('--adapter-cache-mb <n>', 'adapter weights kept loaded, in MiB (least recently used are unloaded)').default(256).argParser(numberFlag('adapter-cache-mb', 1, 1e6)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
+    .option('--queue <url>', 'run absorb jobs on BullMQ over this Redis (redis://HOST:PORT), taken by `lift worker` processes that share --data as their --store')
+    .addOption(new Option('--max-queue-per-key <n>', 'documents one API key may have waiting; more get 429').argParser(numberFlag('max-queue-per-key', 1, 1e6, true)))
     .addHelpText('after', `
 Routes: GET /v1/models, POST /v1/chat/completions, POST /v1/completions (model = the base model or a document id),
 POST/GET /v1/documents, GET/DELETE /v1/documents/{id}, GET /v1/documents/{id}/events (SSE progress).
@@ -50,10 +55,10 @@ async function runServe(f: ServeFlags): Promise<void> {
   const loaded = await loadModelForCli(f.model, f.tokenizer);
   const server = await createServer({
     loaded, modelSpec: f.model, tokenizer: f.tokenizer, data: f.data, trainJobs: f.trainJobs, adapterCacheBytes: f.adapterCacheMb * 2 ** 20,
-    limits: { bodyBytes: Math.round(f.maxBodyMb * 2 ** 20), generations: f.maxGenerations, queue: f.maxQueue }, log,
+    limits: { bodyBytes: Math.round(f.maxBodyMb * 2 ** 20), generations: f.maxGenerations, queue: f.maxQueue, queuePerOwner: f.maxQueuePerKey }, queue: f.queue, log,
   });
   const address = await server.app.listen({ host: f.host, port: f.port });
-  log(`lift serve: ${server.ctx.baseId} at ${address}/v1 (data in ${server.ctx.paths.root})`);
+  log(`lift serve: ${server.ctx.baseId} at ${address}/v1 (data in ${server.ctx.paths.root}${f.queue ? `; absorb jobs on ${shownUrl(f.queue)}` : ''})`);
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
       log(`${sig}: stopping (unfinished absorbs resume at the next start)`);
