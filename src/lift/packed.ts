@@ -48,6 +48,13 @@ export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'label
   return { ids, labels, offsets };
 }
 
+/** The rows of a pack with a label (R of T), or null when every row has one (no selection needed). */
+function supervisedRows(labels: Int32Array): Int32Array | null {
+  const rows: number[] = [];
+  labels.forEach((x, t) => void (x !== IGNORE && rows.push(t)));
+  return rows.length === labels.length ? null : Int32Array.from(rows);
+}
+
 /**
  * One packed forward/backward of training samples with their weights wᵢ (sampleWeights over the whole batch),
  * gradients accumulated into the adapter. Returns Σᵢ wᵢ·CEᵢ over the samples that supervise a token (what the
@@ -68,6 +75,7 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
     ceRows.fill(weights[i] / n[i], offsets[i], offsets[i + 1]);
     if (anchor.beta > 0 && !((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa')) anchored = true;
   });
+  if (!n.some((k) => k > 0)) return 0;
   const tape = new Tape();
   // The anchor's reference: the frozen base's logits on the same pack, kept until backward has used them.
   const ref = anchored ? tidy(() => model.forward(ids, { offsets })) : null;
@@ -81,12 +89,15 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
         for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (known ? known[offsets[i] + t] : rows ? rows[t] : 1);
       });
     }
+    // Without the anchor only the supervised rows need logits: a contextualized sample's context rows skip the
+    // final norm and the vocabulary projection (with the anchor, its KL reads every row's logits).
+    const sel = ref ? null : supervisedRows(labels);
     const { loss, ce } = tape.record(() => {
-      const logits = model.forward(ids, { adapter, offsets });
-      const c = crossEntropy(logits, labels, { inPlace: ref === null, rowWeights: ceRows });
+      const logits = model.forward(ids, { adapter, offsets, rows: sel ?? undefined });
+      const c = sel ? crossEntropy(logits, labels.filter((_, t) => labels[t] !== IGNORE), { inPlace: true, rowWeights: ceRows.filter((_, t) => labels[t] !== IGNORE) })
+        : crossEntropy(logits, labels, { inPlace: ref === null, rowWeights: ceRows });
       return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: klRows, divisor: 1 }), anchor.beta) : c.loss, ce: c.loss };
     });
-    if (!n.some((k) => k > 0)) return 0;
     const l = loss.item();
     if (!Number.isFinite(l)) return l;
     tape.backward(loss, 1);
@@ -109,15 +120,19 @@ export function packedGuardPass(model: LlamaModel, adapter: TrainableAdapter, sa
     const d = guard.kind === 'kl' ? offsets[k + 1] - offsets[k] : supervisedTokens(s);
     if (d > 0) rows.fill(1 / (d * guard.perStep), offsets[k], offsets[k + 1]);
   });
+  if (guard.kind === 'replay' && !labels.some((x) => x !== IGNORE)) return 0; // CE of no token: 0, no gradient
   const tape = new Tape();
   const ref = guard.kind === 'kl' ? tidy(() => model.forward(ids, { offsets })) : null;
   try {
+    const sel = ref ? null : supervisedRows(labels);
     const l = tape.record(() => {
-      const logits = model.forward(ids, { adapter, offsets });
-      return ref ? klDivergence(logits, ref, { rowWeights: rows, divisor: 1 }) : crossEntropy(logits, labels, { inPlace: true, rowWeights: rows }).loss;
+      const logits = model.forward(ids, { adapter, offsets, rows: sel ?? undefined });
+      if (ref) return klDivergence(logits, ref, { rowWeights: rows, divisor: 1 });
+      const keep = (_: number, t: number) => labels[t] !== IGNORE;
+      return crossEntropy(logits, sel ? labels.filter(keep) : labels, { inPlace: true, rowWeights: sel ? rows.filter(keep) : rows }).loss;
     });
     const v = l.item();
-    if (Number.isFinite(v) && (ref || labels.some((x) => x !== IGNORE))) tape.backward(l, guard.lambda);
+    if (Number.isFinite(v)) tape.backward(l, guard.lambda);
     return v;
   } finally {
     tape.dispose();

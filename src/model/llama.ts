@@ -5,7 +5,7 @@
 //
 // Legend: T tokens in this call, P tokens already in the KV cache, C hidden, NH/KVH heads, D head dim,
 // I intermediate, V vocabulary.
-import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, type RopeLayout } from '../engine/index.js';
+import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, gatherRows, type RopeLayout } from '../engine/index.js';
 import type { LlamaConfig } from './config.js';
 import { ropeInvFreq } from './rope.js';
 import type { KVCache } from './kv-cache.js';
@@ -33,6 +33,8 @@ export interface ForwardOptions {
    * offsets[s+1]−1 (offsets [S+1], 0 … T); each attends to itself only, RoPE positions restart at 0. No cache.
    */
   offsets?: Int32Array;
+  /** Logits [R, V] of these rows only (training: the rows that carry a loss; the others skip norm and lm_head). */
+  rows?: Int32Array;
 }
 
 interface Layer {
@@ -112,6 +114,7 @@ export class LlamaModel {
     });
     o.cache?.advance(ids.length);
     if (o.lastOnly && ids.length > 1) x = lastRow(x);
+    else if (o.rows) x = gatherRows(x, o.rows);
     x = rmsnorm(x, this.#norm, c.rms_norm_eps);
     hook?.('norm', x);
     if (o.hiddenOnly) return x;

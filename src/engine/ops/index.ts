@@ -4,3 +4,4 @@ export { embedding, rmsnorm } from './norm.js';
 export { rope, attention, type RopeLayout, type AttentionOptions } from './attention.js';
 export { add, scale, swiglu, silu, sigmoidAffine, gateMix } from './elementwise.js';
 export { crossEntropy, klDivergence, IGNORE_INDEX, type CrossEntropyResult } from './loss.js';
+export { gatherRows } from './rows.js';
