@@ -12,17 +12,14 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Tensor, untracked } from '../../src/engine/index.js';
-import { parseHFConfig } from '../../src/model/config.js';
-import { convertModel, spmVocabOf, writeModelGGUF, type SpmVocab } from '../../src/model/convert.js';
-import { TokenType } from '../../src/text/gguf-vocab-tokenizer.js';
+import { convertModel } from '../../src/model/convert.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { readGGUF } from '../../src/io/gguf.js';
 import { bitsPerWeight } from '../../src/io/quant-types.js';
 import type { GGUFFileType } from '../../src/model/gguf-types.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { compare, llamaCppLogProbs, ourLogProbs, requireLlama } from '../helpers/llamacpp.js';
-import * as R from '../engine/reference.js';
+import { placeholderVocab, writeRandomModel } from '../helpers/random-gguf.js';
 
 // Per file type: the max |Δ log p| allowed against llama.cpp (measured here ×~2.5: README), and for types of
 // ≤ 6 bits the largest allowed ratio of that difference to the quantization's own effect. The difference is
@@ -33,45 +30,6 @@ const TOL: [GGUFFileType, number, number | null][] = [
   ['q5_1', 0.15, 0.5], ['q4_k_m', 0.15, 0.3], ['q4_0', 0.15, 0.3], ['q4_1', 0.15, 0.3], ['q3_k', 0.15, 0.15], ['q2_k', 0.15, 0.1],
 ];
 
-/** A random Llama of K-quant-friendly shape (or `shape`), written as an F32 GGUF with stories260K's vocabulary (or `vocab`). */
-function writeRandomModel(path: string, shape = { C: 256, I: 512, L: 2, NH: 4, KVH: 2, V: 512, tied: false }, vocab?: SpmVocab): void {
-  if (!vocab) {
-    const src = loadModelFromPath(sharedPath('models/stories260K/stories260K.gguf'));
-    vocab = spmVocabOf(src)!;
-    src.model.dispose();
-  }
-  const { C, I, L, NH, KVH, V } = shape, D = C / NH;
-  const config = parseHFConfig({
-    architectures: ['LlamaForCausalLM'], hidden_size: C, intermediate_size: I, num_hidden_layers: L, num_attention_heads: NH,
-    num_key_value_heads: KVH, vocab_size: V, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 256,
-    tie_word_embeddings: shape.tied, bos_token_id: 1, eos_token_id: 2,
-  }, 'random-llama');
-  const r = R.rng(3);
-  const weights = new Map<string, Tensor>();
-  // Weights ~ N(0, 1/fan_in) keep activations O(1); the head is scaled so next-token distributions are far from uniform.
-  const put = (name: string, shape: number[], std: number, mean = 0) =>
-    weights.set(name, untracked(() => Tensor.from(Float32Array.from(R.randn(shape.reduce((a, b) => a * b, 1), r, std), (x) => x + mean), shape, { name })));
-  put('model.embed_tokens.weight', [V, C], 1);
-  put('model.norm.weight', [C], shape.tied ? 0.1 / Math.sqrt(C) : 0.1, shape.tied ? 1 / Math.sqrt(C) : 1); // a tied head is the N(0, 1) embedding: keep its logits O(1)
-  if (!shape.tied) put('lm_head.weight', [V, C], 1 / Math.sqrt(C));
-  for (let l = 0; l < L; l++) {
-    const p = `model.layers.${l}.`;
-    put(p + 'input_layernorm.weight', [C], 0.1, 1);
-    put(p + 'post_attention_layernorm.weight', [C], 0.1, 1);
-    put(p + 'self_attn.q_proj.weight', [NH * D, C], 0.5 / Math.sqrt(C));
-    put(p + 'self_attn.k_proj.weight', [KVH * D, C], 0.5 / Math.sqrt(C));
-    put(p + 'self_attn.v_proj.weight', [KVH * D, C], 1 / Math.sqrt(C));
-    put(p + 'self_attn.o_proj.weight', [C, NH * D], 1 / Math.sqrt(NH * D));
-    put(p + 'mlp.gate_proj.weight', [I, C], 1 / Math.sqrt(C));
-    put(p + 'mlp.up_proj.weight', [I, C], 1 / Math.sqrt(C));
-    put(p + 'mlp.down_proj.weight', [C, I], 1 / Math.sqrt(I));
-  }
-  try {
-    writeModelGGUF(path, config, weights, 'interleaved', vocab, 'random-llama');
-  } finally {
-    for (const t of weights.values()) t.dispose();
-  }
-}
 
 const bytesOf = (path: string): number => {
   const m = loadModelFromPath(path).model;
@@ -133,10 +91,7 @@ test('a SmolLM2-shaped Q4_K_M GGUF with the SmolLM2 byte-level BPE vocabulary: l
   try {
     // SmolLM2-135M's widths (hidden 576 = 2.25 super-blocks, intermediate 1536 = 6), 2 layers, tied embeddings.
     // The f32 file's own vocabulary is a placeholder (llama.cpp needs its byte tokens to load it); the Q4_K_M file gets SmolLM2's.
-    const V = 49152, tokens = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`)];
-    const types: number[] = [TokenType.UNKNOWN, TokenType.CONTROL, TokenType.CONTROL, ...new Array<number>(256).fill(TokenType.BYTE)];
-    for (let i = tokens.length; i < V; i++) [tokens[i], types[i]] = [`t${i}`, TokenType.NORMAL];
-    const placeholder: SpmVocab = { tokens, types, scores: tokens.map((_, i) => -i), bosId: 1, eosId: 2, unkId: 0, addBos: true, addSpacePrefix: true, chatTemplate: null };
+    const V = 49152, placeholder = placeholderVocab(V);
     const f32 = join(dir, 'smol-f32.gguf'), q = join(dir, 'smol-q4_k_m.gguf');
     writeRandomModel(f32, { C: 576, I: 1536, L: 2, NH: 9, KVH: 3, V, tied: true }, placeholder);
     convertModel(f32, 'gguf', q, { type: 'q4_k_m', vocab: sharedPath('tokenizers/smollm2/tokenizer.json') } as Parameters<typeof convertModel>[3]);
