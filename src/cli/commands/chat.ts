@@ -1,4 +1,4 @@
-// `lift chat DIR`: an interactive session over a document absorbed with `lift absorb`. Each line read is a
+// `lift chat DIR [--adapter a,b]`: an interactive session over a document absorbed with `lift absorb`. Each line read is a
 // question answered like `lift ask` (adapter + document context), streamed as it is generated. The model and
 // adapter are loaded once, so follow-up questions cost only generation.
 //   terminal: a "> " prompt; `/quit` or Ctrl-D ends; Ctrl-C stops the answer being written, or exits at the prompt.
@@ -7,14 +7,16 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
-import { readAbsorbed, withAnswerOptions } from './ask.js';
+import { loadModelForCli, type ComputeMode } from '../model.js';
+import { loadAdaptersForCli, readAbsorbedAll, withAnswerOptions } from './ask.js';
+import { adapterList } from '../../adapters/combine.js';
 import { log, out } from '../io.js';
 
 interface ChatFlags {
   context: 'truncate' | 'retrieve';
   model?: string;
-  adapter: boolean;
+  /** true: DIR's adapter; false (--no-adapter): none; a string (--adapter a,b): those folders' adapters combined. */
+  adapter: boolean | string;
   maxTokens: number;
   contextBudget?: number;
   tokenizer?: string;
@@ -27,6 +29,7 @@ export function register(program: Command): void {
     .command('chat')
     .description('Ask questions about an absorbed document interactively, one per line (streamed answers)')
     .argument('<dir>', 'adapter folder written by lift absorb'))
+    .option('--adapter <dirs>', 'apply these adapter folders together instead of DIR\'s (LoRA only: the sum of their deltas); the context holds the documents of DIR and of every listed absorbed folder')
     .addHelpText('after', `
 Type a question and press Enter; /quit or Ctrl-D ends the session. Ctrl-C stops an answer being written,
 or exits at the prompt. With stdin piped, every input line gets exactly one output line.
@@ -34,6 +37,7 @@ or exits at the prompt. With stdin piped, every input line gets exactly one outp
 Examples:
   lift chat book.lift
   lift chat book.lift --context retrieve --model ./SmolLM2-135M
+  lift chat a.lift --adapter a.lift,b.lift     # two LoRA adapters applied together, both documents in context
   printf 'Who found the key?\\nWhere was it?\\n' | lift chat book.lift > answers.txt`)
     .action(async (dir: string, f: ChatFlags) => {
       await runChat(dir, f);
@@ -41,11 +45,13 @@ Examples:
 }
 
 async function runChat(dir: string, f: ChatFlags): Promise<void> {
-  const doc = readAbsorbed(dir);
+  // As `lift ask`: --adapter a,b applies those folders' adapters together over DIR's and their documents.
+  const dirs = typeof f.adapter === 'string' ? adapterList(f.adapter) : [dir];
+  const doc = readAbsorbedAll(dir, dirs);
   const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer, f.compute);
-  let adapter: ReturnType<typeof loadAdapterForCli>['adapter'] | null;
+  let adapter: ReturnType<typeof loadAdaptersForCli> | null;
   try {
-    adapter = f.adapter ? loadAdapterForCli(dir, loaded).adapter : null;
+    adapter = f.adapter === false ? null : loadAdaptersForCli(dirs, loaded);
   } catch (e) {
     loaded.model.dispose(); // e.g. an adapter made for another base model: free the weights before failing
     throw e;
@@ -66,7 +72,7 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
   // A terminal's Ctrl-C reaches readline (raw mode) as its 'SIGINT' event; `kill -INT` reaches the process.
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
-  log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? 'LIFT adapter' : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
+  log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? (dirs.length > 1 ? `${dirs.length} LIFT adapters combined` : 'LIFT adapter') : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
   let n = 0;
   try {
     if (interactive) rl.prompt();

@@ -1,0 +1,41 @@
+// `lift chat DIR --adapter a,b`: the session answers as `lift ask DIR Q --adapter a,b` does (the same combined
+// LoRA adapters, the same documents in context, greedy), and refuses Gated Memory with the reason.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireShared } from '../helpers/shared.js';
+import { buildOnce, lift, MODEL_BIN, QUICK, storyDocument, tempDir } from './helpers.js';
+
+before(() => buildOnce());
+
+test('chat --adapter a,b answers each piped question as ask --adapter a,b does', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const a = join(dir, 'park.txt'), b = join(dir, 'farm.txt');
+  writeFileSync(a, storyDocument(8, 1));
+  writeFileSync(b, storyDocument(8, 2).replace(/park/g, 'farm'));
+  const pa = join(dir, 'park.lift'), fa = join(dir, 'farm.lift'), gm = join(dir, 'gm.lift');
+  // A high learning rate so each adapter moves the greedy answer (and the pair differs from either alone).
+  const quick = [...QUICK, '--context-budget', '128', '--no-report', '--lr', '3e-2', '--epochs', '2,0'];
+  for (const [doc, out] of [[a, pa], [b, fa]]) { const r = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...quick]); assert.equal(r.code, 0, r.stderr); }
+  const questions = ['Who went to the farm?', 'What did Lily find?'];
+  const chat = (...extra: string[]) => lift(['chat', pa, '--max-tokens', '16', ...extra], { input: questions.join('\n') + '\n' });
+  const pair = chat('--adapter', `${pa},${fa}`);
+  assert.equal(pair.code, 0, pair.stderr);
+  assert.match(pair.stderr, /chat over "park; farm" .*2 LIFT adapters combined/);
+  const want = questions.map((q) => {
+    const r = lift(['ask', pa, q, '--adapter', `${pa},${fa}`, '--max-tokens', '16', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { answer: string }).answer.replace(/\s*\n\s*/g, ' ');
+  });
+  assert.deepEqual(pair.stdout.split('\n').slice(0, -1), want);
+  const alone = chat();
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.notDeepEqual(alone.stdout, pair.stdout, 'the second adapter changes the answers');
+  assert.equal(lift(['absorb', a, '--model', MODEL_BIN, '--out', gm, '--adapter', 'gated-memory', '--epochs', '1,0', '--qa', '0', '--context-budget', '128', '--no-report']).code, 0);
+  const refused = chat('--adapter', `${pa},${gm}`);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /cannot combine .*gm\.lift: Gated Memory adapters do not add up/);
+});
