@@ -18,6 +18,7 @@ import { AdapterCache } from './adapters.js';
 import { baseModelId, type Caller, type Limits, type ServerContext } from './context.js';
 import { registerOpenAIRoutes } from './routes-openai.js';
 import { registerDocumentRoutes } from './routes-documents.js';
+import { registerJobRoutes } from './routes-jobs.js';
 import { readUpload } from './upload.js';
 import { authenticate } from './auth.js';
 
@@ -96,6 +97,7 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   await app.register(multipart, { limits: { fileSize: limits.bodyBytes, files: 1, fields: 4, fieldSize: 1 << 20, parts: 5 } });
   registerOpenAIRoutes(app, ctx, callerOf);
   registerDocumentRoutes(app, ctx, callerOf, readUpload);
+  registerJobRoutes(app, ctx, callerOf);
   const page = readFileSync(pageFile());
   app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(page));
   app.get('/health', async () => ({ status: 'ok', model: baseId, generations: ctx.inflight.n, ...ctx.stats, queued: store.listDocuments({ status: ['queued'] }).length, queue: jobs.engine, adapters: ctx.adapters.size }));

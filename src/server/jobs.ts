@@ -83,7 +83,7 @@ export class JobRunner implements AbsorbQueue {
   }
 
   /** Cancels a queued or running job: kills its process and waits for it to exit. */
-  async cancel(id: string): Promise<void> {
+  async cancel(id: string, o: { reason?: string } = {}): Promise<void> {
     const i = this.queue.findIndex((q) => q.id === id);
     if (i >= 0) this.queue.splice(i, 1);
     const child = this.running.get(id);
@@ -91,6 +91,7 @@ export class JobRunner implements AbsorbQueue {
       this.cancelled.add(id);
       await child.stop(); // SIGTERM: the child's exit handlers remove its staging folder and lock (io/output.ts)
     }
+    if (o.reason) this.events.failed(id, o.reason);
   }
 
   /** Stops taking jobs and kills the running ones; their documents stay "running" and resume at the next start. */

@@ -15,7 +15,8 @@ import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from
 import type { Redis } from 'ioredis';
 import { loadModelForCli } from '../cli/model.js';
 import { contentHash } from '../adapters/files.js';
-import { CANCEL_CHANNEL, CANCELLED_KEY, checkRedis, Connections, QUEUE_NAME, shownUrl } from '../server/queue/connection.js';
+import { isCancelled } from '../server/queue/admin.js';
+import { CANCEL_CHANNEL, checkRedis, Connections, QUEUE_NAME, shownUrl } from '../server/queue/connection.js';
 import { failureMessage, startAbsorbChild, type ChildRun } from '../server/queue/child.js';
 import type { AbsorbJobData } from '../server/queue/redis.js';
 import type { JobSpec } from '../server/absorb-child.js';
@@ -69,7 +70,7 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const sub: Redis = conns.make();
   sub.on('message', (_channel: string, id: string) => stopRun(id, 'cancelled'));
   await sub.subscribe(CANCEL_CHANNEL);
-  const cancelled = async (id: string): Promise<boolean> => (await conn.exists(`${CANCELLED_KEY}:${id}`)) === 1;
+  const cancelled = (id: string): Promise<boolean> => isCancelled(conn, id);
 
   async function processJob(job: Job<AbsorbJobData>, token?: string): Promise<Record<string, unknown>> {
     const d = checkJob(job.data);

@@ -61,12 +61,12 @@ describe('3 workers, one killed, Redis restarted: 6 documents absorbed exactly o
     for (const id of ids) {
       const published = logs.split('\n').filter((l) => l.includes(`job ${id}: done (published)`));
       assert.equal(published.length, 1, `document ${id} published ${published.length} times:\n${logs}`);
-      const events = (await sseData(`${server.url}/v1/documents/${id}/events`)).map((l) => JSON.parse(l));
+      const events: any[] = (await sseData(`${server.url}/v1/documents/${id}/events`)).map((l) => JSON.parse(l));
       assert.equal(events.filter((e) => e.type === 'status' && e.status === 'ready').length, 1, `${id}: ready events`);
       assert.equal(docs[id].metrics.steps, events.find((e) => e.type === 'train_start').total_steps);
     }
     // The killed worker's job resumed from its checkpoint elsewhere (a second train_start past step 0).
-    const vEvents = (await sseData(`${server.url}/v1/documents/${victim.id}/events`)).map((l) => JSON.parse(l));
+    const vEvents: any[] = (await sseData(`${server.url}/v1/documents/${victim.id}/events`)).map((l) => JSON.parse(l));
     const starts = vEvents.filter((e) => e.type === 'train_start');
     assert.ok(starts.length >= 2 && starts.at(-1).resumed_at >= 1, `the killed job did not resume from a checkpoint: ${JSON.stringify(starts)}`);
     assert.ok(!killedLog.includes(`job ${victim.id}: done`));

@@ -10,6 +10,7 @@ import { register as registerEval } from './eval.js';
 import { register as registerExport } from './export.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerInspect } from './inspect.js';
+import { register as registerJobs } from './jobs.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerServe } from './serve.js';
 import { register as registerWorker } from './worker.js';
@@ -25,6 +26,7 @@ export function registerCommands(program: Command): void {
   registerExport(program);
   registerGenerate(program);
   registerInspect(program);
+  registerJobs(program);
   registerKeys(program);
   registerServe(program);
   registerWorker(program);

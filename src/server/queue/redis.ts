@@ -12,7 +12,8 @@ import type { DataPaths } from '../paths.js';
 import type { Recipe } from '../recipe.js';
 import { DocumentEvents } from './events.js';
 import { removeDocumentFiles, sweepDocumentFiles } from './files.js';
-import { CANCEL_CHANNEL, CANCELLED_KEY, checkRedis, Connections, QUEUE_NAME } from './connection.js';
+import { checkRedis, Connections, QUEUE_NAME } from './connection.js';
+import { cancelJob, isCancelled, LISTED_STATES, retryJob } from './admin.js';
 import type { AbsorbQueue, EnqueueOptions, JobInfo, Listener } from './types.js';
 
 /** What a worker needs to absorb a document: everything but the model weights, which it has itself. */
@@ -38,8 +39,6 @@ export interface RedisQueueOptions {
   reconcileSeconds?: number;
   log?: (line: string) => void;
 }
-
-const UNFINISHED = ['waiting', 'delayed', 'prioritized', 'active', 'waiting-children'] as const;
 
 export class RedisQueue implements AbsorbQueue {
   readonly engine = 'redis';
@@ -79,7 +78,9 @@ export class RedisQueue implements AbsorbQueue {
     this.qe.on('failed', ({ jobId, failedReason }) => known(jobId) && ev.failed(jobId, failedReason));
     this.qe.on('stalled', ({ jobId }) => known(jobId) && ev.queued(jobId, { message: 'its worker stopped answering: the job goes back to the queue and resumes from its last checkpoint' }));
     this.qe.on('waiting', ({ jobId, prev }) => {
-      if (known(jobId) && prev === 'active') ev.queued(jobId, { message: 'handed back by its worker: resumes from its last checkpoint' });
+      if (!known(jobId)) return;
+      if (prev === 'active') ev.queued(jobId, { message: 'handed back by its worker: resumes from its last checkpoint' });
+      else if (prev === 'failed' || prev === 'completed') ev.queued(jobId, { message: 'retried' });
     });
     this.qe.on('delayed', ({ jobId }) => {
       const d = this.o.store.getDocument(jobId);
@@ -96,6 +97,10 @@ export class RedisQueue implements AbsorbQueue {
     this.reconciling ??= (async () => {
       try {
         for (const d of this.o.store.listDocuments({ status: ['queued', 'running'] })) {
+          if (await isCancelled(this.conn, d.id)) {
+            this.events.failed(d.id, 'cancelled'); // by `lift jobs cancel`, straight on Redis
+            continue;
+          }
           const job = await this.queue.getJob(d.id);
           if (!job) {
             await this.add(d.id);
@@ -131,38 +136,20 @@ export class RedisQueue implements AbsorbQueue {
   }
 
   async retry(id: string, o: EnqueueOptions = {}): Promise<void> {
-    await this.conn.del(`${CANCELLED_KEY}:${id}`);
-    const job = await this.queue.getJob(id);
-    const state = job ? await job.getState() : null;
-    if (state && (UNFINISHED as readonly string[]).includes(state)) return;
-    if (job) await job.remove();
+    const r = await retryJob(this.queue, this.conn, id);
+    if (r === 'unfinished') return;
     this.events.queued(id, { message: 'retried' });
-    await this.add(id, o.priority);
+    if (r === 'unknown') await this.add(id, o.priority);
   }
 
-  /**
-   * Marks the job cancelled (the worker checks before publishing), tells the workers to stop it, and removes it
-   * from the queue once no worker holds it (a worker's job fails with "cancelled" within seconds).
-   */
-  async cancel(id: string): Promise<void> {
-    await this.conn.set(`${CANCELLED_KEY}:${id}`, '1', 'EX', 7 * 86400);
-    await this.conn.publish(CANCEL_CHANNEL, id);
-    const end = Date.now() + 15_000;
-    for (;;) {
-      const job = await this.queue.getJob(id);
-      if (!job) return;
-      if ((await job.getState()) !== 'active') {
-        await job.remove().catch(() => {}); // taken meanwhile: the worker sees the cancel marker
-        return;
-      }
-      if (Date.now() > end) return; // the worker will see the marker; its result is discarded
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  async cancel(id: string, o: { reason?: string } = {}): Promise<void> {
+    await cancelJob(this.queue, this.conn, id);
+    if (o.reason) this.events.failed(id, o.reason);
   }
 
   async list(): Promise<JobInfo[]> {
     const jobs = new Map<string, { state: string; job: Job<AbsorbJobData> }>();
-    for (const state of ['active', 'waiting', 'prioritized', 'delayed', 'failed', 'completed'] as const) {
+    for (const state of LISTED_STATES) {
       for (const job of await this.queue.getJobs([state])) if (job?.id) jobs.set(job.id, { state, job });
     }
     return this.o.store.listDocuments().map((d) => {

@@ -29,8 +29,11 @@ export interface AbsorbQueue {
   /** Picks up every unfinished document of the database (after a restart) and starts taking jobs. */
   start(): Promise<void>;
   enqueue(id: string, o?: EnqueueOptions): Promise<void>;
-  /** Stops a queued or running job (its document is being deleted or cancelled); resolves when it no longer runs here. */
-  cancel(id: string): Promise<void>;
+  /**
+   * Stops a queued or running job (its document is being deleted or cancelled); resolves when it no longer runs
+   * here. With a reason the document is marked failed with it.
+   */
+  cancel(id: string, o?: { reason?: string }): Promise<void>;
   /** Queues a failed document again (its checkpoint, if any, is resumed). */
   retry(id: string, o?: EnqueueOptions): Promise<void>;
   list(): Promise<JobInfo[]>;
