@@ -31,7 +31,8 @@ const BUDGET = 128;
  * stride 4, 4 + 8 epochs, KL guard on 128 self-written texts of ≤ 512 tokens, anchor 0.75 lifted on the QAs'
  * answers, one answer recitation) with QAs in proportion to the document (60 at 2.4k tokens: one per 40).
  * 'best-about': 'best' with the builtin generator's about-questions (qa/builtin.ts BuiltinQAOptions.about).
- * 'short': the e2e test's recipe (2 + 4 epochs, no anchor, 16 short guard texts) with the same QA density.
+ * 'short': the e2e test's recipe (2 + 4 epochs, no anchor, 16 short guard texts) with the same QA density;
+ * 'short-about' the same with the about-questions.
  * 'none' (in benchRecallSuite): no training, the base model's lines and the in-context ceiling.
  */
 export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions {
@@ -42,10 +43,12 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...lora, lengths: { stride: 4 }, epochs: [4, 8], qa, guard: 'kl', guardLambda: 1, guardSamples: 128, guardPerStep: 4, guardTokens: 512, anchor: 0.75, anchorOn: 'answers', answerRecitations: 1 };
     case 'best-about': // the same, with the builtin generator's "What does the text say about E?" QAs
       return { ...suiteRecipe('best', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
+    case 'short-about':
+      return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
     case 'short':
       return { ...lora, lengths: { stride: 4 }, epochs: [2, 4], qa, guard: 'kl', guardSamples: 16, guardPerStep: 2 };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, short or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, short, short-about or none`);
   }
 }
 
