@@ -134,8 +134,11 @@ Examples:
         const t0 = performance.now();
         const answer = await ask(loaded, adapter, question, { title: doc.title, document: doc.text, contextBudget: f.contextBudget ?? doc.contextBudget, context: f.context, maxTokens: f.maxTokens, answerStop: doc.answerStop, bos: doc.bos });
         log(`answered in ${((performance.now() - t0) / 1000).toFixed(2)} s (${f.adapter === false ? 'no adapter' : dirs.length > 1 ? `${dirs.length} LIFT adapters combined` : 'LIFT adapter'}, context ${f.context})`);
-        out(f.json ? JSON.stringify({ question, answer, context: f.context, adapter: f.adapter !== false, ...(typeof f.adapter === 'string' ? { adapters: dirs } : {}) }) + '\n' : answer + '\n');
         adapter?.dispose();
+        // An empty answer is not an answer: the first token ended it (end of text, or a blank line under
+        // answer_stop "blank-line"). Exit non-zero so a script never takes "" for the document's answer.
+        if (answer.trim() === '') throw new Error(`no answer: the model's first token ended the answer (end of text or a blank line) — ask in other words, try --context retrieve, or absorb with more epochs`);
+        out(f.json ? JSON.stringify({ question, answer, context: f.context, adapter: f.adapter !== false, ...(typeof f.adapter === 'string' ? { adapters: dirs } : {}) }) + '\n' : answer + '\n');
       } finally {
         loaded.model.dispose();
       }
