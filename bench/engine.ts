@@ -1,9 +1,12 @@
-// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer]`
+// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer] [--contended [N]]`
 // One LoRA training step (forward + backward + AdamW, LoRA r = 8 on q,k,v,o,gate,up,down) of a frozen
 // SmolLM2-135M-shaped model with random weights, against PyTorch doing the same step in the same run with the
 // same threads: batch 1 at each of --seqs, and B sequences of T tokens for each BxT of --batches (ours packed
 // into one pass, src/lift/packed.ts, and looped one sequence at a time — `packed` says which; PyTorch's one
 // [B, T] batch). Also measures plain sgemm throughput to put the step's matmul rate in context.
+// --contended [N]: every case (default 256 tokens only) is timed quiet and then again while N CPU-bound
+// companion processes (default 1, bench/companion.ts) share the cores, back to back, ours and PyTorch's; lines
+// carry contended: true, contended_seconds, slowdown (contended / quiet) and the peer's peer_slowdown.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +17,8 @@ import { LlamaModel } from '../src/model/llama.js';
 import { LoraAdapter, ALL_LINEAR } from '../src/adapters/lora.js';
 import { seededRandom } from '../src/adapters/init.js';
 import { Output, log, median, torchPython, type BenchArgs } from './util.js';
+import { startCompanions } from './companion.js';
+import { threadsFlag } from './threads-flag.js';
 
 export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'],
@@ -70,12 +75,14 @@ function gemmGflops(M: number, N: number, K: number): number {
 }
 
 export async function benchEngine(args: BenchArgs): Promise<void> {
-  const seqs = (args.flags.get('seqs') ?? '256,512,1024,2048').split(',').map(Number);
-  const batches = (args.flags.get('batches') ?? '8x128').split(',').filter(Boolean).map((c) => c.split('x').map(Number) as [number, number]);
+  const contended = args.flags.has('contended') ? Number(args.flags.get('contended') === 'true' ? 1 : args.flags.get('contended')) : 0;
+  if (args.flags.has('contended') && !(Number.isInteger(contended) && contended >= 1)) throw new Error(`--contended: expected a number of companion processes ≥ 1, got ${JSON.stringify(args.flags.get('contended'))}`);
+  const seqs = (args.flags.get('seqs') ?? (contended ? '256' : '256,512,1024,2048')).split(',').map(Number);
+  const batches = (args.flags.get('batches') ?? (contended ? '' : '8x128')).split(',').filter(Boolean).map((c) => c.split('x').map(Number) as [number, number]);
   const reps = Number(args.flags.get('reps') ?? 3);
-  const threads = Number(args.flags.get('threads') ?? 2);
+  const threads = threadsFlag(args.flags.get('threads'), 2);
   // --compute fp32,bf16: each case once per compute (bf16: frozen weights in bf16 on the bf16 units, src/model/compute.ts).
-  const computes = (args.flags.get('compute') ?? (cpuFeatures().bf16 ? 'fp32,bf16' : 'fp32')).split(',') as Compute[];
+  const computes = (args.flags.get('compute') ?? (cpuFeatures().bf16 && !contended ? 'fp32,bf16' : 'fp32')).split(',') as Compute[];
   const r = 8;
   native.setThreads(threads);
   const out = new Output(args.json);
@@ -85,21 +92,22 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads`);
 
   // The PyTorch peer runs first, on its own, so the two never share the cores.
-  const peer = new Map<string, { seconds: number; peak_rss_mb: number }>(); // by `${batch}x${seq}`
+  const peer = new Map<string, { seconds: number; contended_seconds?: number; peak_rss_mb: number }>(); // by `${batch}x${seq}`
   const py = args.flags.has('no-peer') ? null : torchPython();
   if (!py && !args.flags.has('no-peer')) log('PyTorch not importable (apt-get install python3-torch): peer columns left empty');
   if (py) {
     const cases = [...seqs.map(String), ...batches.map(([b, t]) => `${b}x${t}`)];
     log(`running the PyTorch peer (${cases.join(', ')} tokens, ${reps} reps)…`);
     const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_lora_step.py');
-    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), cases.join(','), String(reps), String(threads), String(r)], {
+    const companion = contended ? [String(contended), JSON.stringify([process.execPath, '-e', 'for (;;) {}'])] : [];
+    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), cases.join(','), String(reps), String(threads), String(r), ...companion], {
       encoding: 'utf8',
       env: { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) },
       maxBuffer: 1 << 20,
     });
     if (res.status !== 0) log(`PyTorch peer failed: ${res.stderr.slice(-2000)}`);
     for (const line of res.stdout.split('\n').filter(Boolean)) {
-      const j = JSON.parse(line) as { seq: number; batch: number; seconds: number; peak_rss_mb: number };
+      const j = JSON.parse(line) as { seq: number; batch: number; seconds: number; contended_seconds?: number; peak_rss_mb: number };
       peer.set(`${j.batch}x${j.seq}`, j);
     }
   }
@@ -139,7 +147,23 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       times.push((performance.now() - t0) / 1000);
     }
     const s = median(times);
+    let sc: number | null = null; // the same step with companions on the cores, right after the quiet reps
+    if (contended) {
+      const comp = await startCompanions(contended);
+      try {
+        const ct: number[] = [];
+        for (let i = 0; i < reps; i++) {
+          const t0 = performance.now();
+          step(T, B, packed);
+          ct.push((performance.now() - t0) / 1000);
+        }
+        sc = median(ct);
+      } finally {
+        comp.stop();
+      }
+    }
     const p = peer.get(`${B}x${T}`);
+    const pc = p?.contended_seconds ?? null;
     out.emit({
       bench: 'engine.lora_step',
       compute,
@@ -158,9 +182,15 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       peer_tokens_per_s: p ? (B * T) / p.seconds : null,
       peer_peak_rss_mb: p?.peak_rss_mb ?? null,
       ratio: p ? p.seconds / s : null,
+      contended: contended > 0,
+      ...(contended ? {
+        companions: contended, contended_seconds: sc, slowdown: sc! / s,
+        peer_contended_seconds: pc, peer_slowdown: p && pc ? pc / p.seconds : null, contended_ratio: pc ? pc / sc! : null,
+      } : {}),
     });
   }
-  out.table(['compute', 'seq', 'batch', 'packed', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
+  if (contended) out.table(['compute', 'seq', 'batch', 'seconds', 'contended_seconds', 'slowdown', 'peer_seconds', 'peer_contended_seconds', 'peer_slowdown']);
+  else out.table(['compute', 'seq', 'batch', 'packed', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
   opt.dispose();
   lora.dispose();
   model.dispose();

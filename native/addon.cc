@@ -2,12 +2,22 @@
 // BLAS calls and our loops share libgomp's threads instead of two pools fighting over the cores).
 #include "common.h"
 #include <cblas.h>
+#include <cstdio>
 #include <cstdlib>
+#include <sched.h>
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int);
 
 namespace lift {
+
+// Cores this process may run on: its CPU affinity mask (a container or `taskset` may allow fewer than the machine has).
+static int availableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  int n = (int)std::thread::hardware_concurrency();
+  return n > 0 ? n : 1;
+}
 
 static Napi::Value setThreads(const Napi::CallbackInfo& info) {
   int n = (int)integer(info, 0, "setThreads");
@@ -21,10 +31,21 @@ static Napi::Value getThreads(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Default: LIFT_THREADS, else one thread per core.
-  int n = (int)std::thread::hardware_concurrency();
-  if (const char* s = std::getenv("LIFT_THREADS")) n = std::atoi(s);
-  if (n < 1) n = 1;
+  // Default: LIFT_THREADS, else one thread per core this process may run on (its affinity). A LIFT_THREADS that
+  // is not a whole number ≥ 1 is ignored with a message; above the cores it is clamped (more threads than cores
+  // only wait for each other at every barrier), also with a message.
+  int cores = availableCores(), n = cores;
+  if (const char* s = std::getenv("LIFT_THREADS")) {
+    char* end = nullptr;
+    long v = std::strtol(s, &end, 10);
+    if (*s == 0 || *end != 0 || v < 1) {
+      std::fprintf(stderr, "LIFT_THREADS=%s: expected a whole number of threads >= 1; using %d (the cores)\n", s, cores);
+    } else if (v > cores) {
+      std::fprintf(stderr, "LIFT_THREADS=%s: more threads than the %d cores; using %d\n", s, cores, cores);
+    } else {
+      n = (int)v;
+    }
+  }
   omp_set_num_threads(n);
   openblas_set_num_threads(n);
   LIFT_EXPORT("setThreads", setThreads);

@@ -6,12 +6,15 @@ backward + AdamW. A case is SEQ (batch 1) or BxSEQ (a batch of B sequences of SE
 tensor: batched matmuls, attention per sequence, the loss the mean over all B·SEQ tokens). Prints one JSON
 line per case: median seconds over `reps` steps after one warm-up step, and the process's peak RSS. Run with
 Debian's python3-torch (/usr/bin/python3).
-usage: torch_lora_step.py '{"hidden_size":576,...}' CASE[,CASE...] REPS THREADS R
+With COMPANION (a JSON argv, e.g. ["node","-e","for (;;) {}"]) and N > 0, each case is then timed again while
+N copies of that CPU-bound command run (bench engine --contended): the line adds contended_seconds.
+usage: torch_lora_step.py '{"hidden_size":576,...}' CASE[,CASE...] REPS THREADS R [N COMPANION]
 """
 import json
 import math
 import resource
 import statistics
+import subprocess
 import sys
 import time
 
@@ -91,12 +94,30 @@ def step(B, T):
     opt.step()
 
 
-for B, T in cases:
-    step(B, T)
+companions = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+companion = json.loads(sys.argv[7]) if companions > 0 else None
+
+
+def timed(B, T):
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         step(B, T)
         times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+for B, T in cases:
+    step(B, T)
+    line = {"seq": T, "batch": B, "seconds": timed(B, T)}
+    if companions > 0:
+        kids = [subprocess.Popen(companion, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(companions)]
+        try:
+            time.sleep(0.2)
+            line["contended_seconds"] = timed(B, T)
+        finally:
+            for k in kids:
+                k.kill()
+                k.wait()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seq": T, "batch": B, "seconds": statistics.median(times), "peak_rss_mb": rss, "torch": torch.__version__, "threads": threads}), flush=True)
+    print(json.dumps({**line, "peak_rss_mb": rss, "torch": torch.__version__, "threads": threads}), flush=True)

@@ -89,11 +89,13 @@ function findAddon(): string {
   );
 }
 
-// libgomp's idle threads spin ~300k iterations before sleeping. That is what makes small parallel regions
-// cheap, but when the cores are shared with other busy processes a spinning thread can hold a core for a
-// whole time slice and a 12 ms training step took 100+ ms. 10k spins keeps uncontended speed (measured:
-// same step times) and bounds the damage; passive waiting cost 2.5× on small models. It must be set before
-// libgomp loads; the user's own setting wins.
-if (process.env.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) process.env.GOMP_SPINCOUNT = '10000';
+// libgomp's idle threads spin ~300k iterations before sleeping. That makes small parallel regions cheap on
+// an idle machine, but when the cores are shared (the normal case on a user's machine) every spin is taken
+// from another thread, often our own other thread that the spinner is waiting for. Measured on 2 shared cores
+// (docs/speed.md, "Shared cores"): a stories260K-sized step 114–163 ms with 10k spins, 12–34 ms passive (one
+// thread: 22–40 ms); the 10-layer 135M-shaped step 3.8–4.8 s vs 2.2–3.5 s, with 1.5× the CPU time. So threads
+// sleep as soon as they wait (OMP_WAIT_POLICY=passive, as PyTorch's peer runs in bench engine). It must be
+// set before libgomp loads; the user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+if (process.env.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'passive';
 
 export const native: NativeEngine = createRequire(import.meta.url)(findAddon()) as NativeEngine;

@@ -5,8 +5,8 @@
 // the kernel as with sgemm for every product.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { native, tidy } from '../../src/engine/index.js';
-import { useMatvec } from '../../src/engine/ops/linear.js';
+import { Tensor, native, tidy, quantize } from '../../src/engine/index.js';
+import { linear, useMatvec } from '../../src/engine/ops/linear.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { generate } from '../../src/model/generate.js';
 import { seededRandom } from '../../src/adapters/init.js';
@@ -69,6 +69,29 @@ for (const kind of ['f32', 'f16', 'bf16'] as const) {
   });
 }
 
+test('linear() on f16/bf16 storage with ≤ 4 rows (the matvec path) and with 5 agrees with the dequantize-a-row path and float64', () => {
+  const rand = seededRandom(9);
+  const [O, I] = [70, 48];
+  for (const dtype of ['f16', 'bf16'] as const)
+    for (let T = 1; T <= 5; T++) {
+      const w = quantize(Float32Array.from({ length: O * I }, () => rand() * 2 - 1), [O, I], dtype);
+      const x = Tensor.from(Float32Array.from({ length: T * I }, () => rand() * 2 - 1), [T, I]);
+      try {
+        const exact = new Float32Array(O * I);
+        native.toF32(new Uint16Array(w.bytes().buffer, w.bytes().byteOffset, O * I), exact, dtype);
+        const y = tidy(() => linear(x, w).f32().slice());
+        const was = useMatvec(false);
+        const yRow = tidy(() => linear(x, w).f32().slice());
+        useMatvec(was);
+        expectClose(y, x.f32(), exact, T, I, O, `${dtype} T=${T}`);
+        expectClose(yRow, x.f32(), exact, T, I, O, `${dtype} T=${T} (qMatmul)`);
+      } finally {
+        w.dispose();
+        x.dispose();
+      }
+    }
+});
+
 test('matvec refuses bad calls with a message naming the problem', () => {
   const x = new Float32Array(8), w = new Float32Array(16), y = new Float32Array(8);
   assert.throws(() => native.matvec(x, 5, 1, w, 0, 1, y), /matvec: M \(rows of x\) must be 1…4, got 5/);
@@ -107,5 +130,4 @@ test('stories260K greedy generation: the same 200 tokens with the matvec decode 
   } finally {
     native.setThreads(before);
   }
-  void tidy;
 });

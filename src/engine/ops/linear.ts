@@ -5,16 +5,8 @@ import { Tensor } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 import { quantLinear } from './quant-linear.js';
-
-/** Inputs of at most this many rows take native/matvec.cc (memory-bound decode) instead of sgemm. */
-export const MATVEC_MAX_ROWS = 4;
-let matvecOn = true;
-/** Turns the decode matrix-vector path off (sgemm for every size) or back on; returns the previous setting. Tests compare the two. */
-export function useMatvec(on: boolean): boolean {
-  const was = matvecOn;
-  matvecOn = on;
-  return was;
-}
+import { MATVEC_MAX_ROWS, matvecEnabled } from './matvec-switch.js';
+export { useMatvec, MATVEC_MAX_ROWS } from './matvec-switch.js';
 
 /** y[T,O] = x[T,I] · W[O,I]ᵀ (+ b[O]). PyTorch's nn.Linear layout. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
@@ -27,7 +19,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   expectF32('linear', x, w, b);
   const y = Tensor.empty([T, O]);
   // Decode (a token or a few): W streamed once by the matrix-vector kernel; sgemm would pack (copy) it first.
-  if (T <= MATVEC_MAX_ROWS && matvecOn) native.matvec(x.f32(), T, I, w.f32(), 0, O, y.f32());
+  if (T <= MATVEC_MAX_ROWS && matvecEnabled()) native.matvec(x.f32(), T, I, w.f32(), 0, O, y.f32());
   else native.gemm(false, true, T, O, I, 1, x.f32(), 0, I, w.f32(), 0, I, 0, y.f32(), 0, O);
   if (b) native.addBias(y.f32(), b.f32(), T, O);
   if (!needsGrad(x, w, b)) return y;

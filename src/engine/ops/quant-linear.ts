@@ -8,6 +8,7 @@ import { Tensor, ggmlOf } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, fmt } from './shapes.js';
 import { computesInBf16 } from '../compute.js';
+import { MATVEC_MAX_ROWS, matvecEnabled } from './matvec-switch.js';
 
 function frozen(op: string, w: Tensor): void {
   if (w.requiresGrad) throw new Error(`${op}: weight ${w.name || fmt(w)} is ${w.dtype} and requires grad; only f32 weights train (${w.dtype} weights are frozen)`);
@@ -23,6 +24,8 @@ export function quantLinear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   const bf16 = computesInBf16(w);
   const y = Tensor.empty([T, O]);
   if (bf16) native.bf16Matmul(x.f32(), T, I, w.bytes(), O, y.f32());
+  // Decode on 16-bit storage: the matrix-vector kernel converts W in registers (qMatmul dequantizes each row to memory first).
+  else if (T <= MATVEC_MAX_ROWS && (w.dtype === 'f16' || w.dtype === 'bf16') && matvecEnabled()) native.matvec(x.f32(), T, I, w.bytes(), type, O, y.f32());
   else native.qMatmul(x.f32(), T, I, w.bytes(), type, O, y.f32());
   if (b) native.addBias(y.f32(), b.f32(), T, O);
   if (!needsGrad(x, b)) return y;
