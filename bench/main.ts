@@ -8,6 +8,7 @@ import { benchAbsorb } from './absorb.js';
 import { benchGenerate } from './generate.js';
 import { benchQuant } from './quant.js';
 import { benchServe } from './serve.js';
+import { benchWorkers } from './workers.js';
 
 export const BENCHES: Record<string, { run: (a: BenchArgs) => Promise<void>; what: string }> = {
   engine: { run: benchEngine, what: 'LoRA training step of a SmolLM2-135M-shaped model vs PyTorch (256–2048 tokens)' },
@@ -15,6 +16,7 @@ export const BENCHES: Record<string, { run: (a: BenchArgs) => Promise<void>; wha
   recall: { run: benchRecall, what: 'planted-fact recall suite on stories260K (6 fact families × 2k–16k tokens × 3 probe forms; --grid: the old recipe grid; --multi: interference)' },
   absorb: { run: benchAbsorb, what: 'absorb time vs document length (1k–16k tokens) on the 135M-shaped model' },
   serve: { run: benchServe, what: 'lift serve under load (1/8/32 clients, idle and during an absorb): requests/s, p50/p99, RSS' },
+  workers: { run: benchWorkers, what: 'lift serve --queue + 1 and 2 lift worker processes (1 thread each): documents per hour, speedup' },
   quant: { run: benchQuant, what: 'quantized bases (f32, bf16, Q8_0, Q4_K_M): load RSS, LoRA step, decode vs llama.cpp' },
 };
 
