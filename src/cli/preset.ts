@@ -2,7 +2,8 @@
 // set; a flag given explicitly always wins. Commander tells the two apart (getOptionValueSource: 'cli' for a
 // typed flag, 'default' for a default), so a preset can replace defaults without a second set of flag names.
 import type { Command } from 'commander';
-import { presetBudget, type Recipe } from '../lift/presets.js';
+import { presetBudget, presetRecipe, type Preset } from '../lift/presets.js';
+import { recipeToFlags } from './recipe-flags.js';
 
 /** Attribute names (camelCase) of the options typed on the command line. */
 export function explicitOptions(cmd: Command): Set<string> {
@@ -16,29 +17,15 @@ export function overlay<T extends object>(flags: T, explicit: ReadonlySet<string
   return out as unknown as T;
 }
 
-/** The flags a recipe sets on both absorb and eval, as flag values (strings where the flag takes a string). */
-export function recipeFlags(r: Recipe, window: number) {
-  return {
-    contextBudget: presetBudget(r, window).budget,
-    qa: r.qa,
-    qaMaxTokens: r.qaMaxTokens,
-    qaAcceptance: r.qaAcceptance,
-    lossAverage: r.lossAverage,
-    bos: r.bos,
-    gmGateBias: r.gateOutBias ? 'attention' as const : 'none' as const,
-    answerStop: r.answerStop,
-    epochs: r.epochs.join(','),
-    lr: r.lr,
-    batchSize: String(r.batchSize),
-    warmup: r.warmupSteps,
-    warmupScope: r.warmupScope,
-  };
+/** The flags a preset sets on absorb and eval (its recipe layer as flag values; eval takes the same names). */
+export function presetFlags(p: Preset, window: number): ReturnType<typeof recipeToFlags> {
+  return recipeToFlags(presetRecipe(p, window));
 }
 
 /** A line for the log when the preset's budget does not fit the model's window, else null. */
-export function budgetNote(r: Recipe, window: number, explicit: ReadonlySet<string>): string | null {
-  const b = presetBudget(r, window);
+export function budgetNote(p: Preset, window: number, explicit: ReadonlySet<string>): string | null {
+  const b = presetBudget(p, window);
   return b.capped && !explicit.has('contextBudget')
-    ? `preset ${r.name}: context budget ${String(r.contextBudget)} capped to the model's ${window}-token window; lengths derive from ${b.budget}`
+    ? `preset ${p.name}: context budget ${String(p.context_budget)} capped to the model's ${window}-token window; lengths derive from ${b.budget}`
     : null;
 }

@@ -1,7 +1,9 @@
 // `lift absorb`'s flags and the recipe (src/lift/recipe.ts) in one table: which flag sets which recipe field and
-// how its value is spelled on each side. It turns a recipe file into flag values (`--recipe FILE.json`: they fill
-// every flag the command line did not set, after a --preset) and the flags a run resolved into the recipe the
-// manifest keeps (`recipe.built`, printed by `lift inspect ADAPTER --recipe`).
+// how its value is spelled on each side. flagsRecipe turns flags into a recipe layer (the defaults' layer and the
+// typed flags' layer of defaults → preset → file → flags); recipeToFlags turns a recipe back into flag values
+// (eval's --preset); builtRecipe is the recipe the manifest keeps (`recipe.built`, printed by `lift inspect
+// ADAPTER --recipe`).
+import { resolve } from 'node:path';
 import type { AbsorbFlags } from './commands/absorb.js';
 import type { AbsorbResult } from '../lift/absorb.js';
 import { GUARD_DEFAULTS } from '../lift/absorb.js';
@@ -37,6 +39,7 @@ export const RECIPE_FLAGS: readonly Row[] = [
   { key: 'optimizer', flag: 'optimizer' },
   { key: 'guard', flag: 'guard' },
   { key: 'guard_lambda', flag: 'guardLambda' },
+  { key: 'guard_text', flag: 'guardText', fromFlag: (s: string) => resolve(s) },
   { key: 'guard_samples', flag: 'guardSamples' },
   { key: 'guard_per_step', flag: 'guardPerStep' },
   { key: 'guard_tokens', flag: 'guardTokens' },
@@ -59,29 +62,35 @@ export function recipeToFlags(r: Recipe): Partial<AbsorbFlags> {
   return out as Partial<AbsorbFlags>;
 }
 
-/**
- * The recipe a run was built from, every field resolved: the flags (after preset and file), with what absorb()
- * derived where a flag was left to its default (lengths from the budget, epochs, lr, LoRA rank, guard sizes, the
- * optimizer). Given back to `lift absorb --recipe`, it trains the same adapter.
- */
-export function builtRecipe(f: AbsorbFlags, r: AbsorbResult): Recipe {
+/** The recipe fields `f` sets (a flag left undefined sets nothing); a guard text's path made absolute. */
+export function flagsRecipe(f: Partial<AbsorbFlags>): Recipe {
   const out: Record<string, unknown> = {};
   for (const row of RECIPE_FLAGS) {
     const v = f[row.flag];
     if (v !== undefined) out[row.key] = row.fromFlag ? row.fromFlag(v as never) : v;
   }
+  return out as Recipe;
+}
+
+/**
+ * The recipe a run was built from, every field resolved: the run's recipe (defaults → preset → file → flags),
+ * with what absorb() derived where it was left to a default (lengths from the budget, epochs, lr, LoRA rank,
+ * guard sizes, the optimizer). Given back to `lift absorb --recipe`, it trains the same adapter.
+ */
+export function builtRecipe(recipe: Recipe, r: AbsorbResult): Recipe {
+  const out: Record<string, unknown> = { ...recipe };
   const rec = r.recipe as { epochs: [number, number]; lr: number; batch_size: number | 'full'; adapter_options: Record<string, unknown>; optimizer: { betas: [number, number]; eps: number; weight_decay: number; clip: number } };
   Object.assign(out, {
     context_budget: r.lengths.budget, segment_length: r.lengths.segmentLength, stride: r.lengths.stride,
     epochs: rec.epochs, lr: rec.lr, batch_size: rec.batch_size,
     optimizer: { beta1: rec.optimizer.betas[0], beta2: rec.optimizer.betas[1], eps: rec.optimizer.eps, weight_decay: rec.optimizer.weight_decay, clip: rec.optimizer.clip },
   });
-  if (f.adapter === 'lora') Object.assign(out, { lora_rank: rec.adapter_options.r, lora_alpha: rec.adapter_options.lora_alpha });
-  if (f.guard !== 'none') {
+  if (recipe.adapter === 'lora') Object.assign(out, { lora_rank: rec.adapter_options.r, lora_alpha: rec.adapter_options.lora_alpha });
+  if ((recipe.guard ?? 'none') !== 'none') {
     Object.assign(out, {
-      guard_samples: f.guardSamples ?? GUARD_DEFAULTS.samples,
-      guard_per_step: f.guardPerStep ?? GUARD_DEFAULTS.perStep,
-      guard_tokens: f.guardTokens ?? Math.min(r.lengths.budget, GUARD_DEFAULTS.maxTokens),
+      guard_samples: recipe.guard_samples ?? GUARD_DEFAULTS.samples,
+      guard_per_step: recipe.guard_per_step ?? GUARD_DEFAULTS.perStep,
+      guard_tokens: recipe.guard_tokens ?? Math.min(r.lengths.budget, GUARD_DEFAULTS.maxTokens),
     });
   }
   return out as Recipe;

@@ -1,30 +1,30 @@
-// absorb(): LIFT end to end for one document or several (docs/method.md §1–§5): tokenize, cut overlapping segments, build
-// contextualized (or plain) segment samples and auxiliary QA samples, then train a Gated Memory or LoRA
-// adapter on the frozen model in two stages (segments; segments + QA) with the paper's optimizer defaults.
+// absorb(): LIFT end to end for one document or several (docs/method.md §1–§5), as a short sequence of named
+// steps: settings (the options resolved), the adapter, the plan, the samples (tokens and segments; QAs and their
+// samples; segment samples, answer masks and recitations, in two stages — absorb-samples.ts), the guard's
+// batches (guard.ts), training (trainer.ts) and the record the manifest keeps. A Gated Memory or LoRA adapter is
+// trained on the frozen model in two stages (segments; segments + QA) with the paper's optimizer defaults.
 // Beyond the paper: the forgetting guard (general text under KL or replay; by default text the frozen base
 // writes itself, so no data set is needed) and resumable checkpoints. Several documents train one adapter:
 // each gets its own segments (its title at its head), QAs and answer recitations, and all samples train together;
 // the first document's seeds are the single-document ones, so one document in a list trains as it did alone.
+// Options usually come from a recipe (recipe.ts recipeAbsorbOptions), the CLI's and the server's alike.
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../model/load.js';
-import { generateText } from '../model/generate.js';
 import { LoraAdapter, ALL_LINEAR, type LoraConfig } from '../adapters/lora.js';
 import { GatedMemoryAdapter, type GatedMemoryOptions } from '../adapters/gated-memory.js';
 import type { Adapter } from '../adapters/files.js';
 import { adamwSettings, type AdamWOptions } from '../engine/optim.js';
 import { liftLengths, type LiftLengths, type LiftLengthOverrides } from './budget.js';
-import { segmentViews, type SegmentView } from './segments.js';
-import { buildQASamples, int32Arena, sampleOverhead, segmentSampleSteps, segmentSamplesFromTokens, type Sample, IGNORE } from './samples.js';
-import { documentTokenSteps, encodeStart } from './tokens.js';
-import { drive, pause, AbortedError } from './pace.js';
-import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
+import type { AbsorbPlan } from './plan.js';
 import { readCheckpointState } from './checkpoint.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { DEFAULT_PACK_TOKENS } from './packed.js';
-import { train, calibrate, type TrainEvent, type TrainResult, type GuardOptions, type AnchorOn, type TrainSample } from './trainer.js';
-import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
+import { train, type TrainEvent, type TrainResult, type TrainerOptions, type GuardOptions, type AnchorOn } from './trainer.js';
 import { PAPER_DEFAULTS } from './presets.js';
+import { documentHead, synthesizeQAs, tokenizeDocuments, trainingStages, type Prepared, type TrainingStages } from './absorb-samples.js';
+import { buildGuard, GUARD_DEFAULTS } from './guard.js';
+import { planner } from './absorb-plan.js';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -129,12 +129,8 @@ export function documentsSha256(shas: readonly string[]): string {
   return createHash('sha256').update(`lift-documents-v1\n${shas.join('\n')}`, 'utf8').digest('hex');
 }
 
-/**
- * The guard's defaults. Many short texts beat a few long ones: on the recall benchmark, 8 texts with 1 per
- * step let held-out NLL rise 1.28 → 2.13 and 128 texts with 4 per step 1.28 → 1.65, at the same recall.
- * Texts are capped at 256 tokens so the base model writes them quickly on large models.
- */
-export const GUARD_DEFAULTS = { samples: 64, perStep: 4, maxTokens: 256 };
+/** The guard's defaults (guard.ts). */
+export { GUARD_DEFAULTS };
 
 // The paper's recipe as a named preset (presets.ts, where every difference from our defaults is an option).
 export { PAPER_DEFAULTS };
@@ -146,248 +142,143 @@ export function checkDocument(text: string, where = 'document'): void {
 
 export async function absorb(loaded: LoadedModel, documents: AbsorbDocument | readonly AbsorbDocument[], o: AbsorbOptions = {}): Promise<AbsorbResult> {
   const t0 = performance.now();
-  const docs = Array.isArray(documents) ? [...documents] as AbsorbDocument[] : [documents as AbsorbDocument];
-  if (docs.length === 0) throw new Error('absorb: no documents given');
-  docs.forEach((d, i) => checkDocument(d.text, docs.length > 1 ? `document ${i + 1} ("${d.title}")` : 'document'));
-  const { model, tokenizer: tok } = loaded;
-  const seed = o.seed ?? 0;
-  const budget = o.contextBudget ?? Math.min(model.config.max_position_embeddings, 2048);
-  // Answering reads `budget` tokens at once: beyond the model's positions every later ask would fail.
-  if (budget > model.config.max_position_embeddings)
-    throw new RangeError(`context budget ${budget} exceeds the model's context of ${model.config.max_position_embeddings} tokens (max_position_embeddings); use at most ${model.config.max_position_embeddings}`);
-  const lengths = liftLengths(budget, o.lengths);
-  const bos = o.bos ?? loaded.addBos;
-  const kind = o.adapter ?? 'gated-memory';
-  const adapter: Adapter =
-    kind === 'lora'
-      ? new LoraAdapter(model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed, ...o.lora })
-      : new GatedMemoryAdapter(model, { seed, ...o.gatedMemory });
+  const docs = checkDocuments(documents);
+  const s = absorbSettings(loaded, o);
+  const adapter = buildAdapter(loaded, s, o);
   try {
-    return await absorbWith(loaded, docs, o, { t0, seed, lengths, bos, kind, adapter });
+    // A damaged checkpoint is said now, not after minutes of preparation (the trainer reads it again).
+    if (o.checkpointDir) readCheckpointState(o.checkpointDir);
+    // The plan first (absorb-plan.ts): a long document's counts from its first characters, before the
+    // tokenizing, sample building and QA synthesis that take minutes on megabytes; the exact plan once tokenized.
+    const plan = planner(loaded, o, s, adapter, docs.map((d) => documentHead(d) + d.text).join('\n\n'));
+    if (plan.long) o.onEvent?.({ type: 'plan', lengths: s.lengths, ...plan.at(plan.estimate, true) });
+    const prepared = await tokenizeDocuments(loaded, docs, o, s);
+    o.onEvent?.({ type: 'plan', lengths: s.lengths, ...plan.at(prepared.reduce((a, p) => a + p.docIds.length, 0), false) });
+    await synthesizeQAs(loaded, prepared, o, s);
+    const guard = await buildGuard(loaded, s.lengths, o, s.seed);
+    const samples = await trainingStages(loaded, prepared, o, s);
+    const result = await train(loaded.model, adapter, samples.stages, trainerOptions(o, s, guard));
+    return absorbResult(loaded, o, s, adapter, prepared, samples, guard, result, t0);
   } catch (e) {
     adapter.dispose();
     throw e;
   }
 }
 
-/** absorb() once the adapter exists (it is disposed by the caller when this throws). */
-async function absorbWith(loaded: LoadedModel, docs: AbsorbDocument[], o: AbsorbOptions, c: { t0: number; seed: number; lengths: LiftLengths; bos: boolean; kind: 'gated-memory' | 'lora'; adapter: Adapter }): Promise<AbsorbResult> {
-  const { model, tokenizer: tok } = loaded;
-  const { t0, seed, lengths, bos, kind, adapter } = c;
-  // A damaged checkpoint is said now, not after minutes of preparation (the trainer reads it again).
-  if (o.checkpointDir) readCheckpointState(o.checkpointDir);
-  const progress = (phase: Extract<AbsorbEvent, { type: 'progress' }>['phase']) => ({ phase, signal: o.signal, onProgress: (done: number, total: number) => o.onEvent?.({ type: 'progress', phase, done, total }) });
-  // The plan first (plan.ts): a long document's counts from its first PLAN_PREFIX characters, before the
-  // tokenizing, sample building and QA synthesis that take minutes on megabytes.
-  const heads = docs.map((d) => (d.title.length > 0 ? `${d.title}\n` : ''));
-  const plan = planner(loaded, o, lengths, bos, adapter, docs.map((d, i) => heads[i] + d.text).join('\n\n'));
-  if (plan.long) o.onEvent?.({ type: 'plan', lengths, ...plan.at(plan.estimate, true) });
-  // Document i's seed: the run's for the first (so one document trains as it always did), apart for the others.
-  const seedOf = (i: number) => seed + 7919 * i;
-  const nQA = o.qa ?? PAPER_DEFAULTS.qa;
-  const prepared: Prepared[] = [];
-  for (const [i, doc] of docs.entries()) {
-    const tokenized = await drive(documentTokenSteps(tok, heads[i], doc.text), progress('tokenizing'));
-    // Segments are views into one Int32Array copy of the tokens, not 225k arrays on the JS heap (20 MB).
-    const docI32 = Int32Array.from(tokenized.ids);
-    prepared.push({ doc, seed: seedOf(i), docIds: tokenized.ids, docI32, body: tokenized.body, segments: segmentViews(docI32, lengths.segmentLength, lengths.stride), qas: [], qaSamples: [] });
-  }
-  o.onEvent?.({ type: 'plan', lengths, ...plan.at(prepared.reduce((a, p) => a + p.docIds.length, 0), false) });
-  for (const p of prepared) {
-    o.onEvent?.({ type: 'prepare', documentTokens: p.docIds.length, segments: p.segments.length, lengths });
-    if (nQA > 0 && o.qaGenerator) {
-      try {
-        p.qas = await o.qaGenerator.generate(p.doc.text, nQA, { seed: p.seed, signal: o.signal, onProgress: (done, total) => o.onEvent?.({ type: 'qa-progress', done, total }) });
-      } catch (e) {
-        // Generators end an aborted request with the signal's reason (a DOMException): one error for every phase.
-        if (o.signal?.aborted && !(e instanceof AbortedError)) throw new AbortedError(undefined, 'synthesizing QAs');
-        throw e;
-      }
-      if (o.signal?.aborted) throw new AbortedError(undefined, 'synthesizing QAs');
-      o.onEvent?.({ type: 'qa', generated: p.qas.length, requested: nQA });
-    }
-    // A QA whose prompt cannot fit the budget even with no document text is skipped and reported, not fatal.
-    // The document's tokens as a continuation are those after the title in docIds when the tokenizer allowed
-    // that cut (tokens.ts), so the QA prompts need no tokenization of the whole document each.
-    const documentIds = p.body === null || p.qas.length === 0 ? undefined : p.docIds.slice(p.body);
-    for (const qa of p.qas) {
-      try {
-        p.qaSamples.push(...buildQASamples(tok, { title: p.doc.title, document: p.doc.text }, [qa], lengths, { bos, mode: o.qaContext ?? 'truncate', documentIds }));
-      } catch (e) {
-        if (!(e instanceof RangeError)) throw e;
-        o.onEvent?.({ type: 'warning', message: `QA skipped (${e.message}): "${qa.question.slice(0, 60)}"` });
-      }
-    }
-  }
-  const qas = prepared.flatMap((p) => p.qas);
-  const qaSamples = prepared.flatMap((p) => p.qaSamples);
+/** The documents as a list, each checked (a document with nothing to learn is refused, naming it). */
+function checkDocuments(documents: AbsorbDocument | readonly AbsorbDocument[]): AbsorbDocument[] {
+  const docs = Array.isArray(documents) ? [...documents] as AbsorbDocument[] : [documents as AbsorbDocument];
+  if (docs.length === 0) throw new Error('absorb: no documents given');
+  docs.forEach((d, i) => checkDocument(d.text, docs.length > 1 ? `document ${i + 1} ("${d.title}")` : 'document'));
+  return docs;
+}
 
-  const guard = await guardOptions(loaded, lengths, o, seed);
-  const [e1, e2] = o.epochs ?? PAPER_DEFAULTS.epochs;
+/** The options absorb() resolves once (defaults filled in), read by every step. */
+export interface AbsorbSettings {
+  seed: number;
+  lengths: LiftLengths;
+  bos: boolean;
+  kind: 'gated-memory' | 'lora';
+  contextualized: boolean;
+  /** QAs requested per document. */
+  qa: number;
+  qaContext: ContextMode;
+  epochs: [number, number];
+  lr: number;
+  batchSize: number | 'full';
+  optimizer: Required<AdamWOptions>;
+  anchor: number;
+  anchorOn: AnchorOn;
+}
+
+/** Step 0: the settings, each default in one place (the paper's, presets.ts, where it names one). */
+export function absorbSettings(loaded: LoadedModel, o: AbsorbOptions): AbsorbSettings {
+  const window = loaded.model.config.max_position_embeddings;
+  const budget = o.contextBudget ?? Math.min(window, 2048);
+  // Answering reads `budget` tokens at once: beyond the model's positions every later ask would fail.
+  if (budget > window) throw new RangeError(`context budget ${budget} exceeds the model's context of ${window} tokens (max_position_embeddings); use at most ${window}`);
+  const kind = o.adapter ?? 'gated-memory';
   const lr = o.lr ?? (kind === 'lora' ? 2e-4 : PAPER_DEFAULTS.lr);
-  const batchSize = o.batchSize ?? PAPER_DEFAULTS.batchSize;
-  const optimizer = adamwSettings({ ...o.optimizer, lr });
-  // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
-  // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
-  const take = int32Arena();
-  const toTrain = (s: Sample): TrainSample => ({ input: take(s.input), labels: take(s.labels), kind: s.kind });
-  // 'answers': the anchor is lifted where the document holds a QA's answer.
-  const anchorOn = o.anchorOn ?? 'answers';
-  const lifted = anchorOn === 'answers' && (o.anchor ?? 0) > 0;
-  const nRecite = o.answerRecitations ?? 0;
-  const segTrain: TrainSample[] = [], reciteTrain: TrainSample[] = [];
-  let liftedTokens = 0;
-  for (const p of prepared) {
-    const answers = lifted || nRecite > 0 ? answerMask(tok, p.docIds, p.qas) : null;
-    const mask = lifted ? answers : null;
-    if (mask) liftedTokens += mask.reduce((a, v) => a + v, 0);
-    // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
-    const recitation = (s: Sample, segment: SegmentView): TrainSample => (mask ? { ...toTrain(s), anchorRows: anchorRowsFor(s, segment, mask) } : toTrain(s));
-    // Built after the QAs (the anchor's rows need their answers), each converted as soon as it is made.
-    segTrain.push(...await drive(segmentSampleSteps(tok, p.docI32, p.segments, lengths, { seed: p.seed, contextualized: o.contextualized ?? true, bos }, (s, i) => recitation(s, p.segments[i])), progress('building samples')));
-    // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
-    for (let k = 0; answers && k < nRecite; k++) {
-      const r = answerRecitations(p.docIds, answers, lengths.segmentLength, (segs) => segmentSamplesFromTokens(tok, p.docIds, segs, lengths, { seed: p.seed + 1 + k, contextualized: o.contextualized ?? true, bos }));
-      reciteTrain.push(...r.samples.map((s, i) => recitation(s, r.segments[i])));
-    }
-  }
-  const mask = lifted;
-  const stages = [
-    { name: 'segments', epochs: e1, samples: segTrain },
-    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...reciteTrain, ...qaSamples.map(toTrain)] },
-  ].filter((s) => s.epochs > 0 && s.samples.length > 0);
-  const recipe = {
-    adapter: kind,
-    adapter_options: kind === 'lora' ? (adapter as LoraAdapter).config : (adapter as GatedMemoryAdapter).options,
-    lengths,
+  return {
+    seed: o.seed ?? 0,
+    lengths: liftLengths(budget, o.lengths),
+    bos: o.bos ?? loaded.addBos,
+    kind,
     contextualized: o.contextualized ?? true,
-    qa: { requested: nQA, generated: qas.length, trained: qaSamples.length, generator: o.qaGenerator?.id ?? null, context: o.qaContext ?? 'truncate' },
-    epochs: [e1, e2],
+    qa: o.qa ?? PAPER_DEFAULTS.qa,
+    qaContext: o.qaContext ?? 'truncate',
+    epochs: o.epochs ?? PAPER_DEFAULTS.epochs,
     lr,
-    batch_size: batchSize,
+    batchSize: o.batchSize ?? PAPER_DEFAULTS.batch_size,
+    optimizer: adamwSettings({ ...o.optimizer, lr }),
+    anchor: o.anchor ?? 0,
+    anchorOn: o.anchorOn ?? 'answers',
+  };
+}
+
+/** Step 1: the adapter, initialised from the run's seed (LoRA: rank 128, α 256 on every linear map unless set). */
+function buildAdapter(loaded: LoadedModel, s: AbsorbSettings, o: AbsorbOptions): Adapter {
+  return s.kind === 'lora'
+    ? new LoraAdapter(loaded.model, { r: 128, lora_alpha: 256, target_modules: ALL_LINEAR, seed: s.seed, ...o.lora })
+    : new GatedMemoryAdapter(loaded.model, { seed: s.seed, ...o.gatedMemory });
+}
+
+/** The trainer's options: the settings, the guard's batches, the run's checkpoints, signal and events. */
+function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardOptions | null): TrainerOptions {
+  return {
+    ...s.optimizer,
+    batchSize: s.batchSize,
+    warmupSteps: o.warmupSteps,
+    warmupScope: o.warmupScope,
+    schedule: o.schedule,
+    anchor: o.anchor,
+    anchorOn: s.anchorOn,
+    lossAverage: o.lossAverage,
+    packTokens: o.packTokens,
+    seed: s.seed,
+    guard,
+    checkpointDir: o.checkpointDir,
+    checkpointEvery: o.checkpointEvery,
+    signal: o.signal,
+    onEvent: (event) => o.onEvent?.({ type: 'train', event }),
+  };
+}
+
+/** Last step: the result, with the record of everything needed to reproduce the run (the manifest's recipe). */
+function absorbResult(loaded: LoadedModel, o: AbsorbOptions, s: AbsorbSettings, adapter: Adapter, prepared: Prepared[], samples: TrainingStages,
+  guard: GuardOptions | null, train: TrainResult, t0: number): AbsorbResult {
+  const qas = prepared.flatMap((p) => p.qas);
+  const { optimizer } = s;
+  const recipe = {
+    adapter: s.kind,
+    adapter_options: s.kind === 'lora' ? (adapter as LoraAdapter).config : (adapter as GatedMemoryAdapter).options,
+    lengths: s.lengths,
+    contextualized: s.contextualized,
+    qa: { requested: s.qa, generated: qas.length, trained: prepared.reduce((n, p) => n + p.qaSamples.length, 0), generator: o.qaGenerator?.id ?? null, context: s.qaContext },
+    epochs: [...s.epochs],
+    lr: s.lr,
+    batch_size: s.batchSize,
     warmup_steps: o.warmupSteps ?? 0,
     warmup_scope: o.warmupScope ?? 'run',
     schedule: o.schedule ?? 'constant',
-    anchor: o.anchor ?? 0,
-    anchor_on: anchorOn,
+    anchor: s.anchor,
+    anchor_on: s.anchorOn,
     loss_average: o.lossAverage ?? 'samples',
     pack_tokens: o.packTokens ?? DEFAULT_PACK_TOKENS,
-    ...(mask ? { anchor_lifted_tokens: liftedTokens } : {}),
-    ...(docs.length > 1 ? { documents: docs.length } : {}),
-    answer_recitations: reciteTrain.length,
+    ...(samples.liftedTokens !== null ? { anchor_lifted_tokens: samples.liftedTokens } : {}),
+    ...(prepared.length > 1 ? { documents: prepared.length } : {}),
+    answer_recitations: samples.recitations,
     optimizer: { name: 'adamw', betas: [optimizer.beta1, optimizer.beta2], eps: optimizer.eps, weight_decay: optimizer.weightDecay, clip: optimizer.clip },
-    guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((s) => s.input.length)), source: o.guardText ? 'user' : 'self' } : null,
-    bos,
-    seed,
+    guard: guard ? { kind: guard.kind, lambda: guard.lambda, samples: guard.samples.length, per_step: guard.perStep, longest: Math.max(0, ...guard.samples.map((x) => x.input.length)), source: o.guardText ? 'user' : 'self' } : null,
+    bos: s.bos,
+    seed: s.seed,
     compute: loaded.compute, // fp32 or bf16 products of the frozen weights (LoadOptions.compute)
   };
-  const result = await train(model, adapter, stages, {
-      ...optimizer,
-      batchSize,
-      warmupSteps: o.warmupSteps,
-      warmupScope: o.warmupScope,
-      schedule: o.schedule,
-      anchor: o.anchor,
-      anchorOn,
-      lossAverage: o.lossAverage,
-      packTokens: o.packTokens,
-      seed,
-      guard,
-      checkpointDir: o.checkpointDir,
-      checkpointEvery: o.checkpointEvery,
-      signal: o.signal,
-      onEvent: (event) => o.onEvent?.({ type: 'train', event }),
-    });
   const documents = prepared.map((p) => ({ title: p.doc.title, sha256: createHash('sha256').update(p.doc.text, 'utf8').digest('hex'), tokens: p.docIds.length, segments: p.segments.length }));
   return {
-    adapter,
-    qas,
-    lengths,
-    train: result,
-    recipe,
+    adapter, qas, lengths: s.lengths, train, recipe,
     documentSha256: documentsSha256(documents.map((d) => d.sha256)),
     documents,
     seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** One document on its way to samples: its tokens (title at the head), segments, QAs and their samples. */
-interface Prepared {
-  doc: AbsorbDocument;
-  seed: number;
-  docIds: number[];
-  docI32: Int32Array;
-  /** Index in docIds where the document's own tokens start after the title (tokens.ts), or null. */
-  body: number | null;
-  segments: SegmentView[];
-  qas: QAPair[];
-  qaSamples: Sample[];
-}
-
-/** The guard's general-text samples: the user's text, or what the frozen base writes itself from BOS. */
-async function guardOptions(loaded: LoadedModel, lengths: LiftLengths, o: AbsorbOptions, seed: number): Promise<GuardOptions | null> {
-  const kind = o.guard ?? 'none';
-  if (kind === 'none') return null;
-  const { model, tokenizer: tok } = loaded;
-  const maxTokens = o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens);
-  const window = model.config.max_position_embeddings;
-  if (!Number.isInteger(maxTokens) || maxTokens < 2 || maxTokens > window)
-    throw new Error(`absorb: guardTokens must be an integer from 2 to the model's ${window}-token window, got ${maxTokens}`);
-  let texts = o.guardText;
-  if (!texts) {
-    texts = [];
-    const n = o.guardSamples ?? GUARD_DEFAULTS.samples;
-    for (let i = 0; i < n; i++) {
-      o.onEvent?.({ type: 'progress', phase: 'writing guard texts', done: i, total: n });
-      await pause();
-      if (o.signal?.aborted) throw new AbortedError(undefined, 'writing guard texts');
-      const text = await generateText(model, tok, [], { maxTokens, temperature: 1, topP: 0.9, seed: seed * 1000 + i + 1, signal: o.signal });
-      if (o.signal?.aborted) throw new AbortedError(undefined, 'writing guard texts'); // the text is partial
-      texts.push(text);
-    }
-  }
-  const bos = tok.bosId !== null && loaded.addBos ? [tok.bosId] : [];
-  const samples = texts
-    .map((t) => [...bos, ...tok.encode(t, { bos: false })].slice(0, maxTokens))
-    .filter((ids) => ids.length >= 2)
-    .map((ids) => ({ input: ids, labels: [...ids.slice(1), IGNORE] }));
-  o.onEvent?.({ type: 'guard', samples: samples.length, source: o.guardText ? 'user' : 'self' });
-  return { kind, lambda: o.guardLambda ?? 1, samples, perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep };
-}
-
-/**
- * The plan's fixed parts, measured once: tokens per character of the document's first PLAN_PREFIX
- * characters, and a calibration — timed training passes (after a short warm-up pass) on a sample of the
- * run's typical length, made of the document's first tokens. `at(tokens)` makes the plan for a token count.
- */
-function planner(loaded: LoadedModel, o: AbsorbOptions, lengths: LiftLengths, bos: boolean, adapter: Adapter, text: string) {
-  const { model, tokenizer: tok } = loaded;
-  const prefix = encodeStart(tok, text.slice(0, PLAN_PREFIX));
-  const tokensPerChar = prefix.length / Math.max(1, Math.min(text.length, PLAN_PREFIX));
-  const long = text.length > PLAN_PREFIX;
-  const estimate = long ? Math.round(tokensPerChar * text.length) : prefix.length;
-  const sampleOpts = { contextualized: o.contextualized ?? true, bos };
-  const T = Math.min(model.config.max_position_embeddings, sampleOverhead(tok, estimate, lengths, sampleOpts) + Math.min(lengths.segmentLength, estimate));
-  const ids = Int32Array.from({ length: T }, (_, i) => prefix[i % Math.max(1, prefix.length)] ?? 0);
-  const anchored = (o.anchor ?? 0) > 0;
-  calibrate(model, adapter, ids.subarray(0, Math.min(T, 8)), anchored); // warm-up: first-call costs are not per token
-  // The median of up to 7 timed passes, as many as fit in about a second (at least 3 unless they take over
-  // 3 s; at least 1): one pass alone is noisy on a busy machine (0.05 to 0.42 s for the same 435-token pass on
-  // stories260K), and a large model's plan must still come within seconds.
-  const runs: { seconds: number; peakBytes: number }[] = [];
-  for (let spent = 0; runs.length < 1 || (runs.length < 7 && spent < 1) || (runs.length < 3 && spent < 3); ) {
-    runs.push(calibrate(model, adapter, ids, anchored));
-    spent += runs.at(-1)!.seconds;
-  }
-  const sorted = runs.map((r) => r.seconds).sort((x, y) => x - y);
-  const calibration = { tokens: T, seconds: sorted[sorted.length >> 1], peakBytes: Math.max(...runs.map((r) => r.peakBytes)) };
-  const adapterBytes = adapter.parameters().reduce((a, p) => a + 4 * p.shape.reduce((x, y) => x * y, 1), 0);
-  const nQA = o.qaGenerator ? (o.qa ?? PAPER_DEFAULTS.qa) : 0;
-  const guard = (o.guard ?? 'none') === 'none' ? null : { perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep, tokens: o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens) };
-  const at = (documentTokens: number, estimated: boolean): AbsorbPlan => makePlan({
-    estimated, documentTokens, lengths, sampleOverhead: sampleOverhead(tok, documentTokens, lengths, sampleOpts),
-    qa: nQA, answerRecitations: o.answerRecitations ?? 0, epochs: o.epochs ?? PAPER_DEFAULTS.epochs,
-    batchSize: o.batchSize ?? PAPER_DEFAULTS.batchSize, guard, calibration, adapterBytes, rssBytes: process.memoryUsage().rss,
-  });
-  return { long, tokensPerChar, at, estimate };
 }

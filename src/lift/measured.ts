@@ -7,7 +7,7 @@
 //           first bench, and is what the recall suite measures across fact families, lengths and probe forms.
 import type { LlamaConfig } from '../model/config.js';
 import { liftLengths } from './budget.js';
-import type { AbsorbOptions } from './absorb.js';
+import type { Recipe } from './recipe.js';
 
 export interface MeasuredPreset {
   name: string;
@@ -17,10 +17,10 @@ export interface MeasuredPreset {
   /** Where it was measured and what it gave (one line, docs/recall.md has the tables). */
   evidence: string;
   /**
-   * absorb() options for `documentTokens` tokens of document at context budget `budget` (the QA generator is
-   * the caller's: the builtin one unless said otherwise). Lengths scale with the budget: the stride is ℓ/8.
+   * The recipe layer (recipe.ts) for `documentTokens` tokens of document at context budget `budget` (the QA
+   * generator is the builtin one unless said otherwise). Lengths scale with the budget: the stride is ℓ/8.
    */
-  options(documentTokens: number, budget: number): AbsorbOptions;
+  recipe(documentTokens: number, budget: number): Recipe;
 }
 
 /** QAs per document token of the tiny preset: 60 at 2.4k tokens on the first bench, one per 40 tokens. */
@@ -31,13 +31,13 @@ export const TINY_PRESET: MeasuredPreset = {
   fitsWhat: 'models with attention heads ≤ 16 wide (stories260K: 8)',
   fits: (c) => c.head_dim <= 16,
   evidence: 'stories260K, budget 128, 2.3k-token document, 12 facts of one wording: recall 0.88 ± 0.09 over 6 seeds at +12–13 % held-out NLL; the recall suite (6 families, 3 probe forms): docs/recall.md',
-  options: (documentTokens, budget) => ({
-    adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, batchSize: 8,
-    lengths: { stride: Math.max(1, Math.round(liftLengths(budget).segmentLength / 8)) },
+  recipe: (documentTokens, budget) => ({
+    adapter: 'lora', lora_rank: 32, lora_alpha: 64, lr: 1e-3, batch_size: 8,
+    stride: Math.max(1, Math.round(liftLengths(budget).segmentLength / 8)),
     epochs: [4, 8], contextualized: true,
     qa: Math.max(1, Math.ceil(documentTokens * TINY_QA_PER_TOKEN)),
-    guard: 'kl', guardLambda: 1, guardSamples: 128, guardPerStep: 4, guardTokens: 512,
-    anchor: 0.75, anchorOn: 'answers', answerRecitations: 1,
+    guard: 'kl', guard_lambda: 1, guard_samples: 128, guard_per_step: 4, guard_tokens: 512,
+    anchor: 0.75, anchor_on: 'answers', answer_recitations: 1,
   }),
 };
 
@@ -50,9 +50,9 @@ export function measuredPresetFor(c: Pick<LlamaConfig, 'head_dim'>): MeasuredPre
 }
 
 /** One line for a person: the recipe's knobs as flags would set them. */
-export function describeMeasured(p: MeasuredPreset, o: AbsorbOptions): string {
-  const g = o.guard === 'kl' ? `KL guard (${o.guardSamples} self-written texts ≤ ${o.guardTokens} tokens, ${o.guardPerStep} per step)` : `guard ${o.guard ?? 'none'}`;
-  return `${o.adapter === 'lora' ? `LoRA r${o.lora?.r} α${o.lora?.lora_alpha}` : o.adapter}, lr ${o.lr}, stride ${o.lengths?.stride}, ` +
-    `${o.epochs?.join(' + ')} epochs in batches of ${o.batchSize}, ${o.qa} QAs, ${g}, anchor ${o.anchor} off the QAs' answers, ` +
-    `${o.answerRecitations} answer recitation${o.answerRecitations === 1 ? '' : 's'} (preset ${p.name}: ${p.fitsWhat})`;
+export function describeMeasured(p: MeasuredPreset, r: Recipe): string {
+  const g = r.guard === 'kl' ? `KL guard (${r.guard_samples} self-written texts ≤ ${r.guard_tokens} tokens, ${r.guard_per_step} per step)` : `guard ${r.guard ?? 'none'}`;
+  return `${r.adapter === 'lora' ? `LoRA r${r.lora_rank} α${r.lora_alpha}` : r.adapter}, lr ${r.lr}, stride ${r.stride}, ` +
+    `${r.epochs?.join(' + ')} epochs in batches of ${r.batch_size}, ${r.qa} QAs, ${g}, anchor ${r.anchor} off the QAs' answers, ` +
+    `${r.answer_recitations} answer recitation${r.answer_recitations === 1 ? '' : 's'} (preset ${p.name}: ${p.fitsWhat})`;
 }

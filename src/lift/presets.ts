@@ -4,9 +4,11 @@
 //   'ours'   this project's defaults (what absorb/ask/eval do with no preset); where they differ from the paper
 //            docs/fidelity.md says why
 // A preset only fills what the caller did not set: explicit options and CLI flags always win (the CLI asks
-// commander which flags came from the command line). presetAbsorbOptions / presetAskOptions turn a preset into
-// the options of absorb() and ask(); presetRecord is what the manifest records.
-import type { LossAverage } from './trainer.js';
+// commander which flags came from the command line). presetRecipe is the preset as a recipe layer (recipe.ts
+// mergeRecipes); presetAbsorbOptions / presetAskOptions turn it into the options of absorb() and ask();
+// presetRecord is what the manifest records.
+import { mergeRecipes, recipeAbsorbOptions, type Recipe } from './recipe.js';
+import type { AbsorbOptions } from './absorb.js';
 
 /** How an answer ends: at the first blank line, trimmed (ours), or the raw greedy output up to EOS (the paper). */
 export type AnswerStop = 'blank-line' | 'eos';
@@ -20,77 +22,60 @@ export type QAAcceptance =
    *  again about the same window. */
   | 'exact';
 
-export interface Recipe {
+/**
+ * A named preset: a partial recipe of the one Recipe type (recipe.ts) and the longest answer, which is the
+ * answering side's. A preset names only the choices where our defaults and the authors' code differ; a
+ * context_budget it leaves out is the model's (min(window, 2048)); one it sets is capped to the window.
+ */
+export interface Preset extends Recipe {
   name: string;
-  /** Tokens seen at answer time B, every length derived from it (budget.ts); 'model' = min(window, 2048). */
-  contextBudget: number | 'model';
-  /** Per-token losses averaged over samples or over the batch's tokens (trainer.ts). */
-  lossAverage: LossAverage;
-  /** Auxiliary QAs per document and who writes them ('builtin' cloze, 'self' = the base model). */
-  qa: number;
-  qaGenerator: 'builtin' | 'self';
-  /** Longest QA-synthesis reply in tokens ('self'). */
-  qaMaxTokens: number;
-  qaAcceptance: QAAcceptance;
-  /** BOS before training samples and answer prompts: the model's convention, or never. */
-  bos: 'model' | 'never';
-  /** Gated Memory's gate output map V gets a bias on models with attention biases (gated-memory.ts). */
-  gateOutBias: boolean;
-  answerStop: AnswerStop;
-  /** Longest answer in tokens. */
-  answerMaxTokens: number;
-  epochs: [number, number];
-  lr: number;
-  batchSize: number | 'full';
-  warmupSteps: number;
-  /** One warm-up per run (ours) or transformers' warm-up restarted per stage, from lr 0 (trainer.ts). */
-  warmupScope: 'run' | 'stage';
+  /** Longest answer in tokens (ask/eval). */
+  answer_max_tokens: number;
 }
 
 /** The authors' code (GraphPKU/LIFT): shells/LooGLE_main/Llama-LIFT-*.sh, lift/*.py, scripts/test_loogle_*.py. */
 export const PAPER_DEFAULTS = {
   name: 'paper',
-  contextBudget: 8192,
-  lossAverage: 'tokens',
+  context_budget: 8192,
+  loss_average: 'tokens',
   qa: 10,
-  qaGenerator: 'self',
-  qaMaxTokens: 1024,
-  qaAcceptance: 'exact',
+  qa_generator: 'self',
+  qa_max_tokens: 1024,
+  qa_acceptance: 'exact',
   bos: 'never',
-  gateOutBias: false,
-  answerStop: 'eos',
-  answerMaxTokens: 200,
+  gm_gate_bias: 'none',
+  answer_stop: 'eos',
+  answer_max_tokens: 200,
   epochs: [3, 5] as [number, number],
   lr: 1e-3,
-  batchSize: 'full' as const,
-  warmupSteps: 0,
-  warmupScope: 'stage',
-} satisfies Recipe;
+  batch_size: 'full' as const,
+  warmup: 0,
+  warmup_scope: 'stage',
+} satisfies Preset;
 
 /** This project's defaults, the same values absorb(), ask() and the CLI use when no preset is named. */
-export const OURS_DEFAULTS: Recipe = {
+export const OURS_DEFAULTS: Preset = {
   name: 'ours',
-  contextBudget: 'model',
-  lossAverage: 'samples',
+  loss_average: 'samples',
   qa: 10,
-  qaGenerator: 'builtin',
-  qaMaxTokens: 200,
-  qaAcceptance: 'lenient',
+  qa_generator: 'builtin',
+  qa_max_tokens: 200,
+  qa_acceptance: 'lenient',
   bos: 'model',
-  gateOutBias: true,
-  answerStop: 'blank-line',
-  answerMaxTokens: 200,
+  gm_gate_bias: 'attention',
+  answer_stop: 'blank-line',
+  answer_max_tokens: 200,
   epochs: [3, 5],
   lr: 1e-3,
-  batchSize: 'full',
-  warmupSteps: 0,
-  warmupScope: 'run',
+  batch_size: 'full',
+  warmup: 0,
+  warmup_scope: 'run',
 };
 
-export const PRESETS: Readonly<Record<string, Recipe>> = { paper: PAPER_DEFAULTS, ours: OURS_DEFAULTS };
+export const PRESETS: Readonly<Record<string, Preset>> = { paper: PAPER_DEFAULTS, ours: OURS_DEFAULTS };
 export const PRESET_NAMES = Object.keys(PRESETS);
 
-export function presetByName(name: string): Recipe {
+export function presetByName(name: string): Preset {
   const p = PRESETS[name];
   if (!p) throw new Error(`unknown preset '${name}': expected one of ${PRESET_NAMES.join(', ')}`);
   return p;
@@ -100,44 +85,34 @@ export function presetByName(name: string): Recipe {
  * The context budget a preset gives on a model whose window is `window` tokens: the preset's own, capped to
  * the window (an answer prompt beyond it could not be read), with `capped` saying whether it was.
  */
-export function presetBudget(r: Recipe, window: number): { budget: number; capped: boolean } {
-  if (r.contextBudget === 'model') return { budget: Math.min(window, 2048), capped: false };
-  return { budget: Math.min(r.contextBudget, window), capped: r.contextBudget > window };
+export function presetBudget(p: Preset, window: number): { budget: number; capped: boolean } {
+  if (p.context_budget === undefined) return { budget: Math.min(window, 2048), capped: false };
+  return { budget: Math.min(p.context_budget, window), capped: p.context_budget > window };
+}
+
+/** The preset as a recipe layer on a model whose window is `window` tokens: its fields, the budget resolved. */
+export function presetRecipe(p: Preset, window: number): Recipe {
+  const { name: _name, answer_max_tokens: _max, ...r } = p;
+  return mergeRecipes(r, { context_budget: presetBudget(p, window).budget });
 }
 
 /** BOS on or off for a model whose convention is `modelAddsBos`. */
-export const presetBos = (r: Recipe, modelAddsBos: boolean): boolean => (r.bos === 'never' ? false : modelAddsBos);
+export const presetBos = (p: Preset, modelAddsBos: boolean): boolean => (p.bos === 'never' ? false : modelAddsBos);
 
 /**
- * The absorb() options a preset sets (the QA generator is built by the caller from qaGenerator / qaMaxTokens /
- * qaAcceptance, since it needs the loaded model).
+ * The absorb() options a preset sets (recipeAbsorbOptions of presetRecipe, BOS resolved for the model; the QA
+ * generator is built by the caller from qa_generator / qa_max_tokens / qa_acceptance, since it needs the model).
  */
-export function presetAbsorbOptions(r: Recipe, model: { window: number; addBos: boolean }) {
-  return {
-    contextBudget: presetBudget(r, model.window).budget,
-    lossAverage: r.lossAverage,
-    qa: r.qa,
-    bos: presetBos(r, model.addBos),
-    gatedMemory: { gateOutBias: r.gateOutBias },
-    epochs: [...r.epochs] as [number, number],
-    lr: r.lr,
-    batchSize: r.batchSize,
-    warmupSteps: r.warmupSteps,
-    warmupScope: r.warmupScope,
-  };
+export function presetAbsorbOptions(p: Preset, model: { window: number; addBos: boolean }): AbsorbOptions {
+  return { ...recipeAbsorbOptions(presetRecipe(p, model.window)), bos: presetBos(p, model.addBos) };
 }
 
 /** The ask() options a preset sets: answer length, where it stops, BOS. */
-export function presetAskOptions(r: Recipe, modelAddsBos: boolean): { maxTokens: number; answerStop: AnswerStop; bos: boolean } {
-  return { maxTokens: r.answerMaxTokens, answerStop: r.answerStop, bos: presetBos(r, modelAddsBos) };
+export function presetAskOptions(p: Preset, modelAddsBos: boolean): { maxTokens: number; answerStop: AnswerStop; bos: boolean } {
+  return { maxTokens: p.answer_max_tokens, answerStop: p.answer_stop ?? 'blank-line', bos: presetBos(p, modelAddsBos) };
 }
 
-/** The preset's named choices as the manifest records them (snake_case, as the rest of the recipe). */
-export function presetRecord(r: Recipe): Record<string, unknown> {
-  return {
-    name: r.name, context_budget: r.contextBudget, loss_average: r.lossAverage, qa: r.qa, qa_generator: r.qaGenerator,
-    qa_max_tokens: r.qaMaxTokens, qa_acceptance: r.qaAcceptance, bos: r.bos, gate_out_bias: r.gateOutBias,
-    answer_stop: r.answerStop, answer_max_tokens: r.answerMaxTokens, epochs: r.epochs, lr: r.lr, batch_size: r.batchSize,
-    warmup_steps: r.warmupSteps, warmup_scope: r.warmupScope,
-  };
+/** The preset as the manifest records it: its fields as a recipe spells them ('model' for the model's budget). */
+export function presetRecord(p: Preset): Record<string, unknown> {
+  return { ...p, context_budget: p.context_budget ?? 'model' };
 }

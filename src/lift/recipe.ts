@@ -3,9 +3,11 @@
 // FILE.json`), the recipe a client posts to `lift serve` (src/server/recipe.ts) and the recipe an adapter's manifest
 // keeps as built (`recipe.built`, printed by `lift inspect ADAPTER --recipe`), so what one writes the others read.
 // An unknown field is refused, naming it and the known ones: a typo never silently trains with a default.
-// Layers (src/cli/recipe-flags.ts): defaults → preset → file → flags typed on the command line.
+// Layers (mergeRecipes): defaults → preset → file → flags typed on the command line; presets (presets.ts,
+// measured.ts) are partial recipes of this one type, and recipeAbsorbOptions is the one way a recipe becomes
+// absorb() options — the CLI, the server and library callers all go through it.
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { FormatError } from '../io/errors.js';
 import { adamwSettings, type AdamWOptions } from '../engine/optim.js';
 import type { AbsorbOptions } from './absorb.js';
@@ -43,6 +45,11 @@ export interface Recipe {
   optimizer?: RecipeOptimizer;
   guard?: 'none' | 'kl' | 'replay';
   guard_lambda?: number;
+  /**
+   * A file of general text for the guard (blank-line separated passages; any format `lift absorb` reads), instead
+   * of texts the base model writes. A path: the CLI reads it; in a recipe file it is relative to that file.
+   */
+  guard_text?: string;
   guard_samples?: number;
   guard_per_step?: number;
   guard_tokens?: number;
@@ -131,6 +138,7 @@ export const RECIPE_FIELDS: Record<keyof Recipe, Check> = {
   optimizer: object({ beta1: num(0, 1), beta2: num(0, 1), eps: num(0, 1, true), weight_decay: num(0, 10), clip: num(0, 1e9) }),
   guard: oneOf('none', 'kl', 'replay'),
   guard_lambda: num(0, 1e6),
+  guard_text: text,
   guard_samples: int(1, 1e6),
   guard_per_step: int(1, 1e4),
   guard_tokens: int(2, 1e7),
@@ -176,7 +184,9 @@ export function readRecipeFile(path: string): Recipe {
     throw new FormatError(path, '(file)', 'a JSON object of absorb options (lift inspect ADAPTER --recipe writes one)', `got ${(e as Error).message.slice(0, 200)}`);
   }
   try {
-    return parseRecipe(json);
+    const r = parseRecipe(json);
+    // The guard's text file is named relative to the recipe file, so a recipe and its text travel together.
+    return r.guard_text === undefined ? r : { ...r, guard_text: resolve(dirname(path), r.guard_text) };
   } catch (e) {
     if (e instanceof RecipeError) throw FormatError.withMessage(path, e.field, `${basename(path)}: ${e.message}`);
     throw e;
@@ -195,13 +205,35 @@ export function optimizerRecord(o: Required<AdamWOptions>): Required<RecipeOptim
 }
 
 /**
- * The absorb() options a recipe sets, for callers that have no command line (the server's jobs). The QA
- * generator, guard text, checkpoint folder, signal and events are the caller's.
+ * Recipes layered in order, a later one's fields over an earlier one's (an undefined field sets nothing):
+ * mergeRecipes(defaults, preset, file, typed flags).
+ */
+export function mergeRecipes(...layers: (Recipe | null | undefined)[]): Recipe {
+  const out: Record<string, unknown> = {};
+  for (const r of layers) for (const [k, v] of Object.entries(r ?? {})) if (v !== undefined) out[k] = v;
+  return out as Recipe;
+}
+
+/** `o` without its undefined fields, nested objects too (a spread of it never overrides a default with undefined). */
+function defined<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? defined(v) : v;
+  }
+  return out as T;
+}
+
+/**
+ * The absorb() options a recipe sets: the one path from a recipe to absorb() (CLI, server, library). What is not
+ * a setting stays the caller's: the QA generator (qa_generator names it; it needs the loaded model), the guard's
+ * texts (guard_text names their file), the checkpoint folder, signal and events. answer_stop and the QA
+ * generator's own settings are the answering side's and the generator's.
  */
 export function recipeAbsorbOptions(r: Recipe): AbsorbOptions {
   const lora = r.lora_rank !== undefined ? { r: r.lora_rank, lora_alpha: r.lora_alpha ?? 2 * r.lora_rank } : r.lora_alpha !== undefined ? { lora_alpha: r.lora_alpha } : undefined;
   const gm = { init: r.gm_init, memoryInput: r.gm_input, ...(r.gm_gate_bias ? { gateOutBias: r.gm_gate_bias !== 'none' } : {}), ...(r.memory_multiplier ? { memoryMultiplier: r.memory_multiplier } : {}) };
-  return {
+  return defined<AbsorbOptions>({
     adapter: r.adapter,
     lora,
     gatedMemory: Object.values(gm).some((x) => x !== undefined) ? gm : undefined,
@@ -228,5 +260,5 @@ export function recipeAbsorbOptions(r: Recipe): AbsorbOptions {
     ...(r.bos === 'never' ? { bos: false } : {}),
     seed: r.seed,
     checkpointEvery: r.checkpoint_every,
-  };
+  });
 }

@@ -18,9 +18,11 @@ test('measuredPresetFor: heads ≤ 16 wide get the tiny preset, wider ones none;
   assert.equal(measuredPresetFor({ head_dim: 64 }), null);
   assert.equal(hasRecipeFlags(new Set(['model', 'out', 'seed', 'json', 'force', 'report', 'title'])), false);
   for (const k of ['epochs', 'adapter', 'qa', 'contextBudget', 'guard', 'ct']) assert.equal(hasRecipeFlags(new Set(['model', k])), true, k);
-  const o = TINY_PRESET.options(2400, 128);
-  assert.deepEqual([o.adapter, o.lora?.r, o.lengths?.stride, o.epochs, o.qa, o.guard, o.guardTokens, o.anchor, o.answerRecitations], ['lora', 32, 4, [4, 8], 60, 'kl', 512, 0.75, 1]);
-  assert.equal(TINY_PRESET.options(2400, 512).lengths?.stride, 16, 'the stride scales with the budget: ℓ/8');
+  const o = TINY_PRESET.recipe(2400, 128);
+  assert.deepEqual([o.adapter, o.lora_rank, o.stride, o.epochs, o.qa, o.guard, o.guard_tokens, o.anchor, o.answer_recitations], ['lora', 32, 4, [4, 8], 60, 'kl', 512, 0.75, 1]);
+  assert.equal(TINY_PRESET.recipe(2400, 512).stride, 16, 'the stride scales with the budget: ℓ/8');
+  assert.equal(hasRecipeFlags(new Set(['model', 'compute'])), false, '--compute changes the arithmetic, not the recipe');
+  assert.equal(hasRecipeFlags(new Set(['model', 'recipe'])), true, 'a --recipe file is the recipe');
 });
 
 test('absorb with no recipe flag: the measured preset, printed with the plan before training', async (t) => {

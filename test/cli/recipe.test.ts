@@ -1,23 +1,32 @@
 // `lift inspect ADAPTER --recipe` prints the recipe an absorb was built from (the manifest's recipe.built), and
 // `lift absorb --recipe FILE.json` trains from it: the second adapter is the first one's bytes, its recipe the
 // same, a flag typed beside --recipe wins over the file, and a wrong field is refused naming the file and field.
+// The library's path (recipeAbsorbOptions of the same recipe, then absorb()) trains the same bytes too: flags,
+// file and library call are one path from a recipe to the adapter.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireShared } from '../helpers/shared.js';
 import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from './helpers.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { absorb } from '../../src/lift/absorb.js';
+import { loadDocument } from '../../src/lift/document.js';
+import { makeQAGenerator } from '../../src/lift/qa/index.js';
+import { parseRecipe, recipeAbsorbOptions } from '../../src/lift/recipe.js';
+import { saveAdapter } from '../../src/adapters/files.js';
 
 before(() => buildOnce());
 
-test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to the same adapter bytes', (t) => {
+test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to the same adapter bytes; so does the library call', async (t) => {
   if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
   const doc = join(dir, 'story.txt');
   writeFileSync(doc, storyDocument(4));
   const a = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'a.lift'), '--no-report', '--adapter', 'lora', '--lora-rank', '4',
-    '--epochs', '1,1', '--batch-size', '4', '--context-budget', '64', '--qa', '2', '--guard', 'kl', '--guard-samples', '2', '--seed', '3']);
+    '--epochs', '1,1', '--batch-size', '4', '--context-budget', '64', '--qa', '2', '--guard', 'kl', '--guard-samples', '2', '--seed', '3',
+    '--anchor', '0.5', '--answer-recitations', '1']);
   assert.equal(a.code, 0, a.stderr);
   const printed = lift(['inspect', join(dir, 'a.lift'), '--recipe']);
   assert.equal(printed.code, 0, printed.stderr);
@@ -27,13 +36,25 @@ test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to th
     ['lora', 4, 8, [1, 1], 4, 64, 16, 6]);
   assert.deepEqual(recipe.optimizer, { beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 1e-4, clip: 1 });
   assert.deepEqual([recipe.guard, recipe.guard_samples, recipe.guard_per_step, recipe.guard_tokens, recipe.seed, recipe.qa], ['kl', 2, 4, 64, 3, 2]);
+  const aBytes = readFileSync(join(dir, 'a.lift', 'adapter_model.safetensors'));
+
+  // The library: the printed recipe through recipeAbsorbOptions, the builtin QA generator it names.
+  const loaded = loadModelFromPath(MODEL_BIN);
+  t.after(() => loaded.model.dispose());
+  const d = await loadDocument(doc);
+  const checked = parseRecipe(recipe);
+  const lib = await absorb(loaded, { title: d.title, text: d.text }, { ...recipeAbsorbOptions(checked), qaGenerator: makeQAGenerator(checked.qa_generator!) });
+  saveAdapter(join(dir, 'lib.lift'), lib.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision } });
+  lib.adapter.dispose();
+  assert.ok(readFileSync(join(dir, 'lib.lift', 'adapter_model.safetensors')).equals(aBytes), 'absorb() with recipeAbsorbOptions(recipe) trains the CLI\'s bytes');
 
   const file = join(dir, 'recipe.json');
   writeFileSync(file, printed.stdout);
   const b = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'b.lift'), '--no-report', '--recipe', file]);
   assert.equal(b.code, 0, b.stderr);
+  assert.match(b.stderr, /^recipe: the recipe file .*recipe\.json \(\d+ fields\) over our defaults; flags given override it$/m, 'the log names the file as the source');
   assert.deepEqual(JSON.parse(lift(['inspect', join(dir, 'b.lift'), '--recipe']).stdout), recipe, 'the recipe read back is the recipe written');
-  assert.ok(readFileSync(join(dir, 'a.lift', 'adapter_model.safetensors')).equals(readFileSync(join(dir, 'b.lift', 'adapter_model.safetensors'))),
+  assert.ok(aBytes.equals(readFileSync(join(dir, 'b.lift', 'adapter_model.safetensors'))),
     'the same recipe trains the same adapter, byte for byte');
 
   // A flag typed beside --recipe wins over the file; the manifest records what was used.

@@ -19,7 +19,7 @@ import type { LoadedModel } from '../../src/model/load.js';
 test('paper preset at the budget 8192: ℓ 2048, s 768, CT context 4096, answer truncation 7800', () => {
   for (const window of [8192, 131072]) {
     const { contextBudget } = presetAbsorbOptions(PAPER_DEFAULTS, { window, addBos: true });
-    assert.deepEqual(liftLengths(contextBudget), { budget: 8192, segmentLength: 2048, stride: 768, ctContext: 4096, truncation: 7800 });
+    assert.deepEqual(liftLengths(contextBudget!), { budget: 8192, segmentLength: 2048, stride: 768, ctContext: 4096, truncation: 7800 });
   }
   // A smaller window caps the budget (and says so); ours is min(window, 2048) as absorb's default.
   assert.deepEqual(presetBudget(PAPER_DEFAULTS, 4096), { budget: 4096, capped: true });

@@ -22,12 +22,12 @@ import { renderReport } from '../../report/html.js';
 import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
-import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
-import { budgetNote, explicitOptions, overlay, recipeFlags } from '../preset.js';
-import { MEASURED_PRESETS, MEASURED_PRESET_NAMES, describeMeasured, measuredPresetFor } from '../../lift/measured.js';
-import { hasRecipeFlags, measuredFlags } from '../measured-preset.js';
-import { readRecipeFile, type RecipeOptimizer } from '../../lift/recipe.js';
+import { PRESET_NAMES, presetRecord } from '../../lift/presets.js';
+import { budgetNote, explicitOptions } from '../preset.js';
+import { readRecipeFile, recipeAbsorbOptions, type RecipeOptimizer } from '../../lift/recipe.js';
 import { builtRecipe, recipeToFlags } from '../recipe-flags.js';
+import { MEASURED_PRESET_NAMES } from '../../lift/measured.js';
+import { absorbRecipe } from '../absorb-recipe.js';
 
 export interface AbsorbFlags {
   model: string;
@@ -175,10 +175,8 @@ function parseBatch(s: string | undefined): number | 'full' | undefined {
   return n;
 }
 
-/** `explicit`: flags typed on the command line, which a --preset does not override. */
+/** `explicit`: flags typed on the command line, which a --preset or a --recipe file does not override. */
 export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
-  const measuredName = flags.preset && MEASURED_PRESETS[flags.preset] ? flags.preset : null;
-  const preset = flags.preset && !measuredName ? presetByName(flags.preset) : null;
   parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
   const fileRecipe = flags.recipe ? readRecipeFile(flags.recipe) : null;
   const paths = typeof docPaths === 'string' ? [docPaths] : docPaths;
@@ -187,32 +185,18 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   const docs: Awaited<ReturnType<typeof loadDocument>>[] = [];
   for (const p of paths) docs.push(await loadDocument(p, flags.title)); // PDF, HTML, DOCX, EPUB or text: the extracted text is absorbed
   for (const doc of docs) if (doc.note) log(doc.note);
-  const guardText = flags.guardText ? readDocument(flags.guardText).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
+  // The guard's text file: typed, else the recipe file's (no preset names one); read before the model loads.
+  const guardPath = explicit.has('guardText') ? flags.guardText : fileRecipe?.guard_text ?? flags.guardText;
+  const guardText = guardPath ? readDocument(guardPath).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
   const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
-  // The preset's budget depends on the model's window, so it applies once the model is loaded.
-  const window = loaded.model.config.max_position_embeddings;
-  // The preset's learning rate is Gated Memory's; LoRA keeps its own default unless --lr is given.
-  let f = preset ? overlay(flags, explicit, { ...recipeFlags(preset, window), qaGenerator: preset.qaGenerator, ...(flags.adapter === 'lora' ? { lr: undefined } : {}) }) : flags;
-  // A measured preset: named, or the one that fits the model when the command line sets no recipe flag.
-  const fitting = measuredPresetFor(loaded.model.config);
-  const measured = measuredName ? MEASURED_PRESETS[measuredName] : !flags.preset && !hasRecipeFlags(explicit) ? fitting : null;
-  if (measured) {
-    const budget = f.contextBudget ?? Math.min(window, 2048);
-    const tokens = docs.reduce((n, d) => n + loaded.tokenizer.encode(d.text, { bos: false }).length, 0);
-    const o = measured.options(tokens, budget);
-    f = overlay(f, explicit, measuredFlags(o));
-    log(`recipe: ${describeMeasured(measured, o)}${measuredName ? '' : '; the default on this model with no recipe flags'}; flags given override it`);
-  } else if (!flags.preset) {
-    log(fitting ? `recipe: our defaults with the flags given (the measured preset ${fitting.name} is the default here only with no recipe flag; --preset ${fitting.name} builds on it)`
-      : `recipe: our defaults (no measured preset for this model's head width ${loaded.model.config.head_dim}; docs/recall.md)`);
-  }
-  if (fileRecipe) f = overlay(f, explicit, recipeToFlags(fileRecipe)); // defaults → preset → file → flags
-  const note = preset ? budgetNote(preset, window, explicit) : null;
-  if (note) log(note);
-  const epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
+  // flags → recipe (defaults → preset → file → typed flags; src/cli/absorb-recipe.ts) → absorb() options.
+  const { recipe, preset, measured, lines } = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config,
+    () => docs.reduce((n, d) => n + loaded.tokenizer.encode(d.text, { bos: false }).length, 0));
+  for (const line of lines) log(line);
+  const f = { ...flags, ...recipeToFlags(recipe) };
   let target;
   try {
-    target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [...paths, f.guardText, f.tokenizer, f.model, ...loaded.files] });
+    target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [...paths, guardPath, f.tokenizer, f.model, ...loaded.files] });
   } catch (e) {
     loaded.model.dispose();
     throw e;
@@ -280,35 +264,10 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   }) : null;
   try {
     const r = await absorb(loaded, docs.map((d) => ({ title: d.title, text: d.text })), {
-      adapter: f.adapter,
-      contextualized: f.ct,
-      qa: f.qa,
+      ...recipeAbsorbOptions(recipe),
       qaGenerator,
-      guard: f.guard,
-      guardLambda: f.guardLambda,
       guardText,
-      guardSamples: f.guardSamples,
-      guardPerStep: f.guardPerStep,
-      guardTokens: f.guardTokens,
-      anchor: f.anchor,
-      anchorOn: f.anchorOn,
-      answerRecitations: f.answerRecitations,
-      lossAverage: f.lossAverage,
-      ...(f.bos === 'never' ? { bos: false } : {}),
-      contextBudget: f.contextBudget,
-      lengths: { segmentLength: f.segmentLength, stride: f.stride },
-      epochs,
-      lr: f.lr,
-      schedule: f.lrSchedule,
-      warmupSteps: f.warmup,
-      warmupScope: f.warmupScope,
-      batchSize,
-      optimizer: f.optimizer ? { beta1: f.optimizer.beta1, beta2: f.optimizer.beta2, eps: f.optimizer.eps, weightDecay: f.optimizer.weight_decay, clip: f.optimizer.clip } : undefined,
-      lora: f.loraRank ? { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank } : f.loraAlpha ? { lora_alpha: f.loraAlpha } : undefined,
-      gatedMemory: { init: f.gmInit, memoryInput: f.gmInput, gateOutBias: f.gmGateBias !== 'none', ...(f.memoryMultiplier ? { memoryMultiplier: f.memoryMultiplier } : {}) },
-      seed: f.seed,
       checkpointDir,
-      checkpointEvery: f.checkpointEvery,
       signal: ac.signal,
       onEvent,
     });
@@ -323,8 +282,8 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
     // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
     // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.
-    const recipe = { ...r.recipe, answer_stop: f.answerStop, built: builtRecipe(f, r), ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
-    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe, metrics }, {
+    const record = { ...r.recipe, answer_stop: f.answerStop, built: builtRecipe(recipe, r), ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
+    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: record, metrics }, {
       files,
       beforeCommit: () => {
         rmSync(checkpointDir, { recursive: true, force: true });

@@ -19,7 +19,7 @@ import { log, numberFlag, out } from '../io.js';
 import { generateText } from '../../model/generate.js';
 import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
 import { paperTaskRecipe } from '../../eval/paper-tasks.js';
-import { budgetNote, explicitOptions, overlay, recipeFlags } from '../preset.js';
+import { budgetNote, explicitOptions, overlay, presetFlags } from '../preset.js';
 
 interface EvalFlags {
   model: string;
@@ -174,7 +174,7 @@ export async function runEvalCommand(task: string, flags: EvalFlags, explicit: R
   const loaded = await loadModelForCli(f.model, f.tokenizer, f.compute);
   const window = loaded.model.config.max_position_embeddings;
   if (preset) {
-    f = overlay(f, explicit, { ...recipeFlags(preset, window), qaGenerator: preset.qaGenerator, maxTokens: preset.answerMaxTokens });
+    f = overlay(f, explicit, { ...presetFlags(preset, window) as Partial<EvalFlags>, maxTokens: preset.answer_max_tokens });
     const note = budgetNote(preset, window, explicit);
     if (note) log(note);
   }

@@ -1,0 +1,46 @@
+// absorb()'s plan (plan.ts) from what the run knows before preparing: the fixed parts measured once — tokens per
+// character of the documents' first PLAN_PREFIX characters, and a calibration: timed training passes (after a
+// short warm-up pass) on a sample of the run's typical length, made of the document's first tokens.
+// `at(tokens, estimated)` makes the plan for a token count (first estimated for a long text, then exact).
+import type { LoadedModel } from '../model/load.js';
+import type { Adapter } from '../adapters/files.js';
+import type { LiftLengths } from './budget.js';
+import { sampleOverhead } from './samples.js';
+import { encodeStart } from './tokens.js';
+import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
+import { calibrate } from './trainer.js';
+import { GUARD_DEFAULTS, guardTokens } from './guard.js';
+import type { AbsorbOptions, AbsorbSettings } from './absorb.js';
+
+export function planner(loaded: LoadedModel, o: AbsorbOptions, s: AbsorbSettings, adapter: Adapter, text: string) {
+  const { model, tokenizer: tok } = loaded;
+  const { lengths } = s;
+  const prefix = encodeStart(tok, text.slice(0, PLAN_PREFIX));
+  const tokensPerChar = prefix.length / Math.max(1, Math.min(text.length, PLAN_PREFIX));
+  const long = text.length > PLAN_PREFIX;
+  const estimate = long ? Math.round(tokensPerChar * text.length) : prefix.length;
+  const sampleOpts = { contextualized: s.contextualized, bos: s.bos };
+  const T = Math.min(model.config.max_position_embeddings, sampleOverhead(tok, estimate, lengths, sampleOpts) + Math.min(lengths.segmentLength, estimate));
+  const ids = Int32Array.from({ length: T }, (_, i) => prefix[i % Math.max(1, prefix.length)] ?? 0);
+  const anchored = s.anchor > 0;
+  calibrate(model, adapter, ids.subarray(0, Math.min(T, 8)), anchored); // warm-up: first-call costs are not per token
+  // The median of up to 7 timed passes, as many as fit in about a second (at least 3 unless they take over
+  // 3 s; at least 1): one pass alone is noisy on a busy machine (0.05 to 0.42 s for the same 435-token pass on
+  // stories260K), and a large model's plan must still come within seconds.
+  const runs: { seconds: number; peakBytes: number }[] = [];
+  for (let spent = 0; runs.length < 1 || (runs.length < 7 && spent < 1) || (runs.length < 3 && spent < 3); ) {
+    runs.push(calibrate(model, adapter, ids, anchored));
+    spent += runs.at(-1)!.seconds;
+  }
+  const sorted = runs.map((r) => r.seconds).sort((x, y) => x - y);
+  const calibration = { tokens: T, seconds: sorted[sorted.length >> 1], peakBytes: Math.max(...runs.map((r) => r.peakBytes)) };
+  const adapterBytes = adapter.parameters().reduce((a, p) => a + 4 * p.shape.reduce((x, y) => x * y, 1), 0);
+  const nQA = o.qaGenerator ? s.qa : 0;
+  const guard = (o.guard ?? 'none') === 'none' ? null : { perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep, tokens: guardTokens(o, lengths) };
+  const at = (documentTokens: number, estimated: boolean): AbsorbPlan => makePlan({
+    estimated, documentTokens, lengths, sampleOverhead: sampleOverhead(tok, documentTokens, lengths, sampleOpts),
+    qa: nQA, answerRecitations: o.answerRecitations ?? 0, epochs: s.epochs,
+    batchSize: s.batchSize, guard, calibration, adapterBytes, rssBytes: process.memoryUsage().rss,
+  });
+  return { long, tokensPerChar, at, estimate };
+}
