@@ -1,15 +1,24 @@
 // `lift chat DIR --adapter a,b`: the session answers as `lift ask DIR Q --adapter a,b` does (the same combined
-// LoRA adapters, the same documents in context, greedy), and refuses Gated Memory with the reason.
+// LoRA adapters, the same documents in context, greedy) and as the library does with the two adapters summed
+// (CombinedLora, both documents joined under their titles) — otherwise than either adapter alone on the same
+// prompt — and refuses Gated Memory with the reason.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireShared } from '../helpers/shared.js';
 import { buildOnce, lift, MODEL_BIN, QUICK, storyDocument, tempDir } from './helpers.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import { loadAdapter } from '../../src/adapters/files.js';
+import { CombinedLora } from '../../src/adapters/combine.js';
+import type { LoraAdapter } from '../../src/adapters/lora.js';
+import type { AdapterHooks } from '../../src/model/llama.js';
+import { ask } from '../../src/lift/ask.js';
+import { joinDocuments } from '../../src/lift/folder.js';
 
 before(() => buildOnce());
 
-test('chat --adapter a,b answers each piped question as ask --adapter a,b does', (t) => {
+test('chat --adapter a,b answers each piped question as ask --adapter a,b and the library\'s summed adapters do', async (t) => {
   if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
   const { dir, cleanup } = tempDir();
   t.after(cleanup);
@@ -31,6 +40,25 @@ test('chat --adapter a,b answers each piped question as ask --adapter a,b does',
     return (JSON.parse(r.stdout) as { answer: string }).answer.replace(/\s*\n\s*/g, ' ');
   });
   assert.deepEqual(pair.stdout.split('\n').slice(0, -1), want);
+  // The library, on its own: both adapters loaded and summed, both documents in context under their titles.
+  const loaded = loadModelFromPath(MODEL_BIN);
+  t.after(() => loaded.model.dispose());
+  const base = { model: loaded.model, id: loaded.id, revision: loaded.revision };
+  const [A, F] = [pa, fa].map((d) => loadAdapter(d, base).adapter as LoraAdapter);
+  const meta = [pa, fa].map((d) => JSON.parse(readFileSync(join(d, 'document.json'), 'utf8')) as { title: string; context_budget: number; answer_stop?: 'blank-line' | 'eos'; bos?: boolean });
+  const docs = [pa, fa].map((d, i) => ({ title: meta[i].title, text: readFileSync(join(d, 'document.txt'), 'utf8') }));
+  const opts = { title: docs.map((d) => d.title).join('; '), document: joinDocuments(docs), contextBudget: meta[0].context_budget, answerStop: meta[0].answer_stop, bos: meta[0].bos, maxTokens: 16 };
+  const answers = async (adapter: AdapterHooks): Promise<string[]> => {
+    const got: string[] = [];
+    for (const q of questions) got.push((await ask(loaded, adapter, q, opts)).replace(/\s*\n\s*/g, ' '));
+    return got;
+  };
+  const got = pair.stdout.split('\n').slice(0, -1);
+  assert.deepEqual(got, await answers(new CombinedLora([A, F])));
+  assert.notDeepEqual(got, await answers(A), 'the pair answers otherwise than the park adapter alone');
+  assert.notDeepEqual(got, await answers(F), 'the pair answers otherwise than the farm adapter alone');
+  A.dispose();
+  F.dispose();
   const alone = chat();
   assert.equal(alone.code, 0, alone.stderr);
   assert.notDeepEqual(alone.stdout, pair.stdout, 'the second adapter changes the answers');
