@@ -31,7 +31,7 @@ static Napi::Value getThreads(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // Default: LIFT_THREADS, else one thread per core this process may run on (its affinity). A LIFT_THREADS that
+  // Default: LIFT_THREADS, else OMP_NUM_THREADS, else one thread per core this process may run on (its affinity). A LIFT_THREADS that
   // is not a whole number ≥ 1 is ignored with a message; above the cores it is clamped (more threads than cores
   // only wait for each other at every barrier), also with a message.
   int cores = availableCores(), n = cores;
@@ -45,6 +45,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     } else {
       n = (int)v;
     }
+  } else if (std::getenv("OMP_NUM_THREADS")) {
+    // The standard variable (libgomp parsed it: its first number) when LIFT_THREADS is not set; job processes
+    // and users set it expecting it to count. Above the cores: clamped, as LIFT_THREADS.
+    int omp = omp_get_max_threads();
+    if (omp > cores) std::fprintf(stderr, "OMP_NUM_THREADS=%s: more threads than the %d cores; using %d\n", std::getenv("OMP_NUM_THREADS"), cores, cores);
+    else n = omp;
   }
   omp_set_num_threads(n);
   openblas_set_num_threads(n);

@@ -1,5 +1,6 @@
 // Thread counts (src/engine/threads.ts, native/addon.cc): zero, negative and non-integer counts are refused
-// naming their source; counts above the cores are clamped with a message; LIFT_THREADS gets the same rules at load.
+// naming their source; counts above the cores are clamped with a message; LIFT_THREADS (then OMP_NUM_THREADS)
+// gets the same rules at load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -25,8 +26,8 @@ test('resolveThreads clamps counts above the cores with a message, keeps counts 
 
 test('LIFT_THREADS at load: garbage and zero are ignored with a message, too many are clamped with one', () => {
   const native = fileURLToPath(new URL('../../src/engine/native.ts', import.meta.url));
-  const run = (v: string) => spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(native)}).then((m) => console.log(m.native.getThreads()))`],
-    { encoding: 'utf8', env: { ...process.env, LIFT_THREADS: v } });
+  const run = (v: string, name = 'LIFT_THREADS') => spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(native)}).then((m) => console.log(m.native.getThreads()))`],
+    { encoding: 'utf8', env: { ...process.env, LIFT_THREADS: undefined, OMP_NUM_THREADS: undefined, [name]: v } });
   const cores = coreCount();
   for (const [v, msg] of [['abc', /LIFT_THREADS=abc: expected a whole number of threads >= 1; using \d+/], ['0', /LIFT_THREADS=0: expected a whole number/], [String(cores + 7), new RegExp(`LIFT_THREADS=${cores + 7}: more threads than the ${cores} cores; using ${cores}`)]] as const) {
     const r = run(v);
@@ -37,4 +38,16 @@ test('LIFT_THREADS at load: garbage and zero are ignored with a message, too man
   const one = run('1');
   assert.equal(one.stderr, '');
   assert.equal(Number(one.stdout.trim()), 1);
+});
+
+test('OMP_NUM_THREADS counts when LIFT_THREADS is not set (job processes set it), clamped to the cores', () => {
+  const native = fileURLToPath(new URL('../../src/engine/native.ts', import.meta.url));
+  const run = (env: Record<string, string | undefined>) => spawnSync(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(native)}).then((m) => console.log(m.native.getThreads()))`],
+    { encoding: 'utf8', env: { ...process.env, LIFT_THREADS: undefined, OMP_NUM_THREADS: undefined, ...env } });
+  const cores = coreCount();
+  assert.equal(Number(run({ OMP_NUM_THREADS: '1' }).stdout.trim()), 1);
+  const many = run({ OMP_NUM_THREADS: String(cores + 5) });
+  assert.match(many.stderr, new RegExp(`OMP_NUM_THREADS=${cores + 5}: more threads than the ${cores} cores; using ${cores}`));
+  assert.equal(Number(many.stdout.trim()), cores);
+  assert.equal(Number(run({ OMP_NUM_THREADS: '1', LIFT_THREADS: String(cores) }).stdout.trim()), cores); // LIFT_THREADS wins
 });
