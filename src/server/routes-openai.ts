@@ -1,14 +1,15 @@
 // OpenAI's routes: GET /v1/models, POST /v1/chat/completions, POST /v1/completions. The `model` field picks
-// the base model or an absorbed document (its id); responses and stream chunks have OpenAI's fields, so the
-// official clients and chat front ends work unchanged.
+// the base model or an absorbed document (its id; several ids joined by "+" are combined: document-model.ts);
+// responses and stream chunks have OpenAI's fields, so the official clients and chat front ends work unchanged.
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, notFound } from './errors.js';
+import { ApiError } from './errors.js';
 import { parseChat, parseCompletion, type SamplingRequest } from './request.js';
 import { basePrompt, documentPrompt, runCompletion, type CompletionResult, type Prepared } from './completion.js';
 import { SseStream } from './sse.js';
 import { visible, type Caller, type ServerContext } from './context.js';
 import { DOCUMENT_ID } from './store.js';
+import { acquireDocumentModel, modelNotFound } from './document-model.js';
 
 type Kind = 'chat' | 'text';
 
@@ -55,15 +56,12 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     let prepared: Prepared;
     if (ctx.baseAliases.has(r.model)) prepared = prepare(null);
     else {
-      const d = DOCUMENT_ID.test(r.model) ? ctx.store.getDocument(r.model) : null;
-      if (!d || !visible(d, caller)) throw modelNotFound(r.model);
-      if (d.status !== 'ready')
-        throw new ApiError(409, `the model '${r.model}' is a document still being absorbed (status ${d.status}${d.status === 'running' ? `, ${Math.round(d.progress * 100)}%` : ''}${d.error ? `: ${d.error}` : ''}); GET /v1/documents/${d.id} shows its progress`, 'invalid_request_error', 'model_not_ready', 'model');
-      const held = ctx.adapters.acquire(d.id, ctx.paths.adapter(d.id));
+      // One document, or several joined by "+" (their LoRA deltas summed, all their documents in context).
+      const held = acquireDocumentModel(ctx, r.model, caller);
       release = held.release;
       gone = held.gone;
       try {
-        prepared = prepare((q, field) => documentPrompt(ctx.loaded, held.value.doc, held.value.adapter, q, field));
+        prepared = prepare((q, field) => documentPrompt(ctx.loaded, held.doc, held.adapter, q, field));
       } catch (e) {
         release();
         throw e;
@@ -137,7 +135,3 @@ const usageOf = (r: CompletionResult) => ({ prompt_tokens: r.promptTokens, compl
 /** The document was deleted while it was answering: the answer so far is incomplete, and says so. */
 const modelDeleted = (id: string): ApiError => new ApiError(404, `the model '${id}' (a document) was deleted while answering; the answer is incomplete`, 'not_found_error', 'model_deleted', 'model');
 
-const modelNotFound = (id: string): ApiError => {
-  const e = notFound(`The model '${id}' does not exist or you do not have access to it; GET /v1/models lists the base model and the absorbed documents`, 'model_not_found');
-  return new ApiError(e.status, e.message, e.type, e.code, 'model');
-};

@@ -64,12 +64,19 @@ export function readAbsorbed(dir: string): AbsorbedDocument {
  * order, each folder once. Folders without document.json (an adapter alone) add no document.
  */
 export function readAbsorbedAll(dir: string, dirs: readonly string[]): AbsorbedDocument {
-  const first = readAbsorbed(dir);
   const seen = new Set([resolve(dir)]);
   const more = dirs.filter((d) => !seen.has(resolve(d)) && (seen.add(resolve(d)), existsSync(join(d, 'document.json')))).map(readAbsorbed);
-  if (more.length === 0) return first;
-  const documents = [first, ...more].flatMap((d) => d.documents);
-  return { ...first, title: documents.map((d) => d.title).join('; '), text: joinDocuments(documents), documents };
+  return joinAbsorbed([readAbsorbed(dir), ...more]);
+}
+
+/**
+ * Several absorbed documents as one context (what `--adapter a,b` and the server's `model: "a+b"` answer from):
+ * their documents joined under their titles, the titles joined by "; ", the first one's budget and answer settings.
+ */
+export function joinAbsorbed(all: readonly AbsorbedDocument[]): AbsorbedDocument {
+  if (all.length === 1) return all[0];
+  const documents = all.flatMap((d) => d.documents);
+  return { ...all[0], title: documents.map((d) => d.title).join('; '), text: joinDocuments(documents), documents };
 }
 
 /**

@@ -1,0 +1,68 @@
+// A request's `model` when it is not the base model: one absorbed document ("doc_ab12…"), or several joined by
+// "+" ("doc_ab12…+doc_cd34…") answered through the sum of their LoRA deltas with all their documents in
+// context — what `lift ask A Q --adapter A,B` does (src/adapters/combine.ts says why only LoRA adds up).
+// The adapter cache holds the parts, never a combination: each part is acquired (loaded once, shared with
+// every request naming it) and released when the answer ends, so "a+b" and "b+a" and "a" share memory.
+import { combineRefusal, CombinedLora } from '../adapters/combine.js';
+import type { AdapterHooks } from '../model/llama.js';
+import type { LoraAdapter } from '../adapters/lora.js';
+import { joinAbsorbed, type AbsorbedDocument } from '../cli/commands/ask.js';
+import { ApiError, notFound } from './errors.js';
+import { visible, type Caller, type ServerContext } from './context.js';
+import { DOCUMENT_ID, type DocumentRow } from './store.js';
+
+/** Most documents one `model` may combine (each adds its adapter's work to every token). */
+export const MAX_COMBINED = 8;
+
+export interface DocumentModel {
+  doc: AbsorbedDocument;
+  adapter: AdapterHooks;
+  /** Aborted when any part is deleted while answering. */
+  gone: AbortSignal;
+  /** Lets go of every part (idempotent). */
+  release: () => void;
+}
+
+/**
+ * Resolves `model` (one document id, or ids joined by "+") for `caller`, holding each part's adapter in the
+ * cache until release(). Errors, in this order so nothing about another key's documents leaks:
+ *   404 model_not_found — a part that is not a document id, does not exist, or is not the caller's (the
+ *       message names no part: a missing document and another key's read the same);
+ *   400 invalid_value — a part listed twice, or more than MAX_COMBINED parts;
+ *   409 model_not_ready — a part still being absorbed (or failed);
+ *   400 model_not_combinable — a Gated Memory part in a combination.
+ */
+export function acquireDocumentModel(ctx: ServerContext, model: string, caller: Caller | null): DocumentModel {
+  const ids = model.split('+');
+  const rows = ids.map((id) => (DOCUMENT_ID.test(id) ? ctx.store.getDocument(id) : null));
+  if (rows.some((d) => !d || !visible(d, caller))) {
+    if (ids.length === 1) throw modelNotFound(model);
+    throw new ApiError(404, `The model '${model}' does not exist or you do not have access to it: one or more of its ${ids.length} "+"-joined documents is unknown to you; GET /v1/models lists the base model and the absorbed documents`, 'not_found_error', 'model_not_found', 'model');
+  }
+  const docs = rows as DocumentRow[];
+  if (new Set(ids).size !== ids.length) throw new ApiError(400, `model: '${model}' lists a document more than once (its adapter would count twice); list each once`, 'invalid_request_error', 'invalid_value', 'model');
+  if (ids.length > MAX_COMBINED) throw new ApiError(400, `model: '${model}' combines ${ids.length} documents; at most ${MAX_COMBINED} may be combined`, 'invalid_request_error', 'invalid_value', 'model');
+  for (const d of docs)
+    if (d.status !== 'ready')
+      throw new ApiError(409, `${ids.length > 1 ? `the model '${model}' includes '${d.id}', ` : `the model '${d.id}' is `}a document still being absorbed (status ${d.status}${d.status === 'running' ? `, ${Math.round(d.progress * 100)}%` : ''}${d.error ? `: ${d.error}` : ''}); GET /v1/documents/${d.id} shows its progress`, 'invalid_request_error', 'model_not_ready', 'model');
+  const held: ReturnType<ServerContext['adapters']['acquire']>[] = [];
+  const release = (): void => { for (const h of held) h.release(); };
+  try {
+    for (const d of docs) held.push(ctx.adapters.acquire(d.id, ctx.paths.adapter(d.id)));
+    if (held.length === 1) return { doc: held[0].value.doc, adapter: held[0].value.adapter, gone: held[0].gone, release };
+    const adapters = held.map((h) => h.value.adapter);
+    const why = combineRefusal(adapters, ids);
+    if (why) throw new ApiError(400, `model: ${why.replace(/Combine LoRA adapters, or absorb .*$/, 'Combine documents absorbed with the LoRA adapter (recipe {"adapter": "lora"}).')}`, 'invalid_request_error', 'model_not_combinable', 'model');
+    // The parts stay the cache's: the sum is never disposed (CombinedLora.dispose would free them).
+    const adapter: AdapterHooks = new CombinedLora(adapters as LoraAdapter[]);
+    return { doc: joinAbsorbed(held.map((h) => h.value.doc)), adapter, gone: AbortSignal.any(held.map((h) => h.gone)), release };
+  } catch (e) {
+    release();
+    throw e;
+  }
+}
+
+export const modelNotFound = (id: string): ApiError => {
+  const e = notFound(`The model '${id}' does not exist or you do not have access to it; GET /v1/models lists the base model and the absorbed documents`, 'model_not_found');
+  return new ApiError(e.status, e.message, e.type, e.code, 'model');
+};
