@@ -2,7 +2,7 @@
 // were posted (or by priority), at most `concurrency` at a time, each in its own child process
 // (queue/child.ts). The database is the queue: at start every document still "queued" or "running" (the
 // server was stopped or killed mid-absorb) is queued again, in order, and a job with a checkpoint resumes from
-// it. Priorities live in memory only: after a restart the queue is in posting order.
+// it. Priorities are stored with the documents (store.ts), so after a restart the queue has the same order.
 import type { Store } from './store.js';
 import type { DataPaths } from './paths.js';
 import type { JobSpec } from './absorb-child.js';
@@ -10,7 +10,7 @@ import type { Recipe } from './recipe.js';
 import { DocumentEvents } from './queue/events.js';
 import { failureMessage, startAbsorbChild, type ChildRun } from './queue/child.js';
 import { removeDocumentFiles, sweepDocumentFiles } from './queue/files.js';
-import type { AbsorbQueue, EnqueueOptions, JobInfo, Listener } from './queue/types.js';
+import { effectivePriority, type AbsorbQueue, type EnqueueOptions, type JobInfo, type Listener } from './queue/types.js';
 
 export interface JobRunnerOptions {
   store: Store;
@@ -25,7 +25,7 @@ export interface JobRunnerOptions {
 
 export class JobRunner implements AbsorbQueue {
   readonly engine = 'embedded';
-  /** Waiting jobs, first to run first: by priority (unset = after all prioritized), then in order of arrival. */
+  /** Waiting jobs, first to run first: by priority (unset = MAX_PRIORITY, after all prioritized), then in order of arrival. */
   private readonly queue: { id: string; priority: number }[] = [];
   private readonly running = new Map<string, ChildRun>();
   /** Jobs stopped on purpose (cancelled, or the document deleted): their exit is not a failure. */
@@ -41,36 +41,42 @@ export class JobRunner implements AbsorbQueue {
     this.sweep();
     for (const d of this.o.store.listDocuments({ status: ['running', 'queued'] })) {
       if (d.status === 'running') this.events.queued(d.id, { message: 'server restarted: the absorb resumes from its last checkpoint' });
-      this.push(d.id, undefined);
+      this.push(d.id, effectivePriority(undefined, d.priority));
     }
     this.pump();
   }
 
   async enqueue(id: string, o: EnqueueOptions = {}): Promise<void> {
     this.events.emit(id, { type: 'status', status: 'queued', position: this.queue.length + this.running.size });
-    this.push(id, o.priority);
+    this.push(id, this.priority(id, o.priority));
     this.pump();
   }
 
   async retry(id: string, o: EnqueueOptions = {}): Promise<void> {
     if (this.running.has(id) || this.queue.some((q) => q.id === id)) return;
     this.events.queued(id, { message: 'retried' });
-    this.push(id, o.priority);
+    this.push(id, this.priority(id, o.priority));
     this.pump();
   }
 
-  private push(id: string, priority: number | undefined): void {
-    const p = priority ?? Infinity;
-    const at = this.queue.findIndex((q) => q.priority > p);
-    this.queue.splice(at < 0 ? this.queue.length : at, 0, { id, priority: p });
+  /** The job's priority: a given one is stored first (a restart keeps it), else the stored one. */
+  private priority(id: string, given: number | undefined): number {
+    if (given !== undefined) this.o.store.update(id, { priority: given });
+    return effectivePriority(given, this.o.store.getDocument(id)?.priority);
+  }
+
+  /** Behind every waiting job of the same or a higher priority (lower number). */
+  private push(id: string, priority: number): void {
+    const at = this.queue.findIndex((q) => q.priority > priority);
+    this.queue.splice(at < 0 ? this.queue.length : at, 0, { id, priority });
   }
 
   async list(): Promise<JobInfo[]> {
-    const prio = new Map(this.queue.map((q) => [q.id, q.priority]));
+    const waiting = new Set(this.queue.map((q) => q.id));
     return this.o.store.listDocuments().map((d) => ({
       id: d.id, title: d.title, owner: d.owner, status: d.status, progress: d.progress, error: d.error, attempts: 0,
-      state: this.running.has(d.id) ? 'active' : prio.has(d.id) ? 'waiting' : d.status === 'ready' ? 'completed' : d.status,
-      priority: Number.isFinite(prio.get(d.id)) ? prio.get(d.id)! : 0,
+      state: this.running.has(d.id) ? 'active' : waiting.has(d.id) ? 'waiting' : d.status === 'ready' ? 'completed' : d.status,
+      priority: d.priority ?? 0,
     }));
   }
 

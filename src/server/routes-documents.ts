@@ -45,7 +45,7 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext,
     }
     const priority = parsePriority(body.priority);
     const bytes = Buffer.byteLength(text, 'utf8');
-    const d = ctx.store.insertDocument({ id: newDocumentId(), title, text, bytes, sha256: createHash('sha256').update(text, 'utf8').digest('hex'), recipe: recipe as Record<string, unknown>, owner: caller?.keyId ?? null });
+    const d = ctx.store.insertDocument({ id: newDocumentId(), title, text, bytes, sha256: createHash('sha256').update(text, 'utf8').digest('hex'), recipe: recipe as Record<string, unknown>, owner: caller?.keyId ?? null, priority });
     await ctx.jobs.enqueue(d.id, { priority });
     return reply.status(202).send(documentObject(ctx.store.getDocument(d.id) ?? d));
   });
@@ -136,7 +136,7 @@ export function checkText(v: unknown, field = 'text'): string {
   return text;
 }
 
-/** A job priority: an integer 1 (first) … 2^21 (BullMQ's range), or nothing (after all prioritized jobs). */
+/** A job priority: an integer 1 (first) … 2^21 − 1 (BullMQ's range), or nothing (after all prioritized jobs). */
 export function parsePriority(v: unknown, field = 'priority'): number | undefined {
   if (v === undefined || v === null || v === '') return undefined;
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;

@@ -20,6 +20,8 @@ export interface DocumentRow {
   error: string | null;
   metrics: Record<string, unknown> | null;
   owner: string | null;
+  /** The absorb job's priority: 1 (first) … 2^21 − 1; null = unset (last, in posting order). Kept here so a restart keeps the order. */
+  priority: number | null;
 }
 
 export interface DocumentEvent {
@@ -55,7 +57,8 @@ CREATE TABLE IF NOT EXISTS documents (
   progress REAL NOT NULL DEFAULT 0,
   error TEXT,
   metrics TEXT,
-  owner TEXT
+  owner TEXT,
+  priority INTEGER
 );
 CREATE TABLE IF NOT EXISTS document_texts (
   id TEXT PRIMARY KEY REFERENCES documents(id) ON DELETE CASCADE,
@@ -78,6 +81,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 `;
 
+/**
+ * Columns added after a database could already exist: [table, column, definition]. A database written by an
+ * older lift gets them at open (ALTER TABLE ADD COLUMN: existing rows read the default, NULL).
+ */
+const ADDED_COLUMNS: [string, string, string][] = [['documents', 'priority', 'INTEGER']];
+
 interface RawDocument extends Omit<DocumentRow, 'recipe' | 'metrics'> { recipe: string; metrics: string | null }
 
 export class Store {
@@ -89,18 +98,26 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.migrate();
+  }
+
+  private migrate(): void {
+    for (const [table, column, def] of ADDED_COLUMNS) {
+      const have = (this.db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+      if (!have) this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${def}`);
+    }
   }
 
   close(): void {
     this.db.close();
   }
 
-  insertDocument(d: { id: string; title: string; text: string; bytes: number; sha256: string; recipe: Record<string, unknown>; owner: string | null }): DocumentRow {
+  insertDocument(d: { id: string; title: string; text: string; bytes: number; sha256: string; recipe: Record<string, unknown>; owner: string | null; priority?: number | null }): DocumentRow {
     const now = Date.now();
     // One transaction: a document row never exists without its text.
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO documents (id, title, status, created_at, updated_at, bytes, sha256, recipe, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(d.id, d.title, 'queued', now, now, d.bytes, d.sha256, JSON.stringify(d.recipe), d.owner);
+      this.db.prepare('INSERT INTO documents (id, title, status, created_at, updated_at, bytes, sha256, recipe, owner, priority) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(d.id, d.title, 'queued', now, now, d.bytes, d.sha256, JSON.stringify(d.recipe), d.owner, d.priority ?? null);
       this.db.prepare('INSERT INTO document_texts (id, text) VALUES (?, ?)').run(d.id, d.text);
     })();
     return this.getDocument(d.id)!;
@@ -122,7 +139,7 @@ export class Store {
     return r?.text ?? null;
   }
 
-  update(id: string, fields: Partial<Pick<DocumentRow, 'status' | 'progress' | 'error' | 'metrics'>>): void {
+  update(id: string, fields: Partial<Pick<DocumentRow, 'status' | 'progress' | 'error' | 'metrics' | 'priority'>>): void {
     const sets: string[] = ['updated_at = ?'];
     const vals: unknown[] = [Date.now()];
     for (const [k, v] of Object.entries(fields)) {

@@ -6,6 +6,7 @@ import { Queue, type Job } from 'bullmq';
 import { checkRedis, Connections, QUEUE_NAME } from '../../server/queue/connection.js';
 import { cancelJob, LISTED_STATES, retryJob } from '../../server/queue/admin.js';
 import type { AbsorbJobData } from '../../server/queue/redis.js';
+import { MAX_PRIORITY } from '../../server/queue/types.js';
 import { log, out } from '../io.js';
 
 async function withQueue<T>(url: string, f: (q: Queue<AbsorbJobData>, c: Connections) => Promise<T>): Promise<T> {
@@ -37,7 +38,7 @@ export function register(program: Command): void {
         for (const state of LISTED_STATES) {
           for (const j of await q.getJobs([state])) {
             if (!j?.id) continue;
-            const row = { id: j.id, state, title: j.data.title, owner: j.data.owner, priority: j.opts.priority ?? 0, attempts: j.attemptsMade, progress: fraction(j), error: j.failedReason || null };
+            const row = { id: j.id, state, title: j.data.title, owner: j.data.owner, priority: (j.opts.priority ?? 0) < MAX_PRIORITY ? (j.opts.priority ?? 0) : 0, attempts: j.attemptsMade, progress: fraction(j), error: j.failedReason || null };
             if (f.json) out(JSON.stringify(row) + '\n');
             else out(`${row.id}  ${state.padEnd(11)} ${row.progress === null ? '   ' : `${Math.round(row.progress * 100)}%`.padStart(4)}  attempts ${row.attempts}  ${JSON.stringify(row.title)}${row.error ? `  error: ${row.error}` : ''}\n`);
           }

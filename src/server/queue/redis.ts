@@ -14,7 +14,7 @@ import { DocumentEvents } from './events.js';
 import { removeDocumentFiles, sweepDocumentFiles } from './files.js';
 import { checkRedis, Connections, QUEUE_NAME } from './connection.js';
 import { cancelJob, isCancelled, LISTED_STATES, retryJob } from './admin.js';
-import type { AbsorbQueue, EnqueueOptions, JobInfo, Listener } from './types.js';
+import { effectivePriority, type AbsorbQueue, type EnqueueOptions, type JobInfo, type Listener } from './types.js';
 
 /** What a worker needs to absorb a document: everything but the model weights, which it has itself. */
 export interface AbsorbJobData {
@@ -120,9 +120,13 @@ export class RedisQueue implements AbsorbQueue {
     return this.reconciling;
   }
 
-  private async add(id: string, priority?: number): Promise<Job<AbsorbJobData> | null> {
+  /** Adds the document's job with its stored priority (a given one is stored first); adding twice is a no-op. */
+  private async add(id: string, given?: number): Promise<Job<AbsorbJobData> | null> {
+    if (given !== undefined) this.o.store.update(id, { priority: given });
     const d = this.o.store.getDocument(id), text = this.o.store.documentText(id);
     if (!d || text === null) return null;
+    // Always a priority: BullMQ runs jobs without one before every prioritized job (types.ts, MAX_PRIORITY).
+    const priority = effectivePriority(undefined, d.priority);
     const data: AbsorbJobData = { doc: id, title: d.title, text, sha256: d.sha256, recipe: d.recipe as Recipe, owner: d.owner, model: this.o.model };
     return this.queue.add('absorb', data, {
       jobId: id, priority, attempts: this.o.attempts ?? 3, backoff: { type: 'exponential', delay: 2000 },
@@ -140,6 +144,10 @@ export class RedisQueue implements AbsorbQueue {
     if (r === 'unfinished') return;
     this.events.queued(id, { message: 'retried' });
     if (r === 'unknown') await this.add(id, o.priority);
+    else if (o.priority !== undefined) {
+      this.o.store.update(id, { priority: o.priority });
+      await (await this.queue.getJob(id))?.changePriority({ priority: o.priority }).catch((e: Error) => this.o.log?.(`priority of ${id}: ${e.message}`));
+    }
   }
 
   async cancel(id: string, o: { reason?: string } = {}): Promise<void> {
@@ -155,7 +163,7 @@ export class RedisQueue implements AbsorbQueue {
     return this.o.store.listDocuments().map((d) => {
       const j = jobs.get(d.id);
       return {
-        id: d.id, title: d.title, owner: d.owner, status: d.status, state: j?.state ?? 'none', priority: j?.job.opts.priority ?? 0,
+        id: d.id, title: d.title, owner: d.owner, status: d.status, state: j?.state ?? 'none', priority: d.priority ?? 0,
         progress: d.progress, attempts: j?.job.attemptsMade ?? 0, error: d.error,
       };
     });

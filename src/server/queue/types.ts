@@ -20,7 +20,11 @@ export interface JobInfo {
 }
 
 export interface EnqueueOptions {
-  /** 1 (first) … 2097152; lower runs sooner (BullMQ's convention). Unset: after every prioritized job, in posting order. */
+  /**
+   * 1 (first) … MAX_PRIORITY; lower runs sooner (BullMQ's convention); jobs of one priority run in posting order.
+   * Unset: the document's stored priority (store.ts), or none = MAX_PRIORITY (after every prioritized job). A
+   * priority given here is stored with the document, so a restart keeps the order.
+   */
   priority?: number;
 }
 
@@ -46,4 +50,11 @@ export interface AbsorbQueue {
   stop(): Promise<void>;
 }
 
-export const MAX_PRIORITY = 2 ** 21;
+/**
+ * BullMQ's largest priority (2^21 − 1; it refuses more). An unset priority is this one on both engines: BullMQ
+ * itself would run jobs without a priority BEFORE every prioritized job (its wait list is read first).
+ */
+export const MAX_PRIORITY = 2 ** 21 - 1;
+
+/** The priority a job runs with: the one given, else the document's stored one, else the last. */
+export const effectivePriority = (given: number | undefined, stored: number | null | undefined): number => given ?? stored ?? MAX_PRIORITY;
