@@ -21,6 +21,7 @@ import { renderReport } from '../report/html.js';
 import { absorbReport } from '../cli/report.js';
 import { loadModelForCli } from '../cli/model.js';
 import { absorbOptions, type Recipe } from './recipe.js';
+import { evaluateAbsorbed } from '../lift/evaluate.js';
 
 export interface JobSpec {
   id: string;
@@ -94,6 +95,11 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
     assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(job.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));
+    if (job.recipe.evaluate) {
+      // Measured before publishing, so the figures are in the manifest and the document's metrics from the start.
+      void send({ type: 'event', event: { type: 'phase', phase: 'evaluating', done: 0, total: 1 } });
+      Object.assign(metrics, await evaluateAbsorbed(loaded, r.adapter, { title: job.title, document: job.text, contextBudget: r.lengths.budget, qas: r.qas, heldoutText: job.recipe.heldout_text }));
+    }
     saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
       files: {
         'document.txt': job.text,

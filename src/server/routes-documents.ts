@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { tarFolder } from './tar.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badField, notFound } from './errors.js';
-import { parseRecipe } from './recipe.js';
+import { parseRecipe, withEvaluation } from './recipe.js';
 import { SseStream } from './sse.js';
 import { documentObject, visible, type Caller, type ServerContext } from './context.js';
 import { DOCUMENT_ID, newDocumentId, type DocumentRow } from './store.js';
 import { MAX_PRIORITY } from './queue/types.js';
 
-export interface NewDocument { text: string; title?: unknown; recipe?: unknown; priority?: unknown }
+export interface NewDocument { text: string; title?: unknown; recipe?: unknown; priority?: unknown; evaluate?: unknown; heldout_text?: unknown }
 
 export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext, callerOf: (req: FastifyRequest) => Caller | null, readUpload: (req: FastifyRequest) => Promise<NewDocument>): void {
   const find = (req: FastifyRequest<{ Params: { id: string } }>): DocumentRow => {
@@ -33,7 +33,7 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext,
       if (typeof body.title !== 'string' || body.title.trim().length === 0 || body.title.length > 300) throw badField('title', `expected a non-empty string of at most 300 characters, got ${JSON.stringify(body.title)?.slice(0, 100)}`);
       title = body.title.trim();
     }
-    const recipe = parseRecipe(body.recipe);
+    const recipe = withEvaluation(parseRecipe(body.recipe), body.evaluate, body.heldout_text);
     const budget = recipe.context_budget, ctxLen = ctx.loaded.model.config.max_position_embeddings;
     if (budget !== undefined && budget > ctxLen) throw badField('recipe.context_budget', `expected at most the model's context of ${ctxLen} tokens, got ${budget}`);
     const waiting = ctx.store.listDocuments({ status: ['queued'] }).length;

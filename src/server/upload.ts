@@ -1,5 +1,6 @@
-// Reading a new document from a request: JSON {"text", "title"?, "recipe"?}, or multipart/form-data with a
-// `file` field (and optional `title` and `recipe` fields, the recipe as JSON text). Uploads are checked for
+// Reading a new document from a request: JSON {"text", "title"?, "recipe"?, "evaluate"?, "heldout_text"?}, or
+// multipart/form-data with a `file` field (and optional `title`, `recipe` — JSON text —, `priority`, `evaluate`
+// and `heldout_text` fields). Uploads are checked for
 // size (the body limit, 413), type (text, Markdown, PDF, HTML, DOCX or EPUB by name or media type, 415 otherwise)
 // and content (strict UTF-8, no NUL bytes: a binary file is refused, never absorbed as garbage). PDF, HTML,
 // DOCX and EPUB are turned into text here (in a worker thread), before anything is stored (src/docs/, as `lift absorb` does), so a
@@ -27,7 +28,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
       const data = await part.toBuffer(); // over the size limit: RequestFileTooLargeError → 413
       file = { name: part.filename ?? '', type: part.mimetype ?? '', data };
     } else {
-      if (!['title', 'recipe', 'priority'].includes(part.fieldname)) throw badField(part.fieldname, 'unknown form field; expected file, title, recipe and priority');
+      if (!['title', 'recipe', 'priority', 'evaluate', 'heldout_text'].includes(part.fieldname)) throw badField(part.fieldname, 'unknown form field; expected file, title, recipe, priority, evaluate and heldout_text');
       fields[part.fieldname] = String(part.value);
     }
   }
@@ -47,7 +48,7 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
     try {
       const { text } = await extractOffThread(file.data, name); // a worker thread: a large PDF does not stall other requests
       if (text.trim().length === 0) throw badField('file', `${JSON.stringify(file.name)} has no text: there is nothing to absorb`);
-      return { text, title, recipe: fields.recipe, priority: fields.priority };
+      return { text, title, recipe: fields.recipe, priority: fields.priority, evaluate: fields.evaluate, heldout_text: fields.heldout_text };
     } catch (e) {
       if (e instanceof FormatError) throw badField('file', e.message);
       throw e;
@@ -61,5 +62,5 @@ export async function readUpload(req: FastifyRequest): Promise<NewDocument> {
   } catch {
     throw badField('file', `${JSON.stringify(file.name)} is not valid UTF-8 text; convert it first (e.g. iconv -f latin1 -t utf-8)`);
   }
-  return { text, title, recipe: fields.recipe, priority: fields.priority };
+  return { text, title, recipe: fields.recipe, priority: fields.priority, evaluate: fields.evaluate, heldout_text: fields.heldout_text };
 }

@@ -7,8 +7,7 @@
 // when given, else the copy the npm package ships in its assets/ folder (scripts/prepack.mjs), else ../shared.
 // The TinyStories text comes from the same places (it is not fetched).
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { resolveModelFiles } from '../../io/hub.js';
 import { loadModelFromPath, type LoadedModel } from '../../model/load.js';
@@ -20,6 +19,7 @@ import { recall } from '../../eval/recall.js';
 import { saveAdapter } from '../../adapters/files.js';
 import { renderReport } from '../../report/html.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../../io/output.js';
+import { packageAssetsDir } from '../../io/assets.js';
 import { absorbReport } from '../report.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
@@ -39,12 +39,8 @@ interface DemoFlags {
 
 /** The package's assets/ folder (beside the nearest package.json above this module), when it holds the model. */
 function shippedAssets(): string | null {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
-    if (!existsSync(join(dir, 'package.json'))) continue;
-    const assets = join(dir, 'assets');
-    return existsSync(join(assets, 'models', 'stories260K', 'stories260K.bin')) ? assets : null;
-  }
-  return null;
+  const assets = packageAssetsDir();
+  return assets !== null && existsSync(join(assets, 'models', 'stories260K', 'stories260K.bin')) ? assets : null;
 }
 
 /**
