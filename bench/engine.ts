@@ -5,7 +5,7 @@
 // into one pass, src/lift/packed.ts, and looped one sequence at a time — `packed` says which; PyTorch's one
 // [B, T] batch). Also measures plain sgemm throughput to put the step's matmul rate in context.
 // --contended [N]: every case (default 256 tokens only) is timed quiet and then again while N CPU-bound
-// companion processes (default 1, bench/companion.ts) share the cores, back to back, ours and PyTorch's; lines
+// companion processes (default 1, bench/companion.ts) share the cores, alternating step by step, ours and PyTorch's; lines
 // carry contended: true, contended_seconds, slowdown (contended / quiet) and the peer's peer_slowdown.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -140,28 +140,25 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
     active = models.get(compute)!;
     native.trimPool();
     step(T, B, packed);
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
+    const times: number[] = [], ct: number[] = [];
+    const timed = (): number => {
       const t0 = performance.now();
       step(T, B, packed);
-      times.push((performance.now() - t0) / 1000);
-    }
-    const s = median(times);
-    let sc: number | null = null; // the same step with companions on the cores, right after the quiet reps
-    if (contended) {
+      return (performance.now() - t0) / 1000;
+    };
+    for (let i = 0; i < reps; i++) {
+      times.push(timed());
+      if (!contended) continue;
+      // The contended step right after each quiet one (alternating), so drifting background load hits both alike.
       const comp = await startCompanions(contended);
       try {
-        const ct: number[] = [];
-        for (let i = 0; i < reps; i++) {
-          const t0 = performance.now();
-          step(T, B, packed);
-          ct.push((performance.now() - t0) / 1000);
-        }
-        sc = median(ct);
+        ct.push(timed());
       } finally {
         comp.stop();
       }
     }
+    const s = median(times);
+    const sc = contended ? median(ct) : null;
     const p = peer.get(`${B}x${T}`);
     const pc = p?.contended_seconds ?? null;
     out.emit({

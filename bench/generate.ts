@@ -1,4 +1,4 @@
-// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2]`
+// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec]`
 // Greedy generation speed against llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF file with the
 // same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
 // SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
@@ -8,6 +8,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { native, tidy } from '../src/engine/index.js';
+import { useMatvec } from '../src/engine/ops/linear.js';
 import { parseHFConfig } from '../src/model/config.js';
 import { loadModelFromPath } from '../src/model/load.js';
 import { KVCache } from '../src/model/kv-cache.js';
@@ -16,8 +17,9 @@ import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
 import { seededRandom } from '../src/adapters/init.js';
 import { SMOLLM2_135M, randomModel } from './engine.js';
 import { Output, log, median, type BenchArgs } from './util.js';
+import { threadsFlag } from './threads-flag.js';
 
-interface Timing { prefill_s: number; decode_s: number }
+interface Timing { prefill_s: number; decode_s: number; weight_bytes?: number }
 
 /** A throwaway SentencePiece vocabulary of `n` tokens (<unk>, <s>, </s>, 256 bytes, then t259…) for a random model. */
 function syntheticVocab(n: number): SpmVocab {
@@ -51,7 +53,10 @@ function runOurs(path: string, prompt: number[], tokens: number, reps: number): 
     };
     once(4); // warm-up: page in the weights, grow the buffer pool
     const runs = Array.from({ length: reps }, () => once(tokens));
-    return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)) };
+    // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
+    const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
+    const weight_bytes = [...model.weights].filter(([n, t]) => t.shape.length === 2 && n !== untiedEmbed).reduce((a, [, t]) => a + t.bytes().byteLength, 0);
+    return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)), weight_bytes };
   } finally {
     model.dispose();
   }
@@ -98,10 +103,11 @@ async function runPeer(nlc: NLC, llama: Awaited<ReturnType<NLC['getLlama']>>, pa
 }
 
 export async function benchGenerate(args: BenchArgs): Promise<void> {
-  const threads = Number(args.flags.get('threads') ?? 2);
+  const threads = threadsFlag(args.flags.get('threads'), 2);
   const P = Number(args.flags.get('prompt') ?? 128), N = Number(args.flags.get('tokens') ?? 128), reps = Number(args.flags.get('reps') ?? 1);
   const which = (args.flags.get('models') ?? 'stories,smollm2').split(',');
   native.setThreads(threads);
+  if (args.flags.has('no-matvec')) useMatvec(false); // decode through sgemm, as before native/matvec.cc (for before/after figures)
   const out = new Output(args.json);
 
   let nlc: NLC | null = null, llama: Awaited<ReturnType<NLC['getLlama']>> | null = null;
@@ -145,6 +151,8 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       out.emit({
         bench: 'generate', model: m.name, threads, prompt_tokens: P, decode_tokens: N,
         prefill_tokens_per_s: P / ours.prefill_s, decode_tokens_per_s: decode,
+        // The memory-bandwidth view of decode: weight bytes read per token × tokens per second.
+        weight_mb: ours.weight_bytes! / 1e6, decode_weight_gb_s: (ours.weight_bytes! * decode) / 1e9, matvec: !args.flags.has('no-matvec'),
         peer: 'llama.cpp', peer_prefill_tokens_per_s: peer ? P / peer.prefill_s : null, peer_decode_tokens_per_s: peerDecode,
         ratio: peerDecode ? decode / peerDecode : null,
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
@@ -156,5 +164,5 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
     for (const m of models) m.cleanup?.();
     await llama?.dispose();
   }
-  out.table(['model', 'prefill_tokens_per_s', 'decode_tokens_per_s', 'peer_prefill_tokens_per_s', 'peer_decode_tokens_per_s', 'ratio', 'peer_default_decode_tokens_per_s']);
+  out.table(['model', 'prefill_tokens_per_s', 'decode_tokens_per_s', 'decode_weight_gb_s', 'peer_prefill_tokens_per_s', 'peer_decode_tokens_per_s', 'ratio', 'peer_default_decode_tokens_per_s']);
 }

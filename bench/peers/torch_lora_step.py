@@ -7,7 +7,8 @@ tensor: batched matmuls, attention per sequence, the loss the mean over all B·S
 line per case: median seconds over `reps` steps after one warm-up step, and the process's peak RSS. Run with
 Debian's python3-torch (/usr/bin/python3).
 With COMPANION (a JSON argv, e.g. ["node","-e","for (;;) {}"]) and N > 0, each case is then timed again while
-N copies of that CPU-bound command run (bench engine --contended): the line adds contended_seconds.
+N copies of that CPU-bound command run (bench engine --contended), alternating quiet and contended steps: the
+line adds contended_seconds.
 usage: torch_lora_step.py '{"hidden_size":576,...}' CASE[,CASE...] REPS THREADS R [N COMPANION]
 """
 import json
@@ -99,25 +100,31 @@ companion = json.loads(sys.argv[7]) if companions > 0 else None
 
 
 def timed(B, T):
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        step(B, T)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    t0 = time.perf_counter()
+    step(B, T)
+    return time.perf_counter() - t0
+
+
+def contended(B, T):
+    kids = [subprocess.Popen(companion, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(companions)]
+    try:
+        time.sleep(0.2)
+        return timed(B, T)
+    finally:
+        for k in kids:
+            k.kill()
+            k.wait()
 
 
 for B, T in cases:
     step(B, T)
-    line = {"seq": T, "batch": B, "seconds": timed(B, T)}
+    quiet, busy = [], []
+    for _ in range(reps):  # alternating quiet and contended steps, as bench/engine.ts does for ours
+        quiet.append(timed(B, T))
+        if companions > 0:
+            busy.append(contended(B, T))
+    line = {"seq": T, "batch": B, "seconds": statistics.median(quiet)}
     if companions > 0:
-        kids = [subprocess.Popen(companion, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(companions)]
-        try:
-            time.sleep(0.2)
-            line["contended_seconds"] = timed(B, T)
-        finally:
-            for k in kids:
-                k.kill()
-                k.wait()
+        line["contended_seconds"] = statistics.median(busy)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({**line, "peak_rss_mb": rss, "torch": torch.__version__, "threads": threads}), flush=True)
