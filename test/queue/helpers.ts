@@ -24,8 +24,8 @@ export function startWorker(url: string, store: string, extra: string[] = [], en
     const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`lift worker did not start in 30 s:\n${err}`));
-    }, 30_000);
+      reject(new Error(`lift worker did not start in 120 s:\n${err}`));
+    }, 120_000);
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
       err += d;
       if (err.includes('lift worker: ')) {

@@ -16,10 +16,11 @@ export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     const proc = spawn(process.execPath, [MAIN, 'serve', '--port', '0', ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let err = '';
     const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+    // Generous: loading the model on a loaded 2-core CI machine can take a while; a fast start does not wait.
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`lift serve did not start in 30 s:\n${err}`));
-    }, 30_000);
+      reject(new Error(`lift serve did not start in 120 s:\n${err}`));
+    }, 120_000);
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
       err += d;
       const m = / at (http:\/\/[^\s/]+)\/v1/.exec(err);
@@ -66,5 +67,40 @@ export async function until<T>(f: () => Promise<T | undefined>, ms: number, what
     if (v !== undefined) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * Reads a document's event stream (SSE) as it arrives and resolves with the first event `pred` accepts, as soon
+ * as it arrives; fails after `ms`, or when the stream ends first (the document finished or was deleted).
+ */
+export async function waitForEvent(url: string, pred: (e: Record<string, unknown>) => boolean, ms: number, what: string): Promise<Record<string, unknown>> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), ms);
+  try {
+    const r = await fetch(url, { signal: abort.signal });
+    if (!r.ok || !r.body) throw new Error(`${url}: HTTP ${r.status}`);
+    const decoder = new TextDecoder();
+    let buf = '';
+    for await (const chunk of r.body as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, end);
+        buf = buf.slice(end + 2);
+        for (const line of block.split('\n')) {
+          if (!line.startsWith('data: ')) continue;
+          const e = JSON.parse(line.slice(6)) as Record<string, unknown>;
+          if (pred(e)) return e;
+        }
+      }
+    }
+    throw new Error(`the event stream ended before ${what}`);
+  } catch (e) {
+    if (abort.signal.aborted) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    throw e;
+  } finally {
+    clearTimeout(timer);
+    abort.abort(); // closes the stream
   }
 }

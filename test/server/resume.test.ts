@@ -6,11 +6,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, startServer, until, type RunningServer } from './helpers.js';
+import { http, startServer, until, waitForEvent, type RunningServer } from './helpers.js';
 
 const haveModel = existsSync(MODEL_BIN);
 if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 // A checkpoint after every step, so a kill after step 2 has something to resume from.
+// Waits are on events with generous deadlines (CI runs this on a loaded 2-core machine); none sleeps.
+const DEADLINE = 180_000;
 const RECIPE = { adapter: 'lora', lora_rank: 2, epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 96, checkpoint_every: 1 };
 
 describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
@@ -31,13 +33,14 @@ describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? f
     const posted = await http(`${server.url}/v1/documents`, 'POST', { text, title: 'kill me', recipe: RECIPE });
     assert.equal(posted.status, 202);
     const id: string = posted.json.id;
-    // Wait until two checkpoints exist (events are recorded in the database as they happen).
-    await until(async () => {
-      const d = (await http(`${server!.url}/v1/documents/${id}`, 'GET')).json;
-      assert.notEqual(d.status, 'ready', 'the absorb finished before the kill: make the document longer');
-      return existsSync(join(dir, 'checkpoints', id)) && d.progress > 0.25 ? true : undefined;
-    }, 30_000, 'a checkpoint');
+    // Kill as soon as the event stream tells of the checkpoint of step 2 (at least two steps before the end).
+    let total = Infinity;
+    await waitForEvent(`${server.url}/v1/documents/${id}/events`, (e) => {
+      if (e.type === 'train_start') total = e.total_steps as number;
+      return e.type === 'checkpoint' && (e.step as number) >= 2 && (e.step as number) <= total - 2;
+    }, DEADLINE, 'the checkpoint of step 2 (the absorb ended before it: make the document longer)');
     await server.kill();
+    assert.ok(existsSync(join(dir, 'checkpoints', id)), 'no checkpoint folder');
     // The job's process notices its parent is gone and exits; no adapter was committed.
     assert.equal(existsSync(join(dir, 'adapters', id)), false);
 
@@ -52,7 +55,7 @@ describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? f
       const d = (await http(`${server!.url}/v1/documents/${id}`, 'GET')).json;
       assert.notEqual(d.status, 'failed', d.error);
       return d.status === 'ready' ? d : undefined;
-    }, 60_000, 'the resumed absorb');
+    }, DEADLINE, 'the resumed absorb');
     const events = (await http(`${server.url}/v1/documents`, 'GET')).json;
     assert.equal(events.data.length, 1);
     // The restart is visible in the events: a second train_start that resumed past step 0.
@@ -65,7 +68,7 @@ describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? f
     // The same text and recipe absorbed without interruption gives the same adapter, byte for byte.
     const again = await http(`${server.url}/v1/documents`, 'POST', { text, title: 'kill me', recipe: RECIPE });
     const id2: string = again.json.id;
-    await until(async () => ((await http(`${server!.url}/v1/documents/${id2}`, 'GET')).json.status === 'ready' ? true : undefined), 60_000, 'the second absorb');
+    await until(async () => ((await http(`${server!.url}/v1/documents/${id2}`, 'GET')).json.status === 'ready' ? true : undefined), DEADLINE, 'the second absorb');
     const weights = (i: string): Buffer => readFileSync(join(dir, 'adapters', i, 'adapter_model.safetensors'));
     assert.ok(weights(id).equals(weights(id2)), 'resumed and uninterrupted adapters differ');
     // Nothing half-written or left over: only the two adapter folders, no staging names, no checkpoints.
