@@ -66,6 +66,26 @@ export async function llamaCppLogProbs(llama: Llama, path: string, ids: number[]
   }
 }
 
+/** llama.cpp's tokens for each of `strings` (no BOS added) and its BOS/EOS ids, from the GGUF at `path`. */
+export async function llamaCppTokens(llama: Llama, path: string, strings: readonly string[]): Promise<{ ids: number[][]; bos: number | null; eos: number | null }> {
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
+  try {
+    return { ids: strings.map((s) => [...model.tokenize(s, false)]), bos: model.tokens.bos ?? null, eos: model.tokens.eos ?? null };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Our tokens of `text` (the model's BOS convention) under the model at `path`. */
+export function ourTokens(path: string, text: string): number[] {
+  const loaded = loadModelFromPath(path);
+  try {
+    return loaded.tokenizer.encode(text);
+  } finally {
+    loaded.model.dispose();
+  }
+}
+
 /** Our log-softmax of every position's logits, in float64 (the model at `path`, or a loaded model with an adapter). */
 export function ourLogProbs(path: string | LlamaModel, ids: number[], adapter: Adapter | null = null): Float64Array[] {
   const m = typeof path === 'string' ? loadModelFromPath(path).model : path;

@@ -2,26 +2,12 @@
 // Q8_0/BF16 tensors from a hand-built file, layout details llama.cpp relies on, and FormatErrors for bad files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../src/io/errors.js';
 import { type GGUFMetadataEntry, readGGUF, writeGGUF } from '../../src/io/gguf.js';
 import { readF32 } from '../../src/io/tensor-entry.js';
-
-function tmp(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lift-io-gguf-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function throwsFormat(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected FormatError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
+import { tmp, throwsFormat } from '../helpers/format-errors.js';
 
 /** Hand-built GGUF: one tensor info per entry (dims inner-first, raw ggml type id), no metadata except alignment. */
 function build(tensors: { name: string; dims: number[]; type: number; offset: number }[], data: Buffer, opts: { magic?: number; version?: number; count?: bigint } = {}): Buffer {
@@ -70,7 +56,7 @@ const EVERY_TYPE: GGUFMetadataEntry[] = [
 ];
 
 test('writeGGUF -> readGGUF round trips F32/F16 tensors and metadata of every type', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-gguf-');
   const path = join(dir, 'm.gguf');
   const emb = Float32Array.from({ length: 5 * 3 }, (_, i) => Math.fround(i * 0.1 - 0.7));
   const q = Float32Array.from([1, -2, 0.5, 65504, 2 ** -24, 0.1]);
@@ -108,7 +94,7 @@ test('writeGGUF -> readGGUF round trips F32/F16 tensors and metadata of every ty
 });
 
 test('writeGGUF infers types from a plain record and honours general.alignment', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-gguf-');
   const path = join(dir, 'r.gguf');
   writeGGUF(path, {
     'general.architecture': 'llama', 'general.alignment': 64, 'llama.embedding_length': 64,
@@ -130,7 +116,7 @@ test('writeGGUF infers types from a plain record and honours general.alignment',
 });
 
 test('GGUF v2, Q8_0 and BF16 tensors from a hand-built file', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-gguf-');
   const path = join(dir, 'h.gguf');
   const data = Buffer.alloc(128);
   data.writeUInt16LE(0x3800, 0); // Q8_0 [1,32] at 0: d = 0.5, q = 0, 1, ..., 31
@@ -147,7 +133,7 @@ test('GGUF v2, Q8_0 and BF16 tensors from a hand-built file', (t) => {
 });
 
 test('invalid GGUF files throw FormatError naming the file and the field', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-gguf-');
   const p = join(dir, 'bad.gguf');
   const one = (type: number, dims = [4, 2], offset = 0): Buffer => build([{ name: 'blk.0.attn_q.weight', dims, type, offset }], Buffer.alloc(32));
   writeFileSync(p, one(0));

@@ -2,27 +2,13 @@
 // after the RoPE tables), exact size validation, and FormatErrors for truncated or malformed files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../src/io/errors.js';
 import { readLlama2c, readLlama2cTokenizerFile } from '../../src/io/llama2c.js';
 import { readF32 } from '../../src/io/tensor-entry.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
-
-function tmp(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lift-io-l2c-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function throwsFormat(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected FormatError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
+import { tmp, throwsFormat } from '../helpers/format-errors.js';
 
 /** dim 8, hidden 12, 2 layers, 2 heads, 1 kv head, vocab 10 (negative = untied), seq 4; float k holds value k. */
 function tiny(vocab: number): { header: Int32Array; floats: Float32Array; bytes: Buffer } {
@@ -34,7 +20,7 @@ function tiny(vocab: number): { header: Int32Array; floats: Float32Array; bytes:
 }
 
 test('tiny llama2.c checkpoint: HF names, per-layer slices, untied classifier at the end', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-l2c-');
   const p = join(dir, 'tiny.bin');
   const { floats, bytes } = tiny(-10);
   writeFileSync(p, bytes);
@@ -55,7 +41,7 @@ test('tiny llama2.c checkpoint: HF names, per-layer slices, untied classifier at
 });
 
 test('llama2.c checkpoint errors: truncated, trailing data, bad header fields, v1 magic', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-l2c-');
   const p = join(dir, 'bad.bin');
   const { bytes } = tiny(10);
   writeFileSync(p, bytes.subarray(0, bytes.length - 4));
@@ -80,7 +66,7 @@ test('llama2.c checkpoint errors: truncated, trailing data, bad header fields, v
 });
 
 test('llama2.c tokenizer: synthetic file and errors', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-l2c-');
   const p = join(dir, 'tok.bin');
   const entry = (score: number, piece: Buffer): Buffer => {
     const b = Buffer.alloc(8);
@@ -111,7 +97,7 @@ test('llama2.c tokenizer: synthetic file and errors', (t) => {
 
 test('stories260K.bin truncated at assorted lengths is a FormatError', (t) => {
   if (!requireShared(t, 'models/stories260K')) return;
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-l2c-');
   const full = readFileSync(sharedPath('models/stories260K/stories260K.bin'));
   const p = join(dir, 'stories260K.bin');
   for (const n of [0, 27, 28, 1000, full.length - 1]) {

@@ -2,18 +2,12 @@
 // checkpoints through model.safetensors.index.json, and FormatErrors that name the file and the field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError } from '../../src/io/errors.js';
 import { readSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { readF32, readRaw } from '../../src/io/tensor-entry.js';
-
-function tmp(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'lift-io-st-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tmp, throwsFormat } from '../helpers/format-errors.js';
 
 /** A safetensors file from an arbitrary header object and data bytes (to build invalid files). */
 function raw(path: string, header: unknown, data: Uint8Array | number, lenOverride?: bigint): void {
@@ -23,16 +17,8 @@ function raw(path: string, header: unknown, data: Uint8Array | number, lenOverri
   writeFileSync(path, Buffer.concat([len, json, typeof data === 'number' ? Buffer.alloc(data) : data]));
 }
 
-function throwsFormat(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected FormatError, got ${String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
-
 test('writeSafetensors -> readSafetensors round trips F32, F16 and BF16 with metadata', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-st-');
   const path = join(dir, 'model.safetensors');
   const f32 = Float32Array.from({ length: 24 }, (_, i) => Math.fround(Math.sin(i) * 100));
   const f16 = Float32Array.from([1, -2, 0.333251953125, 65504, 2 ** -24, 0]);
@@ -72,7 +58,7 @@ test('writeSafetensors -> readSafetensors round trips F32, F16 and BF16 with met
 });
 
 test('sharded checkpoint via model.safetensors.index.json (file or folder)', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-st-');
   const a = Float32Array.from([1, 2, 3, 4]);
   const b = Float32Array.from([5, 6]);
   const c = Float32Array.from([7, 8, 9]);
@@ -110,7 +96,7 @@ test('sharded checkpoint via model.safetensors.index.json (file or folder)', (t)
 });
 
 test('invalid safetensors files throw FormatError naming the file and the field', (t) => {
-  const dir = tmp(t);
+  const dir = tmp(t, 'lift-io-st-');
   const p = join(dir, 'bad.safetensors');
   const ok = { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] } };
 

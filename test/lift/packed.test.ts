@@ -12,10 +12,11 @@ import assert from 'node:assert/strict';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { parseHFConfig } from '../../src/model/config.js';
-import { LlamaModel } from '../../src/model/llama.js';
+import type { LlamaModel } from '../../src/model/llama.js';
+import { randomLlama } from '../../src/model/random.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { seededRandom } from '../../src/engine/random.js';
-import { Tensor, untracked, IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
+import { IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
 import { batchGradients, type GuardOptions, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
 import { packGroups, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
 import { absorb } from '../../src/lift/absorb.js';
@@ -27,22 +28,8 @@ function randomGqaModel(): LlamaModel {
     architectures: ['Qwen2ForCausalLM'], hidden_size: 48, intermediate_size: 96, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, vocab_size: 101, rms_norm_eps: 1e-5, rope_theta: 10000, tie_word_embeddings: false, max_position_embeddings: 256,
   }, 'random GQA');
-  const rand = seededRandom(11), C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim;
-  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [c.vocab_size, C]], ['model.norm.weight', [C]], ['lm_head.weight', [c.vocab_size, C]]];
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    shapes.push([p + 'input_layernorm.weight', [C]], [p + 'post_attention_layernorm.weight', [C]]);
-    shapes.push([p + 'self_attn.q_proj.weight', [QD, C]], [p + 'self_attn.k_proj.weight', [KD, C]], [p + 'self_attn.v_proj.weight', [KD, C]], [p + 'self_attn.o_proj.weight', [C, QD]]);
-    shapes.push([p + 'self_attn.q_proj.bias', [QD]], [p + 'self_attn.k_proj.bias', [KD]], [p + 'self_attn.v_proj.bias', [KD]]);
-    shapes.push([p + 'mlp.gate_proj.weight', [c.intermediate_size, C]], [p + 'mlp.up_proj.weight', [c.intermediate_size, C]], [p + 'mlp.down_proj.weight', [C, c.intermediate_size]]);
-  }
-  const weights = untracked(() => new Map(shapes.map(([name, shape]) => {
-    const t = Tensor.empty(shape, { name });
-    const d = t.f32();
-    for (let i = 0; i < d.length; i++) d[i] = name.endsWith('norm.weight') ? 1 + 0.2 * (rand() - 0.5) : (rand() - 0.5) * 0.4;
-    return [name, t] as const;
-  })));
-  return new LlamaModel(c, weights, 'half', 'random-gqa');
+  assert.ok(c.attention_bias, 'q/k/v biases');
+  return randomLlama(c, { seed: 11, scale: 0.2, normJitter: 0.2, id: 'random-gqa' });
 }
 
 /**

@@ -15,16 +15,14 @@ const DIR = 'models/stories260K';
 const PROMPT = 'Once upon a time, there was a little dog named Max. He liked to run in the park with his friend';
 const TOL = 1e-4;
 
-import { compare, llamaCppLogProbs, ourLogProbs, requireLlama } from '../helpers/llamacpp.js';
+import { compare, llamaCppLogProbs, llamaCppTokens, ourLogProbs, ourTokens, requireLlama } from '../helpers/llamacpp.js';
 
 test('llama.cpp and LIFT.ts agree on stories260K.gguf log-probabilities at every position (1e-4)', async (t) => {
   if (!requireShared(t, DIR)) return;
   const llama = await requireLlama(t);
   if (!llama) return;
   const path = sharedPath(DIR, 'stories260K.gguf');
-  const ours = loadModelFromPath(path);
-  const ids = ours.tokenizer.encode(PROMPT);
-  ours.model.dispose();
+  const ids = ourTokens(path, PROMPT);
   const theirs = await llamaCppLogProbs(llama, path, ids);
   assert.equal(theirs.vocab, 512);
   const d = compare(ourLogProbs(path, ids), theirs.logp);
@@ -40,9 +38,7 @@ test('llama.cpp loads our GGUF writer output (the .bin converted) and agrees wit
   try {
     const g = join(dir, 'stories260K-lift.gguf');
     convertModel(sharedPath(DIR, 'stories260K.bin'), 'gguf', g);
-    const ours = loadModelFromPath(sharedPath(DIR, 'stories260K.bin'));
-    const ids = ours.tokenizer.encode(PROMPT);
-    ours.model.dispose();
+    const ids = ourTokens(sharedPath(DIR, 'stories260K.bin'), PROMPT);
     const d = compare(ourLogProbs(sharedPath(DIR, 'stories260K.bin'), ids), (await llamaCppLogProbs(llama, g, ids)).logp);
     t.diagnostic(`converted GGUF in llama.cpp vs our .bin: max |Δ log p| ${d.all.toExponential(2)}`);
     assert.ok(d.all <= TOL, `max |Δ log p| ${d.all}`);
@@ -58,16 +54,12 @@ test('llama.cpp tokenizes like our GGUF tokenizer', async (t) => {
   const path = sharedPath(DIR, 'stories260K.gguf');
   const ours = loadModelFromPath(path);
   ours.model.dispose();
-  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  try {
-    const strings = [
-      'Once upon a time', 'Hello world', ' leading and  double  spaces ', 'digits 12345 and 3.14', 'tabs\tand\nnew\n\nlines',
-      'café naïve über', 'Ελληνικά 中文 русский', 'emoji 😀👍🏽🇫🇷', 'Tom’s “quote” — dash…', 'THE END!!!',
-    ];
-    for (const s of strings) assert.deepEqual(ours.tokenizer.encode(s, { bos: false }), [...model.tokenize(s, false)], JSON.stringify(s));
-    assert.equal(model.tokens.bos, ours.tokenizer.bosId);
-    assert.equal(model.tokens.eos, ours.tokenizer.eosId);
-  } finally {
-    await model.dispose();
-  }
+  const strings = [
+    'Once upon a time', 'Hello world', ' leading and  double  spaces ', 'digits 12345 and 3.14', 'tabs\tand\nnew\n\nlines',
+    'café naïve über', 'Ελληνικά 中文 русский', 'emoji 😀👍🏽🇫🇷', 'Tom’s “quote” — dash…', 'THE END!!!',
+  ];
+  const theirs = await llamaCppTokens(llama, path, strings);
+  strings.forEach((s, i) => assert.deepEqual(ours.tokenizer.encode(s, { bos: false }), theirs.ids[i], JSON.stringify(s)));
+  assert.equal(theirs.bos, ours.tokenizer.bosId);
+  assert.equal(theirs.eos, ours.tokenizer.eosId);
 });

@@ -14,6 +14,7 @@ import { readF32 } from '../../src/io/tensor-entry.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { requireShared } from '../helpers/shared.js';
 import { makeFixtures, type Fixtures } from '../fuzz/fixtures.js';
+import { throwsFormat } from '../helpers/format-errors.js';
 
 let shared: { dir: string; fx: Fixtures } | undefined;
 function fixtures(): Fixtures {
@@ -24,14 +25,6 @@ function fixtures(): Fixtures {
   return shared.fx;
 }
 test.after(() => { if (shared) rmSync(shared.dir, { recursive: true, force: true }); });
-
-function throwsFormat(fn: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof FormatError, `expected a FormatError, got ${(e as Error)?.stack ?? String(e)}`);
-    for (const p of patterns) assert.match(e.message, p);
-    return true;
-  });
-}
 
 const loads = (path: string, tokenizer?: string): void => loadModelFromPath(path, { tokenizer }).model.dispose();
 

@@ -14,7 +14,8 @@ import { adapterList, combineAdapters } from '../../adapters/combine.js';
 import type { AdapterHooks } from '../../model/llama.js';
 import { log, numberFlag, out } from '../io.js';
 
-interface AskFlags {
+/** The values of withAnswerOptions' flags, which `ask` and `chat` share. */
+export interface AnswerFlags {
   context: 'truncate' | 'retrieve';
   model?: string;
   /** true: DIR's adapter; false (--no-adapter): none; a string (--adapter a,b): those folders' adapters combined. */
@@ -22,9 +23,12 @@ interface AskFlags {
   maxTokens: number;
   contextBudget?: number;
   tokenizer?: string;
-  json?: boolean;
   /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
   compute?: ComputeMode;
+}
+
+interface AskFlags extends AnswerFlags {
+  json?: boolean;
 }
 
 export interface AbsorbedDocument {

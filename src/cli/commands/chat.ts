@@ -7,22 +7,12 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { loadModelForCli, type ComputeMode } from '../model.js';
-import { loadAdaptersForCli, readAbsorbedAll, withAnswerOptions } from './ask.js';
+import { loadModelForCli } from '../model.js';
+import { loadAdaptersForCli, readAbsorbedAll, withAnswerOptions, type AnswerFlags } from './ask.js';
 import { adapterList } from '../../adapters/combine.js';
 import { log, out } from '../io.js';
 
-interface ChatFlags {
-  context: 'truncate' | 'retrieve';
-  model?: string;
-  /** true: DIR's adapter; false (--no-adapter): none; a string (--adapter a,b): those folders' adapters combined. */
-  adapter: boolean | string;
-  maxTokens: number;
-  contextBudget?: number;
-  tokenizer?: string;
-  /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
-  compute?: ComputeMode;
-}
+type ChatFlags = AnswerFlags;
 
 export function register(program: Command): void {
   withAnswerOptions(program

@@ -20,8 +20,9 @@ import { generateText } from '../../model/generate.js';
 import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
 import { paperTaskRecipe } from '../../eval/paper-tasks.js';
 import { budgetNote, explicitOptions, overlay, presetFlags } from '../preset.js';
+import { parseBatch, parseEpochs, presetChoiceOptions, type PresetChoiceFlags } from '../recipe-options.js';
 
-interface EvalFlags {
+interface EvalFlags extends PresetChoiceFlags {
   model: string;
   data?: string;
   methods: string;
@@ -34,14 +35,7 @@ interface EvalFlags {
   loraAlpha?: number;
   qa: number;
   qaGenerator: 'builtin' | 'self';
-  qaMaxTokens: number;
-  qaAcceptance: 'lenient' | 'exact';
-  lossAverage: 'samples' | 'tokens';
-  bos: 'model' | 'never';
-  gmGateBias: 'attention' | 'none';
-  answerStop: 'blank-line' | 'eos';
   warmup: number;
-  warmupScope: 'run' | 'stage';
   preset?: string;
   maxTokens: number;
   maxDocs: number;
@@ -93,7 +87,7 @@ const intList = (name: string) => (v: string): number[] => {
 };
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
     .description('Benchmark truncated ICL, fine-tuning and LIFT side by side on a task (needle, loogle, longbench, quality)')
     .argument('<task>', `one of ${TASKS.join(', ')}`)
@@ -109,14 +103,9 @@ export function register(program: Command): void {
     .addOption(new Option('--lora-alpha <a>', 'LoRA alpha (default 2·rank)').argParser(numberFlag('lora-alpha', 0)))
     .addOption(new Option('--qa <n>', 'auxiliary QAs per document for lift').default(10).argParser(numberFlag('qa', 0, 10000, true)))
     .addOption(new Option('--qa-generator <g>', "who writes lift's QAs: the builtin cloze or the model itself (the paper)").choices(['builtin', 'self']).default('builtin'))
-    .addOption(new Option('--qa-max-tokens <n>', 'longest QA-synthesis reply of --qa-generator self (paper: 1024)').default(200).argParser(numberFlag('qa-max-tokens', 1, 1e6, true)))
-    .addOption(new Option('--qa-acceptance <how>', "QA evidence check: 'lenient' or 'exact' (the paper)").choices(['lenient', 'exact']).default('lenient'))
-    .addOption(new Option('--loss-average <how>', "token losses averaged per sample or over the batch's tokens (the paper's code)").choices(['samples', 'tokens']).default('samples'))
-    .addOption(new Option('--bos <when>', "BOS in training samples and answer prompts: the model's convention, or never (the paper's code)").choices(['model', 'never']).default('model'))
-    .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias with attention biases, or none (the paper's code)").choices(['attention', 'none']).default('attention'))
-    .addOption(new Option('--answer-stop <how>', 'answers end at a blank line (trimmed) or are the raw output to EOS (the paper)').choices(['blank-line', 'eos']).default('blank-line'))
-    .addOption(new Option('--warmup <n>', 'linear warm-up steps of the trained methods').default(0).argParser(numberFlag('warmup', 0, 1e9, true)))
-    .addOption(new Option('--warmup-scope <s>', "one warm-up per run, or transformers' per stage from lr 0 (the paper's code)").choices(['run', 'stage']).default('run'))
+    .addOption(new Option('--warmup <n>', 'linear warm-up steps of the trained methods').default(0).argParser(numberFlag('warmup', 0, 1e9, true)));
+  for (const o of presetChoiceOptions()) cmd.addOption(o);
+  cmd
     .addOption(new Option('--preset <name>', "a named recipe filling every flag not given, with the authors' per-task settings for paper").choices(PRESET_NAMES))
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(64).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--max-docs <n>', 'first N documents (0 = all; not for needle)').default(0).argParser(numberFlag('max-docs', 0, 1e9, true)))
@@ -144,19 +133,6 @@ function parseMethods(s: string): Method[] {
   const bad = ms.filter((m) => !(METHODS as readonly string[]).includes(m));
   if (bad.length || ms.length === 0) throw new Error(`--methods: unknown method ${bad.map((b) => `'${b}'`).join(', ') || "''"}; expected a comma-separated subset of ${METHODS.join(',')}`);
   return ms as Method[];
-}
-
-function parseEpochs(s: string): [number, number] {
-  const m = /^(\d+),(\d+)$/.exec(s);
-  if (!m) throw new Error(`--epochs: expected two integers like 1,1, got "${s}"`);
-  return [Number(m[1]), Number(m[2])];
-}
-
-function parseBatch(s: string): number | 'full' {
-  if (s === 'full') return s;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--batch-size: expected a positive integer or 'full', got "${s}"`);
-  return n;
 }
 
 /** `explicit`: flags typed on the command line, which a --preset (and its per-task settings) does not override. */
