@@ -14,7 +14,7 @@ import { loadModelFromPath } from '../../src/model/load.js';
 import { loadAdapter } from '../../src/adapters/files.js';
 import type { AdapterHooks } from '../../src/model/llama.js';
 import { ask } from '../../src/lift/ask.js';
-import { tidy } from '../../src/engine/index.js';
+import { rawMeanNll } from '../helpers/nll.js';
 
 const haveModel = existsSync(MODEL_BIN);
 if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
@@ -77,20 +77,7 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
     // Mean next-token NLL of the held-out text (one sequence: it is well under 512 tokens), from raw logits.
     const ids = loaded.tokenizer.encode(HELDOUT, { bos: loaded.addBos });
     assert.ok(ids.length < 512);
-    const V = loaded.model.config.vocab_size;
-    const nll = (a: AdapterHooks | null): number => {
-      const logits = tidy(() => Float32Array.from(loaded.model.forward(Int32Array.from(ids.slice(0, -1)), { adapter: a }).f32()));
-      let sum = 0;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const row = logits.subarray(i * V, (i + 1) * V);
-        let max = -Infinity;
-        for (const v of row) max = Math.max(max, v);
-        let z = 0;
-        for (const v of row) z += Math.exp(v - max);
-        sum += max + Math.log(z) - row[ids[i + 1]];
-      }
-      return sum / (ids.length - 1);
-    };
+    const nll = (a: AdapterHooks | null): number => rawMeanNll(loaded, ids, a);
     const before = nll(null), afterNll = nll(adapter);
     assert.ok(Math.abs(m.heldout_nll_before - before) < 1e-4 * before, `${m.heldout_nll_before} vs ${before}`);
     assert.ok(Math.abs(m.heldout_nll_after - afterNll) < 1e-4 * afterNll, `${m.heldout_nll_after} vs ${afterNll}`);

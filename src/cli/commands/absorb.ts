@@ -28,6 +28,7 @@ import { readRecipeFile, recipeAbsorbOptions, type RecipeOptimizer } from '../..
 import { builtRecipe, recipeToFlags } from '../recipe-flags.js';
 import { MEASURED_PRESET_NAMES } from '../../lift/measured.js';
 import { absorbRecipe } from '../absorb-recipe.js';
+import { evaluateForCli, readHeldoutText } from '../absorb-evaluate.js';
 
 export interface AbsorbFlags {
   model: string;
@@ -38,6 +39,9 @@ export interface AbsorbFlags {
   qa: number;
   qaGenerator: string;
   qaModel?: string;
+  /** --evaluate / --heldout-text FILE (src/cli/absorb-evaluate.ts). */
+  evaluate?: boolean;
+  heldoutText?: string;
   qaMaxTokens: number;
   qaAcceptance: 'lenient' | 'exact';
   lossAverage: 'samples' | 'tokens';
@@ -155,6 +159,8 @@ export function register(program: Command): void {
     .option('--no-report', 'do not write report.html')
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
+    .option('--evaluate', 'before writing, measure recall of the trained QAs through ask and held-out NLL before/after (into the manifest\'s metrics)')
+    .option('--heldout-text <file>', 'held-out text for --evaluate (implies it; default: the TinyStories stories the npm package ships, if any)')
     .addHelpText('after', EXAMPLES)
     .action(async (docs: string[], flags: AbsorbFlags, cmd: Command) => {
       await runAbsorb(docs, flags, explicitOptions(cmd));
@@ -188,6 +194,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   // The guard's text file: typed, else the recipe file's (no preset names one); read before the model loads.
   const guardPath = explicit.has('guardText') ? flags.guardText : fileRecipe?.guard_text ?? flags.guardText;
   const guardText = guardPath ? readDocument(guardPath).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
+  const heldoutText = readHeldoutText(flags.heldoutText); // --evaluate's, read now: a bad file fails before training
   const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   // flags → recipe (defaults → preset → file → typed flags; src/cli/absorb-recipe.ts) → absorb() options.
   const { recipe, preset, measured, lines } = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config,
@@ -275,6 +282,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
     assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(docs[0].text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
+    if (f.evaluate || f.heldoutText !== undefined) Object.assign(metrics, await evaluateForCli(loaded, r, docs, { answerStop: f.answerStop, heldoutText }));
     // One document: document.txt + document.json as always; several: documents/NN.txt listed in document.json.
     const kept = documentFolderFiles(docs.map((d) => ({ title: d.title, text: d.text, source: d.path })), { context_budget: r.lengths.budget, answer_stop: f.answerStop, bos: r.recipe.bos, qas: r.qas });
     const files: Record<string, string> = { ...kept.files };
