@@ -10,10 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Tensor, Tape, crossEntropy, AdamW, native, untracked, memoryStats, cpuFeatures, type Compute } from '../src/engine/index.js';
+import { Tape, crossEntropy, AdamW, native, memoryStats, cpuFeatures, type Compute } from '../src/engine/index.js';
 import { withBf16Weights } from '../src/model/compute.js';
 import { parseHFConfig, type LlamaConfig } from '../src/model/config.js';
-import { LlamaModel } from '../src/model/llama.js';
+import type { LlamaModel } from '../src/model/llama.js';
+import { randomLlama } from '../src/model/random.js';
 import { LoraAdapter, ALL_LINEAR } from '../src/adapters/lora.js';
 import { seededRandom } from '../src/adapters/init.js';
 import { Output, log, median, torchPython, type BenchArgs } from './util.js';
@@ -34,26 +35,9 @@ export const SMOLLM2_135M = {
   max_position_embeddings: 8192,
 };
 
-/** A frozen model of the given shape with N(0, 0.02²)-ish uniform random weights (norms at 1). */
+/** A frozen model of the given shape with N(0, 0.02²)-ish uniform random weights, U(±0.035) (norms at 1). */
 export function randomModel(config: LlamaConfig, seed = 0): LlamaModel {
-  const rand = seededRandom(seed);
-  const c = config, C = c.hidden_size, QD = c.num_attention_heads * c.head_dim, KD = c.num_key_value_heads * c.head_dim;
-  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [c.vocab_size, C]], ['model.norm.weight', [C]]];
-  if (!c.tie_word_embeddings) shapes.push(['lm_head.weight', [c.vocab_size, C]]);
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    shapes.push([p + 'input_layernorm.weight', [C]], [p + 'post_attention_layernorm.weight', [C]]);
-    shapes.push([p + 'self_attn.q_proj.weight', [QD, C]], [p + 'self_attn.k_proj.weight', [KD, C]], [p + 'self_attn.v_proj.weight', [KD, C]], [p + 'self_attn.o_proj.weight', [C, QD]]);
-    shapes.push([p + 'mlp.gate_proj.weight', [c.intermediate_size, C]], [p + 'mlp.up_proj.weight', [c.intermediate_size, C]], [p + 'mlp.down_proj.weight', [C, c.intermediate_size]]);
-  }
-  const weights = untracked(() => new Map(shapes.map(([name, shape]) => {
-    const t = Tensor.empty(shape, { name });
-    const d = t.f32();
-    if (shape.length === 1) d.fill(1);
-    else for (let i = 0; i < d.length; i++) d[i] = (rand() - 0.5) * 0.07;
-    return [name, t] as const;
-  })));
-  return new LlamaModel(config, weights, 'half', 'random');
+  return randomLlama(config, { seed, scale: 0.035 });
 }
 
 /** Matmul FLOPs of one LoRA step: forward + input-gradient backward through every frozen linear, LoRA, attention. */
