@@ -45,6 +45,9 @@ export function baseModelId(spec: string): string {
 
 /** The document as the API shows it (never a file path). */
 export function documentObject(d: DocumentRow): Record<string, unknown> {
+  // The evaluation request travels in the stored recipe (recipe.ts withEvaluation) but is shown beside it, so the
+  // recipe shown is one a client can post back; the held-out text itself is not echoed, only its length.
+  const { evaluate, heldout_text: heldout, ...recipe } = d.recipe;
   return {
     id: d.id,
     object: 'document',
@@ -55,7 +58,9 @@ export function documentObject(d: DocumentRow): Record<string, unknown> {
     bytes: d.bytes,
     sha256: d.sha256,
     progress: Math.round(d.progress * 1000) / 1000,
-    recipe: d.recipe,
+    recipe,
+    evaluate: evaluate === true,
+    ...(typeof heldout === 'string' ? { heldout_text_chars: heldout.length } : {}),
     metrics: d.metrics,
     error: d.error,
   };

@@ -50,6 +50,10 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
     const posted = await http(`${server.url}/v1/documents`, 'POST', { text: storyDocument(16, 7), title: 'park', recipe: RECIPE, evaluate: true, heldout_text: HELDOUT });
     assert.equal(posted.status, 202, posted.text);
     const id: string = posted.json.id;
+    // The recipe shown is the one posted (it can be posted again); the evaluation request beside it.
+    assert.deepEqual(posted.json.recipe, RECIPE);
+    assert.equal(posted.json.evaluate, true);
+    assert.equal(posted.json.heldout_text_chars, HELDOUT.length);
     const doc = await ready(id);
     const m = doc.metrics;
     t.diagnostic(`qa_recall ${m.qa_recall} of ${m.qa_asked}; held-out NLL ${m.heldout_nll_before} → ${m.heldout_nll_after} (rise ${m.heldout_rise})`);
@@ -106,7 +110,7 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
     }
     const plain = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', recipe: { epochs: [1, 0], qa: 0 } });
     assert.equal(plain.status, 202);
-    assert.equal(plain.json.recipe.evaluate, undefined, 'no evaluation unless asked');
+    assert.equal(plain.json.evaluate, false, 'no evaluation unless asked');
     await http(`${server.url}/v1/documents/${plain.json.id}`, 'DELETE');
     let bad = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', evaluate: 'yes' });
     assert.equal(bad.status, 400);
