@@ -31,6 +31,11 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     const caller = callerOf(req);
     const id = req.params.id;
     if (ctx.baseAliases.has(id)) return { id: ctx.baseId, object: 'model', created: Math.floor(ctx.startedAt / 1000), owned_by: 'lift' };
+    // A combination exists when a completion could use it (same checks and errors; the parts stay cached).
+    if (id.includes('+')) {
+      acquireDocumentModel(ctx, id, caller).release();
+      return { id, object: 'model', created: Math.floor(ctx.startedAt / 1000), owned_by: 'lift' };
+    }
     const d = DOCUMENT_ID.test(id) ? ctx.store.getDocument(id) : null;
     if (!d || d.status !== 'ready' || !visible(d, caller)) throw modelNotFound(id);
     return { id: d.id, object: 'model', created: Math.floor(d.created_at / 1000), owned_by: 'lift' };

@@ -79,7 +79,9 @@ describe('lift serve: documents combined in one model ("a+b")', { skip: haveMode
     // The cache holds each part once (the pair, the reversed pair and the single park document share them).
     const health = (await http(`${server.url}/health`, 'GET', undefined, as(alice))).json;
     assert.equal(health.adapters.entries, 2, JSON.stringify(health));
-    // The model list keeps single documents.
+    // A combination can be looked up (as a completion would check it), and is not listed: the list keeps single documents.
+    assert.equal((await client.models.retrieve(pair)).id, pair);
+    await assert.rejects(client.models.retrieve(`${park}+${gated}`), OpenAI.BadRequestError);
     assert.deepEqual((await client.models.list()).data.map((m) => m.id).sort(), ['stories260K', park, farm, gated].sort());
 
     const u = `${server.url}/v1/chat/completions`;
