@@ -30,7 +30,8 @@ const BUDGET = 128;
  * The recipes the suite compares. 'best': the old bench's best measured recipe (README "Recall": LoRA r32,
  * stride 4, 4 + 8 epochs, KL guard on 128 self-written texts of ≤ 512 tokens, anchor 0.75 lifted on the QAs'
  * answers, one answer recitation) with QAs in proportion to the document (60 at 2.4k tokens: one per 40).
- * 'best-about': 'best' with the builtin generator's about-questions (qa/builtin.ts BuiltinQAOptions.about).
+ * 'best-about': 'best' with the builtin generator's about-questions (qa/builtin.ts BuiltinQAOptions.about; the
+ * default since builtin-v5, so 'best' = 'best-about' now); 'best-v4' / 'short-v4' without them.
  * 'short': the e2e test's recipe (2 + 4 epochs, no anchor, 16 short guard texts) with the same QA density;
  * 'short-about' the same with the about-questions.
  * 'none' (in benchRecallSuite): no training, the base model's lines and the in-context ceiling.
@@ -45,10 +46,14 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...suiteRecipe('best', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
     case 'short-about':
       return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
+    case 'best-v4': // the generator without about-questions (builtin-v4, the default before builtin-v5)
+      return { ...suiteRecipe('best', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: false }) };
+    case 'short-v4':
+      return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: false }) };
     case 'short':
       return { ...lora, lengths: { stride: 4 }, epochs: [2, 4], qa, guard: 'kl', guardSamples: 16, guardPerStep: 2 };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, short, short-about or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, short, short-about, short-v4 or none`);
   }
 }
 

@@ -37,7 +37,7 @@ test('absorb --preset paper: the paper\'s choices in the manifest; explicit flag
     '--loss-average', 'samples', '--bos', 'model', '--context-budget', '128', '--qa-generator', 'builtin']);
   assert.equal(b.code, 0, b.stderr);
   const m = recipeOf(join(dir, 'mixed.lift'));
-  assert.deepEqual([m.loss_average, m.bos, m.lengths.budget, m.qa.generator, m.answer_stop], ['samples', true, 128, 'builtin-v4', 'eos']);
+  assert.deepEqual([m.loss_average, m.bos, m.lengths.budget, m.qa.generator, m.answer_stop], ['samples', true, 128, 'builtin-v5', 'eos']);
 
   const c = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'ours.lift'), ...fast, '--context-budget', '128']);
   assert.equal(c.code, 0, c.stderr);

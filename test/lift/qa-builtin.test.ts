@@ -46,6 +46,9 @@ test('builtin generator: verbatim answers and evidence, deterministic per seed',
     assert.ok(qa.evidence[0].includes(qa.answer), `${qa.answer} not in ${qa.evidence[0]}`);
     if (qa.question.startsWith('Fill in the blank: ')) {
       assert.equal(qa.question.slice('Fill in the blank: '.length).replace('___', qa.answer), qa.evidence[0]);
+    } else if (qa.question.startsWith('What does the text say about ')) {
+      assert.equal(qa.answer, qa.evidence[0]);
+      assert.ok(qa.answer.includes(qa.question.slice('What does the text say about '.length, -1)), qa.question);
     } else {
       const m = /^What comes after: '(.*)'\?$/s.exec(qa.question);
       assert.ok(m, qa.question);
@@ -59,7 +62,8 @@ test('builtin generator: verbatim answers and evidence, deterministic per seed',
   // At most a cloze and a recitation per sentence, plus a cloze for each further number or entity; no repeats.
   const all = builtinQAs(PARAGRAPH, 100, 0);
   const names = splitSentences(PARAGRAPH).flatMap((x) => candidateSpans(x.text).filter((c) => c.kind !== 2));
-  assert.ok(all.length <= 14 + names.length, `${all.length} QAs`);
+  // …and an about-question per name (at most one more per sentence for its first word).
+  assert.ok(all.length <= 14 + 2 * names.length + 7, `${all.length} QAs`);
   assert.equal(new Set(all.map((q) => q.question)).size, all.length);
   assert.ok(all.some((q) => q.answer === 'Jonas Berg') && all.some((q) => q.answer === '1847'), 'both rare spans of one sentence are asked');
   assert.deepEqual(builtinQAs('', 5), []);
@@ -100,7 +104,7 @@ test('self generator renders the chat template and parses the completion', async
 });
 
 test('makeQAGenerator: spec strings and their errors', () => {
-  assert.equal(makeQAGenerator('builtin').id, 'builtin-v4');
+  assert.equal(makeQAGenerator('builtin').id, 'builtin-v5');
   assert.match(makeQAGenerator('http://127.0.0.1:9/v1', { openai: { model: 'm' } }).id, /^openai:http:\/\/127\.0\.0\.1:9\/v1\/chat\/completions#m$/);
   assert.throws(() => makeQAGenerator('http://x/v1'), /needs a model name/);
   assert.throws(() => makeQAGenerator('self'), /completion function/);
@@ -144,7 +148,8 @@ test('builtin generator with about: each rare name gets "What does the text say 
     ['What does the text say about Zephyrine?', 'The cat met Zephyrine at the pond.'],
   ], 'first words written in lower case elsewhere ("The", "Once") or before a comma ("Later,") are no names');
   for (const q of about) assert.deepEqual(q.evidence, [q.answer]);
-  assert.ok(!builtinQAs(passage, 30, 0).some((q) => q.question.startsWith('What does the text say')), 'off by default');
-  assert.equal(new BuiltinQAGenerator({ about: true }).id, 'builtin-v4-about');
+  assert.deepEqual(builtinQAs(passage, 30, 0), qas, 'on by default');
+  assert.ok(!builtinQAs(passage, 30, 0, { about: false }).some((q) => q.question.startsWith('What does the text say')), 'off with about: false');
+  assert.deepEqual([new BuiltinQAGenerator().id, new BuiltinQAGenerator({ about: false }).id], ['builtin-v5', 'builtin-v4']);
 });
 
