@@ -87,7 +87,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
       adapterDir: staged, publishedDir: store.adapterDir(d.doc), checkpointDir: store.checkpointDir(d.doc), cacheDir: store.cacheDir,
     };
     o.log(`job ${d.doc}: started (attempt ${job.attemptsMade + 1})`);
-    const env = { ...process.env, OMP_NUM_THREADS: String(o.threads), OPENBLAS_NUM_THREADS: String(o.threads), LIFT_CACHE_DIR: store.cacheDir };
+    // LIFT_THREADS too: the addon reads it before OMP_NUM_THREADS, so a LIFT_THREADS of the worker's own
+    // environment would otherwise override --threads. The thread count changes the adapter's last bits (the
+    // order of float sums): workers that share jobs need the same --threads for resumed jobs to be bit-identical.
+    const env = { ...process.env, OMP_NUM_THREADS: String(o.threads), OPENBLAS_NUM_THREADS: String(o.threads), LIFT_THREADS: String(o.threads), LIFT_CACHE_DIR: store.cacheDir };
     // Progress is sent without waiting: while Redis is away, ioredis queues it and sends it on reconnect.
     const child = startAbsorbChild(spec, { cwd: store.root, env, onEvent: (e) => void job.updateProgress(e).catch(() => {}) });
     const run = { child, reason: null as Reason | null };

@@ -48,7 +48,8 @@ describe('lift serve --queue + lift worker', { skip: redisSkip || (haveModel ? f
 
     // The same document on the embedded engine: the same adapter, byte for byte.
     const data2 = join(tmp.dir, 'embedded');
-    server = await startServer(['--model', MODEL_BIN, '--data', data2]);
+    // One thread, as the worker's job (--threads 1): the thread count changes the last bits of the sums.
+    server = await startServer(['--model', MODEL_BIN, '--data', data2], { LIFT_THREADS: '1' });
     const id2 = await post(server.url, text, 'one');
     await allReady(server.url, [id2], 120_000);
     const w = (d: string, i: string): Buffer => readFileSync(join(d, 'adapters', i, 'adapter_model.safetensors'));
