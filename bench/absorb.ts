@@ -17,6 +17,7 @@ import type { LoadedModel } from '../src/model/load.js';
 import { withBf16Weights } from '../src/model/compute.js';
 import { randomModel, SMOLLM2_135M } from './engine.js';
 import { Output, log, type BenchArgs } from './util.js';
+import { threadsFlag } from './threads-flag.js';
 import { benchPrepare } from './absorb-prep.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
@@ -27,7 +28,7 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
   const adapter = (args.flags.get('adapter') ?? 'gated-memory') as 'gated-memory' | 'lora';
   const budget = Number(args.flags.get('budget') ?? 2048);
   const packTokens = args.flags.has('pack') ? Number(args.flags.get('pack')) : DEFAULT_PACK_TOKENS;
-  native.setThreads(Number(args.flags.get('threads') ?? 2));
+  native.setThreads(threadsFlag(args.flags.get('threads'), 2));
   const out = new Output(args.json);
   const tokDir = join(SHARED, 'tokenizers', 'smollm2');
   const tokenizer = HFTokenizer.fromFiles(join(tokDir, 'tokenizer.json'), join(tokDir, 'tokenizer_config.json'));

@@ -23,6 +23,7 @@ import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
 import { GGUF_FILE_TYPES, type GGUFFileType } from '../src/model/gguf-types.js';
 import { randomModel } from './engine.js';
 import { Output, log, median, type BenchArgs } from './util.js';
+import { threadsFlag } from './threads-flag.js';
 
 const SHAPES: Record<string, Record<string, unknown>> = {
   small: { hidden_size: 1024, num_hidden_layers: 4, num_attention_heads: 16, num_key_value_heads: 4, intermediate_size: 2816, vocab_size: 512 },
@@ -120,7 +121,7 @@ export async function benchQuant(args: BenchArgs): Promise<void> {
   const types = (args.flags.get('types') ?? 'f32,bf16,q8_0,q4_k_m').split(',') as GGUFFileType[];
   for (const t of types) if (!GGUF_FILE_TYPES.includes(t)) throw new Error(`--types: ${t} is not one of ${GGUF_FILE_TYPES.join(', ')}`);
   const T = Number(args.flags.get('tokens') ?? 512), decode = Number(args.flags.get('decode') ?? 32);
-  const reps = Number(args.flags.get('reps') ?? 2), threads = Number(args.flags.get('threads') ?? 2);
+  const reps = Number(args.flags.get('reps') ?? 2), threads = threadsFlag(args.flags.get('threads'), 2);
   const out = new Output(args.json);
   const dir = mkdtempSync(join(tmpdir(), 'lift-bench-quant-'));
   try {

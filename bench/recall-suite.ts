@@ -22,6 +22,7 @@ import { readStories } from '../src/eval/datasets/planted.js';
 import { FACT_FAMILIES, PROBE_FORMS, factDocument } from '../src/eval/datasets/facts.js';
 import { probeAll, qaCoverage, type FormItem } from '../src/eval/recall-forms.js';
 import { Output, log, type BenchArgs } from './util.js';
+import { threadsFlag } from './threads-flag.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 const BUDGET = 128;
@@ -64,7 +65,7 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
   const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall suite needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
-  native.setThreads(Number(args.flags.get('threads') ?? 1));
+  native.setThreads(threadsFlag(args.flags.get('threads'), 1));
   const list = (k: string, d: string) => (args.flags.get(k) ?? d).split(',').filter(Boolean);
   const lengths = list('lengths', '2048,4096,8192,16384').map(Number);
   const seeds = list('seeds', '1,2,3,4,5').map(Number);

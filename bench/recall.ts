@@ -23,6 +23,7 @@ import { readStories, plantedDocument } from '../src/eval/datasets/planted.js';
 import { recall } from '../src/eval/recall.js';
 import type { AdapterHooks } from '../src/model/llama.js';
 import { Output, log, type BenchArgs } from './util.js';
+import { threadsFlag } from './threads-flag.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 const BUDGET = 128;
@@ -90,7 +91,7 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
   const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
   if (!existsSync(modelPath) || !existsSync(dataPath)) throw new Error(`recall bench needs ${modelPath} and ${dataPath} (set LIFT_SHARED)`);
-  native.setThreads(Number(args.flags.get('threads') ?? 1)); // a 260K-parameter model: one thread is fastest
+  native.setThreads(threadsFlag(args.flags.get('threads'), 1)); // a 260K-parameter model: one thread is fastest
   // --only / --skip TEXT: run the configurations whose "adapter variant" does / does not contain TEXT
   const only = args.flags.get('only'), skip = args.flags.get('skip');
   const out = new Output(args.json);
