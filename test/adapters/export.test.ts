@@ -21,6 +21,7 @@ import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
 
 const DIR = 'models/stories260K';
 const PROMPT = 'Once upon a time, there was a little dog named Max. He liked to run in the park';
+/** Largest |Δ log p| of our adapter vs llama.cpp with the exported LoRA GGUF (docs/correctness.md; 3.7e-5 seen). */
 const TOL = 1e-4;
 const root = mkdtempSync(join(tmpdir(), 'lift-export-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -94,7 +95,7 @@ test('PEFT files of a LoRA trained on an interleaved base match Hugging Face + P
   }
   t.diagnostic(`max |Δ logit| vs PyTorch: ${d.toExponential(2)} with the adapter (its effect ${effect.toFixed(2)}), ${d0.toExponential(2)} without`);
   assert.ok(effect > 0.5, 'the adapter changes the logits');
-  assert.ok(d0 < 1e-4 && d < 1e-4, `max |Δ logit| ${d} (without adapter ${d0})`);
+  assert.ok(d0 <= 5e-5 && d <= 5e-5, `max |Δ logit| ${d} (without adapter ${d0})`); // docs/correctness.md (1.7e-5 seen)
   back.dispose();
   lora.dispose();
   loaded.model.dispose();

@@ -12,6 +12,10 @@ import { seededRandom } from '../../src/adapters/init.js';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { tinyConfig, tinyModel, randomIds, maxAbs } from './tiny.js';
 
+/** Gated Memory vs its float64 reference (docs/correctness.md): the forward, and each gradient against central
+ * finite differences, relative to max(1, max |g|). */
+const GM_FWD_TOL = 2e-6, GM_GRAD_TOL = 2e-6;
+
 const logits = (model: LlamaModel, ids: Int32Array, adapter: GatedMemoryAdapter | null): Float32Array =>
   tidy(() => model.forward(ids, { adapter }).toArray());
 
@@ -203,7 +207,9 @@ test(`gradient check (memoryInput '${memoryInput}'): the whole Gated Memory path
   const p64 = Object.fromEntries(keys.map((k, i) => [k, Float64Array.from(layer0[i].f32())])) as Record<string, F64>;
   const q64 = Float64Array.from(q.f32()), a64 = Float64Array.from(a.f32());
   const ref = refMix(p64, q64, a64, T, H, D, K, G, layer);
-  assert.ok(maxAbs(out.f32(), ref) < 1e-5, `forward differs from the float64 reference by ${maxAbs(out.f32(), ref)}`);
+  const fwd = maxAbs(out.f32(), ref);
+  console.log(`  ${layer ? 'layer' : 'head'} input: forward max|Δ| vs float64 ${fwd.toExponential(2)}`);
+  assert.ok(fwd <= GM_FWD_TOL, `forward differs from the float64 reference by ${fwd}`);
   tape.backward(out, w);
   const gates = gm.lastGates()[0];
   assert.ok(Math.max(...gates) - Math.min(...gates) > 0.05 || gates.some((g) => g > 0.2), `the gates should vary: ${gates}`);
@@ -221,7 +227,8 @@ test(`gradient check (memoryInput '${memoryInput}'): the whole Gated Memory path
       worst = Math.max(worst, Math.abs(fd - grad[i]));
       scale = Math.max(scale, Math.abs(fd));
     }
-    assert.ok(worst <= 1e-5 + 1e-4 * scale, `${name}: analytic vs finite differences differ by ${worst} (max |g| ${scale})`);
+    console.log(`  ${layer ? 'layer' : 'head'} input ${name}: gradient max|Δ| vs finite differences ${worst.toExponential(2)} (max |g| ${scale.toExponential(2)})`);
+    assert.ok(worst <= GM_GRAD_TOL * Math.max(1, scale), `${name}: analytic vs finite differences differ by ${worst} (max |g| ${scale})`);
     assert.ok(scale > 1e-3, `${name}: gradient should not vanish in this check`);
   };
   keys.forEach((k, i) => check(k, p64[k], layer0[i].grad!.f32()));

@@ -38,8 +38,9 @@ test('tiny Llama + LoRA: loss, adapter gradients and 5 AdamW steps match PyTorch
   tape.backward(loss);
   const lossDiff = Math.abs(loss.item() - fx.loss);
   console.log(`  logits max|Δ| ${logitDiff.toExponential(2)}; loss ours ${loss.item()} torch ${fx.loss} |Δ| ${lossDiff.toExponential(2)}`);
-  assert.ok(logitDiff < 1e-5, `logits differ by ${logitDiff}`);
-  assert.ok(lossDiff < 1e-5);
+  // docs/correctness.md: logits 3e-6, loss 1e-6, gradients 1e-6, AdamW losses 2e-6 (seen 1.0e-6, 0, 2.8e-7, 7.2e-7).
+  assert.ok(logitDiff <= 3e-6, `logits differ by ${logitDiff}`);
+  assert.ok(lossDiff <= 1e-6, `loss differs by ${lossDiff}`);
   let worst = 0;
   for (const p of lora.parameters()) {
     const want = decode(fx.grads[p.name]);
@@ -47,7 +48,7 @@ test('tiny Llama + LoRA: loss, adapter gradients and 5 AdamW steps match PyTorch
     const scale = Math.max(...Array.from(want, Math.abs));
     worst = Math.max(worst, d);
     console.log(`  ${p.name}: max|Δ| ${d.toExponential(2)} (max |g| ${scale.toExponential(2)})`);
-    assert.ok(d < 1e-5 + 1e-4 * scale, `${p.name}: gradient differs by ${d}`);
+    assert.ok(d <= 1e-6, `${p.name}: gradient differs by ${d} (max |g| ${scale})`);
   }
   assert.equal(lora.parameters().length, 2 * 7 * config.num_hidden_layers);
   // Frozen base: no gradient buffers.
@@ -71,7 +72,7 @@ test('tiny Llama + LoRA: loss, adapter gradients and 5 AdamW steps match PyTorch
   }
   const ld = maxAbsDiff(losses, fx.losses);
   console.log(`  AdamW losses ours ${losses.map((x) => x.toFixed(6)).join(' ')}\n  torch            ${fx.losses.map((x) => x.toFixed(6)).join(' ')}  max|Δ| ${ld.toExponential(2)}`);
-  assert.ok(ld < 2e-5, `AdamW trajectory differs by ${ld}`);
+  assert.ok(ld <= 2e-6, `AdamW trajectory differs by ${ld}`);
   assert.ok(losses[5] < losses[0] - 0.1, 'the adapter must learn');
   // Base weights bit-identical after training.
   model.parameters().forEach((t, i) => assert.deepEqual(t.f32(), before[i], `${t.name} changed`));

@@ -13,11 +13,12 @@ import { convertModel } from '../../src/model/convert.js';
 
 const DIR = 'models/stories260K';
 const PROMPT = 'Once upon a time, there was a little dog named Max. He liked to run in the park with his friend';
-const TOL = 1e-4;
+/** Largest |Δ log p| vs llama.cpp (docs/correctness.md; 1.4e-5 seen). */
+const TOL = 3e-5;
 
 import { compare, llamaCppLogProbs, llamaCppTokens, ourLogProbs, ourTokens, requireLlama } from '../helpers/llamacpp.js';
 
-test('llama.cpp and LIFT.ts agree on stories260K.gguf log-probabilities at every position (1e-4)', async (t) => {
+test('llama.cpp and LIFT.ts agree on stories260K.gguf log-probabilities at every position (3e-5)', async (t) => {
   if (!requireShared(t, DIR)) return;
   const llama = await requireLlama(t);
   if (!llama) return;

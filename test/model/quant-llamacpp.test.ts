@@ -52,7 +52,7 @@ test('llama.cpp reads our quantized GGUFs like we do, for every type (per-type t
     const ref = (await llamaCppLogProbs(llama, f32, ids)).logp;
     const f32d = compare(ourLogProbs(f32, ids), ref);
     t.diagnostic(`f32: max |Δ log p| ours vs llama.cpp ${f32d.all.toExponential(2)}`);
-    assert.ok(f32d.all <= 1e-3, `f32 ${f32d.all}`);
+    assert.ok(f32d.all <= 1e-5, `f32 ${f32d.all}`); // docs/quantization.md (3.4e-6 seen)
     const f32Bytes = bytesOf(f32);
     const failures: string[] = [];
     for (const [type, tol, maxRatio] of TOL) {
