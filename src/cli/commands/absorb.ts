@@ -29,8 +29,9 @@ import { builtRecipe, recipeToFlags } from '../recipe-flags.js';
 import { MEASURED_PRESET_NAMES } from '../../lift/measured.js';
 import { absorbRecipe } from '../absorb-recipe.js';
 import { evaluateForCli, readHeldoutText } from '../absorb-evaluate.js';
+import { parseBatch, parseEpochs, presetChoiceOptions, type PresetChoiceFlags } from '../recipe-options.js';
 
-export interface AbsorbFlags {
+export interface AbsorbFlags extends PresetChoiceFlags {
   model: string;
   out: string;
   title?: string;
@@ -42,13 +43,6 @@ export interface AbsorbFlags {
   /** --evaluate / --heldout-text FILE (src/cli/absorb-evaluate.ts). */
   evaluate?: boolean;
   heldoutText?: string;
-  qaMaxTokens: number;
-  qaAcceptance: 'lenient' | 'exact';
-  lossAverage: 'samples' | 'tokens';
-  bos: 'model' | 'never';
-  gmGateBias: 'attention' | 'none';
-  answerStop: 'blank-line' | 'eos';
-  warmupScope: 'run' | 'stage';
   preset?: string;
   guard: 'none' | 'kl' | 'replay';
   guardLambda: number;
@@ -109,7 +103,7 @@ docs/fidelity.md lists every difference and why our defaults differ.
 `;
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('absorb')
     .description('Fine-tune a long document into an adapter (LIFT), written to --out')
     .argument('<documents...>', 'document(s) to absorb; several train one adapter, each under its own title (its file name)')
@@ -120,14 +114,9 @@ export function register(program: Command): void {
     .option('--no-ct', 'train on plain segments instead of contextualized samples (§2)')
     .addOption(new Option('--qa <n>', 'auxiliary QA pairs (§3)').default(10).argParser(numberFlag('qa', 0, 10000, true)))
     .option('--qa-generator <spec>', "'builtin' (no model needed), 'self' (the base model) or an OpenAI-compatible URL", 'builtin')
-    .option('--qa-model <name>', 'model name for an OpenAI-compatible --qa-generator (key from OPENAI_API_KEY)')
-    .addOption(new Option('--qa-max-tokens <n>', "longest QA-synthesis reply of --qa-generator self (paper: 1024)").default(200).argParser(numberFlag('qa-max-tokens', 1, 1e6, true)))
-    .addOption(new Option('--qa-acceptance <how>', "a QA's evidence: each line in the window after normalising spaces, a retry on a new window ('lenient'), or the whole evidence verbatim, retries on the same window ('exact', the paper)").choices(['lenient', 'exact']).default('lenient'))
-    .addOption(new Option('--loss-average <how>', "average token losses per sample, every sample weighing the same ('samples'), or over all tokens of the batch ('tokens', the paper's code)").choices(['samples', 'tokens']).default('samples'))
-    .addOption(new Option('--bos <when>', "BOS before training samples and answer prompts: the model's convention, or never (the paper's code)").choices(['model', 'never']).default('model'))
-    .addOption(new Option('--gm-gate-bias <b>', "Gated Memory gate output bias on models with attention biases ('attention') or never ('none', the paper's code)").choices(['attention', 'none']).default('attention'))
-    .addOption(new Option('--answer-stop <how>', "recorded for answering: stop at a blank line and trim, or the raw output to EOS (the paper)").choices(['blank-line', 'eos']).default('blank-line'))
-    .addOption(new Option('--warmup-scope <s>', "one warm-up per run, or transformers' per stage from lr 0 (the paper's code)").choices(['run', 'stage']).default('run'))
+    .option('--qa-model <name>', 'model name for an OpenAI-compatible --qa-generator (key from OPENAI_API_KEY)');
+  for (const o of presetChoiceOptions()) cmd.addOption(o);
+  cmd
     .addOption(new Option('--preset <name>', 'a named recipe filling every flag not given (paper: the authors\' code; ours: the defaults; tiny: measured best for heads ≤ 16 wide, the default there when no recipe flag is given)').choices([...PRESET_NAMES, ...MEASURED_PRESET_NAMES]))
     .addOption(new Option('--guard <kind>', 'forgetting guard on general text').choices(['none', 'kl', 'replay']).default('none'))
     .addOption(new Option('--guard-lambda <x>', 'weight of the guard loss').default(1).argParser(numberFlag('guard-lambda', 0)))
@@ -167,23 +156,10 @@ export function register(program: Command): void {
     });
 }
 
-function parseEpochs(s: string | undefined): [number, number] | undefined {
-  if (s === undefined) return undefined;
-  const m = /^(\d+),(\d+)$/.exec(s);
-  if (!m) throw new Error(`--epochs: expected two integers like 3,5, got "${s}"`);
-  if (Number(m[1]) + Number(m[2]) === 0) throw new Error(`--epochs: expected at least one epoch in all, got "${s}" (an untrained adapter answers like the base model)`);
-  return [Number(m[1]), Number(m[2])];
-}
-function parseBatch(s: string | undefined): number | 'full' | undefined {
-  if (s === undefined || s === 'full') return s as 'full' | undefined;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--batch-size: expected a positive integer or 'full', got "${s}"`);
-  return n;
-}
-
 /** `explicit`: flags typed on the command line, which a --preset or a --recipe file does not override. */
 export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
-  parseEpochs(flags.epochs), parseBatch(flags.batchSize); // flags first, then files
+  if (flags.epochs !== undefined) parseEpochs(flags.epochs); // flags first, then files
+  if (flags.batchSize !== undefined) parseBatch(flags.batchSize);
   const fileRecipe = flags.recipe ? readRecipeFile(flags.recipe) : null;
   const paths = typeof docPaths === 'string' ? [docPaths] : docPaths;
   // --title names one document; several are each titled by their file name (their own title in the prompts).
