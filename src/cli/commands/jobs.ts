@@ -28,7 +28,12 @@ const fraction = (j: Job): number | null => {
 };
 
 export function register(program: Command): void {
-  const jobs = program.command('jobs').description('List, retry or cancel absorb jobs on a `lift serve --queue` Redis');
+  const jobs = program.command('jobs').description('List, retry or cancel absorb jobs on a `lift serve --queue` Redis').addHelpText('after', `
+Examples:
+  lift jobs list --queue redis://127.0.0.1:6379
+  lift jobs list --queue redis://127.0.0.1:6379 --json
+  lift jobs retry doc_0123abcd --queue redis://127.0.0.1:6379
+  lift jobs cancel doc_0123abcd --queue redis://127.0.0.1:6379`);
   jobs
     .command('list')
     .requiredOption('--queue <url>', 'the Redis of the server (redis://HOST:PORT)')
