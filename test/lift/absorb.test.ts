@@ -32,9 +32,19 @@ test('absorb trains an adapter that lowers the document NLL; files round-trip; a
   native.setThreads(1);
   const loaded = loadModelFromPath(MODEL());
   const events: string[] = [];
+  // The builtin generator asks about rare names (Olo, Splash), not the kite's (Zippy, said 4 times); one QA a model
+  // might write about the kite, in other words than the question below, stands in for `--qa-generator self`.
+  const builtin = new BuiltinQAGenerator();
+  const qaGenerator = {
+    id: 'builtin+kite',
+    generate: async (passage: string, n: number, o?: { seed?: number }) => [
+      { question: "What was the name of Pia's red kite?", answer: 'Zippy', evidence: ['Pia had a red kite called Zippy.'] },
+      ...(await builtin.generate(passage, n - 1, o)),
+    ],
+  };
   const r = await absorb(loaded, { title: 'Pia', text: DOC }, {
     adapter: 'lora', lora: { r: 8, lora_alpha: 16 }, lr: 3e-3, contextBudget: 128, epochs: [4, 4], batchSize: 4, qa: 3,
-    qaGenerator: new BuiltinQAGenerator(), seed: 3, onEvent: (e) => events.push(e.type),
+    qaGenerator, seed: 3, onEvent: (e) => events.push(e.type),
   });
   assert.ok(events.includes('prepare') && events.includes('qa') && events.includes('train'));
   assert.equal(r.qas.length, 3);
