@@ -18,14 +18,14 @@ export { applyChatTemplate } from './text/chat-template.js';
 export { LoraAdapter, ALL_LINEAR, type LoraConfig } from './adapters/lora.js';
 export { GatedMemoryAdapter, type GatedMemoryOptions } from './adapters/gated-memory.js';
 export { saveAdapter, loadAdapter, BaseModelMismatchError, type Adapter, type LiftManifest } from './adapters/files.js';
-export { absorb, PAPER_DEFAULTS, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
+export { absorb, PAPER_DEFAULTS, type AnchorOn, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
 // The recipe as data (one type, one table of checks, defaults → preset → file → flags) and the presets, which are
 // partial recipes of it: recipeAbsorbOptions is the one way from a recipe to absorb()'s options.
 export { parseRecipe, readRecipeFile, mergeRecipes, recipeAbsorbOptions, recipeOptimizer, RecipeError, RECIPE_FIELDS, type Recipe, type RecipeOptimizer } from './lift/recipe.js';
 export { PRESETS, OURS_DEFAULTS, presetByName, presetRecipe, presetAbsorbOptions, presetAskOptions, presetBudget, presetRecord, type Preset, type AnswerStop, type QAAcceptance } from './lift/presets.js';
 export { MEASURED_PRESETS, TINY_PRESET, measuredPresetFor, type MeasuredPreset } from './lift/measured.js';
 export { ask, type AskOptions } from './lift/ask.js';
-export { train, type TrainSample, type TrainerOptions, type TrainEvent, type AnchorOn } from './lift/trainer.js';
+export { train, type TrainSample, type TrainerOptions, type TrainEvent } from './lift/trainer.js';
 export { answerMask, answerRecitations } from './lift/answers.js';
 export { recall, recallPrompt, inContextPrompt, type RecallItem, type RecallResult } from './eval/recall.js';
 export { evaluateAbsorbed, containsAnswer, type Evaluation, type EvaluationInput } from './lift/evaluate.js';

@@ -12,7 +12,7 @@ import { drive, AbortedError } from './pace.js';
 import type { QAPair } from './qa/types.js';
 import type { Stage, TrainSample } from './trainer.js';
 import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
-import type { AbsorbDocument, AbsorbEvent, AbsorbOptions, AbsorbSettings } from './absorb.js';
+import type { AbsorbDocument, AbsorbEvent, AbsorbOptions, AbsorbSettings, AnchorOn } from './absorb.js';
 
 /** One document on its way to samples: its tokens (title at the head), segments, QAs and their samples. */
 export interface Prepared {
@@ -77,6 +77,17 @@ export async function synthesizeQAs(loaded: LoadedModel, prepared: Prepared[], o
   }
 }
 
+/**
+ * A sample's anchor rows (TrainSample.anchorRows) under the anchor mode `on`: 'known' everywhere (the trainer
+ * reads the base's ranking in the pass); none on QA samples under 'segments' and 'answers'; under 'answers' the
+ * recitation's own rows (`rows`: 0 on the document's answer tokens, answers.ts anchorRowsFor); else every row.
+ */
+export function anchorRowsOf(on: AnchorOn, kind: string | undefined, rows?: Float32Array): TrainSample['anchorRows'] {
+  if (on === 'known') return 'known';
+  if (kind === 'qa') return on === 'all' ? undefined : 0;
+  return on === 'answers' ? rows : undefined;
+}
+
 export interface TrainingStages {
   stages: Stage[];
   /** Answer recitation samples made (all copies, all documents). */
@@ -95,7 +106,14 @@ export async function trainingStages(loaded: LoadedModel, prepared: Prepared[], 
   // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
   // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
   const take = int32Arena();
-  const toTrain = (x: Sample): TrainSample => ({ input: take(x.input), labels: take(x.labels), kind: x.kind });
+  // With the anchor, each sample carries its anchor rows (anchorRowsOf): the anchor mode stops here.
+  const anchorOf = (kind: string | undefined, rows?: Float32Array) => (s.anchor > 0 ? anchorRowsOf(s.anchorOn, kind, rows) : undefined);
+  const toTrain = (x: Sample, rows?: Float32Array): TrainSample => {
+    const t: TrainSample = { input: take(x.input), labels: take(x.labels), kind: x.kind };
+    const a = anchorOf(x.kind, rows);
+    if (a !== undefined) t.anchorRows = a;
+    return t;
+  };
   // 'answers': the anchor is lifted where the document holds a QA's answer.
   const lifted = s.anchorOn === 'answers' && s.anchor > 0;
   const nRecite = o.answerRecitations ?? 0;
@@ -107,7 +125,7 @@ export async function trainingStages(loaded: LoadedModel, prepared: Prepared[], 
     const mask = lifted ? answers : null;
     if (mask) liftedTokens += mask.reduce((a, v) => a + v, 0);
     // A recitation sample of `segment`, with the anchor's rows when it is lifted on the answers.
-    const recitation = (x: Sample, segment: SegmentView): TrainSample => (mask ? { ...toTrain(x), anchorRows: anchorRowsFor(x, segment, mask) } : toTrain(x));
+    const recitation = (x: Sample, segment: SegmentView): TrainSample => toTrain(x, mask ? anchorRowsFor(x, segment, mask) : undefined);
     // Each converted as soon as it is made.
     segTrain.push(...await drive(segmentSampleSteps(tok, p.docI32, p.segments, s.lengths, sampleOpts(p.seed), (x, i) => recitation(x, p.segments[i])), phaseProgress(o, 'building samples')));
     // Answer recitations (answers.ts), seeded apart from the segment samples (seed + 1 + k for copy k).
@@ -119,7 +137,7 @@ export async function trainingStages(loaded: LoadedModel, prepared: Prepared[], 
   const [e1, e2] = s.epochs;
   const stages = [
     { name: 'segments', epochs: e1, samples: segTrain },
-    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...reciteTrain, ...prepared.flatMap((p) => p.qaSamples).map(toTrain)] },
+    { name: 'segments+qa', epochs: e2, samples: [...segTrain, ...reciteTrain, ...prepared.flatMap((p) => p.qaSamples).map((x) => toTrain(x))] },
   ].filter((st) => st.epochs > 0 && st.samples.length > 0);
   return { stages, recitations: reciteTrain.length, liftedTokens: lifted ? liftedTokens : null };
 }

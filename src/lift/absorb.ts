@@ -20,11 +20,21 @@ import { readCheckpointState } from './checkpoint.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { DEFAULT_PACK_TOKENS } from './packed.js';
-import { train, type TrainEvent, type TrainResult, type TrainerOptions, type GuardOptions, type AnchorOn } from './trainer.js';
+import { train, type TrainEvent, type TrainResult, type TrainerOptions, type GuardOptions } from './trainer.js';
 import { PAPER_DEFAULTS } from './presets.js';
 import { documentHead, synthesizeQAs, tokenizeDocuments, trainingStages, type Prepared, type TrainingStages } from './absorb-samples.js';
 import { buildGuard, GUARD_DEFAULTS } from './guard.js';
 import { planner } from './absorb-plan.js';
+
+/**
+ * Where the anchor (AbsorbOptions.anchor) applies: 'all' positions; 'known' — every position except those whose
+ * label the base does not already rank first (the document's new facts), which CE alone then moves; 'segments' —
+ * every position of the recitation samples and none of the QA samples, whose few answer tokens are what a
+ * question asks, so CE may make them certain; 'answers' — as 'segments', and also not where the document holds a
+ * QA's answer (answers.ts). The sample-building step turns the mode into each sample's anchor rows
+ * (absorb-samples.ts anchorRowsOf): the trainer weighs rows, it knows no modes.
+ */
+export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -232,7 +242,6 @@ function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardOptions
     warmupScope: o.warmupScope,
     schedule: o.schedule,
     anchor: o.anchor,
-    anchorOn: s.anchorOn,
     lossAverage: o.lossAverage,
     packTokens: o.packTokens,
     seed: s.seed,

@@ -8,7 +8,7 @@
 // so its gradients equal the per-sample loop's within float32 rounding (test/lift/packed.test.ts).
 import { Tape, add, crossEntropy, klDivergence, tidy, IGNORE_INDEX as IGNORE } from '../engine/index.js';
 import type { LlamaModel } from '../model/llama.js';
-import { knownRows, supervisedTokens, type AnchorOn, type GuardOptions, type TrainableAdapter, type TrainSample } from './trainer.js';
+import { knownRows, supervisedTokens, type GuardOptions, type TrainableAdapter, type TrainSample } from './trainer.js';
 
 /** Default tokens per packed pass (TrainerOptions.packTokens): measured in docs/speed.md. */
 export const DEFAULT_PACK_TOKENS = 1024;
@@ -60,20 +60,20 @@ function supervisedRows(labels: Int32Array): Int32Array | null {
  * gradients accumulated into the adapter. Returns Σᵢ wᵢ·CEᵢ over the samples that supervise a token (what the
  * looped trainer reports), or a non-finite number when the differentiated loss is not finite (no backward then).
  */
-export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], weights: readonly number[], anchor: { beta: number; on: AnchorOn }): number {
+export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], weights: readonly number[], beta: number): number {
   const { ids, labels, offsets } = packSamples(samples);
   const T = ids.length;
   const n = samples.map(supervisedTokens);
   // CE row weights wᵢ/nᵢ. A sample without a supervised token adds nothing at all (as in the loop, its anchor
   // too).
   const ceRows = new Float32Array(T);
-  // The anchor's row weights wᵢ·aₜ/Tᵢ; samples it skips (QA under 'segments'/'answers') keep 0.
+  // The anchor's row weights wᵢ·aₜ/Tᵢ (aₜ: the sample's anchorRows); samples it skips (anchorRows 0) keep 0.
   const klRows = new Float32Array(T);
   let anchored = false;
   samples.forEach((s, i) => {
     if (n[i] === 0) return;
     ceRows.fill(weights[i] / n[i], offsets[i], offsets[i + 1]);
-    if (anchor.beta > 0 && !((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa')) anchored = true;
+    if (beta > 0 && s.anchorRows !== 0) anchored = true;
   });
   if (!n.some((k) => k > 0)) return 0;
   const tape = new Tape();
@@ -81,12 +81,11 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
   const ref = anchored ? tidy(() => model.forward(ids, { offsets })) : null;
   try {
     if (ref) {
-      const known = anchor.on === 'known' ? knownRows(ref, labels) : null;
+      const known = samples.some((s) => s.anchorRows === 'known') ? knownRows(ref, labels) : null;
       samples.forEach((s, i) => {
-        if (n[i] === 0 || ((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa')) return;
-        const len = offsets[i + 1] - offsets[i], base = weights[i] / len;
-        const rows = anchor.on === 'answers' ? s.anchorRows : undefined;
-        for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (known ? known[offsets[i] + t] : rows ? rows[t] : 1);
+        if (n[i] === 0 || s.anchorRows === 0) return;
+        const len = offsets[i + 1] - offsets[i], base = weights[i] / len, rows = s.anchorRows;
+        for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (rows === 'known' ? known![offsets[i] + t] : rows ? rows[t] : 1);
       });
     }
     // Without the anchor only the supervised rows need logits: a contextualized sample's context rows skip the
@@ -96,7 +95,7 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
       const logits = model.forward(ids, { adapter, offsets, rows: sel ?? undefined });
       const c = sel ? crossEntropy(logits, labels.filter((_, t) => labels[t] !== IGNORE), { inPlace: true, rowWeights: ceRows.filter((_, t) => labels[t] !== IGNORE) })
         : crossEntropy(logits, labels, { inPlace: ref === null, rowWeights: ceRows });
-      return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: klRows, divisor: 1 }), anchor.beta) : c.loss, ce: c.loss };
+      return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: klRows, divisor: 1 }), beta) : c.loss, ce: c.loss };
     });
     const l = loss.item();
     if (!Number.isFinite(l)) return l;

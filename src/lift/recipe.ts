@@ -10,8 +10,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { FormatError } from '../io/errors.js';
 import { adamwSettings, type AdamWOptions } from '../engine/optim.js';
-import type { AbsorbOptions } from './absorb.js';
-import type { AnchorOn } from './trainer.js';
+import type { AbsorbOptions, AnchorOn } from './absorb.js';
 
 /** AdamW's settings as a recipe spells them (engine/optim.ts ADAMW_DEFAULTS). */
 export interface RecipeOptimizer { beta1?: number; beta2?: number; eps?: number; weight_decay?: number; clip?: number }

@@ -36,16 +36,18 @@ export function sampleWeights(batch: readonly Pick<TrainSample, 'labels'>[], mod
   return n.map((k) => (total > 0 ? k / total : 0));
 }
 
-/** Where the anchor applies (see TrainerOptions.anchorOn). */
-export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
-
 /** One training sequence: labels[i] is the token to predict after input[0..i] (src/lift/samples.ts) (−100 = no loss there). */
 export interface TrainSample {
   input: readonly number[] | Int32Array;
   labels: readonly number[] | Int32Array;
   kind?: string;
-  /** The anchor's row weights [input.length] for anchorOn 'answers' (absent: every row). */
-  anchorRows?: Float32Array;
+  /**
+   * The anchor's weight on each row of this sample (times TrainerOptions.anchor β): absent = 1 on every row; a
+   * Float32Array [input.length] = those weights; 0 = no anchor on this sample (the base's forward is skipped);
+   * 'known' = 1 where the base already ranks the label first and 0 where it does not (knownRows: read from the
+   * base's logits in the pass). absorb() maps its anchor modes to these (absorb-samples.ts anchorRowsOf).
+   */
+  anchorRows?: Float32Array | 'known' | 0;
 }
 
 export interface Stage {
@@ -81,20 +83,12 @@ export interface TrainerOptions extends AdamWOptions {
   seed?: number;
   guard?: GuardOptions | null;
   /**
-   * Beyond the paper: weight β of KL(base ‖ adapted) on the training samples themselves, added to their loss.
-   * It keeps every predicted distribution near the base's while the argmax moves to the document's token:
-   * the adapter learns what the document says without becoming certain of it (0 = off).
+   * Beyond the paper: weight β of KL(base ‖ adapted) on the training samples themselves, added to their loss,
+   * on each sample's rows as its TrainSample.anchorRows weighs them. It keeps every predicted distribution near
+   * the base's while the argmax moves to the document's token: the adapter learns what the document says
+   * without becoming certain of it (0 = off).
    */
   anchor?: number;
-  /**
-   * Where the anchor applies: 'all' positions, 'known' — every position except those whose label the base
-   * does not already rank first (the document's new facts), which CE alone then moves — or 'segments': every
-   * position of the recitation samples (kind 'segment' / 'ct') and none of the QA samples, whose few answer
-   * tokens are what a question asks, so CE may make them certain — or 'answers': as 'segments', and also not
-   * on the rows of a recitation sample whose weight in TrainSample.anchorRows is 0 (the QAs' answers in the
-   * document, see answers.ts). (default 'all')
-   */
-  anchorOn?: AnchorOn;
   /**
    * How a batch's per-token losses are averaged into the step's loss (and its gradient):
    * 'samples' (default): the mean over samples of each sample's mean token loss — every sample weighs the same,
@@ -149,7 +143,11 @@ function fingerprintParts(stages: Stage[], opts: TrainerOptions, params: Tensor[
   const h = createHash('sha256');
   for (const s of stages) {
     h.update(`${s.name}:${s.samples.length}`);
-    for (const x of s.samples) h.update(Int32Array.from(x.input)).update(Int32Array.from(x.labels));
+    for (const x of s.samples) {
+      h.update(Int32Array.from(x.input)).update(Int32Array.from(x.labels));
+      // The anchor's rows are part of the sample (a run with other anchor rows is another run).
+      if (x.anchorRows !== undefined) h.update(x.anchorRows instanceof Float32Array ? x.anchorRows : `anchor:${x.anchorRows}`);
+    }
   }
   // checkpointEvery only says when to save: a run resumes under another value and ends the same.
   const { onEvent, signal, checkpointDir, checkpointEvery, guard, ...rest } = opts;
@@ -226,7 +224,7 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
           const ts = performance.now();
           const batch = ord.slice(state.batch * B, (state.batch + 1) * B).map((i) => st.samples[i]);
           const before = samplesDone;
-          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples', pack);
+          const acc = await accumulate(model, adapter, batch, opts.guard ?? null, state.step, opts.anchor ?? 0, pace, opts.lossAverage ?? 'samples', pack);
           if (acc === null) {
             // Aborted between two samples of the batch: its partial gradient is dropped and the checkpoint
             // points at this batch, so a resumed run redoes it whole and ends bit-identical.
@@ -319,27 +317,26 @@ async function carryOn(p: Pace): Promise<boolean> {
 }
 
 /** null when aborted between samples (the gradients then hold part of the batch: the caller zeroes them). */
-async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, average: LossAverage, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, beta: number, pace: Pace, average: LossAverage, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   // wᵢ on sample i's mean loss (sampleWeights): 1/B, or its share of the batch's supervised tokens. With the
   // anchor, wᵢ scales the sample's whole differentiated loss (CE + β·KL).
   const weights = sampleWeights(batch, average);
-  if (pack > 0) return accumulatePacked(model, adapter, batch, weights, guard, step, anchor, pace, pack);
+  if (pack > 0) return accumulatePacked(model, adapter, batch, weights, guard, step, beta, pace, pack);
   for (const [i, s] of batch.entries()) {
     if (!(await carryOn(pace))) return null;
     pace.onSample();
     const tape = new Tape();
     const ids = Int32Array.from(s.input);
     // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
-    const anchored = anchor.beta > 0 && !((anchor.on === 'segments' || anchor.on === 'answers') && s.kind === 'qa');
-    const ref = anchored ? tidy(() => model.forward(ids)) : null;
-    const rows = ref && anchor.on === 'known' ? knownRows(ref, s.labels) : anchor.on === 'answers' ? s.anchorRows : undefined;
+    const ref = beta > 0 && s.anchorRows !== 0 ? tidy(() => model.forward(ids)) : null;
+    const rows = ref && s.anchorRows === 'known' ? knownRows(ref, s.labels) : s.anchorRows instanceof Float32Array ? s.anchorRows : undefined;
     try {
       // `loss` is what is differentiated (CE + β·KL with the anchor); the reported task loss is the CE alone.
       const { loss, ce, count } = tape.record(() => {
         const logits = model.forward(ids, { adapter });
         const c = crossEntropy(logits, Int32Array.from(s.labels), { inPlace: ref === null });
-        return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: rows }), anchor.beta) : c.loss, ce: c.loss, count: c.count };
+        return { loss: ref ? add(c.loss, klDivergence(logits, ref, { rowWeights: rows }), beta) : c.loss, ce: c.loss, count: c.count };
       });
       if (count > 0) {
         // A non-finite differentiated loss (CE or the anchor's KL) makes the step's loss non-finite: skipped.
@@ -378,19 +375,19 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
  * One batch's loss and its gradients accumulated into the adapter's parameters' .grad, as a training step
  * computes them before AdamW (`step` picks the guard's samples): for comparing batched and looped passes.
  */
-export async function batchGradients(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'lossAverage' | 'packTokens' | 'guard'>, step = 0): Promise<{ loss: number; guardLoss: number | null }> {
+export async function batchGradients(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'lossAverage' | 'packTokens' | 'guard'>, step = 0): Promise<{ loss: number; guardLoss: number | null }> {
   const pace: Pace = { last: performance.now(), onSample: () => {}, report: () => {} };
-  const r = await accumulate(model, adapter, batch, opts.guard ?? null, step, { beta: opts.anchor ?? 0, on: opts.anchorOn ?? 'all' }, pace, opts.lossAverage ?? 'samples', opts.packTokens ?? DEFAULT_PACK_TOKENS);
+  const r = await accumulate(model, adapter, batch, opts.guard ?? null, step, opts.anchor ?? 0, pace, opts.lossAverage ?? 'samples', opts.packTokens ?? DEFAULT_PACK_TOKENS);
   return r!;
 }
 
 /** accumulate() with the batch (and the step's guard samples) in packs of up to `pack` tokens (packed.ts). */
-async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardOptions | null, step: number, anchor: { beta: number; on: AnchorOn }, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardOptions | null, step: number, beta: number, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   for (const group of packGroups(batch.map((s) => s.input.length), pack)) {
     if (!(await carryOn(pace))) return null;
     for (let k = 0; k < group.length; k++) pace.onSample();
-    total += packedTaskPass(model, adapter, group.map((i) => batch[i]), group.map((i) => weights[i]), anchor);
+    total += packedTaskPass(model, adapter, group.map((i) => batch[i]), group.map((i) => weights[i]), beta);
   }
   if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
   const samples = Array.from({ length: guard.perStep }, (_, k) => guard.samples[(step * guard.perStep + k) % guard.samples.length]);

@@ -19,7 +19,8 @@ import { seededRandom } from '../../src/engine/random.js';
 import { IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
 import { batchGradients, type GuardOptions, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
 import { packGroups, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
-import { absorb } from '../../src/lift/absorb.js';
+import { absorb, type AnchorOn } from '../../src/lift/absorb.js';
+import { anchorRowsOf } from '../../src/lift/absorb-samples.js';
 import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
 
 /** A random Llama with grouped-query attention (4 query heads over 2 KV heads) and q/k/v biases. */
@@ -48,9 +49,12 @@ function samplesFor(vocab: number, seed: number): TrainSample[] {
   return s;
 }
 
-async function grads(model: LlamaModel, lora: LoraAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'lossAverage' | 'packTokens' | 'guard'>) {
+/** The batch's gradients; `anchorOn` gives each sample its anchor rows as absorb's sample step does (anchorRowsOf). */
+async function grads(model: LlamaModel, lora: LoraAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'lossAverage' | 'packTokens' | 'guard'> & { anchorOn?: AnchorOn }) {
   for (const p of lora.parameters()) p.grad?.f32().fill(0);
-  const r = await batchGradients(model, lora, batch, opts, 1);
+  const { anchorOn, ...o } = opts;
+  const rows = anchorOn ? batch.map((s) => ({ ...s, anchorRows: anchorRowsOf(anchorOn, s.kind, s.anchorRows instanceof Float32Array ? s.anchorRows : undefined) })) : batch;
+  const r = await batchGradients(model, lora, rows, o, 1);
   return { ...r, g: lora.parameters().map((p) => ({ name: p.name ?? '?', g: p.grad ? p.grad.f32().slice() : new Float32Array(p.size) })) };
 }
 
@@ -64,7 +68,7 @@ async function compareAll(model: LlamaModel, vocab: number): Promise<number> {
   const batch = samplesFor(vocab, 7);
   const guardSamples = samplesFor(vocab, 8).map((s) => ({ input: s.input, labels: [...s.input.slice(1), IGN] }));
   const guard = (kind: 'kl' | 'replay'): GuardOptions => ({ kind, lambda: 0.7, samples: guardSamples, perStep: 3 });
-  const cases: [string, Pick<TrainerOptions, 'anchor' | 'anchorOn' | 'guard'>][] = [
+  const cases: [string, Pick<TrainerOptions, 'anchor' | 'guard'> & { anchorOn?: AnchorOn }][] = [
     ['plain', {}], ['anchor all', { anchor: 0.5, anchorOn: 'all' }], ['anchor known', { anchor: 0.5, anchorOn: 'known' }],
     ['anchor answers', { anchor: 0.5, anchorOn: 'answers' }], ['guard kl', { guard: guard('kl') }], ['guard replay + anchor segments', { guard: guard('replay'), anchor: 0.3, anchorOn: 'segments' }],
   ];

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
-import { train, learningRate, knownRows, type TrainEvent, type TrainSample, type AnchorOn } from '../../src/lift/trainer.js';
+import { train, learningRate, knownRows, type TrainEvent, type TrainSample } from '../../src/lift/trainer.js';
+import type { AnchorOn } from '../../src/lift/absorb.js';
+import { anchorRowsOf } from '../../src/lift/absorb-samples.js';
 import { Tensor, tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
@@ -151,8 +153,8 @@ test('the anchor (KL to the base on the training samples) learns the tokens with
   const run = async (anchor: number, anchorOn: 'all' | 'known' = 'all') => {
     const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
     const losses: number[] = [];
-    await train(model, lora, [{ name: 's1', epochs: 40, samples }], {
-      lr: 1e-2, batchSize: 'full', anchor, anchorOn, onEvent: (e) => e.type === 'step' && losses.push(e.loss),
+    await train(model, lora, [{ name: 's1', epochs: 40, samples: samples.map((s) => ({ ...s, anchorRows: anchorRowsOf(anchorOn, undefined) })) }], {
+      lr: 1e-2, batchSize: 'full', anchor, onEvent: (e) => e.type === 'step' && losses.push(e.loss),
     });
     const r = tidy(() => {
       const logits = model.forward(input, { adapter: lora }).f32(), V = model.config.vocab_size;
@@ -194,7 +196,7 @@ test('the anchor (KL to the base on the training samples) learns the tokens with
   model.dispose();
 });
 
-test("the anchor's sample modes: 'segments' skips QA samples; 'answers' also lifts it on the rows anchorRows zeroes", async (t) => {
+test("the anchor's sample modes as rows (anchorRowsOf): 'segments' skips QA samples; 'answers' also lifts it on the rows anchorRows zeroes", async (t) => {
   if (!requireShared(t, 'models/stories260K')) return;
   const { model, tokenizer } = loadModelFromPath(MODEL());
   const ids = tokenizer.encode('The purple turtle named Zog ate seven lemons on Tuesday.', { bos: true });
@@ -205,7 +207,8 @@ test("the anchor's sample modes: 'segments' skips QA samples; 'answers' also lif
   const lifted = new Float32Array(input.length).fill(1).fill(0, at, at + zog);
   const run = async (samples: TrainSample[], anchor: number, anchorOn: AnchorOn) => {
     const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
-    await train(model, lora, [{ name: 's1', epochs: 25, samples }], { lr: 1e-2, batchSize: 'full', anchor, anchorOn });
+    const rows = samples.map((s) => ({ ...s, anchorRows: anchorRowsOf(anchorOn, s.kind, s.anchorRows instanceof Float32Array ? s.anchorRows : undefined) }));
+    await train(model, lora, [{ name: 's1', epochs: 25, samples: rows }], { lr: 1e-2, batchSize: 'full', anchor });
     const weights = lora.parameters().map((p) => p.f32().slice());
     const pName = tidy(() => {
       const logits = model.forward(Int32Array.from(input), { adapter: lora }).f32(), V = model.config.vocab_size;

@@ -6,9 +6,9 @@
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { absorb, type AbsorbEvent } from '../../lift/absorb.js';
+import { absorb, type AbsorbEvent, type AnchorOn } from '../../lift/absorb.js';
 import { describePlan } from '../../lift/plan.js';
-import { AbortedError, type AnchorOn } from '../../lift/trainer.js';
+import { AbortedError } from '../../lift/trainer.js';
 import { loadDocument, readDocument } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { documentFolderFiles } from '../../lift/folder.js';
