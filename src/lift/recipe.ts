@@ -11,6 +11,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { FormatError } from '../io/errors.js';
 import { adamwSettings, type AdamWOptions } from '../engine/optim.js';
 import type { AbsorbOptions, AnchorOn } from './absorb.js';
+import { BuiltinQAGenerator } from './qa/builtin.js';
 
 /** AdamW's settings as a recipe spells them (engine/optim.ts ADAMW_DEFAULTS). */
 export interface RecipeOptimizer { beta1?: number; beta2?: number; eps?: number; weight_decay?: number; clip?: number }
@@ -213,21 +214,22 @@ export function mergeRecipes(...layers: (Recipe | null | undefined)[]): Recipe {
   return out as Recipe;
 }
 
-/** `o` without its undefined fields, nested objects too (a spread of it never overrides a default with undefined). */
+/** `o` without its undefined fields, nested plain objects too (a spread of it never overrides a default with undefined). */
 function defined<T extends object>(o: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
     if (v === undefined) continue;
-    out[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? defined(v) : v;
+    out[k] = typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype ? defined(v) : v; // plain objects only: a QA generator keeps its class
   }
   return out as T;
 }
 
 /**
- * The absorb() options a recipe sets: the one path from a recipe to absorb() (CLI, server, library). What is not
- * a setting stays the caller's: the QA generator (qa_generator names it; it needs the loaded model), the guard's
- * texts (guard_text names their file), the checkpoint folder, signal and events. answer_stop and the QA
- * generator's own settings are the answering side's and the generator's.
+ * The absorb() options a recipe sets: the one path from a recipe to absorb() (CLI, server, library). The builtin
+ * QA generator when qa_generator is 'builtin' or unset (the CLI's default); 'self' and a URL need the loaded model
+ * or an endpoint, so that generator stays the caller's, as do the guard's texts (guard_text names their file),
+ * the checkpoint folder, signal and events. answer_stop and the QA generator's settings are the answering side's
+ * and the generator's.
  */
 export function recipeAbsorbOptions(r: Recipe): AbsorbOptions {
   const lora = r.lora_rank !== undefined ? { r: r.lora_rank, lora_alpha: r.lora_alpha ?? 2 * r.lora_rank } : r.lora_alpha !== undefined ? { lora_alpha: r.lora_alpha } : undefined;
@@ -240,6 +242,7 @@ export function recipeAbsorbOptions(r: Recipe): AbsorbOptions {
     lengths: { segmentLength: r.segment_length, stride: r.stride },
     contextualized: r.contextualized,
     qa: r.qa,
+    qaGenerator: r.qa !== 0 && (r.qa_generator ?? 'builtin') === 'builtin' ? new BuiltinQAGenerator() : undefined,
     epochs: r.epochs,
     lr: r.lr,
     schedule: r.lr_schedule,

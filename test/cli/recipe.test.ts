@@ -12,7 +12,6 @@ import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from './helpers.js
 import { loadModelFromPath } from '../../src/model/load.js';
 import { absorb } from '../../src/lift/absorb.js';
 import { loadDocument } from '../../src/lift/document.js';
-import { makeQAGenerator } from '../../src/lift/qa/index.js';
 import { parseRecipe, recipeAbsorbOptions } from '../../src/lift/recipe.js';
 import { saveAdapter } from '../../src/adapters/files.js';
 
@@ -38,12 +37,11 @@ test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to th
   assert.deepEqual([recipe.guard, recipe.guard_samples, recipe.guard_per_step, recipe.guard_tokens, recipe.seed, recipe.qa], ['kl', 2, 4, 64, 3, 2]);
   const aBytes = readFileSync(join(dir, 'a.lift', 'adapter_model.safetensors'));
 
-  // The library: the printed recipe through recipeAbsorbOptions, the builtin QA generator it names.
+  // The library: the printed recipe through recipeAbsorbOptions alone (it brings the builtin QA generator it names).
   const loaded = loadModelFromPath(MODEL_BIN);
   t.after(() => loaded.model.dispose());
   const d = await loadDocument(doc);
-  const checked = parseRecipe(recipe);
-  const lib = await absorb(loaded, { title: d.title, text: d.text }, { ...recipeAbsorbOptions(checked), qaGenerator: makeQAGenerator(checked.qa_generator!) });
+  const lib = await absorb(loaded, { title: d.title, text: d.text }, recipeAbsorbOptions(parseRecipe(recipe)));
   saveAdapter(join(dir, 'lib.lift'), lib.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision } });
   lib.adapter.dispose();
   assert.ok(readFileSync(join(dir, 'lib.lift', 'adapter_model.safetensors')).equals(aBytes), 'absorb() with recipeAbsorbOptions(recipe) trains the CLI\'s bytes');
