@@ -12,7 +12,7 @@ import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from './helpers.js
 import { loadModelFromPath } from '../../src/model/load.js';
 import { absorb } from '../../src/lift/absorb.js';
 import { loadDocument } from '../../src/lift/document.js';
-import { parseRecipe, recipeAbsorbOptions } from '../../src/lift/recipe.js';
+import { parseRecipe, readRecipeFile, recipeAbsorbOptions } from '../../src/lift/recipe.js';
 import { saveAdapter } from '../../src/adapters/files.js';
 
 before(() => buildOnce());
@@ -56,10 +56,15 @@ test('absorb --recipe round-trips the recipe lift inspect --recipe prints, to th
     'the same recipe trains the same adapter, byte for byte');
 
   // A flag typed beside --recipe wins over the file; the manifest records what was used.
-  const c = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'c.lift'), '--no-report', '--recipe', file, '--seed', '5', '--epochs', '1,0']);
+  // --guard-text is part of the recipe: its file, by absolute path (a recipe file names it relative to itself).
+  writeFileSync(join(dir, 'general.txt'), 'Once upon a time there was a cat.\n\nThe sun was warm and the sky was blue.\n');
+  const c = lift(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, 'c.lift'), '--no-report', '--recipe', file, '--seed', '5', '--epochs', '1,0', '--guard-text', join(dir, 'general.txt')]);
   assert.equal(c.code, 0, c.stderr);
   const cr = JSON.parse(lift(['inspect', join(dir, 'c.lift'), '--recipe']).stdout);
-  assert.deepEqual([cr.seed, cr.epochs, cr.lora_rank, cr.context_budget], [5, [1, 0], 4, 64]);
+  assert.deepEqual([cr.seed, cr.epochs, cr.lora_rank, cr.context_budget, cr.guard_text], [5, [1, 0], 4, 64, join(dir, 'general.txt')]);
+  assert.match(c.stderr, /forgetting guard: 2 general-text samples \(from --guard-text\)/);
+  writeFileSync(join(dir, 'relative.json'), JSON.stringify({ guard: 'kl', guard_text: 'general.txt' }));
+  assert.equal(readRecipeFile(join(dir, 'relative.json')).guard_text, join(dir, 'general.txt'), "a recipe file's guard_text is relative to the file");
 });
 
 test('absorb --recipe: a wrong or unknown field is refused before loading anything, naming the file and the field', (t) => {
