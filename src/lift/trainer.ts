@@ -250,7 +250,9 @@ export async function train(model: LlamaModel, adapter: TrainableAdapter, stages
             checkpoint();
             state.batch--;
           }
-          // Let signal handlers and progress output run between steps.
+          // Let signal handlers and progress output run between steps; a progress event after every step, since a
+          // packed step may hold no pause of its own (carryOn reports only after ~50 ms within a step).
+          pace.report();
           await pause();
           pace.last = performance.now();
         }

@@ -82,8 +82,8 @@ describe('absorb interrupted with SIGINT', () => {
     const { dir, cleanup } = tempDir();
     t.after(cleanup);
     const doc = join(dir, 'long.txt'), out = join(dir, 'long.lift');
-    // ~3000 tokens at budget 64: ~130 steps, long enough to be interrupted after the first progress line
-    // (plain progress lines start ~5 s in when stderr is not a terminal).
+    // ~3000 tokens at budget 64: ~130 steps (a few seconds), interrupted after the first progress line past step 0
+    // (LIFT_PROGRESS_SECONDS=0: a plain line at every update, not every 5 s, so the test does not race the clock).
     writeFileSync(doc, storyDocument(110, 2));
     const args = ['absorb', doc, '--model', MODEL_BIN, '--out', out, ...QUICK, '--context-budget', '64', '--checkpoint-every', '1', '--no-report'];
     let sent = false;
@@ -93,7 +93,7 @@ describe('absorb interrupted with SIGINT', () => {
         sent = true;
         process.kill(pid, 'SIGINT');
       }
-    });
+    }, { LIFT_PROGRESS_SECONDS: '0' });
     assert.ok(sent, `no training progress line appeared: ${first.stderr}`);
     assert.notEqual(first.code, 0, first.stderr);
     assert.match(first.stderr, /interrupted: stopping/);

@@ -42,9 +42,9 @@ export function lift(args: string[], opts: { input?: string; env?: NodeJS.Proces
  * Starts `lift ...args` and calls `onStderr` with the stderr text so far each time more arrives, so a test can
  * act at a given moment (e.g. send SIGINT once training has started). Resolves when the process exits.
  */
-export function liftAsync(args: string[], onStderr: (soFar: string, pid: number) => void): Promise<Result> {
+export function liftAsync(args: string[], onStderr: (soFar: string, pid: number) => void, env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '', stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {

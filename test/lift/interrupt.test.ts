@@ -146,9 +146,10 @@ test('Ctrl-C inside a full-batch step: aborted between samples, checkpoint at th
   const dir = mkdtempSync(join(tmpdir(), 'lift-abort-batch-'));
   try {
     const whole = await run(undefined, null);
-    // Abort from inside the second full-batch step (its first progress event): before, the signal was only
-    // read between steps, so a full-batch step ran to its end whatever the user pressed.
-    const cut = await run(dir, (e) => e.type === 'progress' && e.step === 1);
+    // Abort from inside the second full-batch step (its first progress event past the first step's samples; the
+    // event at the step boundary is not inside it): before, the signal was only read between steps, so a
+    // full-batch step ran to its end whatever the user pressed.
+    const cut = await run(dir, (e) => e.type === 'progress' && e.step === 1 && e.samples > samples.length);
     assert.ok(cut.error instanceof AbortedError, String(cut.error));
     assert.equal(cut.error.checkpointDir, dir);
     assert.equal(cut.events.filter((e) => e.type === 'step').length, 1, 'the second step did not complete');
