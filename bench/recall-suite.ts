@@ -23,6 +23,7 @@ import { FACT_FAMILIES, PROBE_FORMS, factDocument } from '../src/eval/datasets/f
 import { probeAll, qaCoverage, type FormItem } from '../src/eval/recall-forms.js';
 import { Output, log, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
+import { PAPER_DEFAULTS, presetAbsorbOptions } from '../src/lift/presets.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 const BUDGET = 128;
@@ -53,8 +54,12 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: false }) };
     case 'short':
       return { ...lora, lengths: { stride: 4 }, epochs: [2, 4], qa, guard: 'kl', guardSamples: 16, guardPerStep: 2 };
+    case 'paper': // --preset paper (the authors' code: Gated Memory, 3 + 5 full-batch epochs, token-averaged loss, no
+      // BOS…) at the suite's budget; its QA generator is the model itself, which stories260K (no chat template)
+      // cannot be, so the builtin generator writes the same number of QAs (10) here.
+      return { ...presetAbsorbOptions(PAPER_DEFAULTS, { window: 512, addBos: false }), contextBudget: BUDGET, qaGenerator: new BuiltinQAGenerator() };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, short, short-about, short-v4 or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, short, short-about, short-v4, paper or none`);
   }
 }
 
