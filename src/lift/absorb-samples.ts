@@ -12,7 +12,8 @@ import { drive, AbortedError } from './pace.js';
 import type { QAPair } from './qa/types.js';
 import type { Stage, TrainSample } from './trainer.js';
 import { answerMask, anchorRowsFor, answerRecitations } from './answers.js';
-import type { AbsorbDocument, AbsorbEvent, AbsorbOptions, AbsorbSettings, AnchorOn } from './absorb.js';
+import type { AbsorbDocument, AbsorbEvent, AbsorbOptions, AbsorbSettings } from './absorb.js';
+import { anchorRowsOf } from './anchor.js';
 
 /** One document on its way to samples: its tokens (title at the head), segments, QAs and their samples. */
 export interface Prepared {
@@ -77,17 +78,6 @@ export async function synthesizeQAs(loaded: LoadedModel, prepared: Prepared[], o
   }
 }
 
-/**
- * A sample's anchor rows (TrainSample.anchorRows) under the anchor mode `on`: 'known' everywhere (the trainer
- * reads the base's ranking in the pass); none on QA samples under 'segments' and 'answers'; under 'answers' the
- * recitation's own rows (`rows`: 0 on the document's answer tokens, answers.ts anchorRowsFor); else every row.
- */
-export function anchorRowsOf(on: AnchorOn, kind: string | undefined, rows?: Float32Array): TrainSample['anchorRows'] {
-  if (on === 'known') return 'known';
-  if (kind === 'qa') return on === 'all' ? undefined : 0;
-  return on === 'answers' ? rows : undefined;
-}
-
 export interface TrainingStages {
   stages: Stage[];
   /** Answer recitation samples made (all copies, all documents). */
@@ -106,7 +96,7 @@ export async function trainingStages(loaded: LoadedModel, prepared: Prepared[], 
   // Training samples hold Int32Arrays: half the bytes of number[] (8 per token each), and off the JS heap, so
   // the garbage collector does not rescan hundreds of thousands of arrays (a 20 MB document: 225k samples).
   const take = int32Arena();
-  // With the anchor, each sample carries its anchor rows (anchorRowsOf): the anchor mode stops here.
+  // With the anchor, each sample carries its anchor rows (anchor.ts anchorRowsOf): the anchor mode stops here.
   const anchorOf = (kind: string | undefined, rows?: Float32Array) => (s.anchor > 0 ? anchorRowsOf(s.anchorOn, kind, rows) : undefined);
   const toTrain = (x: Sample, rows?: Float32Array): TrainSample => {
     const t: TrainSample = { input: take(x.input), labels: take(x.labels), kind: x.kind };

@@ -20,21 +20,16 @@ import { readCheckpointState } from './checkpoint.js';
 import type { ContextMode } from './truncate.js';
 import type { QAGenerator, QAPair } from './qa/types.js';
 import { DEFAULT_PACK_TOKENS } from './packed.js';
-import { train, type TrainEvent, type TrainResult, type TrainerOptions, type GuardOptions } from './trainer.js';
+import { train, type TrainEvent, type TrainResult, type TrainerOptions } from './trainer.js';
 import { PAPER_DEFAULTS } from './presets.js';
 import { documentHead, synthesizeQAs, tokenizeDocuments, trainingStages, type Prepared, type TrainingStages } from './absorb-samples.js';
-import { buildGuard, GUARD_DEFAULTS } from './guard.js';
+import { buildGuard, guardSchedule, GUARD_DEFAULTS, type GuardSet } from './guard.js';
 import { planner } from './absorb-plan.js';
+import type { AnchorOn } from './anchor.js';
 
-/**
- * Where the anchor (AbsorbOptions.anchor) applies: 'all' positions; 'known' — every position except those whose
- * label the base does not already rank first (the document's new facts), which CE alone then moves; 'segments' —
- * every position of the recitation samples and none of the QA samples, whose few answer tokens are what a
- * question asks, so CE may make them certain; 'answers' — as 'segments', and also not where the document holds a
- * QA's answer (answers.ts). The sample-building step turns the mode into each sample's anchor rows
- * (absorb-samples.ts anchorRowsOf): the trainer weighs rows, it knows no modes.
- */
-export type AnchorOn = 'all' | 'known' | 'segments' | 'answers';
+// Where the anchor applies (anchor.ts): the sample-building step turns the mode into each sample's anchor rows
+// (anchorRowsOf), so the trainer weighs rows and knows no modes.
+export type { AnchorOn } from './anchor.js';
 
 export interface AbsorbOptions {
   adapter?: 'gated-memory' | 'lora';
@@ -234,7 +229,7 @@ function buildAdapter(loaded: LoadedModel, s: AbsorbSettings, o: AbsorbOptions):
 }
 
 /** The trainer's options: the settings, the guard's batches, the run's checkpoints, signal and events. */
-function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardOptions | null): TrainerOptions {
+function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardSet | null): TrainerOptions {
   return {
     ...s.optimizer,
     batchSize: s.batchSize,
@@ -245,7 +240,7 @@ function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardOptions
     lossAverage: o.lossAverage,
     packTokens: o.packTokens,
     seed: s.seed,
-    guard,
+    guard: guard ? guardSchedule(guard) : null,
     checkpointDir: o.checkpointDir,
     checkpointEvery: o.checkpointEvery,
     signal: o.signal,
@@ -255,7 +250,7 @@ function trainerOptions(o: AbsorbOptions, s: AbsorbSettings, guard: GuardOptions
 
 /** Last step: the result, with the record of everything needed to reproduce the run (the manifest's recipe). */
 function absorbResult(loaded: LoadedModel, o: AbsorbOptions, s: AbsorbSettings, adapter: Adapter, prepared: Prepared[], samples: TrainingStages,
-  guard: GuardOptions | null, train: TrainResult, t0: number): AbsorbResult {
+  guard: GuardSet | null, train: TrainResult, t0: number): AbsorbResult {
   const qas = prepared.flatMap((p) => p.qas);
   const { optimizer } = s;
   const recipe = {

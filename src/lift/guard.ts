@@ -1,12 +1,13 @@
 // The forgetting guard's batches (beyond the paper): general text trained under KL to the frozen base or as
 // plain replay, beside the document's samples. The text is the user's, or what the frozen base writes itself
-// from BOS (so no data set is needed); each text becomes one sample of at most `guardTokens` tokens.
+// from BOS (so no data set is needed); each text becomes one sample of at most `guardTokens` tokens, and
+// guardSchedule picks each optimizer step's batch from them (the trainer takes the batches it is given).
 import type { LoadedModel } from '../model/load.js';
 import { generateText } from '../model/generate.js';
 import type { LiftLengths } from './budget.js';
 import { IGNORE } from './samples.js';
 import { pause, AbortedError } from './pace.js';
-import type { GuardOptions } from './trainer.js';
+import type { GuardSchedule, TrainSample } from './trainer.js';
 import type { AbsorbOptions } from './absorb.js';
 
 /**
@@ -19,8 +20,31 @@ export const GUARD_DEFAULTS = { samples: 64, perStep: 4, maxTokens: 256 };
 /** Most tokens per guard text: guardTokens, else min(context budget, GUARD_DEFAULTS.maxTokens). */
 export const guardTokens = (o: Pick<AbsorbOptions, 'guardTokens'>, lengths: LiftLengths): number => o.guardTokens ?? Math.min(lengths.budget, GUARD_DEFAULTS.maxTokens);
 
+/** The guard's general-text samples and how many join each optimizer step (what the manifest records). */
+export interface GuardSet {
+  kind: 'kl' | 'replay';
+  /** Weight of the guard loss relative to the task loss. */
+  lambda: number;
+  samples: TrainSample[];
+  perStep: number;
+}
+
+/**
+ * The trainer's guard batches (trainer.ts GuardSchedule): step k takes `perStep` samples in turn from index
+ * k·perStep (mod n), so every text is used as often as any other and a resumed run takes the same batches.
+ */
+export function guardSchedule(g: GuardSet): GuardSchedule {
+  const n = g.samples.length;
+  return {
+    kind: g.kind,
+    lambda: g.lambda,
+    batch: (step) => (n === 0 ? [] : Array.from({ length: g.perStep }, (_, k) => g.samples[(step * g.perStep + k) % n])),
+    identity: { samples: n, perStep: g.perStep },
+  };
+}
+
 /** The guard's general-text samples (null when there is no guard): the user's text, or what the base writes. */
-export async function buildGuard(loaded: LoadedModel, lengths: LiftLengths, o: AbsorbOptions, seed: number): Promise<GuardOptions | null> {
+export async function buildGuard(loaded: LoadedModel, lengths: LiftLengths, o: AbsorbOptions, seed: number): Promise<GuardSet | null> {
   const kind = o.guard ?? 'none';
   if (kind === 'none') return null;
   const { model, tokenizer: tok } = loaded;

@@ -4,11 +4,18 @@
 // positions restarting per sample. The pack's loss is the looped trainer's sum written per row:
 //   task:  Σᵢ wᵢ·CEᵢ + β·Σᵢ wᵢ·KLᵢ = Σₜ (wᵢ/nᵢ)·nllₜ + β·Σₜ (wᵢ·aₜ/Tᵢ)·klₜ
 // (wᵢ from sampleWeights, nᵢ sample i's supervised tokens, Tᵢ its length, aₜ the anchor's row weight), and
-//   guard: Σₖ KLₖ/perStep (or replay CEₖ/perStep), scaled by λ in backward,
+//   guard: Σₖ KLₖ/n (or replay CEₖ/n) over the step's n guard samples, scaled by λ in backward,
 // so its gradients equal the per-sample loop's within float32 rounding (test/lift/packed.test.ts).
 import { Tape, add, crossEntropy, klDivergence, tidy, IGNORE_INDEX as IGNORE } from '../engine/index.js';
 import type { LlamaModel } from '../model/llama.js';
-import { knownRows, supervisedTokens, type GuardOptions, type TrainableAdapter, type TrainSample } from './trainer.js';
+import type { GuardSchedule, RowRule, TrainableAdapter, TrainSample } from './trainer.js';
+
+/** Supervised tokens of one sample: its labels that are not IGNORE (−100). */
+export function supervisedTokens(s: Pick<TrainSample, 'labels'>): number {
+  let n = 0;
+  for (let i = 0; i < s.labels.length; i++) if (s.labels[i] !== IGNORE) n++;
+  return n;
+}
 
 /** Default tokens per packed pass (TrainerOptions.packTokens): measured in docs/speed.md. */
 export const DEFAULT_PACK_TOKENS = 1024;
@@ -81,11 +88,17 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
   const ref = anchored ? tidy(() => model.forward(ids, { offsets })) : null;
   try {
     if (ref) {
-      const known = samples.some((s) => s.anchorRows === 'known') ? knownRows(ref, labels) : null;
+      // A row rule (anchor.ts KNOWN_ROWS) reads each row alone: applied once to the whole pack, read per sample.
+      const ruled = new Map<RowRule, Float32Array>();
+      const applied = (r: RowRule): Float32Array => ruled.get(r) ?? ruled.set(r, r.rows(ref, labels)).get(r)!;
       samples.forEach((s, i) => {
         if (n[i] === 0 || s.anchorRows === 0) return;
         const len = offsets[i + 1] - offsets[i], base = weights[i] / len, rows = s.anchorRows;
-        for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (rows === 'known' ? known![offsets[i] + t] : rows ? rows[t] : 1);
+        if (rows === undefined || rows instanceof Float32Array) for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * (rows ? rows[t] : 1);
+        else {
+          const w = applied(rows);
+          for (let t = 0; t < len; t++) klRows[offsets[i] + t] = base * w[offsets[i] + t];
+        }
       });
     }
     // Without the anchor only the supervised rows need logits: a contextualized sample's context rows skip the
@@ -108,16 +121,17 @@ export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, sam
 }
 
 /**
- * One packed pass of guard samples, each weighing 1/perStep of the guard loss (KL to the base, or replay CE
- * per sample mean), backward scaled by λ. Returns this pack's share of the step's guard loss.
+ * One packed pass of guard samples, each weighing 1/`count` of the guard loss (`count` the step's guard samples;
+ * KL to the base, or replay CE per sample mean), backward scaled by λ. Returns this pack's share of the step's
+ * guard loss.
  */
-export function packedGuardPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], guard: GuardOptions): number {
+export function packedGuardPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], guard: Pick<GuardSchedule, 'kind' | 'lambda'>, count: number): number {
   const { ids, labels, offsets } = packSamples(samples);
   const rows = new Float32Array(ids.length);
   samples.forEach((s, k) => {
     // KL: the mean over a sample's rows; replay: the mean over its supervised tokens (none: no loss, as CE's 0).
     const d = guard.kind === 'kl' ? offsets[k + 1] - offsets[k] : supervisedTokens(s);
-    if (d > 0) rows.fill(1 / (d * guard.perStep), offsets[k], offsets[k + 1]);
+    if (d > 0) rows.fill(1 / (d * count), offsets[k], offsets[k + 1]);
   });
   if (guard.kind === 'replay' && !labels.some((x) => x !== IGNORE)) return 0; // CE of no token: 0, no gradient
   const tape = new Tape();

@@ -3,27 +3,20 @@
 // gradient accumulation (the paper's released scripts: one step per epoch) or mini-batches; constant (the
 // paper) or cosine learning rate after an optional warm-up; global grad-norm clipping; a loss per step.
 // Beyond the paper: a forgetting guard (general text trained with KL(base ‖ adapted) or replayed with the LM
-// loss), an anchor (the same KL on the training samples themselves, on every position or only where the base
-// already ranks the label first), checkpoints every N steps
-// from which a killed run resumes and ends bit-identical to an uninterrupted one, and non-finite steps
-// skipped and reported instead of written into the adapter.
+// loss; the caller's schedule gives each step's guard batch, guard.ts), an anchor (the same KL on the training
+// samples themselves, weighted per row as each sample says; the caller maps its modes to rows, anchor.ts),
+// checkpoints every N steps from which a killed run resumes and ends bit-identical to an uninterrupted one, and
+// non-finite steps skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
 import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type AdamWOptions, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
 import { AbortedError, pause } from './pace.js';
-import { DEFAULT_PACK_TOKENS, packGroups, packedGuardPass, packedTaskPass } from './packed.js';
+import { DEFAULT_PACK_TOKENS, packGroups, packedGuardPass, packedTaskPass, supervisedTokens } from './packed.js';
 
 /** How per-token losses are averaged over a batch (see TrainerOptions.lossAverage). */
 export type LossAverage = 'tokens' | 'samples';
-
-/** Supervised tokens of one sample: its labels that are not IGNORE (−100). */
-export function supervisedTokens(s: Pick<TrainSample, 'labels'>): number {
-  let n = 0;
-  for (let i = 0; i < s.labels.length; i++) if (s.labels[i] !== IGNORE) n++;
-  return n;
-}
 
 /**
  * Each sample's weight on its own mean token loss, so that Σ wᵢ·meanᵢ is the batch loss: 'samples' 1/B each;
@@ -43,12 +36,24 @@ export interface TrainSample {
   kind?: string;
   /**
    * The anchor's weight on each row of this sample (times TrainerOptions.anchor β): absent = 1 on every row; a
-   * Float32Array [input.length] = those weights; 0 = no anchor on this sample (the base's forward is skipped);
-   * 'known' = 1 where the base already ranks the label first and 0 where it does not (knownRows: read from the
-   * base's logits in the pass). absorb() maps its anchor modes to these (absorb-samples.ts anchorRowsOf).
+   * Float32Array [input.length] = those weights; 0 = no anchor on this sample (the base's forward is skipped); a
+   * RowRule = the weights it reads from the base's logits in the pass. absorb() maps its anchor modes to these
+   * (anchor.ts anchorRowsOf): the trainer knows no modes.
    */
-  anchorRows?: Float32Array | 'known' | 0;
+  anchorRows?: Float32Array | RowRule | 0;
 }
+
+/**
+ * Row weights [T] read from the frozen base's logits `ref` [T, V] and the labels [T] (anchor.ts KNOWN_ROWS). Row
+ * t's weight may read only row t of both, so the packed pass applies a rule once to a whole pack. `name`
+ * identifies the rule in a checkpoint's fingerprint.
+ */
+export interface RowRule {
+  name: string;
+  rows(ref: Tensor, labels: ArrayLike<number>): Float32Array;
+}
+
+const isRule = (a: TrainSample['anchorRows']): a is RowRule => typeof a === 'object' && !(a instanceof Float32Array);
 
 export interface Stage {
   name: string;
@@ -56,14 +61,20 @@ export interface Stage {
   samples: TrainSample[];
 }
 
-export interface GuardOptions {
+/**
+ * The forgetting guard as the trainer sees it: its loss and weight, and the batch of general-text samples each
+ * optimizer step adds — chosen by the caller (guard.ts guardSchedule), a function of the step alone so that a
+ * resumed run takes the same batches.
+ */
+export interface GuardSchedule {
+  /** KL(base ‖ adapted) on the batch, or replay (the LM loss on its labels). */
   kind: 'kl' | 'replay';
   /** Weight of the guard loss relative to the task loss. */
   lambda: number;
-  /** General-text sequences (inputs; targets used by replay). */
-  samples: TrainSample[];
-  /** Guard sequences added to each optimizer step. */
-  perStep: number;
+  /** The guard samples of optimizer step `step` (0-based over the run), each 1/length of the step's guard loss; [] = none. */
+  batch(step: number): readonly TrainSample[];
+  /** What else identifies the schedule in a checkpoint's fingerprint (JSON; a run with another schedule is another run). */
+  identity: Record<string, unknown>;
 }
 
 /** AdamW's settings (lr, betas, eps, weight decay, clip; engine/optim.ts) and how the run uses them. */
@@ -81,10 +92,10 @@ export interface TrainerOptions extends AdamWOptions {
   /** Samples per optimizer step; 'full' accumulates the whole stage (one step per epoch, the paper). */
   batchSize: number | 'full';
   seed?: number;
-  guard?: GuardOptions | null;
+  guard?: GuardSchedule | null;
   /**
    * Beyond the paper: weight β of KL(base ‖ adapted) on the training samples themselves, added to their loss,
-   * on each sample's rows as its TrainSample.anchorRows weighs them. It keeps every predicted distribution near
+   * on each sample's rows as its TrainSample.anchorRows weighs them (the caller's modes, anchor.ts). It keeps every predicted distribution near
    * the base's while the argmax moves to the document's token: the adapter learns what the document says
    * without becoming certain of it (0 = off).
    */
@@ -146,13 +157,16 @@ function fingerprintParts(stages: Stage[], opts: TrainerOptions, params: Tensor[
     for (const x of s.samples) {
       h.update(Int32Array.from(x.input)).update(Int32Array.from(x.labels));
       // The anchor's rows are part of the sample (a run with other anchor rows is another run).
-      if (x.anchorRows !== undefined) h.update(x.anchorRows instanceof Float32Array ? x.anchorRows : `anchor:${x.anchorRows}`);
+      // (A rule hashes as its name: 'anchor:known' as when 'known' was a mode the trainer knew; 0 as 'anchor:0'.)
+      if (x.anchorRows !== undefined) h.update(x.anchorRows instanceof Float32Array ? x.anchorRows : `anchor:${isRule(x.anchorRows) ? x.anchorRows.name : x.anchorRows}`);
     }
   }
   // checkpointEvery only says when to save: a run resumes under another value and ends the same.
   const { onEvent, signal, checkpointDir, checkpointEvery, guard, ...rest } = opts;
   void onEvent, signal, checkpointDir, checkpointEvery;
-  const options = { ...rest, epochs: stages.map((s) => `${s.name}:${s.epochs}`).join(','), guard: guard ? { ...guard, samples: guard.samples.length } : null };
+  // The guard as { kind, lambda, ...identity }: guard.ts's identity { samples: n, perStep } keeps the JSON of the
+  // fingerprints written before the schedule moved out of the trainer, so their checkpoints still resume.
+  const options = { ...rest, epochs: stages.map((s) => `${s.name}:${s.epochs}`).join(','), guard: guard ? { kind: guard.kind, lambda: guard.lambda, ...guard.identity } : null };
   const p = createHash('sha256');
   for (const t of params) p.update(`${t.name}:${t.shape.join('x')}`);
   return { samples: h.digest('hex').slice(0, 32), options: JSON.parse(JSON.stringify(options)) as Record<string, unknown>, params: p.digest('hex').slice(0, 32) };
@@ -281,21 +295,6 @@ export function stageLearningRate(opts: Pick<TrainerOptions, 'lr' | 'warmupSteps
 }
 
 /**
- * The selective anchor's row weights [T]: 0 where the label is a target the base's logits do not rank first
- * (what the document teaches), 1 elsewhere (targets the base already predicts, and unlabelled context).
- */
-export function knownRows(ref: Tensor, labels: ArrayLike<number>): Float32Array {
-  const [T, V] = ref.shape, d = ref.f32(), w = new Float32Array(T).fill(1);
-  for (let t = 0; t < T; t++) {
-    if (labels[t] === IGNORE) continue;
-    let best = 0;
-    for (let v = 1; v < V; v++) if (d[t * V + v] > d[t * V + best]) best = v;
-    if (best !== labels[t]) w[t] = 0;
-  }
-  return w;
-}
-
-/**
  * Forward + backward over one batch, accumulating gradients into the adapter's parameters: the task loss is
  * Σ wᵢ × sample i's mean token loss (plus β × its KL to the base with the anchor), wᵢ from sampleWeights; the
  * guard adds λ × the mean guard loss. The returned task loss is the cross-entropy alone.
@@ -319,7 +318,7 @@ async function carryOn(p: Pace): Promise<boolean> {
 }
 
 /** null when aborted between samples (the gradients then hold part of the batch: the caller zeroes them). */
-async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardOptions | null, step: number, beta: number, pace: Pace, average: LossAverage, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], guard: GuardSchedule | null, step: number, beta: number, pace: Pace, average: LossAverage, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   // wᵢ on sample i's mean loss (sampleWeights): 1/B, or its share of the batch's supervised tokens. With the
   // anchor, wᵢ scales the sample's whole differentiated loss (CE + β·KL).
@@ -332,7 +331,7 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
     const ids = Int32Array.from(s.input);
     // The anchor's reference: the frozen base's logits on the same sample, kept until backward has used them.
     const ref = beta > 0 && s.anchorRows !== 0 ? tidy(() => model.forward(ids)) : null;
-    const rows = ref && s.anchorRows === 'known' ? knownRows(ref, s.labels) : s.anchorRows instanceof Float32Array ? s.anchorRows : undefined;
+    const rows = ref && isRule(s.anchorRows) ? s.anchorRows.rows(ref, s.labels) : s.anchorRows instanceof Float32Array ? s.anchorRows : undefined;
     try {
       // `loss` is what is differentiated (CE + β·KL with the anchor); the reported task loss is the CE alone.
       const { loss, ce, count } = tape.record(() => {
@@ -350,11 +349,12 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
       ref?.dispose();
     }
   }
-  if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
+  // The step's guard batch, each sample 1/n of the guard loss (the schedule chose them: guard.ts).
+  const gs = guard?.batch(step) ?? [];
+  if (!guard || gs.length === 0) return { loss: total, guardLoss: null };
   let g = 0;
-  for (let k = 0; k < guard.perStep; k++) {
+  for (const s of gs) {
     if (!(await carryOn(pace))) return null;
-    const s = guard.samples[(step * guard.perStep + k) % guard.samples.length];
     const ids = Int32Array.from(s.input);
     const tape = new Tape();
     // KL's reference: the frozen base's logits (no adapter, no tape), kept until backward has used them.
@@ -363,8 +363,8 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
       const l = ref
         ? tape.record(() => klDivergence(model.forward(ids, { adapter }), ref))
         : tape.record(() => crossEntropy(model.forward(ids, { adapter }), Int32Array.from(s.labels), { inPlace: true }).loss);
-      g += l.item() / guard.perStep;
-      if (Number.isFinite(l.item())) tape.backward(l, guard.lambda / guard.perStep);
+      g += l.item() / gs.length;
+      if (Number.isFinite(l.item())) tape.backward(l, guard.lambda / gs.length);
     } finally {
       tape.dispose();
       ref?.dispose();
@@ -375,7 +375,7 @@ async function accumulate(model: LlamaModel, adapter: TrainableAdapter, batch: T
 
 /**
  * One batch's loss and its gradients accumulated into the adapter's parameters' .grad, as a training step
- * computes them before AdamW (`step` picks the guard's samples): for comparing batched and looped passes.
+ * computes them before AdamW (`step` picks the guard's batch): for comparing batched and looped passes.
  */
 export async function batchGradients(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'lossAverage' | 'packTokens' | 'guard'>, step = 0): Promise<{ loss: number; guardLoss: number | null }> {
   const pace: Pace = { last: performance.now(), onSample: () => {}, report: () => {} };
@@ -384,19 +384,19 @@ export async function batchGradients(model: LlamaModel, adapter: TrainableAdapte
 }
 
 /** accumulate() with the batch (and the step's guard samples) in packs of up to `pack` tokens (packed.ts). */
-async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardOptions | null, step: number, beta: number, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
+async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardSchedule | null, step: number, beta: number, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
   for (const group of packGroups(batch.map((s) => s.input.length), pack)) {
     if (!(await carryOn(pace))) return null;
     for (let k = 0; k < group.length; k++) pace.onSample();
     total += packedTaskPass(model, adapter, group.map((i) => batch[i]), group.map((i) => weights[i]), beta);
   }
-  if (!guard || guard.samples.length === 0 || guard.perStep === 0) return { loss: total, guardLoss: null };
-  const samples = Array.from({ length: guard.perStep }, (_, k) => guard.samples[(step * guard.perStep + k) % guard.samples.length]);
+  const samples = guard?.batch(step) ?? [];
+  if (!guard || samples.length === 0) return { loss: total, guardLoss: null };
   let g = 0;
   for (const group of packGroups(samples.map((s) => s.input.length), pack)) {
     if (!(await carryOn(pace))) return null;
-    g += packedGuardPass(model, adapter, group.map((k) => samples[k]), guard);
+    g += packedGuardPass(model, adapter, group.map((k) => samples[k]), guard, samples.length);
   }
   return { loss: total, guardLoss: g };
 }

@@ -17,10 +17,11 @@ import { randomLlama } from '../../src/model/random.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { seededRandom } from '../../src/engine/random.js';
 import { IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
-import { batchGradients, type GuardOptions, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
+import { batchGradients, type GuardSchedule, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
+import { guardSchedule } from '../../src/lift/guard.js';
 import { packGroups, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
 import { absorb, type AnchorOn } from '../../src/lift/absorb.js';
-import { anchorRowsOf } from '../../src/lift/absorb-samples.js';
+import { anchorRowsOf } from '../../src/lift/anchor.js';
 import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
 
 /** A random Llama with grouped-query attention (4 query heads over 2 KV heads) and q/k/v biases. */
@@ -67,7 +68,7 @@ async function compareAll(model: LlamaModel, vocab: number): Promise<number> {
   for (const p of lora.parameters()) { const d = p.f32(); for (let i = 0; i < d.length; i++) d[i] = (rand() - 0.5) * 0.2; }
   const batch = samplesFor(vocab, 7);
   const guardSamples = samplesFor(vocab, 8).map((s) => ({ input: s.input, labels: [...s.input.slice(1), IGN] }));
-  const guard = (kind: 'kl' | 'replay'): GuardOptions => ({ kind, lambda: 0.7, samples: guardSamples, perStep: 3 });
+  const guard = (kind: 'kl' | 'replay'): GuardSchedule => guardSchedule({ kind, lambda: 0.7, samples: guardSamples, perStep: 3 });
   const cases: [string, Pick<TrainerOptions, 'anchor' | 'guard'> & { anchorOn?: AnchorOn }][] = [
     ['plain', {}], ['anchor all', { anchor: 0.5, anchorOn: 'all' }], ['anchor known', { anchor: 0.5, anchorOn: 'known' }],
     ['anchor answers', { anchor: 0.5, anchorOn: 'answers' }], ['guard kl', { guard: guard('kl') }], ['guard replay + anchor segments', { guard: guard('replay'), anchor: 0.3, anchorOn: 'segments' }],

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { requireShared, sharedPath } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
-import { train, learningRate, knownRows, type TrainEvent, type TrainSample } from '../../src/lift/trainer.js';
-import type { AnchorOn } from '../../src/lift/absorb.js';
-import { anchorRowsOf } from '../../src/lift/absorb-samples.js';
+import { train, learningRate, type TrainEvent, type TrainSample } from '../../src/lift/trainer.js';
+import { anchorRowsOf, knownRows, type AnchorOn } from '../../src/lift/anchor.js';
+import { guardSchedule } from '../../src/lift/guard.js';
 import { Tensor, tidy } from '../../src/engine/index.js';
 
 const MODEL = () => sharedPath('models/stories260K/stories260K.bin');
@@ -108,7 +108,7 @@ test('the forgetting guard trains with KL and with replay, and KL keeps the mode
     const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 2 });
     const events: TrainEvent[] = [];
     await train(model, lora, [{ name: 's1', epochs: 25, samples }], {
-      lr: 1e-2, batchSize: 'full', guard: guard ? { kind: guard, lambda: 1, samples: guardSamples, perStep: 1 } : null, onEvent: (e) => events.push(e),
+      lr: 1e-2, batchSize: 'full', guard: guard ? guardSchedule({ kind: guard, lambda: 1, samples: guardSamples, perStep: 1 }) : null, onEvent: (e) => events.push(e),
     });
     const steps = events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
     const d = drift(lora);
