@@ -17,6 +17,7 @@
         "native/quant.cc",
         "native/quant-formats.cc",
         "native/quant-simd.cc",
+        "native/quant-dot.cc",
         "native/mapped.cc"
       ],
       "include_dirs": [

@@ -1,9 +1,11 @@
-// `npm run bench -- quant [--json] [--shape small|1b] [--types f32,bf16,q8_0,q4_k_m] [--tokens 512] [--decode 32] [--reps 2] [--threads 2]`
+// `npm run bench -- quant [--json] [--shape small|1b] [--types f32,bf16,q8_0,q4_k_m] [--tokens 512] [--decode 32] [--reps 2] [--threads 2] [--rounds 1]`
 // Quantized bases (issue 12 item 6): one random Llama written by our writer as an F32 GGUF, then `convert --type`
 // to each type; per type, in a fresh child process (so RSS is that load's): the load's peak RSS, a LoRA r=8
 // training step (all linear layers, forward + backward + AdamW) at --tokens tokens, and greedy decode with the
 // KV cache; then llama.cpp (node-llama-cpp, same file, same threads, F32 KV cache, no flash attention) decoding
-// the same way. load_rss_mb is the child's RSS after loading (node + tsx + addon included: model_rss_mb
+// the same way. --rounds N alternates ours and llama.cpp N times per type (decode only after the first round) and
+// reports the medians and the median of the per-round ratios: on a shared machine a load change then hits both
+// sides of a ratio alike. load_rss_mb is the child's RSS after loading (node + tsx + addon included: model_rss_mb
 // subtracts what the child held before the load; weights_mb is the bytes of the loaded tensors). Shapes: `small` (hidden 1024, 4 layers, 16 heads / 4 KV heads, intermediate 2816, 512-token
 // vocabulary) runs in minutes; `1b` is the issue's Llama-3.2-1B shape (hidden 2048, 16 layers, 32/8 heads,
 // intermediate 8192) with Llama 3's vocabulary from ../shared/tokenizers/llama3 (writes ~5 GB, needs ~1 h).
@@ -41,7 +43,7 @@ function syntheticVocab(n: number): SpmVocab {
 interface ChildResult { load_rss_mb: number; base_rss_mb: number; weights_mb: number; step_s: number; decode_tok_s: number }
 
 /** Runs in the child: load, time LoRA steps and greedy decode. */
-function measure(path: string, T: number, decode: number, reps: number): ChildResult {
+function measure(path: string, T: number, decode: number, reps: number, withStep = true): ChildResult {
   const base_rss_mb = process.memoryUsage().rss / 2 ** 20; // node + tsx + the addon, before the model
   const { model } = loadModelFromPath(path);
   const load_rss_mb = process.memoryUsage().rss / 2 ** 20; // mapped weight pages count once touched (the load's finiteness check touches all)
@@ -49,22 +51,25 @@ function measure(path: string, T: number, decode: number, reps: number): ChildRe
   const V = model.config.vocab_size, rand = seededRandom(5);
   const ids = Int32Array.from({ length: T }, () => 3 + Math.floor(rand() * (V - 3)));
   const targets = Int32Array.from({ length: T }, () => 3 + Math.floor(rand() * (V - 3)));
-  const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 1 });
-  const opt = new AdamW(lora.parameters(), { lr: 1e-4 });
-  const step = (): number => {
-    const t0 = performance.now();
-    opt.zeroGrad();
-    const tape = new Tape();
-    const { loss } = tape.record(() => crossEntropy(model.forward(ids, { adapter: lora }), targets));
-    tape.backward(loss);
-    opt.stepWith();
-    tape.dispose();
-    return (performance.now() - t0) / 1000;
-  };
-  step(); // warm-up: page in, grow the buffer pool
-  const step_s = median(Array.from({ length: reps }, step));
-  opt.dispose();
-  lora.dispose();
+  let step_s = NaN;
+  if (withStep) {
+    const lora = new LoraAdapter(model, { r: 8, lora_alpha: 16, target_modules: ALL_LINEAR, seed: 1 });
+    const opt = new AdamW(lora.parameters(), { lr: 1e-4 });
+    const step = (): number => {
+      const t0 = performance.now();
+      opt.zeroGrad();
+      const tape = new Tape();
+      const { loss } = tape.record(() => crossEntropy(model.forward(ids, { adapter: lora }), targets));
+      tape.backward(loss);
+      opt.stepWith();
+      tape.dispose();
+      return (performance.now() - t0) / 1000;
+    };
+    step(); // warm-up: page in, grow the buffer pool
+    step_s = median(Array.from({ length: reps }, step));
+    opt.dispose();
+    lora.dispose();
+  }
   const prompt = Int32Array.from(ids.subarray(0, 16));
   const argmax = (x: Float32Array) => x.reduce((b, v, i) => (v > x[b] ? i : b), 0);
   const gen = (n: number): number => {
@@ -122,6 +127,8 @@ export async function benchQuant(args: BenchArgs): Promise<void> {
   for (const t of types) if (!GGUF_FILE_TYPES.includes(t)) throw new Error(`--types: ${t} is not one of ${GGUF_FILE_TYPES.join(', ')}`);
   const T = Number(args.flags.get('tokens') ?? 512), decode = Number(args.flags.get('decode') ?? 32);
   const reps = Number(args.flags.get('reps') ?? 2), threads = threadsFlag(args.flags.get('threads'), 2);
+  const rounds = Number(args.flags.get('rounds') ?? 1);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${args.flags.get('rounds')}: expected a whole number >= 1`);
   const out = new Output(args.json);
   const dir = mkdtempSync(join(tmpdir(), 'lift-bench-quant-'));
   try {
@@ -148,22 +155,29 @@ export async function benchQuant(args: BenchArgs): Promise<void> {
     for (const type of types) {
       const path = type === 'f32' ? f32 : join(dir, `random-${type}.gguf`);
       if (type !== 'f32') convertModel(f32, 'gguf', path, { type });
-      log(`${type}: ours (child process)…`);
-      const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', path, String(T), String(decode), String(reps)],
-        { encoding: 'utf8', env: { ...process.env, LIFT_THREADS: String(threads) }, maxBuffer: 1 << 20 });
-      if (child.status !== 0) throw new Error(`child for ${type} failed: ${child.stderr}`);
-      const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildResult;
-      if (type === 'f32') f32Step = r.step_s;
-      let peer: number | null = null;
-      if (nlc && llama) {
-        log(`${type}: llama.cpp…`);
-        peer = await llamaCppDecode(nlc, llama, path, decode, threads);
+      const ours: ChildResult[] = [], peers: number[] = [], ratios: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        log(`${type}: ours (child process)${rounds > 1 ? `, round ${round + 1}/${rounds}` : ''}…`);
+        const child = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', path, String(T), String(decode), String(reps), round === 0 ? 'step' : 'decode'],
+          { encoding: 'utf8', env: { ...process.env, LIFT_THREADS: String(threads) }, maxBuffer: 1 << 20 });
+        if (child.status !== 0) throw new Error(`child for ${type} failed: ${child.stderr}`);
+        const r = JSON.parse(child.stdout.trim().split('\n').pop()!) as ChildResult;
+        ours.push(r);
+        if (nlc && llama) {
+          log(`${type}: llama.cpp…`);
+          const p = await llamaCppDecode(nlc, llama, path, decode, threads);
+          peers.push(p);
+          ratios.push(r.decode_tok_s / p);
+        }
       }
+      const r = { ...ours[0], decode_tok_s: median(ours.map((o) => o.decode_tok_s)) };
+      if (type === 'f32') f32Step = r.step_s;
+      const peer = peers.length ? median(peers) : null;
       out.emit({
         bench: 'quant', shape: shapeName, type, load_rss_mb: Math.round(r.load_rss_mb), model_rss_mb: Math.round(r.load_rss_mb - r.base_rss_mb),
         weights_mb: Math.round(r.weights_mb), step_s: r.step_s,
         step_ratio_vs_f32: f32Step ? r.step_s / f32Step : null, decode_tok_s: r.decode_tok_s,
-        llamacpp_decode_tok_s: peer, decode_ratio: peer ? r.decode_tok_s / peer : null, tokens: T, threads,
+        llamacpp_decode_tok_s: peer, decode_ratio: ratios.length ? median(ratios) : null, tokens: T, threads, rounds,
       });
     }
     out.table(['shape', 'type', 'load_rss_mb', 'model_rss_mb', 'weights_mb', 'step_s', 'step_ratio_vs_f32', 'decode_tok_s', 'llamacpp_decode_tok_s', 'decode_ratio']);
@@ -173,6 +187,6 @@ export async function benchQuant(args: BenchArgs): Promise<void> {
 }
 
 if (process.argv[2] === '--child') {
-  const [path, T, decode, reps] = process.argv.slice(3);
-  process.stdout.write(JSON.stringify(measure(path, Number(T), Number(decode), Number(reps))) + '\n');
+  const [path, T, decode, reps, what] = process.argv.slice(3);
+  process.stdout.write(JSON.stringify(measure(path, Number(T), Number(decode), Number(reps), what !== 'decode')) + '\n');
 }

@@ -235,6 +235,8 @@ static Napi::Value qQuantize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void registerQuantDot(Napi::Env env, Napi::Object exports);  // quant-dot.cc: integer dot products for decode
+
 void registerQuant(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("qMatmul", qMatmul);
   LIFT_EXPORT("qMatmulBackward", qMatmulBackward);
@@ -243,6 +245,7 @@ void registerQuant(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("qDequantRef", qDequantRef);
   LIFT_EXPORT("qFirstNonFinite", qFirstNonFinite);
   LIFT_EXPORT("qQuantize", qQuantize);
+  registerQuantDot(env, exports);
 }
 
 }  // namespace lift

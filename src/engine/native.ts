@@ -58,6 +58,10 @@ export interface NativeEngine {
   qMatmul(x: F, T: number, I: number, w: Uint8Array, type: number, O: number, y: F): void;
   /** dx[T,I] (+)= dy[T,O] · W[O,I]. */
   qMatmulBackward(dy: F, T: number, O: number, w: Uint8Array, type: number, I: number, dx: F, accumulate: boolean): void;
+  /** Decode (M ≤ 4 rows of x) on Q4_K/Q5_K/Q6_K (x rounded to Q8_K) and Q8_0/Q5_0/Q4_0 blocks (x to Q8_0), as llama.cpp:, integer dot products (native/quant-dot.cc). */
+  qDot(x: F, M: number, I: number, w: Uint8Array, type: number, O: number, y: F): void;
+  /** Whether qDot runs here for ggml type `type` (AVX-512 VNNI present and not hidden by LIFT_CPU_FEATURES=-avx512vnni). */
+  qDotSupported(type: number): boolean;
   qEmbedding(w: Uint8Array, type: number, V: number, C: number, ids: Int32Array, out: F): void;
   qDequant(w: Uint8Array, type: number, rows: number, cols: number, r0: number, n: number, out: F): void;
   /** qDequant of the whole tensor through the scalar reference loops (tests compare the AVX-512 paths with it). */
@@ -68,6 +72,12 @@ export interface NativeEngine {
   bf16Matmul(x: F, T: number, I: number, w: Uint8Array, O: number, y: F): void;
   /** dx[T,I] (+)= dy[T,O] · W[O,I] for W in bf16. */
   bf16MatmulBackward(dy: F, T: number, O: number, w: Uint8Array, I: number, dx: F, accumulate: boolean): void;
+  /** Bytes bf16Pack needs for B[K,N] (native/gemm-bf16.cc: 64-column strips of k-pairs, plus 64 for alignment). */
+  bf16PackedBytes(K: number, N: number): number;
+  /** Packs bf16 W[rows, cols] once for the bf16 kernels: B = Wᵀ (transpose: the forward's) or B = W (the input gradient's). */
+  bf16Pack(w: Uint8Array, rows: number, cols: number, transpose: boolean, out: Uint8Array): void;
+  /** c[M,N] (+)= bf16(a)[M,K] · B for B packed by bf16Pack. */
+  bf16MatmulPacked(a: F, M: number, K: number, packed: Uint8Array, N: number, c: F, accumulate: boolean): void;
   /** Scalar reference: c[M,N] = bf16(a)·Wᵀ (W[N,K], wRowsN) or bf16(a)·W (W[K,N]), summed in double (tests). */
   bf16MatmulRef(a: F, M: number, K: number, w: Uint8Array, N: number, wRowsN: boolean, c: F): void;
   cpuFeatures(): { avx512f: boolean; avx512bw: boolean; avx512vl: boolean; avx512bf16: boolean; avx512vnni: boolean; bf16: boolean };

@@ -9,6 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Tensor, Tape, linear, embedding, quantize, valuesF32, native, ggmlOf, type DType } from '../../src/engine/index.js';
+import { useMatvec } from '../../src/engine/ops/linear.js';
 import * as R from './reference.js';
 
 // Max RMS error of dequant(quant(w)) relative to w's RMS, for Gaussian w (measured ×~1.5 margin).
@@ -63,11 +64,16 @@ for (const [dtype, block] of TYPES) {
           // finite differences of <dy, linear(x)> in a few coordinates (the layer is linear in x: exact up to rounding)
           for (const i of [0, I - 1, Math.floor((T * I) / 2)]) {
             const h = 1e-2;
+            // Exact f32 forward: decode-sized products outside a tape would round x to 8 bits (quant-dot.test.ts).
             const f = (d: number) => {
               const xp = x.slice();
               xp[i] += d;
-              const yp = linear(Tensor.from(xp, [T, I]), q).f32();
-              return yp.reduce((s, v, k) => s + v * dy[k], 0);
+              const was = useMatvec(false);
+              try {
+                return linear(Tensor.from(xp, [T, I]), q).f32().reduce((s, v, k) => s + v * dy[k], 0);
+              } finally {
+                useMatvec(was);
+              }
             };
             const num = (f(h) - f(-h)) / (2 * h);
             assert.ok(Math.abs(num - dx[i]) <= 2e-3 * (1 + Math.abs(num)), `${dtype} T=${T}: finite difference d/dx[${i}] ${num} vs ${dx[i]}`);

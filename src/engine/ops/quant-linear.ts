@@ -7,7 +7,7 @@ import { native } from '../native.js';
 import { Tensor, ggmlOf } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record } from '../tape.js';
 import { expectF32, fmt } from './shapes.js';
-import { computesInBf16 } from '../compute.js';
+import { bf16Packed, computesInBf16 } from '../compute.js';
 import { MATVEC_MAX_ROWS, matvecEnabled } from './matvec-switch.js';
 
 function frozen(op: string, w: Tensor): void {
@@ -23,16 +23,21 @@ export function quantLinear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
   // A bf16 weight marked by the loader (engine/compute.ts) runs on the bf16 units; otherwise f32 tiles + sgemm.
   const bf16 = computesInBf16(w);
   const y = Tensor.empty([T, O]);
-  if (bf16) native.bf16Matmul(x.f32(), T, I, w.bytes(), O, y.f32());
+  // (decode-sized x: dot products straight from W's rows; more rows: W packed once, compute.ts bf16Packed)
+  if (bf16 && T <= MATVEC_MAX_ROWS) native.bf16Matmul(x.f32(), T, I, w.bytes(), O, y.f32());
+  else if (bf16) native.bf16MatmulPacked(x.f32(), T, I, bf16Packed(w, 'forward'), O, y.f32(), false);
   // Decode on 16-bit storage: the matrix-vector kernel converts W in registers (qMatmul dequantizes each row to memory first).
   else if (T <= MATVEC_MAX_ROWS && (w.dtype === 'f16' || w.dtype === 'bf16') && matvecEnabled()) native.matvec(x.f32(), T, I, w.bytes(), type, O, y.f32());
+  // Decode on Q4_K/Q5_K/Q6_K/Q8_0/Q5_0/Q4_0 blocks (inference only: nothing needs a gradient): x rounded to 8 bits per block
+  // as llama.cpp does, integer dot products (native/quant-dot.cc); training and larger T keep exact f32 products.
+  else if (T >= 1 && T <= MATVEC_MAX_ROWS && matvecEnabled() && !needsGrad(x, b) && native.qDotSupported(type)) native.qDot(x.f32(), T, I, w.bytes(), type, O, y.f32());
   else native.qMatmul(x.f32(), T, I, w.bytes(), type, O, y.f32());
   if (b) native.addBias(y.f32(), b.f32(), T, O);
   if (!needsGrad(x, b)) return y;
   return record('linear', y, () => {
     const dy = y.grad!.f32();
     const dx = gradFor(x), db = gradIf(b);
-    if (dx && bf16) native.bf16MatmulBackward(dy, T, O, w.bytes(), I, dx.g, !dx.fresh);
+    if (dx && bf16) native.bf16MatmulPacked(dy, T, O, bf16Packed(w, 'backward'), I, dx.g, !dx.fresh);
     else if (dx) native.qMatmulBackward(dy, T, O, w.bytes(), type, I, dx.g, !dx.fresh);
     if (db) native.biasBackward(dy, db, T, O);
   });
