@@ -7,6 +7,9 @@
 // --contended [N]: every case (default 256 tokens only) is timed quiet and then again while N CPU-bound
 // companion processes (default 1, bench/companion.ts) share the cores, alternating step by step, ours and PyTorch's; lines
 // carry contended: true, contended_seconds, slowdown (contended / quiet) and the peer's peer_slowdown.
+// --profile: after each case's timed steps, --reps more steps with every native kernel timed (bench/profile.ts):
+// an `engine.profile` line with seconds per step in gemm / lm_head / lora / attention / loss / norm_rope /
+// elementwise / optimizer / alloc / other, and overhead (what no kernel accounts for: tape, JS, the loop).
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,7 @@ import { seededRandom } from '../src/adapters/init.js';
 import { Output, log, median, torchPython, type BenchArgs } from './util.js';
 import { startCompanions } from './companion.js';
 import { threadsFlag } from './threads-flag.js';
+import { startProfile, profileSplit } from './profile.js';
 
 export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'],
@@ -69,7 +73,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   const computes = (args.flags.get('compute') ?? (cpuFeatures().bf16 && !contended ? 'fp32,bf16' : 'fp32')).split(',') as Compute[];
   const r = 8;
   native.setThreads(threads);
-  const out = new Output(args.json);
+  const out = new Output(args.json), profOut = new Output(args.json);
   const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
 
   const sq = gemmGflops(1024, 1024, 1024), lin = gemmGflops(512, 1536, 576);
@@ -142,6 +146,17 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       }
     }
     const s = median(times);
+    if (args.flags.has('profile')) {
+      const prof = startProfile(config.vocab_size);
+      let total = 0;
+      try {
+        for (let i = 0; i < reps; i++) total += timed();
+      } finally {
+        prof.stop();
+      }
+      const split = profileSplit(prof, total, reps);
+      profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, seconds: total / reps, ...split });
+    }
     const sc = contended ? median(ct) : null;
     const p = peer.get(`${B}x${T}`);
     const pc = p?.contended_seconds ?? null;
@@ -172,6 +187,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   }
   if (contended) out.table(['compute', 'seq', 'batch', 'seconds', 'contended_seconds', 'slowdown', 'peer_seconds', 'peer_contended_seconds', 'peer_slowdown']);
   else out.table(['compute', 'seq', 'batch', 'packed', 'seconds', 'tokens_per_s', 'gflops', 'peak_native_mb', 'peer_tokens_per_s', 'peer_peak_rss_mb', 'ratio']);
+  profOut.table(['compute', 'seq', 'batch', 'seconds', 'gemm_s', 'lm_head_s', 'lora_s', 'attention_s', 'loss_s', 'norm_rope_s', 'elementwise_s', 'optimizer_s', 'alloc_s', 'other_s', 'overhead_s']);
   opt.dispose();
   lora.dispose();
   model.dispose();

@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type BenchArgs } from './util.js';
 import { benchEngine } from './engine.js';
+import { benchGemm } from './gemm.js';
 import { benchRecall } from './recall.js';
 import { benchAbsorb } from './absorb.js';
 import { benchGenerate } from './generate.js';
@@ -12,6 +13,7 @@ import { benchWorkers } from './workers.js';
 
 export const BENCHES: Record<string, { run: (a: BenchArgs) => Promise<void>; what: string }> = {
   engine: { run: benchEngine, what: 'LoRA training step of a SmolLM2-135M-shaped model vs PyTorch (256–2048 tokens)' },
+  gemm: { run: benchGemm, what: "the LoRA step's frozen-weight products: sgemm vs the bf16 kernels (packed once / per call), GFLOP/s" },
   generate: { run: benchGenerate, what: 'prefill and decode speed vs llama.cpp on the same GGUF files' },
   recall: { run: benchRecall, what: 'planted-fact recall suite on stories260K (6 fact families × 2k–16k tokens × 3 probe forms; --grid: the old recipe grid; --multi: interference)' },
   absorb: { run: benchAbsorb, what: 'absorb time vs document length (1k–16k tokens) on the 135M-shaped model' },

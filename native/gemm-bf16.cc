@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <immintrin.h>
+#include <memory>
 #include <vector>
 
 #define LIFT_BF16 __attribute__((target("avx512f,avx512bf16,avx512vl,avx512bw")))
@@ -66,24 +67,24 @@ static inline float bf2f(uint16_t h) {
 static inline uint16_t rd16(const uint16_t* p) { uint16_t v; std::memcpy(&v, p, 2); return v; }
 static inline uint32_t rd32(const uint16_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 
-// src[M,K] fp32 → dst[M,Kp] bf16, Kp = K rounded up to even (the pad is 0).
+// One row: src[K] fp32 → dst[Kp] bf16, Kp = K rounded up to even (the pad is 0).
+LIFT_BF16 static inline void toBf16Row(const float* s, int64_t K, uint16_t* d, int64_t Kp) {
+  int64_t k = 0;
+  for (; k + 32 <= K; k += 32) {
+    __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16), _mm512_loadu_ps(s + k));
+    _mm512_storeu_si512(d + k, (__m512i)v);
+  }
+  for (; k < K; k += 16) {
+    __mmask16 mk = (__mmask16)((K - k) >= 16 ? 0xffff : ((1u << (K - k)) - 1));
+    __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, s + k));
+    _mm256_mask_storeu_epi16(d + k, mk, (__m256i)v);
+  }
+  if (Kp > K) d[K] = 0;
+}
+// src[M,K] fp32 → dst[M,Kp] bf16.
 LIFT_BF16 static void toBf16Rows(const float* src, int64_t M, int64_t K, uint16_t* dst, int64_t Kp) {
 #pragma omp parallel for schedule(static) if (M * K > 65536)
-  for (int64_t m = 0; m < M; m++) {
-    const float* s = src + m * K;
-    uint16_t* d = dst + m * Kp;
-    int64_t k = 0;
-    for (; k + 32 <= K; k += 32) {
-      __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + k + 16), _mm512_loadu_ps(s + k));
-      _mm512_storeu_si512(d + k, (__m512i)v);
-    }
-    for (; k < K; k += 16) {
-      __mmask16 mk = (__mmask16)((K - k) >= 16 ? 0xffff : ((1u << (K - k)) - 1));
-      __m256bh v = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mk, s + k));
-      _mm256_mask_storeu_epi16(d + k, mk, (__m256i)v);
-    }
-    if (Kp > K) d[K] = 0;
-  }
+  for (int64_t m = 0; m < M; m++) toBf16Row(src + m * K, K, dst + m * Kp, Kp);
 }
 
 // ---- packing -------------------------------------------------------------------------------------------------
@@ -214,6 +215,65 @@ LIFT_BF16 static void gemmBf16(const float* Af, int64_t M, int64_t K, const uint
   }
 }
 
+// ---- pre-packed weights -----------------------------------------------------------------------------------
+// A frozen weight is packed once (bf16Pack) into the layout the micro-kernel reads, for the forward (B = Wᵀ) and,
+// when training, for the input gradient (B = W), and kept (src/engine/compute.ts): per-call packing was a
+// strided scalar transpose of the whole weight for every product (at 256 rows, a large share of the product's
+// time), and the per-call panels were ≤ 256 columns wide, so each k-pair's 4 loads sat 1 KiB apart.
+// Layout: strips of 64 columns; strip s holds ceil(K/2) pairs × 64 u32, P[s][p][j] = (B[2p][64s+j], B[2p+1][64s+j]),
+// zero past K and N, so one strip of one k-block is a contiguous run the micro-kernel streams through.
+// The buffer comes from JS (GC-owned); the layout starts at the first 64-byte boundary inside it.
+static const int64_t kSW = 64;        // strip width (columns)
+static const int64_t kKCP = 512;      // inner k-block (values): 256 pairs × 256 B = 64 KiB of a strip
+static const int64_t kKO = 4096;      // outer k-block (values): A is rounded to bf16 one such slice at a time
+static int64_t packedBytes(int64_t K, int64_t N) { return (N + kSW - 1) / kSW * kSW * ((K + 1) / 2) * 4 + 64; }
+static uint32_t* aligned64(uint8_t* p) { return (uint32_t*)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+// Packs B (K×N) read from W[rows, cols] bf16: forward (wt) B = Wᵀ, K = cols, N = rows; else B = W, K = rows, N = cols.
+LIFT_BF16 static void packAll(const uint16_t* W, int64_t rows, int64_t cols, bool wt, uint32_t* P) {
+  int64_t K = wt ? cols : rows, N = wt ? rows : cols, pairs = (K + 1) / 2, S = (N + kSW - 1) / kSW;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t s = 0; s < S; s++) {
+    int64_t n0 = s * kSW, nc = std::min(kSW, N - n0);
+    uint32_t* dst = P + s * pairs * kSW;
+    if (wt) packWt(W, K, n0, nc, 0, K, dst, kSW);
+    else packW(W, N, n0, nc, 0, K, dst, kSW);
+  }
+}
+
+// C[M,N] (+)= A[M,K] · B with B pre-packed (packAll). Work units: (64-column strip, chunk of MC rows), strips
+// outermost so a strip stays in L2 across its row chunks; MC is sized for ≥ 8 units per thread (balance on small
+// products such as k/v's 192 columns). K beyond kKO (lm_head's input gradient, K = the vocabulary) runs in outer
+// slices so A's bf16 copy stays small and each slice of A and B is read from memory once.
+LIFT_BF16 static void gemmPacked(const float* Af, int64_t M, int64_t K, const uint32_t* P, int64_t N, float* C, bool acc) {
+  int64_t pairsAll = (K + 1) / 2, S = (N + kSW - 1) / kSW;
+  int nt = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int64_t chunks = std::max<int64_t>(1, (8 * nt + S - 1) / S);
+  int64_t MC = std::min<int64_t>(256, ((M + chunks - 1) / chunks + kMR - 1) / kMR * kMR);
+  int64_t mch = (M + MC - 1) / MC, units = S * mch;
+  int64_t ko = std::min(K, kKO), kop = (ko + 1) & ~int64_t(1);
+  std::unique_ptr<uint16_t[]> A(new uint16_t[(size_t)(M * kop)]);
+  for (int64_t k0 = 0; k0 < K; k0 += kKO) {
+    int64_t kw = std::min(kKO, K - k0), kwp = (kw + 1) & ~int64_t(1);
+    // Round this slice of A to bf16 rows of kwp values (pad 0).
+#pragma omp parallel for schedule(static) num_threads(nt) if (M * kw > 65536)
+    for (int64_t m = 0; m < M; m++) toBf16Row(Af + m * K + k0, kw, A.get() + m * kwp, kwp);
+    bool add = acc || k0 > 0;
+#pragma omp parallel for schedule(dynamic) num_threads(nt)
+    for (int64_t u = 0; u < units; u++) {
+      int64_t s = u / mch, m0 = (u % mch) * MC, m1 = std::min(M, m0 + MC), n0 = s * kSW, nc = std::min(kSW, N - n0);
+      const uint32_t* strip = P + s * pairsAll * kSW + (k0 / 2) * kSW;
+      for (int64_t kk = 0; kk < kw; kk += kKCP) {
+        int64_t pairs = (std::min(kKCP, kw - kk) + 1) / 2;
+        for (int64_t m = m0; m < m1; m += kMR) {
+          int64_t mr = std::min(kMR, m1 - m);
+          pick((int)mr, (int)((nc + 15) / 16))(A.get() + m * kwp + kk, kwp, strip + (kk / 2) * kSW, kSW, pairs, C + m * N + n0, N, nc, add || kk > 0);
+        }
+      }
+    }
+  }
+}
+
 // Decode-sized forward (M ≤ 4): y[m,o] = x[m]·W[o] as dot products along K, reading each row of W once
 // (memory-bound on W; packing would cost more than the product).
 LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) {
@@ -288,6 +348,53 @@ static Napi::Value bf16MatmulBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// bf16PackedBytes(K, N) → bytes bf16Pack needs for B[K,N] (the layout plus 64 for alignment).
+static Napi::Value bf16PackedBytes(const Napi::CallbackInfo& info) {
+  int64_t K = integer(info, 0, "bf16PackedBytes"), N = integer(info, 1, "bf16PackedBytes");
+  positive("bf16PackedBytes", "K", K); nonneg("bf16PackedBytes", "N", N);
+  return Napi::Number::New(info.Env(), (double)packedBytes(K, N));
+}
+static uint8_t* packedArg(const Napi::CallbackInfo& info, int i, const char* op, int64_t K, int64_t N) {
+  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+    throw ArgError{argName(op, i) + " must be a Uint8Array (bf16PackedBytes(K, N) bytes)"};
+  auto a = info[i].As<Napi::Uint8Array>();
+  fits(op, "packed", a.ElementLength(), 0, packedBytes(K, N));
+  return a.Data();
+}
+
+// bf16Pack(w U8 (bf16 [rows, cols]), rows, cols, transpose, out U8): out = B packed, B = Wᵀ (transpose: the
+// forward's, K = cols, N = rows) or W (the input gradient's, K = rows, N = cols).
+static Napi::Value bf16Pack(const Napi::CallbackInfo& info) {
+  const char* op = "bf16Pack";
+  U16 w = weight(info, 0, op);
+  int64_t rows = integer(info, 1, op), cols = integer(info, 2, op);
+  bool wt = boolean(info, 3, op);
+  positive(op, "rows", rows); positive(op, "cols", cols);
+  fits(op, "w", w.n, 0, rows * cols);
+  uint8_t* out = packedArg(info, 4, op, wt ? cols : rows, wt ? rows : cols);
+  needUnits(op);
+  packAll(w.p, rows, cols, wt, aligned64(out));
+  return info.Env().Undefined();
+}
+
+// bf16MatmulPacked(a F32, M, K, packed U8, N, c F32, accumulate): c[M,N] (+)= bf16(a)[M,K] · B (bf16Pack'ed).
+static Napi::Value bf16MatmulPacked(const Napi::CallbackInfo& info) {
+  const char* op = "bf16MatmulPacked";
+  F32 a = f32(info, 0, op);
+  int64_t M = integer(info, 1, op), K = integer(info, 2, op);
+  positive(op, "K", K);
+  int64_t N = integer(info, 4, op);
+  nonneg(op, "M", M); nonneg(op, "N", N);
+  uint8_t* pk = packedArg(info, 3, op, K, N);
+  F32 c = f32(info, 5, op);
+  bool acc = boolean(info, 6, op);
+  fits(op, "a", a.n, 0, M * K); fits(op, "c", c.n, 0, M * N);
+  needUnits(op);
+  if (M == 0 || N == 0) return info.Env().Undefined();
+  gemmPacked(a.p, M, K, aligned64(pk), N, c.p, acc);
+  return info.Env().Undefined();
+}
+
 // bf16MatmulRef(a F32, M, K, w U8, N, wRowsN, c F32): c[M,N] = bf(a)·Wᵀ (W[N,K], wRowsN) or bf(a)·W (W[K,N]),
 // products of bf16 values summed in double. Scalar; for tests.
 static Napi::Value bf16MatmulRef(const Napi::CallbackInfo& info) {
@@ -321,6 +428,9 @@ void registerGemmBf16(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("bf16Matmul", bf16Matmul);
   LIFT_EXPORT("bf16MatmulBackward", bf16MatmulBackward);
   LIFT_EXPORT("bf16MatmulRef", bf16MatmulRef);
+  LIFT_EXPORT("bf16PackedBytes", bf16PackedBytes);
+  LIFT_EXPORT("bf16Pack", bf16Pack);
+  LIFT_EXPORT("bf16MatmulPacked", bf16MatmulPacked);
   LIFT_EXPORT("cpuFeatures", cpuFeatures);
 }
 

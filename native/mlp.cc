@@ -2,11 +2,14 @@
 // activation and mixing, bias rows, and the small vector helpers the autograd needs (add, axpy, scale).
 // Backward kernels accumulate (+=) into gradient buffers, as every gradient in the engine does.
 #include "common.h"
+#include "simd-math.h"
+#include <algorithm>
 #include <cmath>
 
 namespace lift {
 
 static inline float sigm(float x) { return 1.f / (1.f + std::exp(-x)); }
+
 // Runs f(i) for i in [0, n), over the OpenMP threads when n is large enough to pay for them.
 template <class F>
 static inline void parFor(size_t n, F f) {
@@ -14,12 +17,27 @@ static inline void parFor(size_t n, F f) {
   for (int64_t i = 0; i < (int64_t)n; i++) f(i);
 }
 
+// Runs body(i0, i1) over [0, n) in 4096-element chunks, over the OpenMP threads when n is large enough.
+template <class F>
+static inline void parChunks(int64_t n, F body) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t i0 = 0; i0 < n; i0 += 4096) body(i0, std::min(n, i0 + 4096));
+}
+
 // swigluForward(gate[N], up[N], out[N]):  out = silu(gate) · up      (Llama MLP, N = T·I)
 static Napi::Value swigluForward(const Napi::CallbackInfo& info) {
   const char* op = "swiglu";
   F32 g = f32(info, 0, op), u = f32(info, 1, op), o = f32(info, 2, op);
   if (u.n != g.n || o.n != g.n) throw ArgError{std::string(op) + ": gate, up and out must have the same length"};
-  parFor(g.n, [&](int64_t i) { float x = g.p[i]; o.p[i] = x * sigm(x) * u.p[i]; });
+  parChunks((int64_t)g.n, [&](int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+    for (; i + 16 <= e; i += 16) {
+      __m512 x = _mm512_loadu_ps(g.p + i);
+      _mm512_storeu_ps(o.p + i, _mm512_mul_ps(_mm512_mul_ps(x, sigmoid16(x)), _mm512_loadu_ps(u.p + i)));
+    }
+#endif
+    for (; i < e; i++) { float x = g.p[i]; o.p[i] = x * sigm(x) * u.p[i]; }
+  });
   return info.Env().Undefined();
 }
 // swigluBackward(dOut, gate, up, dGate, dUp):  dGate += dOut·up·silu'(gate);  dUp += dOut·silu(gate)
@@ -32,12 +50,25 @@ static Napi::Value swigluBackward(const Napi::CallbackInfo& info) {
   size_t n = g.n;
   if (dy.n != n || u.n != n || (dg.p && dg.n != n) || (du.p && du.n != n))
     throw ArgError{std::string(op) + ": all buffers must have the same length"};
-  parFor(n, [&](int64_t i) {
-    float x = g.p[i], s = sigm(x);
-    // (not keep·old + new: an uninitialised buffer may hold NaN bit patterns, and 0·NaN = NaN)
-    float gg = dy.p[i] * u.p[i] * s * (1.f + x * (1.f - s)), gu = dy.p[i] * x * s;
-    if (dg.p) dg.p[i] = acc ? dg.p[i] + gg : gg;
-    if (du.p) du.p[i] = acc ? du.p[i] + gu : gu;
+  // (not keep·old + new: an uninitialised buffer may hold NaN bit patterns, and 0·NaN = NaN)
+  parChunks((int64_t)n, [&](int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+    __m512 one = _mm512_set1_ps(1.f);
+    for (; i + 16 <= e; i += 16) {
+      __m512 x = _mm512_loadu_ps(g.p + i), s = sigmoid16(x), d = _mm512_loadu_ps(dy.p + i);
+      __m512 gg = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(d, _mm512_loadu_ps(u.p + i)), s),
+                                _mm512_fmadd_ps(x, _mm512_sub_ps(one, s), one));
+      __m512 gu = _mm512_mul_ps(_mm512_mul_ps(d, x), s);
+      if (dg.p) _mm512_storeu_ps(dg.p + i, acc ? _mm512_add_ps(_mm512_loadu_ps(dg.p + i), gg) : gg);
+      if (du.p) _mm512_storeu_ps(du.p + i, acc ? _mm512_add_ps(_mm512_loadu_ps(du.p + i), gu) : gu);
+    }
+#endif
+    for (; i < e; i++) {
+      float x = g.p[i], s = sigm(x);
+      float gg = dy.p[i] * u.p[i] * s * (1.f + x * (1.f - s)), gu = dy.p[i] * x * s;
+      if (dg.p) dg.p[i] = acc ? dg.p[i] + gg : gg;
+      if (du.p) du.p[i] = acc ? du.p[i] + gu : gu;
+    }
   });
   return info.Env().Undefined();
 }

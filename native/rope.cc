@@ -6,6 +6,7 @@
 // Backward of a rotation is the rotation by −angle, so one kernel serves both (sign = −1), and it
 // accumulates into dst when asked (gradients accumulate).
 #include "common.h"
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -25,22 +26,49 @@ static Napi::Value rope(const Napi::CallbackInfo& info) {
   int64_t half = (int64_t)inv.n, R = 2 * half;
   if (R > D) throw ArgError{std::string(op) + ": invFreq has " + std::to_string(half) + " entries, more than head dim/2 = " + std::to_string(D / 2)};
   fits(op, "src", src.n, 0, T * H * D); fits(op, "dst", dst.n, 0, T * H * D);
+  // cos/sin of every (position, frequency): a training step rotates q and k forward and back in every layer at
+  // the same positions, so the table is kept (per thread) and reused while the frequencies and positions match —
+  // recomputing it was T·R/2 sin+cos per call, ~4 calls a layer. The values are the ones computed before, bit
+  // for bit (angle in float32, std::cos/std::sin).
+  struct Table {
+    std::vector<float> inv, cs, sn;
+    int64_t p0 = 0, p1 = 0;  // positions p0 … p1−1
+  };
+  thread_local Table tab;
+  bool same = tab.inv.size() == (size_t)half && std::equal(tab.inv.begin(), tab.inv.end(), inv.p);
+  if (!same || start < tab.p0 || start + T > tab.p1) {
+    // Grow to the union, at least doubling (decode asks for one new position per token: O(1) amortised);
+    // a union past 64k positions is dropped for the request's own range.
+    int64_t p0 = start, p1 = start + T;
+    if (same) {
+      int64_t u0 = std::min(tab.p0, start), u1 = std::max({tab.p1, start + T, tab.p1 + (tab.p1 - tab.p0)});
+      if (u1 - u0 <= 65536) p0 = u0, p1 = u1;
+    }
+    tab.inv.assign(inv.p, inv.p + half);
+    tab.cs.resize((size_t)((p1 - p0) * half));
+    tab.sn.resize((size_t)((p1 - p0) * half));
+#pragma omp parallel for schedule(static) if ((p1 - p0) * half > 16384)
+    for (int64_t p = p0; p < p1; p++)
+      for (int64_t j = 0; j < half; j++) {
+        float ang = (float)p * inv.p[j];
+        tab.cs[(p - p0) * half + j] = std::cos(ang);
+        tab.sn[(p - p0) * half + j] = std::sin(ang);
+      }
+    tab.p0 = p0;
+    tab.p1 = p1;
+  }
   const float s = (float)sign;
 #pragma omp parallel for schedule(static) if (T * H * D > 32768)
   for (int64_t t = 0; t < T; t++) {
-    std::vector<float> cs(half), sn(half);
-    for (int64_t j = 0; j < half; j++) {
-      float ang = (float)(start + t) * inv.p[j];
-      cs[j] = std::cos(ang);
-      sn[j] = s * std::sin(ang);
-    }
+    const float* cs = tab.cs.data() + (start + t - tab.p0) * half;
+    const float* sn = tab.sn.data() + (start + t - tab.p0) * half;
     for (int64_t h = 0; h < H; h++) {
       const float* x = src.p + (t * H + h) * D;
       float* y = dst.p + (t * H + h) * D;
       for (int64_t j = 0; j < half; j++) {
         int64_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
-        float x0 = x[a], x1 = x[b];
-        float y0 = x0 * cs[j] - x1 * sn[j], y1 = x1 * cs[j] + x0 * sn[j];
+        float x0 = x[a], x1 = x[b], sj = s * sn[j];
+        float y0 = x0 * cs[j] - x1 * sj, y1 = x1 * cs[j] + x0 * sj;
         if (acc) { y[a] += y0; y[b] += y1; } else { y[a] = y0; y[b] = y1; }
       }
       for (int64_t d = R; d < D; d++) y[d] = acc ? y[d] + x[d] : x[d];

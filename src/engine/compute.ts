@@ -49,3 +49,23 @@ export function computeInBf16(w: Tensor): void {
 export function computesInBf16(w: Tensor): boolean {
   return bf16Weights.has(w);
 }
+
+// Packed forms of a bf16 weight (native/gemm-bf16.cc bf16Pack): made on first use, kept as long as the weight
+// (GC-owned, keyed by the tensor). Each direction costs as much memory as the bf16 weight itself: the forward's
+// (B = Wᵀ) for any product of more than a few rows, the input gradient's (B = W) only when training. Packing per
+// call instead was a strided transpose of the whole weight for every product.
+const packs = new WeakMap<Tensor, { forward?: Uint8Array; backward?: Uint8Array }>();
+
+/** The bf16 weight W[O, I] packed for y = x·Wᵀ ('forward', B[I, O]) or dx = dy·W ('backward', B[O, I]). */
+export function bf16Packed(w: Tensor, dir: 'forward' | 'backward'): Uint8Array {
+  let p = packs.get(w);
+  if (!p) packs.set(w, (p = {}));
+  const have = p[dir];
+  if (have) return have;
+  const [O, I] = w.shape;
+  const fwd = dir === 'forward';
+  const buf = new Uint8Array(native.bf16PackedBytes(fwd ? I : O, fwd ? O : I));
+  native.bf16Pack(w.bytes(), O, I, fwd, buf);
+  p[dir] = buf;
+  return buf;
+}

@@ -66,6 +66,40 @@ test('bf16MatmulBackward (dx (+)= dy·W) equals the reference, with and without 
   }
 });
 
+// Pre-packed weights (bf16Pack once, then bf16MatmulPacked): the path linear() takes for more than 4 rows.
+// Shapes add several 64-column strips with a ragged last one, row counts across the 6-row tile and the row
+// chunks, and K across the 512-value inner and 4096-value outer k-blocks (odd, so the last pair is half padding).
+const PACKED_SHAPES: [M: number, K: number, N: number][] = [
+  ...SHAPES, [5, 1, 3], [40, 577, 193], [97, 1536, 130], [12, 4097, 70], [9, 9001, 17],
+];
+
+test('bf16MatmulPacked: forward (B = Wᵀ) and input gradient (B = W) equal the reference, with and without accumulation', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  for (const [M, K, N] of PACKED_SHAPES) {
+    const a = rand(M * K, M * 31 + K), w = rand(N * K, N * 5 + K, 0.5), base = rand(M * N, 7);
+    // forward: W[N, K] (rows = N outputs), B = Wᵀ
+    const fwd = new Uint8Array(native.bf16PackedBytes(K, N) + 3).subarray(3); // any byte offset: the layout aligns itself
+    native.bf16Pack(bf16Bytes(w, 1), N, K, true, fwd);
+    const y = new Float32Array(M * N).fill(NaN);
+    native.bf16MatmulPacked(a, M, K, fwd, N, y, false);
+    check(`packed forward ${M}×${K}×${N}`, y, a, M, K, w, N, true);
+    // input gradient: W[K, N] (rows = K outputs of the layer, here the reduced dimension), B = W
+    const bwd = new Uint8Array(native.bf16PackedBytes(K, N));
+    native.bf16Pack(bf16Bytes(w), K, N, false, bwd);
+    const acc = base.slice();
+    native.bf16MatmulPacked(a, M, K, bwd, N, acc, true);
+    check(`packed backward+= ${M}×${K}×${N}`, acc, a, M, K, w, N, false, base);
+  }
+});
+
+test('bf16MatmulPacked: a packed buffer too small for K, N is refused', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  const w = bf16Bytes(rand(64 * 8, 3));
+  const small = new Uint8Array(native.bf16PackedBytes(8, 64) - 1);
+  assert.throws(() => native.bf16Pack(w, 64, 8, true, small), /bf16Pack: packed needs/);
+  const ok = new Uint8Array(native.bf16PackedBytes(8, 64));
+  native.bf16Pack(w, 64, 8, true, ok);
+  assert.throws(() => native.bf16MatmulPacked(new Float32Array(16), 2, 8, ok, 65, new Float32Array(130), false), /bf16MatmulPacked: packed needs/);
+});
+
 test('bf16 kernels: bad sizes are refused naming the argument; empty products are no-ops', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
   const w = bf16Bytes(rand(12, 1));
   assert.throws(() => native.bf16Matmul(new Float32Array(8), 2, 4, w, 4, new Float32Array(8)), /bf16Matmul: w needs 16 elements/);
