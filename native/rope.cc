@@ -34,7 +34,7 @@ static Napi::Value rope(const Napi::CallbackInfo& info) {
     std::vector<float> inv, cs, sn;
     int64_t p0 = 0, p1 = 0;  // positions p0 … p1−1
   };
-  thread_local Table tab;
+  thread_local Table tab;  // the calling thread's (the parallel loops below use pointers into it, not `tab`)
   bool same = tab.inv.size() == (size_t)half && std::equal(tab.inv.begin(), tab.inv.end(), inv.p);
   if (!same || start < tab.p0 || start + T > tab.p1) {
     // Grow to the union, at least doubling (decode asks for one new position per token: O(1) amortised);
@@ -47,21 +47,23 @@ static Napi::Value rope(const Napi::CallbackInfo& info) {
     tab.inv.assign(inv.p, inv.p + half);
     tab.cs.resize((size_t)((p1 - p0) * half));
     tab.sn.resize((size_t)((p1 - p0) * half));
+    float *cs = tab.cs.data(), *sn = tab.sn.data();
 #pragma omp parallel for schedule(static) if ((p1 - p0) * half > 16384)
     for (int64_t p = p0; p < p1; p++)
       for (int64_t j = 0; j < half; j++) {
         float ang = (float)p * inv.p[j];
-        tab.cs[(p - p0) * half + j] = std::cos(ang);
-        tab.sn[(p - p0) * half + j] = std::sin(ang);
+        cs[(p - p0) * half + j] = std::cos(ang);
+        sn[(p - p0) * half + j] = std::sin(ang);
       }
     tab.p0 = p0;
     tab.p1 = p1;
   }
-  const float s = (float)sign;
+  const float s = (float)sign, *csAll = tab.cs.data(), *snAll = tab.sn.data();
+  const int64_t tp0 = tab.p0;
 #pragma omp parallel for schedule(static) if (T * H * D > 32768)
   for (int64_t t = 0; t < T; t++) {
-    const float* cs = tab.cs.data() + (start + t - tab.p0) * half;
-    const float* sn = tab.sn.data() + (start + t - tab.p0) * half;
+    const float* cs = csAll + (start + t - tp0) * half;
+    const float* sn = snAll + (start + t - tp0) * half;
     for (int64_t h = 0; h < H; h++) {
       const float* x = src.p + (t * H + h) * D;
       float* y = dst.p + (t * H + h) * D;
