@@ -28,7 +28,7 @@ export { ask, type AskOptions } from './lift/ask.js';
 export { train, type TrainSample, type TrainerOptions, type TrainEvent } from './lift/trainer.js';
 export { answerMask, answerRecitations } from './lift/answers.js';
 export { recall, recallPrompt, inContextPrompt, type RecallItem, type RecallResult } from './eval/recall.js';
-export { evaluateAbsorbed, containsAnswer, type Evaluation, type EvaluationInput } from './lift/evaluate.js';
+export { evaluateAbsorbed, containsAnswer, type Evaluation, type EvaluationInput } from './eval/absorbed.js';
 export { plantedDocument, type PlantedDocument, type PlantedFact } from './eval/datasets/planted.js';
 export { liftLengths, type LiftLengths } from './lift/budget.js';
 export { makeQAGenerator, BuiltinQAGenerator, OpenAIQAGenerator, type QAGenerator, type QAPair } from './lift/qa/index.js';

@@ -1,11 +1,11 @@
 // `lift absorb --evaluate [--heldout-text FILE]`: the adapter measured after training, before it is written
-// (src/lift/evaluate.ts: recall of the absorb's own trained QAs through `ask`, held-out NLL before and after),
+// (src/eval/absorbed.ts: recall of the absorb's own trained QAs through `ask`, held-out NLL before and after),
 // exactly as the server's `"evaluate": true` does; the figures go into the manifest's metrics and --json.
 import { existsSync, readFileSync } from 'node:fs';
 import type { LoadedModel } from '../model/load.js';
 import type { AbsorbResult } from '../lift/absorb.js';
 import { joinDocuments } from '../lift/folder.js';
-import { evaluateAbsorbed, type Evaluation } from '../lift/evaluate.js';
+import { evaluateAbsorbed, type Evaluation } from '../eval/absorbed.js';
 import type { AnswerStop } from '../lift/presets.js';
 import { FormatError } from '../io/errors.js';
 import { log } from './io.js';

@@ -7,7 +7,7 @@ import { mergeRecipes, type Recipe } from '../lift/recipe.js';
 import { presetByName, presetRecipe, type Preset } from '../lift/presets.js';
 import { MEASURED_PRESETS, describeMeasured, measuredPresetFor, type MeasuredPreset } from '../lift/measured.js';
 import type { AbsorbFlags } from './commands/absorb.js';
-import { flagsRecipe } from './recipe-flags.js';
+import { flagLayers } from './recipe-flags.js';
 import { budgetNote } from './preset.js';
 import { hasRecipeFlags } from './measured-preset.js';
 
@@ -26,8 +26,7 @@ export interface AbsorbRecipe {
  */
 export function absorbRecipe(flags: AbsorbFlags, explicit: ReadonlySet<string>, file: Recipe | null, config: Pick<LlamaConfig, 'head_dim' | 'max_position_embeddings'>,
   documentTokens: () => number): AbsorbRecipe {
-  const pick = (typed: boolean): Recipe => flagsRecipe(Object.fromEntries(Object.entries(flags).filter(([k]) => explicit.has(k) === typed)) as Partial<AbsorbFlags>);
-  const defaults = pick(false), typed = pick(true);
+  const { defaults, typed } = flagLayers(flags, explicit);
   const window = config.max_position_embeddings;
   const measuredName = flags.preset && MEASURED_PRESETS[flags.preset] ? flags.preset : null;
   const preset = flags.preset && !measuredName ? presetByName(flags.preset) : null;

@@ -73,6 +73,15 @@ export function flagsRecipe(f: Partial<AbsorbFlags>): Recipe {
 }
 
 /**
+ * A command line's two flag layers (defaults → preset → file → flags): the flags' defaults and the flags typed
+ * (`explicit`, commander's 'cli' source). Any command whose flags share absorb's names (absorb, eval) uses it.
+ */
+export function flagLayers(flags: object, explicit: ReadonlySet<string>): { defaults: Recipe; typed: Recipe } {
+  const pick = (typed: boolean): Recipe => flagsRecipe(Object.fromEntries(Object.entries(flags).filter(([k]) => explicit.has(k) === typed)) as Partial<AbsorbFlags>);
+  return { defaults: pick(false), typed: pick(true) };
+}
+
+/**
  * The recipe a run was built from, every field resolved: the run's recipe (defaults → preset → file → flags),
  * with what absorb() derived where it was left to a default (lengths from the budget, epochs, lr, LoRA rank,
  * guard sizes, the optimizer). Given back to `lift absorb --recipe`, it trains the same adapter.

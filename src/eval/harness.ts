@@ -5,11 +5,12 @@
 // grid per method. Library code: no argv, no files; the CLI (cli/commands/eval.ts) writes the outputs.
 //   icl            ask() with no adapter: the truncated-ICL baseline (§6)
 //   ft             LoRA fine-tuned on the raw text: plain segments, no CT, no QAs
-//   lift           absorb() with the paper's recipe (§1–§5): CT on, auxiliary QAs, Gated Memory or LoRA
+//   lift           absorb() with the run's recipe (recipe.ts; the paper's §1–§5 by default: CT on, auxiliary QAs)
 //   lift-retrieve  the lift adapter, the context chosen by retrieval instead of middle truncation
 import type { LoadedModel } from '../model/load.js';
 import type { Adapter } from '../adapters/files.js';
 import { absorb, type AbsorbOptions } from '../lift/absorb.js';
+import { mergeRecipes, recipeAbsorbOptions, type Recipe } from '../lift/recipe.js';
 import { ask } from '../lift/ask.js';
 import type { QAGenerator } from '../lift/qa/types.js';
 import type { AnswerStop } from '../lift/presets.js';
@@ -46,22 +47,19 @@ export type Judge = (question: string, reference: string, prediction: string) =>
 
 export interface HarnessOptions {
   methods: readonly Method[];
-  /** The lift adapter (ft is always LoRA, as "fine-tuning on the raw text" is in the paper). */
-  adapter: 'gated-memory' | 'lora';
-  contextBudget: number;
-  epochs: [number, number];
-  lr?: number;
-  batchSize: number | 'full';
-  lora: { r: number; lora_alpha: number };
-  /** Auxiliary QAs for lift (§3). */
-  qa: number;
+  /**
+   * The run's recipe (src/lift/recipe.ts), built as absorb's is (defaults → preset → file → flags): lift trains
+   * with it; ft with it as LoRA on plain segments (no CT, QAs, guard, anchor or recitations, as "fine-tuning on
+   * the raw text" is in the paper). Its context budget is every method's (default: the model's, up to 2048).
+   */
+  recipe: Recipe;
+  /** lift's recipe for one document (a preset's per-task settings as a layer, paper-tasks.ts); ft keeps the run's. */
+  perDocument?: (doc: EvalDocument) => Recipe;
+  /** lift's QA generator (the recipe names it; 'self' needs the loaded model, so the caller builds it). */
   qaGenerator: QAGenerator | null;
+  /** lift's guard texts when the recipe names a file (guard_text; read by the caller, as absorb's CLI does). */
+  guardText?: string[];
   maxTokens: number;
-  seed: number;
-  /** Training choices both trained methods share beyond the above (a preset's loss averaging, BOS, gate bias). */
-  training?: Pick<AbsorbOptions, 'lossAverage' | 'bos' | 'gatedMemory' | 'warmupSteps' | 'warmupScope'>;
-  /** lift's settings for one document, over the above (a preset's per-task settings, paper-tasks.ts); ft keeps the common ones. */
-  perDocument?: (doc: EvalDocument) => Pick<AbsorbOptions, 'qa' | 'epochs' | 'lr' | 'warmupSteps'>;
   /** How every method's answers are decoded (default: ask()'s — stop at a blank line, the model's BOS). */
   answer?: { answerStop?: AnswerStop; bos?: boolean };
   judge?: Judge;
@@ -78,12 +76,19 @@ export type HarnessEvent =
 /** Which adapter a method answers with (lift-retrieve reuses lift's, so it is trained once). */
 const TRAINS: Record<Method, 'ft' | 'lift' | null> = { icl: null, ft: 'ft', lift: 'lift', 'lift-retrieve': 'lift' };
 
-/** The absorb() options of a trained method (lift on `doc`: with its per-document settings). */
+/** ft's changes to the run's recipe: LoRA on the raw text's plain segments, nothing else of LIFT. */
+const FT: Recipe = { adapter: 'lora', contextualized: false, qa: 0, guard: 'none', anchor: 0, answer_recitations: 0 };
+
+/** The recipe a trained method trains with (lift on `doc`: with its per-document settings). */
+export function methodRecipe(kind: 'ft' | 'lift', o: Pick<HarnessOptions, 'recipe' | 'perDocument'>, doc?: EvalDocument): Recipe {
+  if (kind === 'ft') return mergeRecipes(o.recipe, FT);
+  return doc && o.perDocument ? o.perDocument(doc) : o.recipe;
+}
+
+/** The absorb() options of a trained method: its recipe through recipeAbsorbOptions, lift's QA generator. */
 export function absorbOptions(kind: 'ft' | 'lift', o: HarnessOptions, doc?: EvalDocument): AbsorbOptions {
-  const common = { contextBudget: o.contextBudget, epochs: o.epochs, lr: o.lr, batchSize: o.batchSize, seed: o.seed, signal: o.signal, lora: o.lora, ...o.training };
-  return kind === 'ft'
-    ? { ...common, adapter: 'lora', contextualized: false, qa: 0, qaGenerator: null }
-    : { ...common, adapter: o.adapter, contextualized: true, qa: o.qa, qaGenerator: o.qaGenerator, ...(doc && o.perDocument?.(doc)) };
+  const lift = kind === 'lift';
+  return { ...recipeAbsorbOptions(methodRecipe(kind, o, doc)), qaGenerator: lift ? o.qaGenerator : null, ...(lift && o.guardText ? { guardText: o.guardText } : {}), signal: o.signal };
 }
 
 /** Runs every method on every document of the task; records come back in document, method, question order. */
@@ -91,6 +96,8 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
   const methods = METHODS.filter((m) => o.methods.includes(m));
   if (methods.length === 0) throw new Error(`no methods to run: choose from ${METHODS.join(', ')}`);
   const total = spec.docs.reduce((n, d) => n + d.questions.length, 0) * methods.length;
+  // Every method answers within the recipe's budget (absorb's default when it names none).
+  const contextBudget = o.recipe.context_budget ?? Math.min(loaded.model.config.max_position_embeddings, 2048);
   o.onEvent?.({ type: 'start', documents: spec.docs.length, answers: total });
   const records: EvalRecord[] = [];
   for (const doc of spec.docs) {
@@ -109,7 +116,7 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
               else o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${e.message}` });
             },
           });
-          if (skipped) o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${skipped} of ${r.qas.length} auxiliary QAs skipped (their prompt does not fit the context budget ${o.contextBudget})` });
+          if (skipped) o.onEvent?.({ type: 'warning', message: `${doc.id} ${kind}: ${skipped} of ${r.qas.length} auxiliary QAs skipped (their prompt does not fit the context budget ${contextBudget})` });
           trained.set(kind, { adapter: r.adapter, seconds: r.seconds });
           const l = r.train.losses;
           o.onEvent?.({ type: 'train', doc_id: doc.id, method: kind, seconds: r.seconds, steps: r.train.steps, firstLoss: l[0]?.loss ?? null, finalLoss: l.at(-1)?.loss ?? null });
@@ -121,7 +128,7 @@ export async function runEval(loaded: LoadedModel, spec: TaskSpec, o: HarnessOpt
           let prediction = '', error: string | undefined;
           try {
             prediction = await ask(loaded, t?.adapter ?? null, q.question, {
-              title: doc.title, document: doc.text, contextBudget: o.contextBudget, maxTokens: o.maxTokens,
+              title: doc.title, document: doc.text, contextBudget, maxTokens: o.maxTokens,
               context: method === 'lift-retrieve' ? 'retrieve' : 'truncate', signal: o.signal, ...o.answer,
             });
           } catch (e) {

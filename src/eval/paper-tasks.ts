@@ -7,20 +7,25 @@
 //   LongBench gov_report, qmsum     0 QAs, 8 epochs of segments only (involve_qa_epochs 0), lr 1e-3
 // LongBench datasets without a script of theirs get the settings of their kind (summaries as gov_report, QA as
 // musique) and say so in `source`; needle and QuALITY, which they ran without a shell, get LooGLE's.
+// Each is a recipe layer (src/lift/recipe.ts) that `lift eval` puts over the preset, under a recipe file and the
+// flags typed.
 import type { TaskName } from './tasks.js';
+import type { Recipe } from '../lift/recipe.js';
 
-export interface TaskRecipe {
-  qa: number;
-  epochs: [number, number];
-  lr: number;
-  warmupSteps: number;
+export interface TaskRecipe extends Required<Pick<Recipe, 'qa' | 'epochs' | 'lr' | 'warmup'>> {
   /** Where the numbers come from (a script of theirs, or what they were inferred from). */
   source: string;
 }
 
-const LOOGLE: TaskRecipe = { qa: 10, epochs: [3, 5], lr: 1e-3, warmupSteps: 0, source: 'shells/LooGLE_main/Llama-LIFT-ShortQA.sh, Llama-LIFT-LongQA.sh' };
-const SUMMARY = (name: string, script: boolean): TaskRecipe => ({ qa: 0, epochs: [8, 0], lr: 1e-3, warmupSteps: 0, source: script ? `shells/LongBench_main/Llama-LIFT-${name}.sh` : `${name}: no script of theirs; as their summaries (gov_report, qmsum)` });
-const QA = (name: string, qa: number, script: boolean): TaskRecipe => ({ qa, epochs: [3, 5], lr: 2e-3, warmupSteps: 4, source: script ? `shells/LongBench_main/Llama-LIFT-${name}.sh` : `${name}: no script of theirs; as their QA tasks (musique)` });
+/** The per-task settings as a recipe layer. */
+export function taskLayer(t: TaskRecipe): Recipe {
+  const { source: _source, ...layer } = t;
+  return layer;
+}
+
+const LOOGLE: TaskRecipe = { qa: 10, epochs: [3, 5], lr: 1e-3, warmup: 0, source: 'shells/LooGLE_main/Llama-LIFT-ShortQA.sh, Llama-LIFT-LongQA.sh' };
+const SUMMARY = (name: string, script: boolean): TaskRecipe => ({ qa: 0, epochs: [8, 0], lr: 1e-3, warmup: 0, source: script ? `shells/LongBench_main/Llama-LIFT-${name}.sh` : `${name}: no script of theirs; as their summaries (gov_report, qmsum)` });
+const QA = (name: string, qa: number, script: boolean): TaskRecipe => ({ qa, epochs: [3, 5], lr: 2e-3, warmup: 4, source: script ? `shells/LongBench_main/Llama-LIFT-${name}.sh` : `${name}: no script of theirs; as their QA tasks (musique)` });
 
 /** LongBench datasets scored on summaries (LongBench eval.py: rouge_score / rouge_zh_score). */
 const SUMMARIES = new Set(['gov_report', 'qmsum', 'multi_news', 'vcsum']);

@@ -50,3 +50,8 @@ export async function loadDocument(path: string, title?: string): Promise<Loaded
   refuseEmpty(path, text);
   return { title: title ?? basename(path, extname(path)), text, path, bytes: buf.length, format, ...(note ? { note } : {}) };
 }
+
+/** The forgetting guard's general text from a UTF-8 file: its blank-line separated passages (AbsorbOptions.guardText). */
+export function readGuardText(path: string): string[] {
+  return readDocument(path).text.split(/\n\s*\n/).filter((p) => p.trim());
+}

@@ -5,11 +5,13 @@
 //   documents: [{ file: "documents/01.txt", title, source, sha256 }, …] (title: the titles joined by "; ");
 //   the manifest's document_sha256 is documentsSha256 of the listed sha256s (absorb.ts), so the manifest
 //   covers the list and the list covers each file.
-// Readers accept both; every file is checked against its recorded sha256 before it is used.
+// Readers accept both; every file is checked against its recorded sha256 before it is used. readAbsorbed is
+// what `ask`, `chat` and the server answer from.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { FormatError } from '../io/errors.js';
+import { MANIFEST_FILE } from '../adapters/files.js';
 import { documentsSha256 } from './absorb.js';
 
 export interface FolderDocument {
@@ -86,4 +88,67 @@ export function readFolderDocuments(dir: string, meta: Record<string, unknown>, 
 /** Several documents as one context for the answer prompt: each under its title, in absorb order. */
 export function joinDocuments(docs: readonly FolderDocument[]): string {
   return docs.length === 1 ? docs[0].text : docs.map((d) => `${d.title}\n${d.text.trim()}`).join('\n\n');
+}
+
+export interface AbsorbedDocument {
+  title: string;
+  /** The document, or several joined under their titles (joinDocuments). */
+  text: string;
+  documents: FolderDocument[];
+  contextBudget: number;
+  baseModel: string;
+  /** How the adapter was meant to answer (document.json; absent in folders written before presets). */
+  answerStop?: 'blank-line' | 'eos';
+  bos?: boolean;
+}
+
+/**
+ * The document(s) and settings `lift absorb` stored beside the adapter (src/lift/folder.ts: document.txt, or
+ * documents/NN.txt listed in document.json); each must still be the one absorbed. Several documents come
+ * back joined under their titles (`text`) and one by one (`documents`).
+ */
+export function readAbsorbed(dir: string): AbsorbedDocument {
+  for (const f of [MANIFEST_FILE, 'document.json']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
+  const metaFile = join(dir, 'document.json'), manifestFile = join(dir, MANIFEST_FILE);
+  const meta = jsonObject(metaFile), manifest = jsonObject(manifestFile);
+  const title = meta.title, budget = meta.context_budget, base = manifest.base_model as Record<string, unknown> | null | undefined;
+  if (typeof title !== 'string') throw new FormatError(metaFile, '"title"', 'a string', `got ${JSON.stringify(title)}`);
+  if (!Number.isInteger(budget) || (budget as number) < 1) throw new FormatError(metaFile, '"context_budget"', 'a positive integer', `got ${JSON.stringify(budget)}`);
+  if (!base || typeof base !== 'object' || typeof base.id !== 'string') throw new FormatError(manifestFile, '"base_model"', 'an object with the base model "id" (a string)', `got ${JSON.stringify(base)}`);
+  const documents = readFolderDocuments(dir, meta, typeof manifest.document_sha256 === 'string' ? manifest.document_sha256 : null, MANIFEST_FILE);
+  const stop = meta.answer_stop, bos = meta.bos;
+  if (stop !== undefined && stop !== 'blank-line' && stop !== 'eos') throw new FormatError(metaFile, '"answer_stop"', '"blank-line" or "eos"', `got ${JSON.stringify(stop)}`);
+  if (bos !== undefined && typeof bos !== 'boolean') throw new FormatError(metaFile, '"bos"', 'true or false', `got ${JSON.stringify(bos)}`);
+  return { title, text: joinDocuments(documents), documents, contextBudget: budget as number, baseModel: base.id, answerStop: stop, bos };
+}
+
+/**
+ * DIR's documents and those of the other absorbed folders in `dirs` (--adapter a,b): one context, in that
+ * order, each folder once. Folders without document.json (an adapter alone) add no document.
+ */
+export function readAbsorbedAll(dir: string, dirs: readonly string[]): AbsorbedDocument {
+  const seen = new Set([resolve(dir)]);
+  const more = dirs.filter((d) => !seen.has(resolve(d)) && (seen.add(resolve(d)), existsSync(join(d, 'document.json')))).map(readAbsorbed);
+  return joinAbsorbed([readAbsorbed(dir), ...more]);
+}
+
+/**
+ * Several absorbed documents as one context (what `--adapter a,b` and the server's `model: "a+b"` answer from):
+ * their documents joined under their titles, the titles joined by "; ", the first one's budget and answer settings.
+ */
+export function joinAbsorbed(all: readonly AbsorbedDocument[]): AbsorbedDocument {
+  if (all.length === 1) return all[0];
+  const documents = all.flatMap((d) => d.documents);
+  return { ...all[0], title: documents.map((d) => d.title).join('; '), text: joinDocuments(documents), documents };
+}
+
+function jsonObject(file: string): Record<string, unknown> {
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new FormatError(file, 'JSON', 'valid JSON', `got ${(e as Error).message.slice(0, 120)}`);
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 'JSON', 'an object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+  return v as Record<string, unknown>;
 }

@@ -18,10 +18,10 @@ import { saveAdapter, MANIFEST_FILE } from '../adapters/files.js';
 import { ADAPTER_OUTPUT, claimOutput, OutputError, type OutputTarget } from '../io/output.js';
 import { faultPoint } from '../io/fault.js';
 import { renderReport } from '../report/html.js';
-import { absorbReport } from '../cli/report.js';
+import { absorbReport } from '../report/absorb.js';
 import { loadModelForCli } from '../cli/model.js';
 import { absorbOptions, type Recipe } from './recipe.js';
-import { evaluateAbsorbed } from '../lift/evaluate.js';
+import { evaluateAbsorbed } from '../eval/absorbed.js';
 
 export interface JobSpec {
   id: string;

@@ -5,7 +5,7 @@
 import type { LoadedModel } from '../model/load.js';
 import type { Adapter } from '../adapters/files.js';
 import { loadAdapter } from '../adapters/files.js';
-import { readAbsorbed, type AbsorbedDocument } from '../cli/commands/ask.js';
+import { readAbsorbed, type AbsorbedDocument } from '../lift/folder.js';
 
 export interface LoadedDocument {
   adapter: Adapter;

@@ -8,7 +8,7 @@ import { generate, tokenBudget, NonFiniteOutputError } from '../model/generate.j
 import { applyChatTemplate } from '../text/chat-template.js';
 import { liftLengths } from '../lift/budget.js';
 import { buildAnswerPrompt } from '../lift/truncate.js';
-import type { AbsorbedDocument } from '../cli/commands/ask.js';
+import type { AbsorbedDocument } from '../lift/folder.js';
 import { ApiError } from './errors.js';
 import type { ChatMessage, SamplingRequest } from './request.js';
 

@@ -6,7 +6,7 @@
 import { combineRefusal, CombinedLora } from '../adapters/combine.js';
 import type { AdapterHooks } from '../model/llama.js';
 import type { LoraAdapter } from '../adapters/lora.js';
-import { joinAbsorbed, type AbsorbedDocument } from '../cli/commands/ask.js';
+import { joinAbsorbed, type AbsorbedDocument } from '../lift/folder.js';
 import { ApiError, notFound } from './errors.js';
 import { visible, type Caller, type ServerContext } from './context.js';
 import { DOCUMENT_ID, type DocumentRow } from './store.js';

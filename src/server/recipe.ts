@@ -12,7 +12,7 @@ export const SERVER_RECIPE_FIELDS = ['adapter', 'lora_rank', 'lora_alpha', 'epoc
   'stride', 'qa', 'contextualized', 'seed', 'checkpoint_every'] as const;
 
 /**
- * What a document asks to be measured after training, before its adapter is published (src/lift/evaluate.ts).
+ * What a document asks to be measured after training, before its adapter is published (src/eval/absorbed.ts).
  * Sent as top-level `evaluate` / `heldout_text` fields, kept in the stored recipe so a restarted or queued job
  * (embedded or on Redis) still measures it.
  */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { requireShared } from '../helpers/shared.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { loadAdapter } from '../../src/adapters/files.js';
-import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { readAbsorbed } from '../../src/lift/folder.js';
 import { ask } from '../../src/lift/ask.js';
 import { tidy } from '../../src/engine/index.js';
 import { maxAbs } from '../adapters/tiny.js';

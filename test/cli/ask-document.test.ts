@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { readAbsorbed } from '../../src/lift/folder.js';
 import { tempDir } from './helpers.js';
 
 function folder(dir: string, meta: Record<string, unknown>, text = 'Lily had a dog.\n'): string {

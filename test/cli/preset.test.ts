@@ -55,8 +55,8 @@ test('eval --preset paper: the recipe, the per-task settings (explicit flags kep
   assert.equal(settings.warmup_scope, 'stage');
   assert.deepEqual([settings.context_budget, settings.max_tokens, settings.answer_stop, settings.bos, settings.loss_average, settings.gm_gate_bias, settings.batch_size],
     [512, 200, 'eos', 'never', 'tokens', 'none', 'full']);
-  const perTask = Object.values(settings.per_task) as { qa: number; epochs: number[]; lr: number; warmupSteps: number; source: string }[];
+  const perTask = Object.values(settings.per_task) as { qa: number; epochs: number[]; lr: number; warmup: number; source: string }[];
   assert.equal(perTask.length, 1);
-  assert.deepEqual([perTask[0].qa, perTask[0].epochs, perTask[0].lr, perTask[0].warmupSteps], [0, [1, 0], 1e-3, 0], '--qa 0 and --epochs 1,0 given: kept');
+  assert.deepEqual([perTask[0].qa, perTask[0].epochs, perTask[0].lr, perTask[0].warmup], [0, [1, 0], 1e-3, 0], '--qa 0 and --epochs 1,0 given: kept');
   assert.match(perTask[0].source, /LooGLE_main/);
 });

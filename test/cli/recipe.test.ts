@@ -91,3 +91,27 @@ test('absorb --recipe: a wrong or unknown field is refused before loading anythi
   assert.equal(r.code, 1);
   assert.match(r.stderr, /bad\.json: .*a JSON object of absorb options/);
 });
+
+test('eval --recipe: the file goes over the flags\' defaults and a typed flag over the file, into the recipe lift and ft train with', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin') || !requireShared(t, 'data', 'loogle-testdata')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const file = join(dir, 'r.json');
+  writeFileSync(file, JSON.stringify({ epochs: [2, 0], qa: 0, lr: 5e-3, batch_size: 2, warmup: 1, context_budget: 96, loss_average: 'tokens' }));
+  const r = lift(['eval', 'loogle', '--model', MODEL_BIN, '--methods', 'icl,ft,lift', '--max-docs', '1', '--max-questions', '1', '--doc-tokens', '150',
+    '--recipe', file, '--epochs', '1,0', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const { settings } = JSON.parse(r.stdout);
+  assert.deepEqual([settings.epochs, settings.lr, settings.batch_size, settings.warmup, settings.context_budget, settings.loss_average, settings.qa],
+    [[1, 0], 5e-3, 2, 1, 96, 'tokens', 0], 'file over defaults; --epochs typed over the file');
+  assert.equal(settings.lora_rank, 8, "a field neither sets: the flag's default");
+  assert.equal(settings.recipe_file, file);
+  // Both trained methods ran the file's 1-epoch recipe: a step count of ceil(segments / 2) each, the same for ft and lift.
+  const steps = [...r.stderr.matchAll(/trained (ft|lift) in [\d.]+ s \((\d+) steps/g)].map((m) => [m[1], Number(m[2])]);
+  assert.equal(steps.length, 2, r.stderr);
+  assert.equal(steps[0][1], steps[1][1], `ft and lift: the same segments and batch (${JSON.stringify(steps)})`);
+  writeFileSync(file, JSON.stringify({ epoch: [1, 1] }));
+  const bad = lift(['eval', 'loogle', '--model', MODEL_BIN, '--recipe', file]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /r\.json: recipe\.epoch: unknown absorb option/);
+});

@@ -17,7 +17,7 @@ import { SentencePieceTokenizer } from '../../src/text/sentencepiece.js';
 import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
 import type { Tokenizer } from '../../src/text/tokenizer.js';
 import { loadAdapter, BaseModelMismatchError, NonFiniteAdapterError } from '../../src/adapters/files.js';
-import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { readAbsorbed } from '../../src/lift/folder.js';
 import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
 import { parsePyLiteral, PyLiteralSyntaxError } from '../../src/eval/pyliteral.js';
 import { readDocument } from '../../src/lift/document.js';

@@ -11,7 +11,7 @@ import { FormatError } from '../../src/io/errors.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 import { loadModelFromPath, type LoadedModel } from '../../src/model/load.js';
 import { loadAdapter, MANIFEST_FILE } from '../../src/adapters/files.js';
-import { readAbsorbed } from '../../src/cli/commands/ask.js';
+import { readAbsorbed } from '../../src/lift/folder.js';
 import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
 import { readQACache, sha256 } from '../../src/lift/qa/cache.js';
 import { Tensor } from '../../src/engine/index.js';

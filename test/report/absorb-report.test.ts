@@ -12,7 +12,7 @@ import { requireShared, sharedPath } from '../helpers/shared.js';
 import { native } from '../../src/engine/index.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { absorb } from '../../src/lift/absorb.js';
-import { absorbReport } from '../../src/cli/report.js';
+import { absorbReport } from '../../src/report/absorb.js';
 import { writeReport } from '../../src/report/html.js';
 
 const CHROMIUM = '/usr/bin/chromium';

@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { absorb, type AbsorbEvent, type AnchorOn } from '../../lift/absorb.js';
 import { describePlan } from '../../lift/plan.js';
 import { AbortedError } from '../../lift/trainer.js';
-import { loadDocument, readDocument } from '../../lift/document.js';
+import { loadDocument, readGuardText } from '../../lift/document.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { documentFolderFiles } from '../../lift/folder.js';
 import { generateText } from '../../model/generate.js';
@@ -17,7 +17,7 @@ import { saveAdapter } from '../../adapters/files.js';
 import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir } from '../../io/output.js';
 import { assertUsable } from '../../lift/usable.js';
 import { faultPoint } from '../../io/fault.js';
-import { absorbReport } from '../report.js';
+import { absorbReport } from '../../report/absorb.js';
 import { renderReport } from '../../report/html.js';
 import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { progress, type Progress } from '../progress.js';
@@ -169,7 +169,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   for (const doc of docs) if (doc.note) log(doc.note);
   // The guard's text file: typed, else the recipe file's (no preset names one); read before the model loads.
   const guardPath = explicit.has('guardText') ? flags.guardText : fileRecipe?.guard_text ?? flags.guardText;
-  const guardText = guardPath ? readDocument(guardPath).text.split(/\n\s*\n/).filter((p) => p.trim()) : undefined;
+  const guardText = guardPath ? readGuardText(guardPath) : undefined;
   const heldoutText = readHeldoutText(flags.heldoutText); // --evaluate's, read now: a bad file fails before training
   const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   // flags → recipe (defaults → preset → file → typed flags; src/cli/absorb-recipe.ts) → absorb() options.

@@ -1,14 +1,11 @@
 // `lift ask DIR "question"`: answer from an absorbed document — the adapter plus the document in context,
 // middle-truncated (the paper) or reduced to the passages that best match the question (retrieval).
 // stdout carries the answer only.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { joinDocuments, readFolderDocuments, type FolderDocument } from '../../lift/folder.js';
-import { MANIFEST_FILE, type Adapter } from '../../adapters/files.js';
+import { readAbsorbedAll } from '../../lift/folder.js';
+import type { Adapter } from '../../adapters/files.js';
 import type { LoadedModel } from '../../model/load.js';
-import { FormatError } from '../../io/errors.js';
 import { computeOption, loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
 import { adapterList, combineAdapters } from '../../adapters/combine.js';
 import type { AdapterHooks } from '../../model/llama.js';
@@ -31,58 +28,6 @@ interface AskFlags extends AnswerFlags {
   json?: boolean;
 }
 
-export interface AbsorbedDocument {
-  title: string;
-  /** The document, or several joined under their titles (joinDocuments). */
-  text: string;
-  documents: FolderDocument[];
-  contextBudget: number;
-  baseModel: string;
-  /** How the adapter was meant to answer (document.json; absent in folders written before presets). */
-  answerStop?: 'blank-line' | 'eos';
-  bos?: boolean;
-}
-
-/**
- * The document(s) and settings `lift absorb` stored beside the adapter (src/lift/folder.ts: document.txt, or
- * documents/NN.txt listed in document.json); each must still be the one absorbed. Several documents come
- * back joined under their titles (`text`) and one by one (`documents`).
- */
-export function readAbsorbed(dir: string): AbsorbedDocument {
-  for (const f of [MANIFEST_FILE, 'document.json']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
-  const metaFile = join(dir, 'document.json'), manifestFile = join(dir, MANIFEST_FILE);
-  const meta = jsonObject(metaFile), manifest = jsonObject(manifestFile);
-  const title = meta.title, budget = meta.context_budget, base = manifest.base_model as Record<string, unknown> | null | undefined;
-  if (typeof title !== 'string') throw new FormatError(metaFile, '"title"', 'a string', `got ${JSON.stringify(title)}`);
-  if (!Number.isInteger(budget) || (budget as number) < 1) throw new FormatError(metaFile, '"context_budget"', 'a positive integer', `got ${JSON.stringify(budget)}`);
-  if (!base || typeof base !== 'object' || typeof base.id !== 'string') throw new FormatError(manifestFile, '"base_model"', 'an object with the base model "id" (a string)', `got ${JSON.stringify(base)}`);
-  const documents = readFolderDocuments(dir, meta, typeof manifest.document_sha256 === 'string' ? manifest.document_sha256 : null, MANIFEST_FILE);
-  const stop = meta.answer_stop, bos = meta.bos;
-  if (stop !== undefined && stop !== 'blank-line' && stop !== 'eos') throw new FormatError(metaFile, '"answer_stop"', '"blank-line" or "eos"', `got ${JSON.stringify(stop)}`);
-  if (bos !== undefined && typeof bos !== 'boolean') throw new FormatError(metaFile, '"bos"', 'true or false', `got ${JSON.stringify(bos)}`);
-  return { title, text: joinDocuments(documents), documents, contextBudget: budget as number, baseModel: base.id, answerStop: stop, bos };
-}
-
-/**
- * DIR's documents and those of the other absorbed folders in `dirs` (--adapter a,b): one context, in that
- * order, each folder once. Folders without document.json (an adapter alone) add no document.
- */
-export function readAbsorbedAll(dir: string, dirs: readonly string[]): AbsorbedDocument {
-  const seen = new Set([resolve(dir)]);
-  const more = dirs.filter((d) => !seen.has(resolve(d)) && (seen.add(resolve(d)), existsSync(join(d, 'document.json')))).map(readAbsorbed);
-  return joinAbsorbed([readAbsorbed(dir), ...more]);
-}
-
-/**
- * Several absorbed documents as one context (what `--adapter a,b` and the server's `model: "a+b"` answer from):
- * their documents joined under their titles, the titles joined by "; ", the first one's budget and answer settings.
- */
-export function joinAbsorbed(all: readonly AbsorbedDocument[]): AbsorbedDocument {
-  if (all.length === 1) return all[0];
-  const documents = all.flatMap((d) => d.documents);
-  return { ...all[0], title: documents.map((d) => d.title).join('; '), text: joinDocuments(documents), documents };
-}
-
 /**
  * Adapter folders loaded onto one base and applied together (LoRA: the sum of their deltas; Gated Memory is
  * refused with the reason, src/adapters/combine.ts). Each folder is checked against the base as when alone.
@@ -96,17 +41,6 @@ export function loadAdaptersForCli(dirs: readonly string[], loaded: LoadedModel)
     for (const a of adapters) a.dispose();
     throw e;
   }
-}
-
-function jsonObject(file: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new FormatError(file, 'JSON', 'valid JSON', `got ${(e as Error).message.slice(0, 120)}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 'JSON', 'an object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
-  return v as Record<string, unknown>;
 }
 
 /** The options `ask` and `chat` share: how the answer's context, model and length are chosen. */

@@ -8,7 +8,8 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
 import { loadModelForCli } from '../model.js';
-import { loadAdaptersForCli, readAbsorbedAll, withAnswerOptions, type AnswerFlags } from './ask.js';
+import { loadAdaptersForCli, withAnswerOptions, type AnswerFlags } from './ask.js';
+import { readAbsorbedAll } from '../../lift/folder.js';
 import { adapterList } from '../../adapters/combine.js';
 import { log, out } from '../io.js';
 

@@ -20,7 +20,7 @@ import { saveAdapter } from '../../adapters/files.js';
 import { renderReport } from '../../report/html.js';
 import { ADAPTER_OUTPUT, claimOutput, type OutputTarget } from '../../io/output.js';
 import { packageAssetsDir } from '../../io/assets.js';
-import { absorbReport } from '../report.js';
+import { absorbReport } from '../../report/absorb.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
 

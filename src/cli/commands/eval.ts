@@ -1,6 +1,8 @@
 // `lift eval TASK --model M`: the benchmark harness as a command (docs/method.md §9). Runs truncated ICL, fine-tuning
 // on the raw text, LIFT and LIFT + retrieval on the same questions of a task (needle, loogle, longbench,
-// quality) and prints the method × metric table on stdout (JSON with --json); progress goes to stderr.
+// quality) and prints the method × metric table on stdout (JSON with --json); progress goes to stderr. The
+// trained methods' recipe is built as absorb's is (src/lift/recipe.ts): the flags' defaults → --preset (and, for
+// paper, the authors' per-task settings) → --recipe FILE.json → the flags typed.
 // --out DIR writes results.jsonl (one record per answer), summary.json and report.html. DIR is claimed at start
 // (src/io/output.ts: an existing path is refused unless it is an earlier eval folder and --force is given); the
 // records are appended as they come to a staging folder beside it (its path is logged), renamed to DIR at the end.
@@ -8,7 +10,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatTable, makeJudge, METHODS, needleMatrix, runEval, summarize, type EvalRecord, type HarnessOptions, type Method, type Summary } from '../../eval/harness.js';
-import { checkData, loadTask, TASKS, isTask, type TaskSpec } from '../../eval/tasks.js';
+import { checkData, loadTask, TASKS, isTask, type TaskName, type TaskSpec } from '../../eval/tasks.js';
 import { makeQAGenerator } from '../../lift/qa/index.js';
 import { claimOutput, EVAL_OUTPUT, type OutputTarget } from '../../io/output.js';
 import type { Report, Section } from '../../report/types.js';
@@ -17,9 +19,13 @@ import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { progress, type Progress } from '../progress.js';
 import { log, numberFlag, out } from '../io.js';
 import { generateText } from '../../model/generate.js';
-import { PRESET_NAMES, presetByName, presetRecord } from '../../lift/presets.js';
-import { paperTaskRecipe } from '../../eval/paper-tasks.js';
-import { budgetNote, explicitOptions, overlay, presetFlags } from '../preset.js';
+import { PRESET_NAMES, presetByName, presetRecipe, presetRecord } from '../../lift/presets.js';
+import { paperTaskRecipe, taskLayer } from '../../eval/paper-tasks.js';
+import { mergeRecipes, readRecipeFile, type Recipe } from '../../lift/recipe.js';
+import { readGuardText } from '../../lift/document.js';
+import type { EvalDocument } from '../../eval/datasets/types.js';
+import { budgetNote, explicitOptions } from '../preset.js';
+import { flagLayers } from '../recipe-flags.js';
 import { parseBatch, parseEpochs, presetChoiceOptions, type PresetChoiceFlags } from '../recipe-options.js';
 
 interface EvalFlags extends PresetChoiceFlags {
@@ -53,6 +59,8 @@ interface EvalFlags extends PresetChoiceFlags {
   tokenizer?: string;
   /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
   compute?: ComputeMode;
+  /** --recipe FILE.json (src/lift/recipe.ts): fills every flag not typed, over a --preset. */
+  recipe?: string;
 }
 
 const EXAMPLES = `
@@ -69,7 +77,8 @@ The defaults are sized for a tiny model (stories260K) to finish in minutes. --pr
 (docs/fidelity.md): budget 8192 (capped to the model's window), epochs 3,5, full batch, the model's own QAs,
 loss averaged over tokens, no BOS, raw answers of up to 200 tokens to EOS, and their per-task settings — LooGLE
 10 QAs at lr 1e-3; LongBench narrativeqa / passage_retrieval_en / musique 30 / 60 / 10 QAs at lr 2e-3 with 4
-warm-up steps; gov_report and qmsum 8 epochs of segments, no QAs. Flags given explicitly override the preset.
+warm-up steps; gov_report and qmsum 8 epochs of segments, no QAs. --recipe FILE.json (what lift inspect ADAPTER
+--recipe prints) goes over the preset; flags given explicitly override both.
 
 Examples:
   lift eval needle --model stories260K.bin --lengths 256,512 --depths 0,50,100 --out runs/needle
@@ -107,6 +116,7 @@ export function register(program: Command): void {
   for (const o of presetChoiceOptions()) cmd.addOption(o);
   cmd
     .addOption(new Option('--preset <name>', "a named recipe filling every flag not given, with the authors' per-task settings for paper").choices(PRESET_NAMES))
+    .option('--recipe <file>', 'a recipe file (JSON, as lift inspect ADAPTER --recipe prints) over the preset; flags typed win')
     .addOption(new Option('--max-tokens <n>', 'longest answer').default(64).argParser(numberFlag('max-tokens', 1, 100000, true)))
     .addOption(new Option('--max-docs <n>', 'first N documents (0 = all; not for needle)').default(0).argParser(numberFlag('max-docs', 0, 1e9, true)))
     .addOption(new Option('--max-questions <n>', 'first N questions per document (0 = all)').default(0).argParser(numberFlag('max-questions', 0, 1e9, true)))
@@ -135,59 +145,81 @@ function parseMethods(s: string): Method[] {
   return ms as Method[];
 }
 
-/** `explicit`: flags typed on the command line, which a --preset (and its per-task settings) does not override. */
+/** The trained methods' recipe and how it was built (flags, preset, file; lift's per-document layer for paper). */
+interface EvalRecipe {
+  recipe: Recipe;
+  /** lift's recipe for one document: the authors' per-task settings over the preset (paper only). */
+  perDocument?: (doc: EvalDocument) => Recipe;
+  /** Longest answer: --max-tokens typed, else the preset's, else the flag's default. */
+  maxTokens: number;
+}
+
+/** The recipe as absorb builds it (src/lift/recipe.ts): flags' defaults → preset (→ per-task) → file → flags typed. */
+function evalRecipe(task: TaskName, f: EvalFlags, explicit: ReadonlySet<string>, file: Recipe | null, window: number, spec: TaskSpec): EvalRecipe {
+  const preset = f.preset ? presetByName(f.preset) : null;
+  const { defaults, typed } = flagLayers(f, explicit);
+  const presetLayer = preset ? presetRecipe(preset, window) : null;
+  const recipe = mergeRecipes(defaults, presetLayer, file, typed);
+  const maxTokens = preset && !explicit.has('maxTokens') ? preset.answer_max_tokens : f.maxTokens;
+  if (preset?.name !== 'paper') return { recipe, maxTokens };
+  // The authors' per-task settings (paper-tasks.ts) for lift: part of the preset, so under the file and the flags.
+  const perTask = (doc: EvalDocument) => taskLayer(paperTaskRecipe(task, spec.longbench.get(doc.id)?.dataset));
+  return { recipe, maxTokens, perDocument: (doc) => mergeRecipes(defaults, presetLayer, perTask(doc), file, typed) };
+}
+
+/** `explicit`: flags typed on the command line, which a --preset, its per-task settings and a --recipe file do not override. */
 export async function runEvalCommand(task: string, flags: EvalFlags, explicit: ReadonlySet<string> = new Set()): Promise<void> {
   // Everything that can be checked without the model is checked first, so a typo fails in milliseconds.
   if (!isTask(task)) throw new Error(`unknown task '${task}': expected one of ${TASKS.join(', ')} (lift eval --help lists them)`);
-  const preset = flags.preset ? presetByName(flags.preset) : null;
-  let f = flags;
-  parseMethods(f.methods), parseEpochs(f.epochs), parseBatch(f.batchSize);
+  const f = flags;
+  const preset = f.preset ? presetByName(f.preset) : null;
+  const methods = parseMethods(f.methods);
+  parseEpochs(f.epochs), parseBatch(f.batchSize);
   const lengths = intList('lengths')(f.lengths), depths = intList('depths')(f.depths);
   if (depths.some((d) => d > 100)) throw new Error(`--depths: depths are percentages from 0 to 100, got ${f.depths}`);
   if (f.judge && !f.judgeModel) throw new Error('--judge needs --judge-model NAME (the model the endpoint should use)');
   const data = checkData(task, f.data);
+  const file = f.recipe ? readRecipeFile(f.recipe) : null;
+  if (file?.qa_generator !== undefined && !['builtin', 'self'].includes(file.qa_generator))
+    throw new Error(`${f.recipe}: qa_generator: lift eval writes QAs with 'builtin' or 'self', got ${JSON.stringify(file.qa_generator)}`);
+  const guardText = file?.guard_text !== undefined ? readGuardText(file.guard_text) : undefined;
 
   const loaded = await loadModelForCli(f.model, f.tokenizer, f.compute);
   const window = loaded.model.config.max_position_embeddings;
   if (preset) {
-    f = overlay(f, explicit, { ...presetFlags(preset, window) as Partial<EvalFlags>, maxTokens: preset.answer_max_tokens });
     const note = budgetNote(preset, window, explicit);
     if (note) log(note);
   }
-  const methods = parseMethods(f.methods), epochs = parseEpochs(f.epochs), batchSize = parseBatch(f.batchSize);
-  // The authors' per-task settings (paper-tasks.ts) for lift, each unless given as a flag.
-  const paperTasks = preset?.name === 'paper';
   let target: OutputTarget | null = null;
   try {
-    if (f.out) target = claimOutput(f.out, { kind: EVAL_OUTPUT, force: f.force, inputs: [f.data, f.model, ...loaded.files] });
+    if (f.out) target = claimOutput(f.out, { kind: EVAL_OUTPUT, force: f.force, inputs: [f.data, f.model, f.recipe, ...loaded.files] });
     const staged = target?.stage() ?? null;
     const t0 = performance.now();
     const countTokens = (s: string): number => loaded.tokenizer.encode(s, { bos: false }).length;
     const spec = loadTask(task, { data, countTokens, maxDocs: f.maxDocs, maxQuestions: f.maxQuestions, docTokens: f.docTokens, lengths, depths });
+    const { recipe, perDocument, maxTokens } = evalRecipe(task, f, explicit, file, window, spec);
+    const budget = recipe.context_budget ?? Math.min(window, 2048), qa = recipe.qa ?? 10;
     const options: HarnessOptions = {
-      methods, adapter: f.adapter, contextBudget: f.contextBudget, epochs, lr: f.lr, batchSize,
-      lora: { r: f.loraRank, lora_alpha: f.loraAlpha ?? 2 * f.loraRank }, qa: f.qa,
-      qaGenerator: f.qa > 0 || paperTasks ? qaGenerator(f, loaded) : null, maxTokens: f.maxTokens, seed: f.seed,
-      training: { lossAverage: f.lossAverage, warmupSteps: f.warmup, warmupScope: f.warmupScope, ...(f.bos === 'never' ? { bos: false } : {}), gatedMemory: { gateOutBias: f.gmGateBias !== 'none' } },
-      answer: { answerStop: f.answerStop, ...(f.bos === 'never' ? { bos: false } : {}) },
-      perDocument: paperTasks ? (doc) => explicitWins(paperTaskRecipe(task, spec.longbench.get(doc.id)?.dataset), f, explicit) : undefined,
+      methods, recipe, perDocument, guardText, maxTokens,
+      qaGenerator: qa > 0 || perDocument ? qaGenerator(recipe, loaded) : null,
+      answer: { answerStop: recipe.answer_stop, ...(recipe.bos === 'never' ? { bos: false } : {}) },
       judge: f.judge ? makeJudge({ url: f.judge, model: f.judgeModel!, timeoutMs: f.judgeTimeout * 1000, apiKey: process.env.OPENAI_API_KEY }) : undefined,
     };
     const settings = {
-      task, data: spec.data, model: loaded.id, methods, adapter: f.adapter, context_budget: f.contextBudget, epochs, lr: f.lr ?? null,
-      batch_size: batchSize, lora: options.lora, qa: f.qa, max_tokens: f.maxTokens, documents: spec.docs.length,
-      questions: spec.docs.reduce((n, d) => n + d.questions.length, 0), doc_tokens: f.docTokens || null, seed: f.seed,
+      task, data: spec.data, model: loaded.id, methods, ...recipe, lr: recipe.lr ?? null, max_tokens: maxTokens, documents: spec.docs.length,
+      questions: spec.docs.reduce((n, d) => n + d.questions.length, 0), doc_tokens: f.docTokens || null,
       ...(task === 'needle' ? { lengths, depths } : {}), judge: f.judge ? { url: f.judge, model: f.judgeModel } : null,
-      qa_generator: options.qaGenerator?.id ?? null, loss_average: f.lossAverage, bos: f.bos, gm_gate_bias: f.gmGateBias, answer_stop: f.answerStop, warmup: f.warmup, warmup_scope: f.warmupScope,
+      qa_generator: options.qaGenerator?.id ?? null,
       ...(preset ? { preset: presetRecord(preset) } : {}),
-      // What lift trained each document with: the authors' per-task settings, flags given explicitly kept.
-      ...(paperTasks ? { per_task: Object.fromEntries(spec.docs.map((d) => {
-        const r = paperTaskRecipe(task, spec.longbench.get(d.id)?.dataset);
-        return [d.id, { ...explicitWins(r, f, explicit), source: r.source }];
+      ...(f.recipe ? { recipe_file: f.recipe } : {}),
+      // What lift trained each document with: the authors' per-task settings, a recipe file's and typed flags' kept.
+      ...(perDocument ? { per_task: Object.fromEntries(spec.docs.map((d) => {
+        const r = perDocument(d);
+        return [d.id, { qa: r.qa, epochs: r.epochs, lr: r.lr, warmup: r.warmup, source: paperTaskRecipe(task, spec.longbench.get(d.id)?.dataset).source }];
       })) } : {}),
     };
     log(`eval ${task}: ${settings.documents} documents, ${settings.questions} questions × ${methods.join(', ')}; model ${loaded.id}; ` +
-      `budget ${f.contextBudget}, epochs ${epochs.join(',')}, batch ${batchSize}, lift adapter ${f.adapter}, ${f.qa} QAs`);
+      `budget ${budget}, epochs ${recipe.epochs?.join(',')}, batch ${recipe.batch_size}, lift adapter ${recipe.adapter}, ${qa} QAs`);
     const results = staged ? join(staged, 'results.jsonl') : null;
     if (results) {
       writeFileSync(results, '');
@@ -223,23 +255,13 @@ export async function runEvalCommand(task: string, flags: EvalFlags, explicit: R
   }
 }
 
-/** lift's QA generator: the builtin cloze, or the model itself through its chat template (greedy). */
-function qaGenerator(f: EvalFlags, loaded: Awaited<ReturnType<typeof loadModelForCli>>) {
-  if (f.qaGenerator === 'builtin') return makeQAGenerator('builtin');
+/** lift's QA generator as the recipe names it: the builtin cloze, or the model itself through its chat template (greedy). */
+function qaGenerator(r: Recipe, loaded: Awaited<ReturnType<typeof loadModelForCli>>) {
+  if ((r.qa_generator ?? 'builtin') === 'builtin') return makeQAGenerator('builtin');
   return makeQAGenerator('self', { self: {
     complete: (prompt: string, maxTokens: number) => generateText(loaded.model, loaded.tokenizer, loaded.tokenizer.encode(prompt, { bos: loaded.addBos }), { temperature: 0, maxTokens }),
-    chatTemplate: loaded.chatTemplate, modelId: loaded.id, maxTokens: f.qaMaxTokens, acceptance: f.qaAcceptance,
+    chatTemplate: loaded.chatTemplate, modelId: loaded.id, maxTokens: r.qa_max_tokens, acceptance: r.qa_acceptance,
   }, warn: (m) => log(`QA: ${m}`) });
-}
-
-/** Per-task settings, except those given as flags (--qa, --epochs, --lr, --warmup), which keep the flag's value. */
-function explicitWins(r: { qa: number; epochs: [number, number]; lr: number; warmupSteps: number }, f: EvalFlags, explicit: ReadonlySet<string>) {
-  return {
-    qa: explicit.has('qa') ? f.qa : r.qa,
-    epochs: explicit.has('epochs') ? parseEpochs(f.epochs) : r.epochs,
-    lr: explicit.has('lr') ? f.lr : r.lr,
-    warmupSteps: explicit.has('warmup') ? f.warmup : r.warmupSteps,
-  };
 }
 
 /** The HTML report: score table, needle heatmaps (needle task), one bar chart of the metrics per method, timings, settings. */

@@ -1,5 +1,6 @@
-// Report builders for the subcommands: what an absorb run and an eval run show as charts and tables.
-import type { Report, Section } from '../report/types.js';
+// The absorb run's report (report.html beside the adapter, from `lift absorb`, `lift demo` and the server's jobs):
+// the loss per step and stage, Gated Memory's gates, the run, the QAs and the recipe.
+import type { Report, Section } from './types.js';
 import type { AbsorbResult } from '../lift/absorb.js';
 import { GatedMemoryAdapter } from '../adapters/gated-memory.js';
 

@@ -14,12 +14,12 @@ import { join } from 'node:path';
 import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
 import { meanNll } from '../model/perplexity.js';
-import { normalizeAnswer } from '../eval/recall.js';
-import { readStories } from '../eval/datasets/planted.js';
+import { normalizeAnswer } from './recall.js';
+import { readStories } from './datasets/planted.js';
 import { packageAssetsDir } from '../io/assets.js';
-import { ask } from './ask.js';
-import type { AnswerStop } from './presets.js';
-import type { QAPair } from './qa/types.js';
+import { ask } from '../lift/ask.js';
+import type { AnswerStop } from '../lift/presets.js';
+import type { QAPair } from '../lift/qa/types.js';
 
 /** At most this many of the absorb's QAs are asked (the first ones, in the order document.json keeps them). */
 export const MAX_EVAL_QAS = 16;
