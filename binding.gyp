@@ -18,7 +18,8 @@
         "native/quant-formats.cc",
         "native/quant-simd.cc",
         "native/quant-dot.cc",
-        "native/mapped.cc"
+        "native/mapped.cc",
+        "native/lora.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -68,6 +68,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptim(env, exports);
   registerQuant(env, exports);
   registerMapped(env, exports);
+  registerLora(env, exports);
   return exports;
 }
 

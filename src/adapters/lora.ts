@@ -1,7 +1,7 @@
 // LoRA (Hu et al. 2021) as PEFT defines it: y = W·x + (α / r)·B·(A·x), A [r, in] kaiming-uniform,
 // B [out, r] zero, so step 0 equals the base model exactly. The base weights are never touched; merge()
 // returns merged copies instead. Tensor names are PEFT's, so adapter_model.safetensors loads in Python.
-import { Tensor, linear, add, untracked, native, valuesF32 } from '../engine/index.js';
+import { Tensor, loraUpdate, untracked, native, valuesF32 } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel, ProjName } from '../model/llama.js';
 import { kaimingBound, seededRandom, uniformParam, zeroParam } from './init.js';
 
@@ -58,7 +58,7 @@ export class LoraAdapter implements AdapterHooks {
   project(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor {
     if (!this.#targets.has(name)) return y;
     const [A, B] = this.modules.get(modulePath(layer, name))!;
-    return add(y, linear(linear(x, A), B), this.scaling);
+    return loraUpdate(x, y, A, B, this.scaling); // y + (α/r)·(x·Aᵀ)·Bᵀ as one op (engine/ops/lora.ts)
   }
 
   parameters(): Tensor[] {

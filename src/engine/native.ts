@@ -78,6 +78,12 @@ export interface NativeEngine {
   bf16Pack(w: Uint8Array, rows: number, cols: number, transpose: boolean, out: Uint8Array): void;
   /** c[M,N] (+)= bf16(a)[M,K] · B for B packed by bf16Pack. */
   bf16MatmulPacked(a: F, M: number, K: number, packed: Uint8Array, N: number, c: F, accumulate: boolean): void;
+  /** out[T,r] = scale·X[T,K]·M[r,K]ᵀ (LoRA's rank-r side, native/lora.cc). */
+  loraRowsDot(X: F, T: number, K: number, M: F, r: number, out: F, scale: number): void;
+  /** Z[T,N] = (Y or 0) + scale·U[T,r]·M[r,N]; Z may be Y. */
+  loraAddLowRank(Y: Opt, U: F, T: number, r: number, M: F, N: number, Z: F, scale: number): void;
+  /** G[r,N] += scale·U[T,r]ᵀ·Y[T,N]. */
+  loraLowRankGrad(U: F, T: number, r: number, Y: F, N: number, G: F, scale: number): void;
   /** Scalar reference: c[M,N] = bf16(a)·Wᵀ (W[N,K], wRowsN) or bf16(a)·W (W[K,N]), summed in double (tests). */
   bf16MatmulRef(a: F, M: number, K: number, w: Uint8Array, N: number, wRowsN: boolean, c: F): void;
   cpuFeatures(): { avx512f: boolean; avx512bw: boolean; avx512vl: boolean; avx512bf16: boolean; avx512vnni: boolean; bf16: boolean };

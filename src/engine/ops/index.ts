@@ -5,3 +5,4 @@ export { rope, attention, type RopeLayout, type AttentionOptions } from './atten
 export { add, scale, swiglu, silu, sigmoidAffine, gateMix } from './elementwise.js';
 export { crossEntropy, klDivergence, IGNORE_INDEX, type CrossEntropyResult } from './loss.js';
 export { gatherRows } from './rows.js';
+export { loraUpdate } from './lora.js';
