@@ -71,7 +71,8 @@ function onExit(fn: () => void): () => void {
   return () => live.delete(fn);
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether process `pid` of this host is alive (EPERM: alive, another user's). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

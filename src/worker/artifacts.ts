@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { dataPaths, type DataPaths } from '../server/paths.js';
 import { MANIFEST_FILE } from '../adapters/files.js';
+import { pidAlive } from '../io/output.js';
 
 export type PublishResult = 'published' | 'already-published';
 
@@ -98,16 +99,7 @@ export class SharedDirStore implements ArtifactStore {
   sweep(): void {
     for (const name of existsSync(this.staging) ? readdirSync(this.staging) : []) {
       const m = /doc_[0-9a-f]{24}~([^~]+)~(\d+)~/.exec(name);
-      if (m && m[1] === HOST && !alive(Number(m[2]))) rmSync(join(this.staging, name), { recursive: true, force: true });
+      if (m && m[1] === HOST && !pidAlive(Number(m[2]))) rmSync(join(this.staging, name), { recursive: true, force: true });
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -3,17 +3,15 @@
 // embedded engine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, tempDir } from '../cli/helpers.js';
-import { http, sseData, startServer, type RunningServer } from '../server/helpers.js';
+import { http, modelSkip, sseData, startServer, type RunningServer } from '../server/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from './redis.js';
 import { allReady, documents, post, startWorker, type RunningWorker } from './helpers.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 
-describe('lift serve --queue + lift worker', { skip: redisSkip || (haveModel ? false : `stories260K not found at ${MODEL_BIN}`) }, () => {
+describe('lift serve --queue + lift worker', { skip: redisSkip || modelSkip() }, () => {
   let tmp: ReturnType<typeof tempDir>, redis: TestRedis, server: RunningServer | null = null, worker: RunningWorker | null = null;
   before(async () => {
     buildOnce();

@@ -8,15 +8,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, tempDir } from '../cli/helpers.js';
-import { http, sseData, startServer, until, type RunningServer } from '../server/helpers.js';
+import { http, modelSkip, sseData, startServer, until, type RunningServer } from '../server/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from './redis.js';
 import { allReady, documents, post, startWorker, type RunningWorker } from './helpers.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 const N = 6;
 
-describe('3 workers, one killed, Redis restarted: 6 documents absorbed exactly once', { skip: redisSkip || (haveModel ? false : `stories260K not found at ${MODEL_BIN}`) }, () => {
+describe('3 workers, one killed, Redis restarted: 6 documents absorbed exactly once', { skip: redisSkip || modelSkip() }, () => {
   let tmp: ReturnType<typeof tempDir>, redis: TestRedis, server: RunningServer | null = null;
   let workers: RunningWorker[] = [];
   before(async () => {

@@ -3,49 +3,33 @@
 // /v1/jobs/{id}/cancel|retry: another key's job is a 404), job priority (a higher-priority job posted later
 // runs first), and `lift worker --concurrency 2` (two jobs at once, each published once, the same bytes as one
 // at a time). No worker runs until the priority test, so queued documents stay queued while the API is checked.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, startServer, type RunningServer } from '../server/helpers.js';
-import { redisSkip, startRedis, type TestRedis } from './redis.js';
-import { allReady, post, RECIPE, startWorker, type RunningWorker } from './helpers.js';
-
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
+import { lift, storyDocument } from '../cli/helpers.js';
+import { http, modelSkip } from '../server/helpers.js';
+import { redisSkip } from './redis.js';
+import { allReady, post, queueFixture, RECIPE, startWorker, type RunningWorker } from './helpers.js';
 
 /** Short documents: a few steps each on stories260K. */
 const texts = [0, 1, 2].map((i) => storyDocument(10, 300 + i));
 /** The order the worker started its jobs in (its log). */
 const started = (w: RunningWorker): string[] => [...w.stderr().matchAll(/job (doc_\w+): started/g)].map((m) => m[1]);
 
-describe('queue operations', { skip: redisSkip || (haveModel ? false : `stories260K not found at ${MODEL_BIN}`) }, () => {
-  let tmp: ReturnType<typeof tempDir>, redis: TestRedis, server: RunningServer, data: string;
+describe('queue operations', { skip: redisSkip || modelSkip() }, () => {
   let alice = '', bob = '', root = '';
-  const workers: RunningWorker[] = [];
-  before(async () => {
-    buildOnce();
-    tmp = tempDir();
-    redis = await startRedis();
-    data = join(tmp.dir, 'data');
+  const q = queueFixture(['--max-queue-per-key', '3'], (data) => {
     const key = (name: string, ...more: string[]): string => {
       const r = lift(['keys', 'create', name, '--data', data, ...more]);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.trim();
     };
     [alice, bob, root] = [key('alice'), key('bob'), key('root', '--admin')];
-    server = await startServer(['--model', MODEL_BIN, '--data', data, '--queue', redis.url, '--max-queue-per-key', '3']);
-  });
-  after(async () => {
-    for (const w of workers) await w.kill();
-    await server?.kill();
-    await redis?.cleanup();
-    tmp?.cleanup();
   });
   const as = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
-  const postAs = (key: string, text: string, title: string) => http(`${server.url}/v1/documents`, 'POST', { text, title, recipe: RECIPE }, as(key));
+  const postAs = (key: string, text: string, title: string) => http(`${q.server.url}/v1/documents`, 'POST', { text, title, recipe: RECIPE }, as(key));
   const ids: Record<string, string[]> = { alice: [], bob: [] };
 
   it('--max-queue-per-key 3: the 4th queued upload of a key is 429 in OpenAI\'s shape; another key is unaffected', async () => {
@@ -60,19 +44,19 @@ describe('queue operations', { skip: redisSkip || (haveModel ? false : `stories2
     assert.deepEqual({ ...r.json.error, message: '' }, { message: '', type: 'rate_limit_error', param: null, code: 'owner_queue_full' });
     assert.match(r.json.error.message, /you have 3 documents waiting to be absorbed, the limit per key is 3/);
     // An OpenAI client reads it as its own rate-limit error.
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: alice, maxRetries: 0 });
+    const client = new OpenAI({ baseURL: `${q.server.url}/v1`, apiKey: alice, maxRetries: 0 });
     const err = await client.post('/documents', { body: { text: texts[0], title: 'a3', recipe: RECIPE } }).then(() => null, (e: unknown) => e);
     assert.ok(err instanceof OpenAI.RateLimitError, String(err));
     assert.equal((err as InstanceType<typeof OpenAI.RateLimitError>).code, 'owner_queue_full');
     const b = await postAs(bob, texts[0], 'b0');
     assert.equal(b.status, 202, b.text);
     ids.bob.push(b.json.id);
-    assert.equal((await http(`${server.url}/v1/documents`, 'GET', undefined, as(alice))).json.data.length, 3, 'the refused uploads were not stored');
+    assert.equal((await http(`${q.server.url}/v1/documents`, 'GET', undefined, as(alice))).json.data.length, 3, 'the refused uploads were not stored');
   });
 
   it('jobs API: a key lists and manages only its own jobs (another key\'s is a 404); cancel, then retry', async () => {
     const list = async (key: string): Promise<any[]> => {
-      const r = await http(`${server.url}/v1/jobs`, 'GET', undefined, as(key));
+      const r = await http(`${q.server.url}/v1/jobs`, 'GET', undefined, as(key));
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.engine, 'redis');
       return r.json.data;
@@ -85,55 +69,55 @@ describe('queue operations', { skip: redisSkip || (haveModel ? false : `stories2
 
     const [a0] = ids.alice;
     for (const op of ['cancel', 'retry']) {
-      const r = await http(`${server.url}/v1/jobs/${a0}/${op}`, 'POST', {}, as(bob));
+      const r = await http(`${q.server.url}/v1/jobs/${a0}/${op}`, 'POST', {}, as(bob));
       assert.equal(r.status, 404, `${op}: ${r.text}`);
       assert.equal(r.json.error.code, 'job_not_found');
     }
-    const doc = async (id: string): Promise<any> => (await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(alice))).json;
+    const doc = async (id: string): Promise<any> => (await http(`${q.server.url}/v1/documents/${id}`, 'GET', undefined, as(alice))).json;
     assert.equal((await doc(a0)).status, 'queued', 'bob\'s cancel changed nothing');
 
-    let r = await http(`${server.url}/v1/jobs/${a0}/cancel`, 'POST', {}, as(alice));
+    let r = await http(`${q.server.url}/v1/jobs/${a0}/cancel`, 'POST', {}, as(alice));
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { id: a0, object: 'job', status: 'failed' });
     assert.deepEqual([(await doc(a0)).status, (await doc(a0)).error], ['failed', 'cancelled']);
     assert.equal((await list(alice)).find((j) => j.id === a0).state, 'none', 'the BullMQ job is removed');
-    r = await http(`${server.url}/v1/jobs/${a0}/cancel`, 'POST', {}, as(alice));
+    r = await http(`${q.server.url}/v1/jobs/${a0}/cancel`, 'POST', {}, as(alice));
     assert.equal(r.status, 409, r.text);
 
-    r = await http(`${server.url}/v1/jobs/${a0}/retry`, 'POST', { priority: 2 }, as(alice));
+    r = await http(`${q.server.url}/v1/jobs/${a0}/retry`, 'POST', { priority: 2 }, as(alice));
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.status, 'queued');
     const again = (await list(alice)).find((j) => j.id === a0);
     assert.deepEqual([again.state, again.priority], ['prioritized', 2]);
-    r = await http(`${server.url}/v1/jobs/${a0}/retry`, 'POST', {}, as(alice));
+    r = await http(`${q.server.url}/v1/jobs/${a0}/retry`, 'POST', {}, as(alice));
     assert.equal(r.status, 409, 'a queued job cannot be retried');
     assert.equal(r.json.error.code, 'job_not_failed');
-    r = await http(`${server.url}/v1/documents`, 'POST', { text: texts[0], priority: 2 ** 21 }, as(bob));
+    r = await http(`${q.server.url}/v1/documents`, 'POST', { text: texts[0], priority: 2 ** 21 }, as(bob));
     assert.equal(r.status, 400, 'BullMQ refuses priorities above 2^21 - 1');
     assert.equal(r.json.error.param, 'priority');
   });
 
   it('priority: a higher-priority job posted later runs first', async () => {
     // A fresh queue: the documents above are deleted (their jobs removed), and without keys the helpers need none.
-    for (const id of [...ids.alice, ...ids.bob]) assert.equal((await http(`${server.url}/v1/documents/${id}`, 'DELETE', undefined, as(root))).status, 200);
-    for (const name of ['alice', 'bob', 'root']) assert.equal(lift(['keys', 'revoke', name, '--data', data]).code, 0);
-    const a = await post(server.url, texts[0], 'A');
-    const b = await post(server.url, texts[1], 'B', { priority: 5 });
-    const c = await post(server.url, texts[2], 'C', { priority: 1 });
-    const w = await startWorker(redis.url, data);
-    workers.push(w);
-    await allReady(server.url, [a, b, c], 600_000);
+    for (const id of [...ids.alice, ...ids.bob]) assert.equal((await http(`${q.server.url}/v1/documents/${id}`, 'DELETE', undefined, as(root))).status, 200);
+    for (const name of ['alice', 'bob', 'root']) assert.equal(lift(['keys', 'revoke', name, '--data', q.data]).code, 0);
+    const a = await post(q.server.url, texts[0], 'A');
+    const b = await post(q.server.url, texts[1], 'B', { priority: 5 });
+    const c = await post(q.server.url, texts[2], 'C', { priority: 1 });
+    const w = await startWorker(q.redis.url, q.data);
+    q.workers.push(w);
+    await allReady(q.server.url, [a, b, c], 600_000);
     assert.deepEqual(started(w), [c, b, a]);
     await w.stop();
   });
 
   it('lift worker --concurrency 2: two jobs run at once, each published once, the same bytes as one at a time', async () => {
-    const w = await startWorker(redis.url, data, ['--concurrency', '2']);
-    workers.push(w);
+    const w = await startWorker(q.redis.url, q.data, ['--concurrency', '2']);
+    q.workers.push(w);
     // The texts and titles of A and B again: their adapters must equal those absorbed one at a time.
-    const d = await post(server.url, texts[0], 'A');
-    const e = await post(server.url, texts[1], 'B');
-    await allReady(server.url, [d, e], 600_000);
+    const d = await post(q.server.url, texts[0], 'A');
+    const e = await post(q.server.url, texts[1], 'B');
+    await allReady(q.server.url, [d, e], 600_000);
     const log = w.stderr();
     const firstDone = log.indexOf(': done (');
     for (const id of [d, e]) {
@@ -142,8 +126,8 @@ describe('queue operations', { skip: redisSkip || (haveModel ? false : `stories2
       assert.equal(log.split(`job ${id}: done (published)`).length - 1, 1, `job ${id} was not published exactly once:\n${log}`);
       assert.equal(log.split(`job ${id}: started`).length - 1, 1);
     }
-    const weights = (id: string): Buffer => readFileSync(join(data, 'adapters', id, 'adapter_model.safetensors'));
-    const listed = (await http(`${server.url}/v1/documents`, 'GET')).json.data as { id: string; title: string }[];
+    const weights = (id: string): Buffer => readFileSync(join(q.data, 'adapters', id, 'adapter_model.safetensors'));
+    const listed = (await http(`${q.server.url}/v1/documents`, 'GET')).json.data as { id: string; title: string }[];
     const byTitle = (t: string): string => listed.find((x) => x.title === t && x.id !== d && x.id !== e)!.id;
     assert.ok(weights(d).equals(weights(byTitle('A'))), 'A at concurrency 2 differs from A alone');
     assert.ok(weights(e).equals(weights(byTitle('B'))), 'B at concurrency 2 differs from B alone');

@@ -4,43 +4,30 @@
 // entry for the pair; /v1/models lists single documents only. Raw HTTP for the errors: another key's document
 // in the list reads exactly like a missing one (404, the same message), a Gated Memory part is a 400
 // model_not_combinable, a repeated part a 400, an unknown part a 404.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { buildOnce, lift, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, startServer, until, type RunningServer } from './helpers.js';
+import { lift, storyDocument } from '../cli/helpers.js';
+import { http, modelSkip, servedFixture, until } from './helpers.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 // A high learning rate so each adapter moves the greedy answer (the CLI chat test uses the same).
 const LORA = { adapter: 'lora', lora_rank: 2, epochs: [2, 0], qa: 0, batch_size: 4, context_budget: 128, lr: 3e-2 };
 const GATED = { adapter: 'gated-memory', epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 128 };
 
-describe('lift serve: documents combined in one model ("a+b")', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
-  let data: ReturnType<typeof tempDir>, server: RunningServer, dir: string;
-  before(async () => {
-    buildOnce();
-    data = tempDir();
-    dir = join(data.dir, 'data');
-    server = await startServer(['--model', MODEL_BIN, '--data', dir]);
-  });
-  after(async () => {
-    await server?.stop();
-    data?.cleanup();
-  });
+describe('lift serve: documents combined in one model ("a+b")', { skip: modelSkip() }, () => {
+  const served = servedFixture();
 
   it('answers through the summed adapters as `lift ask --adapter a,b`; parts cached, not the pair; errors as OpenAI\'s', async () => {
     const key = (name: string): string => {
-      const r = lift(['keys', 'create', name, '--data', dir]);
+      const r = lift(['keys', 'create', name, '--data', served.dir]);
       assert.equal(r.code, 0, r.stderr);
       return r.stdout.trim();
     };
     const alice = key('alice'), bob = key('bob');
     const as = (k: string) => ({ authorization: `Bearer ${k}` });
     const post = async (k: string, text: string, title: string, recipe: object): Promise<string> => {
-      const r = await http(`${server.url}/v1/documents`, 'POST', { text, title, recipe }, as(k));
+      const r = await http(`${served.url}/v1/documents`, 'POST', { text, title, recipe }, as(k));
       assert.equal(r.status, 202, r.text);
       return r.json.id as string;
     };
@@ -50,18 +37,18 @@ describe('lift serve: documents combined in one model ("a+b")', { skip: haveMode
     const bobs = await post(bob, storyDocument(8, 4), 'bob', LORA);
     for (const [id, k] of [[park, alice], [farm, alice], [gated, alice], [bobs, bob]])
       await until(async () => {
-        const d = (await http(`${server.url}/v1/documents/${id}`, 'GET', undefined, as(k))).json;
+        const d = (await http(`${served.url}/v1/documents/${id}`, 'GET', undefined, as(k))).json;
         assert.notEqual(d.status, 'failed', JSON.stringify(d));
         return d.status === 'ready' ? d : undefined;
       }, 120_000, `${id} to be absorbed`);
 
-    const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: alice, maxRetries: 0, timeout: 60_000 });
+    const client = new OpenAI({ baseURL: `${served.url}/v1`, apiKey: alice, maxRetries: 0, timeout: 60_000 });
     const question = 'Who went to the farm?';
     const pair = `${park}+${farm}`;
     const r = await client.chat.completions.create({ model: pair, messages: [{ role: 'user', content: question }], max_tokens: 16 });
     assert.equal(r.model, pair);
     // The CLI on the very adapter folders the server published: its own loading, summing, context and decoding.
-    const dirOf = (id: string): string => join(dir, 'adapters', id);
+    const dirOf = (id: string): string => join(served.dir, 'adapters', id);
     const cli = lift(['ask', dirOf(park), question, '--adapter', `${dirOf(park)},${dirOf(farm)}`, '--max-tokens', '16']);
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(r.choices[0].message.content, cli.stdout.trim());
@@ -77,14 +64,14 @@ describe('lift serve: documents combined in one model ("a+b")', { skip: haveMode
     assert.equal(text.choices[0].text, cliText.stdout.trim());
 
     // The cache holds each part once (the pair, the reversed pair and the single park document share them).
-    const health = (await http(`${server.url}/health`, 'GET', undefined, as(alice))).json;
+    const health = (await http(`${served.url}/health`, 'GET', undefined, as(alice))).json;
     assert.equal(health.adapters.entries, 2, JSON.stringify(health));
     // A combination can be looked up (as a completion would check it), and is not listed: the list keeps single documents.
     assert.equal((await client.models.retrieve(pair)).id, pair);
     await assert.rejects(client.models.retrieve(`${park}+${gated}`), OpenAI.BadRequestError);
     assert.deepEqual((await client.models.list()).data.map((m) => m.id).sort(), ['stories260K', park, farm, gated].sort());
 
-    const u = `${server.url}/v1/chat/completions`;
+    const u = `${served.url}/v1/chat/completions`;
     const ask = (model: string, k = alice) => http(u, 'POST', { model, messages: [{ role: 'user', content: question }], max_tokens: 4 }, as(k));
     // Another key's document reads exactly like one that does not exist.
     const missing = 'doc_000000000000000000000000';

@@ -4,20 +4,18 @@
 // and this test's own answer normalisation; the held-out NLLs are recomputed from the model's logits with this
 // test's own log-softmax (not meanNll / crossEntropy). Also: the multipart field, the held-out figures' source
 // without heldout_text (the built-in text only where the package's assets/ ship it), and bad input.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildOnce, MODEL_BIN, REPO, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, startServer, until, type RunningServer } from './helpers.js';
+import { MODEL_BIN, REPO, storyDocument } from '../cli/helpers.js';
+import { http, modelSkip, servedFixture, until } from './helpers.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { loadAdapter } from '../../src/adapters/files.js';
 import type { AdapterHooks } from '../../src/model/llama.js';
 import { ask } from '../../src/lift/ask.js';
 import { rawMeanNll } from '../helpers/nll.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 // Enough training that some trained QAs are answered (1 of 8 when written), so the recall comparison is not 0 = 0.
 const RECIPE = { adapter: 'lora', lora_rank: 8, epochs: [4, 8], qa: 8, batch_size: 4, context_budget: 128, lr: 3e-3 };
 // Not in the document (storyDocument's sentences are about parks, balls and trees).
@@ -27,27 +25,17 @@ const HELDOUT = 'Once upon a time, there was a little cat named Mittens. Mittens
 const norm = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 const contains = (prediction: string, answer: string): boolean => norm(answer).length > 0 && ` ${norm(prediction)} `.includes(` ${norm(answer)} `);
 
-describe('lift serve: "evaluate": true measures recall and held-out NLL before publishing', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
-  let data: ReturnType<typeof tempDir>, server: RunningServer, dir: string;
-  before(async () => {
-    buildOnce();
-    data = tempDir();
-    dir = join(data.dir, 'data');
-    server = await startServer(['--model', MODEL_BIN, '--data', dir]);
-  });
-  after(async () => {
-    await server?.stop();
-    data?.cleanup();
-  });
+describe('lift serve: "evaluate": true measures recall and held-out NLL before publishing', { skip: modelSkip() }, () => {
+  const served = servedFixture();
 
   const ready = (id: string) => until(async () => {
-    const d = (await http(`${server.url}/v1/documents/${id}`, 'GET')).json;
+    const d = (await http(`${served.url}/v1/documents/${id}`, 'GET')).json;
     assert.notEqual(d.status, 'failed', JSON.stringify(d));
     return d.status === 'ready' ? d : undefined;
   }, 180_000, `${id} to be absorbed`);
 
   it('qa_recall equals the library\'s on the published adapter; held-out NLLs equal an independent computation', async (t) => {
-    const posted = await http(`${server.url}/v1/documents`, 'POST', { text: storyDocument(16, 7), title: 'park', recipe: RECIPE, evaluate: true, heldout_text: HELDOUT });
+    const posted = await http(`${served.url}/v1/documents`, 'POST', { text: storyDocument(16, 7), title: 'park', recipe: RECIPE, evaluate: true, heldout_text: HELDOUT });
     assert.equal(posted.status, 202, posted.text);
     const id: string = posted.json.id;
     // The recipe shown is the one posted (it can be posted again); the evaluation request beside it.
@@ -57,7 +45,7 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
     const doc = await ready(id);
     const m = doc.metrics;
     t.diagnostic(`qa_recall ${m.qa_recall} of ${m.qa_asked}; held-out NLL ${m.heldout_nll_before} → ${m.heldout_nll_after} (rise ${m.heldout_rise})`);
-    const folder = join(dir, 'adapters', id);
+    const folder = join(served.dir, 'adapters', id);
     const manifest = JSON.parse(readFileSync(join(folder, 'lift_manifest.json'), 'utf8'));
     for (const k of ['qa_recall', 'qa_asked', 'heldout_nll_before', 'heldout_nll_after', 'heldout_rise']) assert.equal(manifest.metrics[k], m[k], `manifest metrics.${k}`);
     assert.equal(m.heldout_source, 'caller');
@@ -95,7 +83,7 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
     form.append('file', new Blob([storyDocument(8, 3)], { type: 'text/plain' }), 'story.txt');
     form.append('recipe', JSON.stringify({ adapter: 'lora', lora_rank: 2, epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 96 }));
     form.append('evaluate', 'true');
-    const r = await fetch(`${server.url}/v1/documents`, { method: 'POST', body: form });
+    const r = await fetch(`${served.url}/v1/documents`, { method: 'POST', body: form });
     const posted = await r.json() as { id: string };
     assert.equal(r.status, 202, JSON.stringify(posted));
     const m = (await ready(posted.id)).metrics;
@@ -108,17 +96,17 @@ describe('lift serve: "evaluate": true measures recall and held-out NLL before p
       assert.match(m.heldout_source, /^none: no held-out text was given/);
       assert.equal(m.heldout_rise, undefined);
     }
-    const plain = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', recipe: { epochs: [1, 0], qa: 0 } });
+    const plain = await http(`${served.url}/v1/documents`, 'POST', { text: 'a story', recipe: { epochs: [1, 0], qa: 0 } });
     assert.equal(plain.status, 202);
     assert.equal(plain.json.evaluate, false, 'no evaluation unless asked');
-    await http(`${server.url}/v1/documents/${plain.json.id}`, 'DELETE');
-    let bad = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', evaluate: 'yes' });
+    await http(`${served.url}/v1/documents/${plain.json.id}`, 'DELETE');
+    let bad = await http(`${served.url}/v1/documents`, 'POST', { text: 'a story', evaluate: 'yes' });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.param, 'evaluate');
-    bad = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', heldout_text: 'other text' });
+    bad = await http(`${served.url}/v1/documents`, 'POST', { text: 'a story', heldout_text: 'other text' });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.param, 'heldout_text');
-    bad = await http(`${server.url}/v1/documents`, 'POST', { text: 'a story', evaluate: true, heldout_text: 42 });
+    bad = await http(`${served.url}/v1/documents`, 'POST', { text: 'a story', evaluate: true, heldout_text: 42 });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error.param, 'heldout_text');
   });

@@ -4,16 +4,13 @@
 // order).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, sseData, startServer, until, type RunningServer } from './helpers.js';
+import { http, modelSkip, sseData, startServer, until, type RunningServer } from './helpers.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 const RECIPE = { adapter: 'lora', lora_rank: 2, epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 96 };
 
-describe('lift serve: job priority (embedded engine)', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
+describe('lift serve: job priority (embedded engine)', { skip: modelSkip() }, () => {
   let tmp: ReturnType<typeof tempDir>, server: RunningServer | null = null;
   before(() => {
     buildOnce();

@@ -6,16 +6,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
-import { http, startServer, until, waitForEvent, type RunningServer } from './helpers.js';
+import { http, modelSkip, startServer, until, waitForEvent, type RunningServer } from './helpers.js';
 
-const haveModel = existsSync(MODEL_BIN);
-if (!haveModel && process.env.CI === 'true') throw new Error(`stories260K not found at ${MODEL_BIN}`);
 // A checkpoint after every step, so a kill after step 2 has something to resume from.
 // Waits are on events with generous deadlines (CI runs this on a loaded 2-core machine); none sleeps.
 const DEADLINE = 180_000;
 const RECIPE = { adapter: 'lora', lora_rank: 2, epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 96, checkpoint_every: 1 };
 
-describe('lift serve: a killed server resumes its absorb', { skip: haveModel ? false : `stories260K not found at ${MODEL_BIN}` }, () => {
+describe('lift serve: a killed server resumes its absorb', { skip: modelSkip() }, () => {
   let data: ReturnType<typeof tempDir>, server: RunningServer | null = null;
   before(() => {
     buildOnce();

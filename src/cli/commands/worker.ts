@@ -1,19 +1,11 @@
 // `lift worker --queue redis://… --model M --store DIR`: runs absorb jobs that `lift serve --queue` queued
 // (src/worker/), with checkpoints and adapters in the shared store (the server's --data folder).
 import { Command, Option } from 'commander';
-import { startWorker } from '../../worker/worker.js';
+import { startWorker, type WorkerOptions } from '../../worker/worker.js';
 import { log, numberFlag } from '../io.js';
 
-interface WorkerFlags {
-  queue: string;
-  model: string;
-  tokenizer?: string;
-  store: string;
-  concurrency: number;
-  threads: number;
-  otherModels: 'wait' | 'fail';
-  lockSeconds: number;
-}
+/** The flags: WorkerOptions with the Redis URL as --queue and the lock in seconds. */
+type WorkerFlags = Omit<WorkerOptions, 'url' | 'lockMs' | 'log'> & { queue: string; lockSeconds: number };
 
 export function register(program: Command): void {
   program
