@@ -6,6 +6,9 @@
 // length, so the time per document token should stay flat: `seconds_per_1k_tokens` shows it. --budget sets
 // another context budget (512: segments 128, CT context 256, samples ~384 tokens); --pack the tokens per
 // packed training pass (0 = one pass per sample, the trainer before batching; default the trainer's).
+// `--vs DIR [--reps N] [--together]`: the same configuration on another checkout DIR (e.g. a `git worktree` of
+// an older commit, built) and on this tree, alternating, each in its own process; lines carry both times and
+// `speedup` (DIR's seconds / ours) — absorb-vs.ts.
 import { join } from 'node:path';
 import { readdirSync, readFileSync } from 'node:fs';
 import { native } from '../src/engine/index.js';
@@ -19,11 +22,13 @@ import { randomModel, SMOLLM2_135M } from './engine.js';
 import { Output, log, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
 import { benchPrepare } from './absorb-prep.js';
+import { benchAbsorbVs } from './absorb-vs.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 
 export async function benchAbsorb(args: BenchArgs): Promise<void> {
   if (args.flags.has('prepare') || args.flags.has('prepare-one')) return benchPrepare(args);
+  if (args.flags.has('vs')) return benchAbsorbVs(args);
   const sizes = (args.flags.get('sizes') ?? '1024,2048,4096,8192,16384').split(',').map(Number);
   const adapter = (args.flags.get('adapter') ?? 'gated-memory') as 'gated-memory' | 'lora';
   const budget = Number(args.flags.get('budget') ?? 2048);
@@ -44,17 +49,23 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
   for (const n of sizes) {
     if (ids.length < n) throw new Error(`not enough essay text for ${n} tokens`);
     const text = tokenizer.decode(ids.slice(0, n));
-    let segments = 0, sampleTokens = 0;
+    let segments = 0, sampleTokens = 0, planAt = 0;
     const t0 = performance.now();
     const r = await absorb(loaded, { title: 'Essays', text }, {
       adapter, contextBudget: budget, epochs: [1, 0], qa: 0, batchSize: 'full', seed: 1, packTokens,
-      onEvent: (e) => { if (e.type === 'prepare') { segments = e.segments; sampleTokens = e.lengths.ctContext + e.lengths.segmentLength; } },
+      onEvent: (e) => {
+        if (e.type === 'prepare') { segments = e.segments; sampleTokens = e.lengths.ctContext + e.lengths.segmentLength; }
+        if (e.type === 'plan' && planAt === 0) planAt = performance.now();
+      },
     });
     const seconds = (performance.now() - t0) / 1000;
-    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, budget, pack_tokens: packTokens, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
+    // Where the time went: up to the first plan line (the plan's calibration passes, absorb-plan.ts), training
+    // (the trainer's own clock), and the rest (tokenizing, samples, the result).
+    const plan_s = (planAt - t0) / 1000, train_s = r.train.seconds;
+    out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, budget, pack_tokens: packTokens, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), plan_s, train_s, other_s: seconds - plan_s - train_s, peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
     r.adapter.dispose();
     log(`  ${n} tokens: ${seconds.toFixed(1)} s`);
   }
-  out.table(['doc_tokens', 'segments', 'steps', 'seconds', 'seconds_per_1k_tokens', 'peak_rss_mb']);
+  out.table(['doc_tokens', 'segments', 'steps', 'seconds', 'seconds_per_1k_tokens', 'plan_s', 'train_s', 'peak_rss_mb']);
   loaded.model.dispose();
 }

@@ -8,7 +8,7 @@
 // checkpoints every N steps from which a killed run resumes and ends bit-identical to an uninterrupted one, and
 // non-finite steps skipped and reported instead of written into the adapter.
 import { createHash } from 'node:crypto';
-import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type AdamWOptions, memoryStats, native, IGNORE_INDEX as IGNORE, type Tensor } from '../engine/index.js';
+import { Tape, add, crossEntropy, klDivergence, tidy, AdamW, type AdamWOptions, type Tensor } from '../engine/index.js';
 import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
@@ -399,34 +399,4 @@ async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, ba
     g += packedGuardPass(model, adapter, group.map((k) => samples[k]), guard, samples.length);
   }
   return { loss: total, guardLoss: g };
-}
-
-/**
- * Seconds and peak native bytes of one training pass (forward + backward with the adapter, plus the base's
- * forward when `anchored`) on `ids` [T]: the plan's calibration. The gradients it leaves are zeroed, so the
- * run that follows is unchanged (a zero gradient buffer and a missing one are the same to AdamW).
- */
-export function calibrate(model: LlamaModel, adapter: TrainableAdapter, ids: Int32Array, anchored: boolean): { seconds: number; peakBytes: number } {
-  native.trimPool(); // also sets the peak to what is live now
-  const live = memoryStats().liveBytes;
-  const t0 = performance.now();
-  const tape = new Tape();
-  const ref = anchored ? tidy(() => model.forward(ids)) : null;
-  try {
-    const labels = new Int32Array(ids.length).fill(IGNORE); // next-token labels: only the time matters
-    labels.set(ids.subarray(1));
-    const loss = tape.record(() => {
-      const logits = model.forward(ids, { adapter });
-      const c = crossEntropy(logits, labels, { inPlace: ref === null });
-      return ref ? add(c.loss, klDivergence(logits, ref), 1) : c.loss;
-    });
-    tape.backward(loss, 1);
-  } finally {
-    tape.dispose();
-    ref?.dispose();
-  }
-  const seconds = (performance.now() - t0) / 1000;
-  const peakBytes = Math.max(0, memoryStats().peakBytes - live);
-  for (const p of adapter.parameters()) p.grad?.f32().fill(0);
-  return { seconds, peakBytes };
 }
