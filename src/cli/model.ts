@@ -1,10 +1,9 @@
 // Model and adapter loading for the subcommands: a local path (llama2.c .bin, .gguf, Hugging Face folder) or a
-// Hub repo id resolved through the Hugging Face cache (downloads with progress, HF_HUB_OFFLINE honoured).
+// Hub repo id resolved through the Hugging Face cache (src/model/spec.ts), downloads shown as progress bars.
 import { existsSync } from 'node:fs';
 import { Option } from 'commander';
-import { loadModelFromPath, type LoadedModel } from '../model/load.js';
-import { parseModelSpec, resolveModelFiles } from '../io/hub.js';
-import { isObject, isString, jsonField, readJsonObject } from '../io/json-file.js';
+import type { LoadedModel } from '../model/load.js';
+import { loadModelSpec, type DownloadProgress } from '../model/spec.js';
 import { loadAdapter, type Adapter, type LiftManifest } from '../adapters/files.js';
 import { progress, type Progress } from './progress.js';
 import { log } from './io.js';
@@ -21,46 +20,20 @@ export function computeOption(): Option {
 
 /** A local path, or an `org/name` Hub repo resolved through the Hugging Face cache (downloading if needed). */
 export async function loadModelForCli(spec: string, tokenizer?: string, compute: ComputeMode = 'fp32'): Promise<LoadedModel> {
-  const loaded = await loadModelSpec(spec, tokenizer, compute);
+  const loaded = await loadModelSpec(spec, { tokenizer, compute, onDownload: downloadBars() });
   if (loaded.computeNote) log(loaded.computeNote); // auto fell back to fp32: one line saying why
   return loaded;
 }
 
-async function loadModelSpec(spec: string, tokenizer: string | undefined, compute: ComputeMode): Promise<LoadedModel> {
-  const hint = 'pass --model a llama2.c .bin, a .gguf file, a Hugging Face model folder (config.json, tokenizer.json, *.safetensors) or a Hub repo id like org/name';
-  let parsed: ReturnType<typeof parseModelSpec>;
-  try {
-    parsed = parseModelSpec(spec);
-  } catch (e) {
-    throw new Error(`model not found: ${(e as Error).message}; ${hint}`);
-  }
-  if (tokenizer !== undefined && !existsSync(tokenizer)) throw new Error(`tokenizer not found: ${tokenizer} (--tokenizer takes a llama2.c tokenizer file)`);
-  if (parsed.kind === 'local') {
-    if (!existsSync(parsed.path)) throw new Error(`model not found: ${parsed.path} does not exist; ${hint}`);
-    return loadModelFromPath(parsed.path, { tokenizer, compute });
-  }
-  // Hub: a Hugging Face layout (config, tokenizer, one safetensors file or an index of shards).
-  // One progress bar (with ETA) per downloaded file, in kB.
+/** One progress bar (with ETA) per downloaded file, in kB. */
+function downloadBars(): (p: DownloadProgress) => void {
   const bars = new Map<string, Progress>();
-  const onProgress = ({ file, loaded, total }: { file: string; loaded: number; total: number }): void => {
+  return ({ file, loaded, total }) => {
     let bar = bars.get(file);
     if (!bar) bars.set(file, (bar = progress(`downloading ${file}`, Math.max(1, Math.round(total / 1e3)))));
     bar.update(Math.round(loaded / 1e3), 'kB');
     if (loaded === total) bar.stop(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`);
   };
-  const r = await resolveModelFiles(spec, ['config.json', 'tokenizer.json'], {
-    optional: ['tokenizer_config.json', 'generation_config.json', 'model.safetensors', 'model.safetensors.index.json'],
-    onProgress,
-  });
-  const index = r.files['model.safetensors.index.json'];
-  if (index) {
-    const map = jsonField<Record<string, unknown>>(index, readJsonObject(index, 'a sharded checkpoint index {weight_map}'), 'weight_map', isObject, 'an object {tensor name: shard file}');
-    const shards = [...new Set(Object.values(map).map((f) => jsonField<string>(index, { shard: f }, 'shard', isString, 'shard file names (strings) in weight_map')))];
-    await resolveModelFiles(spec, shards, { onProgress });
-  } else if (!r.files['model.safetensors']) {
-    throw new Error(`model not found: ${spec} has neither model.safetensors nor model.safetensors.index.json; ${hint}`);
-  }
-  return loadModelFromPath(r.dir, { id: spec, revision: r.commit ?? null, compute });
 }
 
 /** Loads an adapter folder (written by `lift absorb`, or PEFT + a LIFT manifest) onto the loaded model. */

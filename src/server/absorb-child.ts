@@ -19,7 +19,7 @@ import { ADAPTER_OUTPUT, claimOutput, OutputError, type OutputTarget } from '../
 import { faultPoint } from '../io/fault.js';
 import { renderReport } from '../report/html.js';
 import { absorbReport } from '../report/absorb.js';
-import { loadModelForCli } from '../cli/model.js';
+import { loadModelSpec } from '../model/spec.js';
 import { absorbOptions, type Recipe } from './recipe.js';
 import { evaluateAbsorbed } from '../eval/absorbed.js';
 
@@ -72,7 +72,8 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
   // Killed between the adapter's rename and the server recording "ready": the adapter is complete; keep it.
   const finished = finishedManifest(job);
   if (finished) return { ...finished, resumed_finished: true };
-  const loaded = await loadModelForCli(job.model, job.tokenizer);
+  // The server's own model spec: a Hub id is in the Hugging Face cache already (the server loaded it first).
+  const loaded = await loadModelSpec(job.model, { tokenizer: job.tokenizer });
   let target: OutputTarget | null = null;
   try {
     target = await claim(job.adapterDir);

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { loadModelForCli } from '../cli/model.js';
+import { loadModelSpec } from '../model/spec.js';
 import { contentHash } from '../adapters/files.js';
 import { isCancelled } from '../server/queue/admin.js';
 import { CANCEL_CHANNEL, checkRedis, Connections, QUEUE_NAME, shownUrl } from '../server/queue/connection.js';
@@ -50,7 +50,10 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
   const store: ArtifactStore = new SharedDirStore(o.store);
   store.sweep();
   // The model's content identity decides which jobs this worker can run (a copy of the same file anywhere matches).
-  const loaded = await loadModelForCli(o.model, o.tokenizer);
+  const loaded = await loadModelSpec(o.model, {
+    tokenizer: o.tokenizer,
+    onDownload: ({ file, loaded: got, total }) => void (got === total && o.log(`downloaded ${file} (${(total / 1e6).toFixed(1)} MB)`)),
+  });
   const mine = { hash: contentHash(loaded.model), name: loaded.id };
   loaded.model.dispose();
   const abs = (p: string | undefined): string | undefined => (p !== undefined && existsSync(p) ? resolve(p) : p);
