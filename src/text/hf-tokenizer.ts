@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HFCore } from '@huggingface/tokenizers';
 import { FormatError, shown, shownJson } from '../io/errors.js';
-import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
+import { checkId, TokenizerBase, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 /** End-of-turn markers of common chat models: when a vocabulary has one as a special token, generation stops on it. */
 const END_TOKENS = ['</s>', '<|endoftext|>', '<|im_end|>', '<|eot_id|>', '<|eom_id|>', '<|end_of_text|>', '<end_of_turn>', '<|end|>'];
@@ -80,13 +80,13 @@ function checkTokenizerModel(file: string, json: Record<string, unknown>): void 
   added.forEach((t: unknown, i) => check(`added_tokens[${i}].id`, t && typeof t === 'object' ? (t as { id?: unknown }).id : t));
 }
 
-export class HFTokenizer implements Tokenizer {
-  readonly vocabSize: number;
-  readonly bosId: number | null;
-  readonly eosId: number | null;
-  readonly eosIds: number[];
-  readonly addBos: boolean;
-  readonly addEos: boolean;
+/** Configs without add_bos_token (e.g. Llama 3) rely on the post-processor: see whether it adds BOS. */
+function postProcessorAddsBos(core: HFCore, bosId: number | null): boolean {
+  if (bosId === null) return false;
+  return core.encode('a', { add_special_tokens: true }).ids[0] === bosId && core.encode('a', { add_special_tokens: false }).ids[0] !== bosId;
+}
+
+export class HFTokenizer extends TokenizerBase implements Tokenizer {
   private readonly core: HFCore;
   private readonly specialIds: Set<number>;
 
@@ -96,23 +96,20 @@ export class HFTokenizer implements Tokenizer {
    * @param extraEosIds more end ids, e.g. generation_config.json's eos_token_id list
    */
   constructor(tokenizerJson: Record<string, unknown>, readonly config: TokenizerConfig = {}, extraEosIds: number[] = []) {
-    this.core = new HFCore(tokenizerJson, config);
-    const vocab = this.core.get_vocab(true);
+    const core = new HFCore(tokenizerJson, config);
     let maxId = -1;
-    for (const id of vocab.values()) if (id > maxId) maxId = id;
-    this.vocabSize = maxId + 1;
+    for (const id of core.get_vocab(true).values()) if (id > maxId) maxId = id;
     const idOf = (key: string): number | null => {
       const text = specialTokenText(config[key]);
-      return text === null ? null : this.core.token_to_id(text) ?? null;
+      return text === null ? null : core.token_to_id(text) ?? null;
     };
-    this.bosId = idOf('bos_token');
-    this.eosId = idOf('eos_token');
-    const added = this.core.get_added_tokens_decoder();
-    this.specialIds = new Set([...added].filter(([, t]) => t.special).map(([id]) => id));
-    const ends = END_TOKENS.map((t) => this.core.token_to_id(t)).filter((id): id is number => id !== undefined && this.specialIds.has(id));
-    this.eosIds = [...new Set([...(this.eosId === null ? [] : [this.eosId]), ...extraEosIds, ...ends])];
-    this.addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : this.postProcessorAddsBos();
-    this.addEos = config.add_eos_token === true;
+    const bosId = idOf('bos_token'), eosId = idOf('eos_token');
+    const specialIds = new Set([...core.get_added_tokens_decoder()].filter(([, t]) => t.special).map(([id]) => id));
+    const ends = END_TOKENS.map((t) => core.token_to_id(t)).filter((id): id is number => id !== undefined && specialIds.has(id));
+    const addBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : postProcessorAddsBos(core, bosId);
+    super({ vocabSize: maxId + 1, bosId, eosId, extraEos: [...extraEosIds, ...ends], addBos, addEos: config.add_eos_token === true });
+    this.core = core;
+    this.specialIds = specialIds;
   }
 
   /** Where the tokenizer came from, for errors about it (set by fromFiles). */
@@ -135,13 +132,6 @@ export class HFTokenizer implements Tokenizer {
       if (e instanceof FormatError) throw e;
       throw new FormatError(tokenizerJsonPath, 'tokenizer', 'a tokenizer that tokenizers.js can build and run', `it failed: ${(e as Error)?.message ?? String(e)}`);
     }
-  }
-
-  /** Configs without add_bos_token (e.g. Llama 3) rely on the post-processor: see whether it adds BOS. */
-  private postProcessorAddsBos(): boolean {
-    if (this.bosId === null) return false;
-    return this.core.encode('a', { add_special_tokens: true }).ids[0] === this.bosId
-      && this.core.encode('a', { add_special_tokens: false }).ids[0] !== this.bosId;
   }
 
   /** Special tokens written in the text (e.g. '<|im_start|>' from a chat template) become their ids. */

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 import { FormatError, shownJson } from '../io/errors.js';
 import { readLlama2cTokenizerFile } from '../io/llama2c.js';
 import { mergeByScore } from './score-bpe.js';
-import { checkId, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
+import { checkId, TokenizerBase, type EncodeOptions, type StreamDecoder, type Tokenizer } from './tokenizer.js';
 
 export interface SentencePieceSpec {
   /** Piece of each id as the text side spells it after `space` replaces ' ' (the strings merges concatenate). */
@@ -42,25 +42,13 @@ export interface SentencePieceSpec {
   maxTokenLength?: number;
 }
 
-export class SentencePieceTokenizer implements Tokenizer {
-  readonly vocabSize: number;
-  readonly bosId: number | null;
-  readonly eosId: number | null;
-  readonly eosIds: number[];
-  readonly addBos: boolean;
-  readonly addEos: boolean;
-
+export class SentencePieceTokenizer extends TokenizerBase implements Tokenizer {
   constructor(private readonly spec: SentencePieceSpec) {
     const n = spec.pieces.length;
     if (spec.scores.length !== n || spec.outBytes.length !== n || spec.display.length !== n) {
       throw new Error(`SentencePiece vocabulary of ${spec.file}: ${n} pieces, ${spec.scores.length} scores, ${spec.outBytes.length} outputs`);
     }
-    this.vocabSize = n;
-    this.bosId = spec.bosId;
-    this.eosId = spec.eosId;
-    this.eosIds = [...new Set([...(spec.eosId === null ? [] : [spec.eosId]), ...(spec.extraEos ?? [])])];
-    this.addBos = spec.addBos;
-    this.addEos = spec.addEos;
+    super({ vocabSize: n, bosId: spec.bosId, eosId: spec.eosId, extraEos: spec.extraEos ?? [], addBos: spec.addBos, addEos: spec.addEos });
   }
 
   /**

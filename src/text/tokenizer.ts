@@ -34,6 +34,36 @@ export interface Tokenizer {
   idToPiece(id: number): string;
 }
 
+/** What a tokenizer class gives TokenizerBase: its ids and encode()'s BOS/EOS defaults. */
+export interface TokenizerIds {
+  vocabSize: number;
+  bosId: number | null;
+  eosId: number | null;
+  /** End ids beside EOS (eot, im_end, generation_config.json's list), in order. */
+  extraEos: readonly number[];
+  addBos: boolean;
+  addEos: boolean;
+}
+
+/** The fields every Tokenizer class holds, set once: eosIds is EOS first, then the other end ids, each once. */
+export abstract class TokenizerBase {
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly eosIds: number[];
+  readonly addBos: boolean;
+  readonly addEos: boolean;
+
+  constructor(ids: TokenizerIds) {
+    this.vocabSize = ids.vocabSize;
+    this.bosId = ids.bosId;
+    this.eosId = ids.eosId;
+    this.eosIds = [...new Set([...(ids.eosId === null ? [] : [ids.eosId]), ...ids.extraEos])];
+    this.addBos = ids.addBos;
+    this.addEos = ids.addEos;
+  }
+}
+
 /** Throws a RangeError for an id outside the vocabulary (ids come from models and files: check them). */
 export function checkId(id: number, vocabSize: number): void {
   if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
