@@ -3,7 +3,7 @@
 // overhead (tape, tensor bookkeeping, argument checks, the loop). Categories:
 //   gemm       frozen-weight products (sgemm, or bf16Matmul/bf16MatmulBackward) except the vocabulary projection
 //   lm_head    the vocabulary projection's forward and input gradient (a side of V columns/rows)
-//   lora       products with a side ≤ 64 (LoRA's rank-r factors) and their weight gradients
+//   lora       LoRA's rank-r kernels (native/lora.cc), and any product with a side ≤ 64
 //   attention  attention forward/backward (its own sgemm calls and softmax inside)
 //   loss       softmax cross-entropy / KL over the vocabulary
 //   norm_rope  RMSNorm, RoPE, embedding
@@ -39,6 +39,7 @@ function category(name: string, a: unknown[], vocab: number): string {
   if (name === 'bf16Matmul' || name === 'qMatmul' || name === 'matvec') return a[5] === vocab || a[4] === vocab ? 'lm_head' : 'gemm';
   if (name === 'bf16MatmulBackward' || name === 'qMatmulBackward') return a[2] === vocab ? 'lm_head' : 'gemm';
   if (name.startsWith('bf16Matmul')) return (a as number[]).includes(vocab) ? 'lm_head' : 'gemm';
+  if (name.startsWith('lora')) return 'lora';
   if (name.startsWith('attention')) return 'attention';
   if (name.startsWith('xent') || name.startsWith('kl')) return 'loss';
   if (ELEMENTWISE.has(name)) return 'elementwise';

@@ -17,7 +17,7 @@
 
 namespace lift {
 
-static inline bool bigEnough(int64_t work) { return work > 200000; }  // flops below which threads cost more than they save
+static inline bool bigEnough(int64_t work) { return work > 2000000; }  // flops below which waking a second thread costs more than it saves
 
 #if defined(__AVX512F__)
 static inline __mmask16 lmask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }

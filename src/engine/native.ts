@@ -11,7 +11,12 @@ type Opt = Float32Array | null;
 export interface NativeEngine {
   setThreads(n: number): void;
   getThreads(): number;
-  alloc(bytes: number, zero: boolean): ArrayBuffer;
+  /** uncounted: V8 is not told about the bytes (a buffer certain to be freed by free(); memory.cc). */
+  alloc(bytes: number, zero: boolean, uncounted?: boolean): ArrayBuffer;
+  /** Counts an uncounted buffer in V8's external memory from now on (no-op otherwise). */
+  countExternal(buf: ArrayBuffer): void;
+  /** V8's external-memory count (the one that triggers GCs under external memory pressure); for tests. */
+  v8ExternalMemory(): number;
   free(buf: ArrayBuffer): void;
   memoryStats(): { liveBytes: number; peakBytes: number; poolBytes: number; liveBuffers: number; mappedBytes: number };
   /** An ArrayBuffer over bytes offset…offset+length of a file (mmap, copy-on-write); free() unmaps it (native/mapped.cc). */

@@ -4,7 +4,7 @@
 // ops whose inputs are all frozen record nothing (and their backward is never run).
 // The tape is also a scope: activations created while recording are freed by dispose(), deterministically.
 // Leaf tensors that require grad (the trained parameters) keep their .grad until the optimizer zeroes it.
-import { Tensor, closeScope, disposeScope, openScope, untracked } from './tensor.js';
+import { Tensor, closeScope, disposeScope, freedExplicitly, openScope, untracked } from './tensor.js';
 
 interface Node {
   op: string;
@@ -39,6 +39,9 @@ export class Tape {
    * upstream gradient as `seed` (vector-Jacobian product, used by the gradient checks).
    */
   backward(loss: Tensor, seed: number | Float32Array = 1): void {
+    freedExplicitly(() => this.#backward(loss, seed));
+  }
+  #backward(loss: Tensor, seed: number | Float32Array): void {
     if (typeof seed === 'number' && loss.size !== 1) throw new Error(`backward: loss must be a scalar, got shape [${loss.shape.join(', ')}]`);
     if (typeof seed !== 'number' && seed.length !== loss.size) throw new Error(`backward: seed has ${seed.length} values for an output of ${loss.size}`);
     if (!loss.requiresGrad) throw new Error('backward: the loss does not depend on any tensor that requires grad');

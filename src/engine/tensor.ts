@@ -28,11 +28,26 @@ export function storageBytes(shape: readonly number[], dtype: DType): number {
 }
 
 const scopes: Set<Tensor>[] = [];
+// > 0 while a Tape runs backward: its gradients and temporaries are freed explicitly (consumed gradients at
+// once, the rest with their tensors), so their buffers, like a scope's, are kept out of V8's count (alloc).
+let explicitFree = 0;
+
+/** @internal Runs fn with buffers allocated uncounted (Tape.backward). */
+export function freedExplicitly<T>(fn: () => T): T {
+  explicitFree++;
+  try {
+    return fn();
+  } finally {
+    explicitFree--;
+  }
+}
 
 function adopt(scope: Set<Tensor> | null, t: Tensor): void {
-  t.scope?.delete(t);
+  const had = t.scope;
+  had?.delete(t);
   t.scope = scope;
   scope?.add(t);
+  if (had && !scope) t.countMemory(); // it left every scope: V8 must see its bytes again (native.alloc)
 }
 
 /** Opens a scope: tensors created until closeScope() belong to it (the tape uses this directly). */
@@ -80,7 +95,9 @@ export class Tensor {
       if (!Number.isInteger(d) || d < 0) throw new Error(`Tensor.empty: bad shape [${shape.join(', ')}]: dimensions must be integers ≥ 0`);
     const dtype = opts.dtype ?? 'f32';
     const n = shape.reduce((a, b) => a * b, 1);
-    const buf = native.alloc(dtype === 'f32' ? n * 4 : storageBytes(shape, dtype), opts.zero ?? false);
+    // Inside a scope (a tape, tidy) or a backward pass the buffer is certain to be freed explicitly, so V8 is not
+    // told about its bytes (memory.cc: its external-memory count set off ~30 garbage collections per step).
+    const buf = native.alloc(dtype === 'f32' ? n * 4 : storageBytes(shape, dtype), opts.zero ?? false, scopes.length > 0 || explicitFree > 0);
     return new Tensor(shape, dtype, buf, true, opts.requiresGrad ?? false, opts.name ?? '');
   }
   static zeros(shape: readonly number[], opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
@@ -105,6 +122,11 @@ export class Tensor {
     if (bits.length !== t.size) throw new Error(`Tensor.from16: ${bits.length} values do not fill shape [${shape.join(', ')}]`);
     new Uint16Array(t.buffer()).set(bits);
     return t;
+  }
+
+  /** @internal Counts a scope-allocated buffer in V8's external memory again (it now outlives its scope). */
+  countMemory(): void {
+    if (this.#buf !== null && this.#owner) native.countExternal(this.#buf);
   }
 
   get disposed(): boolean {
