@@ -3,7 +3,7 @@
 // after its attempts, the previous checkpoint stays valid and `lift jobs retry` resumes from it), a worker
 // with another model (waits, or fails the job with a message), and a graceful SIGTERM (the job is checkpointed,
 // handed back, and finishes on another worker with the bytes of an uninterrupted run).
-import { beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,11 +18,7 @@ const finished = (url: string, id: string, ms = 120_000): Promise<any> =>
   until(async () => { const d = await doc(url, id); return d.status === 'ready' || d.status === 'failed' ? d : undefined; }, ms, `document ${id} to finish`);
 
 describe('queue failures', { skip: redisSkip || modelSkip() }, () => {
-  const q = queueFixture();
-  // Each test starts with no worker running (a failed test's workers must not take the next test's jobs).
-  beforeEach(async () => {
-    for (const w of q.workers.splice(0)) await w.kill();
-  });
+  const q = queueFixture(); // each test's workers are killed after it
   const worker = async (extra: string[] = [], env: NodeJS.ProcessEnv = {}, model?: string): Promise<RunningWorker> => {
     const w = await startWorker(q.redis.url, q.data, [...extra, ...(model ? ['--model', model] : [])], env);
     q.workers.push(w);

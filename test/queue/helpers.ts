@@ -1,7 +1,7 @@
 // Processes for the queue tests: `lift worker` (the BUILT binary, as a user runs it), started as
 // test/server/helpers.ts starts `lift serve` (startCli); plus the recipe and documents the multi-process tests absorb.
 import { join } from 'node:path';
-import { after, before } from 'node:test';
+import { after, afterEach, before } from 'node:test';
 import { buildOnce, MODEL_BIN, storyDocument, tempDir } from '../cli/helpers.js';
 import { http, startCli, startServer, until, type RunningCli, type RunningServer } from '../server/helpers.js';
 import { startRedis, type TestRedis } from './redis.js';
@@ -13,11 +13,26 @@ export type RunningWorker = RunningCli;
 export const RECIPE = { adapter: 'lora', lora_rank: 2, epochs: [1, 0], qa: 0, batch_size: 4, context_budget: 96, checkpoint_every: 1 };
 export const documents = (n: number): string[] => Array.from({ length: n }, (_, i) => storyDocument(24 + 2 * i, 100 + i));
 
+/**
+ * The job lock of a test whose worker is killed on purpose (multi.test.ts): another worker takes the job over
+ * about this long after the kill. Any test may lose such a lock without a kill: the worker renews it every 1.5 s,
+ * and a worker (or Redis) that a loaded machine stalls longer than that loses its job to the stalled check,
+ * which runs it again ("started" twice; an operations run failed its priority and concurrency tests this way).
+ * Only a test whose assertions hold when a job moves to another worker or restarts may pass it.
+ */
+export const TAKEOVER_LOCK = ['--lock-seconds', '3'];
+
+/**
+ * `lift worker` on `store`. Without --lock-seconds in `extra` its lock is the longest the flag takes (3600 s,
+ * renewed every 30 min): no slowness of the machine hands a job to the stalled check, so a test that counts a
+ * job's starts, or their order, does not depend on how fast the machine is.
+ */
 export function startWorker(url: string, store: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningWorker> {
-  return startCli(['worker', '--queue', url, '--model', MODEL_BIN, '--store', store, '--lock-seconds', '3', ...extra], (err) => (err.includes('lift worker: ') ? {} : null), 'lift worker', env);
+  const lock = extra.includes('--lock-seconds') ? [] : ['--lock-seconds', '3600'];
+  return startCli(['worker', '--queue', url, '--model', MODEL_BIN, '--store', store, ...lock, ...extra], (err) => (err.includes('lift worker: ') ? {} : null), 'lift worker', env);
 }
 
-/** What queueFixture starts for a describe block; `workers` are the tests' own, killed after the block. */
+/** What queueFixture starts for a describe block; `workers` are the tests' own, killed (SIGKILL) after each test. */
 export interface QueueFixture {
   tmp: { dir: string; cleanup: () => void };
   redis: TestRedis;
@@ -30,7 +45,10 @@ export interface QueueFixture {
 /**
  * A real Redis and `lift serve --queue` on stories260K with a --data folder of its own, for the enclosing
  * describe block: started before its tests (`setup` runs on the data folder first, e.g. to create keys; `args`
- * are further server flags), and the workers, server, Redis and folder killed and removed after them.
+ * are further server flags), and the server, Redis and folder killed and removed after them. The workers a
+ * test pushed to `workers` are killed after that test, passed or failed: a failed test's worker must not take
+ * the next test's jobs (SIGKILL, not a graceful stop, which would hand its job back to the queue; with the
+ * long lock, a job it held stays active and no later worker runs it).
  */
 export function queueFixture(args: string[] = [], setup?: (data: string) => void): QueueFixture {
   const f = { workers: [] as RunningWorker[] } as QueueFixture;
@@ -42,8 +60,11 @@ export function queueFixture(args: string[] = [], setup?: (data: string) => void
     setup?.(f.data);
     f.server = await startServer(['--model', MODEL_BIN, '--data', f.data, '--queue', f.redis.url, ...args]);
   });
+  afterEach(async () => {
+    for (const w of f.workers.splice(0)) await w.kill();
+  });
   after(async () => {
-    for (const w of f.workers) await w.kill();
+    for (const w of f.workers.splice(0)) await w.kill();
     await f.server?.kill();
     await f.redis?.cleanup();
     f.tmp?.cleanup();

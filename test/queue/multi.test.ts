@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { buildOnce, MODEL_BIN, tempDir } from '../cli/helpers.js';
 import { http, modelSkip, sseData, startServer, until, type RunningServer } from '../server/helpers.js';
 import { redisSkip, startRedis, type TestRedis } from './redis.js';
-import { allReady, documents, post, startWorker, type RunningWorker } from './helpers.js';
+import { allReady, documents, post, startWorker, TAKEOVER_LOCK, type RunningWorker } from './helpers.js';
 
 const N = 6;
 
@@ -33,7 +33,9 @@ describe('3 workers, one killed, Redis restarted: 6 documents absorbed exactly o
     const data = join(tmp.dir, 'data');
     const texts = documents(N);
     server = await startServer(['--model', MODEL_BIN, '--data', data, '--queue', redis.url]);
-    for (let i = 0; i < 3; i++) workers.push(await startWorker(redis.url, data));
+    // A short lock: the killed worker's job is taken over within seconds (a lost lock without a kill is
+    // tolerated here: the job resumes elsewhere, and it is still published once).
+    for (let i = 0; i < 3; i++) workers.push(await startWorker(redis.url, data, TAKEOVER_LOCK));
     const ids: string[] = [];
     for (let i = 0; i < N; i++) ids.push(await post(server.url, texts[i], `doc ${i}`));
 

@@ -112,11 +112,13 @@ describe('queue operations', { skip: redisSkip || modelSkip() }, () => {
   });
 
   it('lift worker --concurrency 2: two jobs run at once, each published once, the same bytes as one at a time', async () => {
-    const w = await startWorker(q.redis.url, q.data, ['--concurrency', '2']);
-    q.workers.push(w);
-    // The texts and titles of A and B again: their adapters must equal those absorbed one at a time.
+    // The texts and titles of A and B again: their adapters must equal those absorbed one at a time. Both are
+    // queued before the worker starts, so it takes both at once whatever the speed of the machine (posted to a
+    // running worker, the second job would have to arrive before the first one's absorb ends).
     const d = await post(q.server.url, texts[0], 'A');
     const e = await post(q.server.url, texts[1], 'B');
+    const w = await startWorker(q.redis.url, q.data, ['--concurrency', '2']);
+    q.workers.push(w);
     await allReady(q.server.url, [d, e], 600_000);
     const log = w.stderr();
     const firstDone = log.indexOf(': done (');
