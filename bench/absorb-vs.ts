@@ -4,7 +4,8 @@
 // both see the same machine in the same minutes. Runs alternate (DIR first on odd reps, ours first on even ones)
 // to cancel drift; `--together` starts both at once instead (each with its --threads), which on a machine
 // shared with other work compares them under the same load. Lines: both trees' seconds, seconds to the first
-// plan line and training seconds, per rep, and `speedup` = DIR's median seconds / ours.
+// plan line and training seconds, per rep, and `speedup` = DIR's median seconds / ours. `--compute bf16` applies
+// to this tree only (DIR runs fp32, its default then).
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { loadavg } from 'node:os';
@@ -42,15 +43,17 @@ export async function benchAbsorbVs(args: BenchArgs): Promise<void> {
     const runs: { base: TreeRun; ours: TreeRun }[] = [];
     for (let k = 0; k < reps; k++) {
       let b: TreeRun, o: TreeRun;
-      if (together) [b, o] = await Promise.all([runTree(base, env), runTree(ours, env)]);
-      else if (k % 2 === 0) { b = await runTree(base, env); o = await runTree(ours, env); }
-      else { o = await runTree(ours, env); b = await runTree(base, env); }
+      // --compute is ours only: the base runs its default (fp32), as a user of that commit got it.
+      const baseEnv = { ...env, COMPUTE: 'fp32' };
+      if (together) [b, o] = await Promise.all([runTree(base, baseEnv), runTree(ours, env)]);
+      else if (k % 2 === 0) { b = await runTree(base, baseEnv); o = await runTree(ours, env); }
+      else { o = await runTree(ours, env); b = await runTree(base, baseEnv); }
       runs.push({ base: b, ours: o });
       log(`  ${n} tokens, rep ${k + 1}: base ${b.seconds.toFixed(1)} s, ours ${o.seconds.toFixed(1)} s (load ${loadavg()[0].toFixed(1)})`);
     }
     const bs = median(runs.map((r) => r.base.seconds)), os = median(runs.map((r) => r.ours.seconds));
     out.emit({
-      bench: 'absorb-vs', base, model: 'SmolLM2-135M-shape', adapter: env.ADAPTER, compute: env.COMPUTE, budget: Number(env.BUDGET), threads, together, doc_tokens: n, reps,
+      bench: 'absorb-vs', base, base_compute: 'fp32', model: 'SmolLM2-135M-shape', adapter: env.ADAPTER, compute: env.COMPUTE, budget: Number(env.BUDGET), threads, together, doc_tokens: n, reps,
       base_seconds_per_1k_tokens: bs / (n / 1000), seconds_per_1k_tokens: os / (n / 1000), speedup: bs / os,
       base_seconds: runs.map((r) => r.base.seconds), seconds: runs.map((r) => r.ours.seconds),
       base_plan_s: runs.map((r) => r.base.plan_s), plan_s: runs.map((r) => r.ours.plan_s),
