@@ -44,7 +44,7 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array): number => {
   return d;
 };
 
-test('stories260K: .bin, .gguf, .bin→HF, .bin→GGUF and HF→GGUF give the same logits (1e-5)', (t) => {
+test('stories260K: .bin, .gguf, .bin→HF, .bin→GGUF and HF→GGUF give the same logits (2e-5)', (t) => {
   if (!requireShared(t, DIR)) return;
   withTmp((dir) => {
     const hf = join(dir, 'hf'), g1 = join(dir, 'from-bin.gguf'), g2 = join(dir, 'from-hf.gguf'), hf2 = join(dir, 'hf-from-gguf');
@@ -60,7 +60,9 @@ test('stories260K: .bin, .gguf, .bin→HF, .bin→GGUF and HF→GGUF give the sa
     const diffs: Record<string, number> = {};
     for (const [name, p] of [['gguf', sharedPath(DIR, 'stories260K.gguf')], ['hf', hf], ['bin→gguf', g1], ['hf→gguf', g2], ['gguf→hf', hf2]]) {
       diffs[name] = maxAbsDiff(ref, logitsOf(p, ids));
-      assert.ok(diffs[name] <= 1e-5, `${name}: max |Δlogit| ${diffs[name]}`);
+      // 2e-5: the HF layout permutes q/k rows (rotate-half RoPE), so attention sums in another order; f32 rounding
+      // through 5 layers gave 9.5e-6, and 1.1e-5 since the vectorised exp (2 ulp) in softmax/SwiGLU (8e7cab3).
+      assert.ok(diffs[name] <= 2e-5, `${name}: max |Δlogit| ${diffs[name]}`);
     }
     t.diagnostic(`max |Δlogit| vs .bin: ${JSON.stringify(diffs)}`);
   });
