@@ -1,4 +1,4 @@
-// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer] [--contended [N]]`
+// `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer] [--peer-wait passive|default] [--contended [N]]`
 // One LoRA training step (forward + backward + AdamW, LoRA r = 8 on q,k,v,o,gate,up,down) of a frozen
 // SmolLM2-135M-shaped model with random weights, against PyTorch doing the same step in the same run with the
 // same threads: batch 1 at each of --seqs, and B sequences of T tokens for each BxT of --batches (ours packed
@@ -24,6 +24,14 @@ import { Output, log, median, torchPython, type BenchArgs } from './util.js';
 import { startCompanions } from './companion.js';
 import { threadsFlag } from './threads-flag.js';
 import { startProfile, profileSplit } from './profile.js';
+
+/** The PyTorch peer's environment: passive OpenMP waits (as ours), or libgomp's default policy. */
+function peerEnv(defaultWait: boolean, threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads) };
+  if (defaultWait) delete env.OMP_WAIT_POLICY;
+  else env.OMP_WAIT_POLICY = 'passive';
+  return env;
+}
 
 export const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'],
@@ -90,7 +98,10 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
     const companion = contended ? [String(contended), JSON.stringify([process.execPath, '-e', 'for (;;) {}'])] : [];
     const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), cases.join(','), String(reps), String(threads), String(r), ...companion], {
       encoding: 'utf8',
-      env: { ...process.env, OMP_WAIT_POLICY: 'passive', OMP_NUM_THREADS: String(threads) },
+      // --peer-wait default: PyTorch's own OpenMP wait policy (libgomp spins, then sleeps) instead of passive, the
+      // policy our addon now uses too: the peer as users run it, to check the ratio does not rest on the policy.
+      // (src/engine/native.ts sets OMP_WAIT_POLICY=passive in this process's env, hence the delete.)
+      env: peerEnv(args.flags.get('peer-wait') === 'default', threads),
       maxBuffer: 1 << 20,
     });
     if (res.status !== 0) log(`PyTorch peer failed: ${res.stderr.slice(-2000)}`);
