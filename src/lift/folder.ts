@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FormatError } from '../io/errors.js';
+import { readJsonObject } from '../io/json-file.js';
 import { MANIFEST_FILE } from '../adapters/files.js';
 import { documentsSha256 } from './absorb.js';
 
@@ -110,7 +111,7 @@ export interface AbsorbedDocument {
 export function readAbsorbed(dir: string): AbsorbedDocument {
   for (const f of [MANIFEST_FILE, 'document.json']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
   const metaFile = join(dir, 'document.json'), manifestFile = join(dir, MANIFEST_FILE);
-  const meta = jsonObject(metaFile), manifest = jsonObject(manifestFile);
+  const meta = readJsonObject(metaFile, 'the absorb settings {title, context_budget}'), manifest = readJsonObject(manifestFile, 'the adapter manifest');
   const title = meta.title, budget = meta.context_budget, base = manifest.base_model as Record<string, unknown> | null | undefined;
   if (typeof title !== 'string') throw new FormatError(metaFile, '"title"', 'a string', `got ${JSON.stringify(title)}`);
   if (!Number.isInteger(budget) || (budget as number) < 1) throw new FormatError(metaFile, '"context_budget"', 'a positive integer', `got ${JSON.stringify(budget)}`);
@@ -142,13 +143,3 @@ export function joinAbsorbed(all: readonly AbsorbedDocument[]): AbsorbedDocument
   return { ...all[0], title: documents.map((d) => d.title).join('; '), text: joinDocuments(documents), documents };
 }
 
-function jsonObject(file: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new FormatError(file, 'JSON', 'valid JSON', `got ${(e as Error).message.slice(0, 120)}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, 'JSON', 'an object', `got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
-  return v as Record<string, unknown>;
-}

@@ -16,7 +16,7 @@ import { hfToGgufName, permuteQK } from '../io/names.js';
 import { TokenType } from '../text/gguf-vocab-tokenizer.js';
 import { bpeTokenizerJson, bpeVocabFromGGUF, bpeVocabFromTokenizerJson, type BpeVocab } from '../text/gguf-bpe.js';
 import { HFTokenizer } from '../text/hf-tokenizer.js';
-import { FormatError } from '../io/errors.js';
+import { readJsonObject } from '../io/json-file.js';
 import { toHFConfig, type LlamaConfig } from './config.js';
 import { encodeTensor, isQuantizedFileType, tensorType, weightValues, LLAMA_FTYPE, type GGUFFileType } from './gguf-types.js';
 import { loadModelFromPath, type LoadedModel, type LoadOptions } from './load.js';
@@ -191,23 +191,12 @@ function ggufVocabOf(loaded: LoadedModel): SpmVocab | BpeVocab {
 /** A tokenizer.json (with the tokenizer_config.json beside it, if any) as a GGUF vocabulary of `vocabSize` ids. */
 function vocabFromTokenizerFile(file: string, vocabSize: number): SpmVocab | BpeVocab {
   const tcPath = join(dirname(file), 'tokenizer_config.json');
-  const tc = existsSync(tcPath) ? readJsonObject(tcPath) : {};
-  const tj = readJsonObject(file);
+  const tc = existsSync(tcPath) ? readJsonObject(tcPath, 'the tokenizer settings') : {};
+  const tj = readJsonObject(file, 'a tokenizer.json');
   const bpe = bpeVocabFromTokenizerJson(tj, tc, file, vocabSize);
   if (!bpe) return spmVocabFromTokenizerJson(tj, tc, file);
   // BOS: tokenizer_config.json's add_bos_token, or what the file's post-processor does (Llama 3 has no flag).
   return { ...bpe, addBos: new HFTokenizer(tj, tc).addBos };
-}
-
-function readJsonObject(file: string): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new FormatError(file, '(file)', 'valid JSON', `got ${(e as Error).message.slice(0, 200)}`);
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new FormatError(file, '(top level)', 'a JSON object');
-  return v as Record<string, unknown>;
 }
 
 /**
