@@ -17,9 +17,12 @@ namespace lift {
 
 struct Block {
   void* ptr;
-  size_t bytes;
+  size_t bytes;   // accounted size (its size class)
   bool freed;
   bool uncounted = false;  // its bytes are not in V8's external-memory count (see alloc)
+  size_t length = 0;       // the ArrayBuffer's byte length: what V8 counts and will subtract when it goes
+  napi_env env = nullptr;  // while uncounted: the environment whose count it is out of,
+  napi_ref ref = nullptr;  // and a strong reference that keeps the GC from collecting it (see alloc)
 };
 
 static std::unordered_map<void*, Block*> live;        // ptr → block, for explicit free
@@ -107,11 +110,38 @@ static Napi::Value alloc(const Napi::CallbackInfo& info) {
   // tape or tidy scope, which frees it explicitly) has its bytes taken back out of V8's count here; free()
   // gives them back just before Detach subtracts them; countExternal() counts it again if its tensor leaves
   // every scope (keep(), a tidy result with no enclosing scope), so a leaked tensor still pressures the GC.
+  //
+  // V8 subtracts a buffer's bytes again whenever it lets the buffer go, and since V8 13 (Node 24) a count that
+  // would fall below zero is a fatal error. So an uncounted buffer must never be let go while uncounted: a
+  // strong reference keeps the GC off it until free() or countExternal() (a leaked scope then leaks its
+  // buffers rather than crash the process), and recountAll() counts every one still uncounted at exit.
   if (info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()) {
     b->uncounted = true;
+    b->length = (size_t)bytes;
+    b->env = info.Env();
+    if (napi_create_reference(info.Env(), ab, 1, &b->ref) != napi_ok) throw std::bad_alloc();
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -(int64_t)bytes);
   }
   return ab;
+}
+
+// An uncounted buffer is counted by V8 again (its bytes added back) and released to the GC.
+static void recount(Block* b) {
+  Napi::MemoryManagement::AdjustExternalMemory(b->env, (int64_t)b->length);
+  if (b->ref) napi_delete_reference(b->env, b->ref);
+  b->uncounted = false;
+  b->ref = nullptr;
+  b->env = nullptr;
+}
+
+// recountAll(): every uncounted buffer is counted again. Called on the process's 'exit' event (native.ts),
+// before the environment's teardown detaches every external buffer, each detach subtracting its bytes.
+// (A native cleanup hook cannot go first: the buffers' own hooks run in the realm's cleanup, before the
+// environment's.)
+static Napi::Value recountAll(const Napi::CallbackInfo& info) {
+  for (auto& kv : live)
+    if (kv.second->uncounted && kv.second->env == (napi_env)info.Env()) recount(kv.second);
+  return info.Env().Undefined();
 }
 
 // v8ExternalMemory() → V8's external-memory count, the one that triggers pressure GCs (an adjustment by 0
@@ -125,10 +155,7 @@ static Napi::Value countExternal(const Napi::CallbackInfo& info) {
   if (!info[0].IsArrayBuffer()) throw ArgError{"countExternal: argument 0 must be an ArrayBuffer"};
   auto ab = info[0].As<Napi::ArrayBuffer>();
   auto it = live.find(ab.Data());
-  if (it != live.end() && !it->second->freed && it->second->uncounted) {
-    it->second->uncounted = false;
-    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), (int64_t)ab.ByteLength());
-  }
+  if (it != live.end() && !it->second->freed && it->second->uncounted) recount(it->second);
   return info.Env().Undefined();
 }
 
@@ -147,7 +174,7 @@ static Napi::Value freeBuffer(const Napi::CallbackInfo& info) {
   live.erase(it);
   liveBytes -= b->bytes;
   rawFree(p, b->bytes);
-  if (b->uncounted) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), (int64_t)ab.ByteLength());  // Detach subtracts it (see alloc)
+  if (b->uncounted) recount(b);  // Detach subtracts it (see alloc)
   ab.Detach();
   return info.Env().Undefined();
 }
@@ -259,6 +286,7 @@ void registerMemory(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("alloc", alloc);
   LIFT_EXPORT("free", freeBuffer);
   LIFT_EXPORT("countExternal", countExternal);
+  LIFT_EXPORT("recountAll", recountAll);
   LIFT_EXPORT("v8ExternalMemory", v8ExternalMemory);
   LIFT_EXPORT("memoryStats", memoryStats);
   LIFT_EXPORT("trimPool", trimPool);

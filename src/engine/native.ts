@@ -15,6 +15,8 @@ export interface NativeEngine {
   alloc(bytes: number, zero: boolean, uncounted?: boolean): ArrayBuffer;
   /** Counts an uncounted buffer in V8's external memory from now on (no-op otherwise). */
   countExternal(buf: ArrayBuffer): void;
+  /** Counts every still-uncounted buffer again (on exit, before Node detaches them). */
+  recountAll(): void;
   /** V8's external-memory count (the one that triggers GCs under external memory pressure); for tests. */
   v8ExternalMemory(): number;
   free(buf: ArrayBuffer): void;
@@ -120,3 +122,6 @@ function findAddon(): string {
 if (process.env.GOMP_SPINCOUNT === undefined && process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'passive';
 
 export const native: NativeEngine = createRequire(import.meta.url)(findAddon()) as NativeEngine;
+// At exit Node detaches every external buffer, each detach taking its bytes out of V8's count; buffers still
+// uncounted then (a tape or scope never disposed) would take it below zero, a fatal error since Node 24.
+process.once('exit', () => native.recountAll());

@@ -4,7 +4,7 @@
 // ops whose inputs are all frozen record nothing (and their backward is never run).
 // The tape is also a scope: activations created while recording are freed by dispose(), deterministically.
 // Leaf tensors that require grad (the trained parameters) keep their .grad until the optimizer zeroes it.
-import { Tensor, closeScope, disposeScope, freedExplicitly, openScope, untracked } from './tensor.js';
+import { Tensor, closeScope, disposeScope, freedExplicitly, newGrad, openScope } from './tensor.js';
 
 interface Node {
   op: string;
@@ -98,6 +98,7 @@ export function takeGrad(out: Tensor, input: Tensor): boolean {
   if (!input.requiresGrad || input.grad !== null || out.grad === null || input === out) return false;
   input.grad = out.grad;
   out.grad = null;
+  if (input.scope === null) input.grad.countMemory(); // a parameter's gradient outlives the pass (newGrad)
   return true;
 }
 
@@ -108,7 +109,7 @@ export function takeGrad(out: Tensor, input: Tensor): boolean {
 export function gradFor(t: Tensor | null | undefined): { g: Float32Array; fresh: boolean } | null {
   if (!t?.requiresGrad) return null;
   if (t.grad !== null) return { g: t.grad.f32(), fresh: false };
-  t.grad = untracked(() => Tensor.empty(t.shape, { name: t.name + '.grad' }));
+  t.grad = newGrad(t, false);
   return { g: t.grad.f32(), fresh: true };
 }
 

@@ -202,7 +202,7 @@ export class Tensor {
   }
   /** The gradient buffer, allocated zeroed on first use, owned by this tensor (freed with it). */
   gradBuffer(): Tensor {
-    if (this.grad === null) this.grad = untracked(() => Tensor.zeros(this.shape, { name: this.name + '.grad' }));
+    if (this.grad === null) this.grad = newGrad(this, true);
     return this.grad;
   }
   toString(): string {
@@ -241,6 +241,16 @@ export function tidy<T>(fn: () => T): T {
   for (const t of kept) if (scope.has(t)) adopt(scopes[scopes.length - 1] ?? null, t);
   disposeScope(scope);
   return result;
+}
+
+/**
+ * @internal A gradient buffer for `of` (zeroed, or uninitialised for an overwriting kernel). A tensor no scope
+ * frees (a trained parameter) keeps its gradient across steps, so V8 counts those bytes even during backward.
+ */
+export function newGrad(of: Tensor, zero: boolean): Tensor {
+  const g = untracked(() => Tensor.empty(of.shape, { zero, name: of.name + '.grad' }));
+  if (of.scope === null) g.countMemory();
+  return g;
 }
 
 /** Takes a tensor out of its scope so it outlives it (the caller disposes it). */
