@@ -13,7 +13,7 @@
 // held-out rise. Held-out NLL as in the old bench: the first 100 stories of tinystories-valid-sample, ≤ 512 tokens.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { native } from '../src/engine/index.js';
+import { COMPUTE_MODES, native, type ComputeMode } from '../src/engine/index.js';
 import { loadModelFromPath } from '../src/model/load.js';
 import { meanNll } from '../src/model/perplexity.js';
 import { absorb, type AbsorbOptions } from '../src/lift/absorb.js';
@@ -77,7 +77,11 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
   const recipes = list('recipe', 'best');
   const perFamily = Number(args.flags.get('per-family') ?? 4);
   const out = new Output(args.json);
-  const loaded = loadModelFromPath(modelPath);
+  // --compute bf16: the frozen weights' products on the bf16 units (issue 15's check that recall and held-out
+  // NLL are those of fp32 within the seed spread); rows carry `compute`.
+  const compute = (args.flags.get('compute') ?? 'fp32') as ComputeMode;
+  if (!COMPUTE_MODES.includes(compute)) throw new Error(`recall suite: --compute ${compute}: expected ${COMPUTE_MODES.join(', ')}`);
+  const loaded = loadModelFromPath(modelPath, { compute });
   const tok = loaded.tokenizer;
   const countTokens = (s: string) => tok.encode(s, { bos: false }).length;
   const stories = readStories(dataPath);
@@ -101,7 +105,7 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
       const heldAfter = r ? meanNll(loaded.model, heldout, { adapter: r.adapter }).nll : heldBefore;
       const cov = qaCoverage(doc.facts, r?.qas ?? []);
       const pick = (items: FormItem[], fam: string, form: string) => items.filter((i) => i.family === fam && i.form === form);
-      const run = { recipe: name, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1 };
+      const run = { recipe: name, compute: loaded.compute, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1 };
       for (const family of FACT_FAMILIES) for (const form of PROBE_FORMS) {
         const b = pick(before, family, form), a = pick(after, family, form), ic = pick(reading, family, form);
         const row = {
@@ -129,7 +133,7 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
     const bySeed = seeds.map((s) => of.filter((r) => r.seed === s)).filter((x) => x.length > 0);
     const recalls = bySeed.map((x) => mean(x.map((r) => r.recall_after as number)));
     const rises = bySeed.map((x) => x[0].heldout_rise as number);
-    const s = { bench: 'recall-suite-summary', recipe: name, length, family, form, seeds: bySeed.map((x) => x[0].seed), recall_mean: mean(recalls), recall_min: Math.min(...recalls), recall_max: Math.max(...recalls), recall_sd: sd(recalls), recall_before_mean: mean(bySeed.map((x) => mean(x.map((r) => r.recall_before as number)))), in_context_recall_mean: mean(bySeed.map((x) => mean(x.map((r) => r.in_context_recall as number)))), qa_asked_mean: mean(bySeed.map((x) => x.reduce((a, r) => a + (r.qa_asked as number), 0))), heldout_rise_mean: mean(rises), seconds_mean: mean(bySeed.map((x) => x[0].seconds as number)) };
+    const s = { bench: 'recall-suite-summary', recipe: name, compute: loaded.compute, length, family, form, seeds: bySeed.map((x) => x[0].seed), recall_mean: mean(recalls), recall_min: Math.min(...recalls), recall_max: Math.max(...recalls), recall_sd: sd(recalls), recall_before_mean: mean(bySeed.map((x) => mean(x.map((r) => r.recall_before as number)))), in_context_recall_mean: mean(bySeed.map((x) => mean(x.map((r) => r.in_context_recall as number)))), qa_asked_mean: mean(bySeed.map((x) => x.reduce((a, r) => a + (r.qa_asked as number), 0))), heldout_rise_mean: mean(rises), seconds_mean: mean(bySeed.map((x) => x[0].seconds as number)) };
     summaries.push(s);
     out.emit(s);
   }

@@ -13,7 +13,7 @@ import type { AdapterHooks, LlamaModel } from '../model/llama.js';
 import { seededRandom, shuffled } from '../engine/random.js';
 import { checkpointPath, fingerprintDifferences, loadCheckpoint, readCheckpointState, saveCheckpoint, type FingerprintParts, type TrainerState } from './checkpoint.js';
 import { AbortedError, pause } from './pace.js';
-import { DEFAULT_PACK_TOKENS, packGroups, packedGuardPass, packedTaskPass, supervisedTokens } from './packed.js';
+import { DEFAULT_PACK_TOKENS, packGroups, packPlan, packedGuardPass, packedTaskPass, supervisedTokens } from './packed.js';
 
 /** How per-token losses are averaged over a batch (see TrainerOptions.lossAverage). */
 export type LossAverage = 'tokens' | 'samples';
@@ -386,10 +386,10 @@ export async function batchGradients(model: LlamaModel, adapter: TrainableAdapte
 /** accumulate() with the batch (and the step's guard samples) in packs of up to `pack` tokens (packed.ts). */
 async function accumulatePacked(model: LlamaModel, adapter: TrainableAdapter, batch: TrainSample[], weights: number[], guard: GuardSchedule | null, step: number, beta: number, pace: Pace, pack: number): Promise<{ loss: number; guardLoss: number | null } | null> {
   let total = 0;
-  for (const group of packGroups(batch.map((s) => s.input.length), pack)) {
+  for (const { members, prefix } of packPlan(batch, pack)) {
     if (!(await carryOn(pace))) return null;
-    for (let k = 0; k < group.length; k++) pace.onSample();
-    total += packedTaskPass(model, adapter, group.map((i) => batch[i]), group.map((i) => weights[i]), beta);
+    for (let k = 0; k < members.length; k++) pace.onSample();
+    total += packedTaskPass(model, adapter, members.map((i) => batch[i]), members.map((i) => weights[i]), beta, prefix);
   }
   const samples = guard?.batch(step) ?? [];
   if (!guard || samples.length === 0) return { loss: total, guardLoss: null };

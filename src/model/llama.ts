@@ -33,6 +33,8 @@ export interface ForwardOptions {
    * offsets[s+1]−1 (offsets [S+1], 0 … T); each attends to itself only, RoPE positions restart at 0. No cache.
    */
   offsets?: Int32Array;
+  /** With offsets: the first sample is a prefix every later sample continues (AttentionOptions.prefix). */
+  prefix?: number;
   /** Logits [R, V] of these rows only (training: the rows that carry a loss; the others skip norm and lm_head). */
   rows?: Int32Array;
 }
@@ -100,10 +102,10 @@ export class LlamaModel {
       const q = proj(l, 'q_proj', h, L.q, L.qb); // [T, NH·D], pre-RoPE
       const k = proj(l, 'k_proj', h, L.k, L.kb); // [T, KVH·D]
       const v = proj(l, 'v_proj', h, L.v, L.vb);
-      const qr = rope(q, NH, P, this.invFreq, this.ropeLayout, o.offsets);
-      const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout, o.offsets);
+      const qr = rope(q, NH, P, this.invFreq, this.ropeLayout, o.offsets, o.prefix);
+      const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout, o.offsets, o.prefix);
       const [keys, values] = o.cache ? o.cache.append(l, kr, v) : [kr, v]; // [P+T, KVH·D]
-      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P, offsets: o.offsets }); // [T, NH·D]
+      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P, offsets: o.offsets, prefix: o.prefix }); // [T, NH·D]
       if (ad?.attnOut) a = ad.attnOut(l, q, a);
       x = add(x, proj(l, 'o_proj', a, L.o, L.ob));
       hook?.(`layers.${l}.attn_residual`, x);

@@ -19,7 +19,7 @@ import { seededRandom } from '../../src/engine/random.js';
 import { IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
 import { batchGradients, type GuardSchedule, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
 import { guardSchedule } from '../../src/lift/guard.js';
-import { packGroups, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
+import { packGroups, packPlan, commonPrefix, MIN_SHARED_PREFIX, DEFAULT_PACK_TOKENS } from '../../src/lift/packed.js';
 import { absorb, type AnchorOn } from '../../src/lift/absorb.js';
 import { anchorRowsOf } from '../../src/lift/anchor.js';
 import { BuiltinQAGenerator } from '../../src/lift/qa/builtin.js';
@@ -50,6 +50,23 @@ function samplesFor(vocab: number, seed: number): TrainSample[] {
   return s;
 }
 
+/**
+ * Samples of which four begin with the same 70 tokens (their first 30 unsupervised, the rest labelled alike, as a
+ * short document's contextualized samples share the document and recite prompt), then differ; one shares
+ * nothing. With packing they run behind a shared prefix (packPlan), which must give the loop's gradients.
+ */
+function sharedSamplesFor(vocab: number, seed: number): TrainSample[] {
+  const rand = seededRandom(seed), tok = () => 1 + Math.floor(rand() * (vocab - 1));
+  const head = Array.from({ length: 70 }, tok);
+  const make = (rest: number, context: number, kind: string, from = head): TrainSample => {
+    const ids = [...from, ...Array.from({ length: rest + 1 }, tok)];
+    return { input: ids.slice(0, -1), labels: ids.slice(1).map((x, i) => (i < 30 || (i >= from.length && i < from.length + context) ? IGN : x)), kind };
+  };
+  const s = [make(20, 0, 'ct'), make(35, 5, 'segment'), make(30, 0, 'segment', []), make(8, 0, 'qa'), make(12, 3, 'ct')];
+  s[4].anchorRows = Float32Array.from({ length: s[4].input.length }, (_, i) => (i % 7 === 3 ? 0 : 1));
+  return s;
+}
+
 /** The batch's gradients; `anchorOn` gives each sample its anchor rows as absorb's sample step does (anchorRowsOf). */
 async function grads(model: LlamaModel, lora: LoraAdapter, batch: TrainSample[], opts: Pick<TrainerOptions, 'anchor' | 'lossAverage' | 'packTokens' | 'guard'> & { anchorOn?: AnchorOn }) {
   for (const p of lora.parameters()) p.grad?.f32().fill(0);
@@ -60,13 +77,13 @@ async function grads(model: LlamaModel, lora: LoraAdapter, batch: TrainSample[],
 }
 
 /** Compares a packed run with the loop on every case; returns the largest relative gradient error seen. */
-async function compareAll(model: LlamaModel, vocab: number): Promise<number> {
+async function compareAll(model: LlamaModel, vocab: number, batchOf = samplesFor): Promise<number> {
   native.setThreads(1);
   const lora = new LoraAdapter(model, { r: 4, lora_alpha: 8, target_modules: ALL_LINEAR, seed: 2 });
   // A fresh LoRA has B = 0, which makes every A gradient 0: give both factors values.
   const rand = seededRandom(5);
   for (const p of lora.parameters()) { const d = p.f32(); for (let i = 0; i < d.length; i++) d[i] = (rand() - 0.5) * 0.2; }
-  const batch = samplesFor(vocab, 7);
+  const batch = batchOf(vocab, 7);
   const guardSamples = samplesFor(vocab, 8).map((s) => ({ input: s.input, labels: [...s.input.slice(1), IGN] }));
   const guard = (kind: 'kl' | 'replay'): GuardSchedule => guardSchedule({ kind, lambda: 0.7, samples: guardSamples, perStep: 3 });
   const cases: [string, Pick<TrainerOptions, 'anchor' | 'guard'> & { anchorOn?: AnchorOn }][] = [
@@ -116,6 +133,47 @@ test('packed batch = per-sample loop on a random GQA model with attention biases
   const model = randomGqaModel();
   const worst = await compareAll(model, model.config.vocab_size);
   console.log(`  random GQA: largest relative gradient difference ${worst.toExponential(2)}`);
+  model.dispose();
+});
+
+test('packPlan: samples sharing ≥ MIN_SHARED_PREFIX tokens (inputs and labels) share a pack within its row bound; 0 = the loop', () => {
+  const batch = sharedSamplesFor(101, 3);
+  assert.equal(commonPrefix(batch[0], batch[1]), 69, 'the 70th labels differ (each predicts its own next token)');
+  assert.ok(MIN_SHARED_PREFIX <= 69);
+  // 69 + (21 + 36) = 126 rows ≤ max(64, 105) + 32; adding the third (shares nothing) ends the run.
+  assert.deepEqual(packPlan(batch, 64), [{ members: [0, 1], prefix: 69 }, { members: [2], prefix: 0 }, { members: [3, 4], prefix: 69 }]);
+  assert.deepEqual(packPlan(batch, 4096), [{ members: [0, 1], prefix: 69 }, { members: [2], prefix: 0 }, { members: [3, 4], prefix: 69 }]);
+  assert.deepEqual(packPlan(batch, 0).map((g) => g.prefix), [0, 0, 0, 0, 0]);
+  // Rows bound at 40: 0 and 1 take 69 + 21 + 36 = 126 > max(40, 105) + 20 rows (each alone then); 3 and 4 take
+  // 69 + 9 + 13 = 91 ≤ max(40, 82) + 20.
+  assert.deepEqual(packPlan(batch, 40), [{ members: [0], prefix: 0 }, { members: [1], prefix: 0 }, { members: [2], prefix: 0 }, { members: [3, 4], prefix: 69 }]);
+  const shorter = batch.map((s) => ({ ...s, labels: s.labels.map((x, i) => (i === 40 && s === batch[1] ? IGN : x)) }));
+  assert.deepEqual(packPlan(shorter, 4096), [{ members: [0, 1, 2], prefix: 0 }, { members: [3, 4], prefix: 69 }], 'a label that differs at row 40 leaves 40 < MIN_SHARED_PREFIX shared tokens: a plain pack');
+});
+
+test('shared-prefix packs = per-sample loop: loss and every LoRA gradient (stories260K and random GQA)', async (t) => {
+  const gqa = randomGqaModel();
+  const worst = [await compareAll(gqa, gqa.config.vocab_size, sharedSamplesFor)];
+  gqa.dispose();
+  if (requireShared(t, 'models/stories260K')) {
+    const { model } = loadModelFromPath(sharedPath('models/stories260K/stories260K.bin'));
+    worst.push(await compareAll(model, model.config.vocab_size, sharedSamplesFor));
+    model.dispose();
+  }
+  console.log(`  shared prefixes: largest relative gradient difference ${worst.map((w) => w.toExponential(2)).join(', ')}`);
+});
+
+test('a shared-prefix pack: each sample\'s logits = the sample alone, prefix rows once', () => {
+  const model = randomGqaModel();
+  const head = [5, 9, 2, 7, 7, 1, 4], a = [...head, 3, 8], b = [...head, 6, 6, 2, 9];
+  const packed = model.forward(Int32Array.from([...head, 3, 8, 6, 6, 2, 9]), { offsets: Int32Array.from([0, 7, 9, 13]), prefix: 7 }).f32();
+  const V = model.config.vocab_size, la = model.forward(Int32Array.from(a)).f32(), lb = model.forward(Int32Array.from(b)).f32();
+  const want = [...la, ...lb.subarray(7 * V)]; // rows: the prefix (= a's first 7 = b's), a's 2, b's 4
+  let err = 0;
+  want.forEach((x, i) => { err = Math.max(err, Math.abs(x - packed[i])); });
+  assert.equal(packed.length, want.length);
+  assert.ok(err < 1e-5, `shared-prefix logits differ from separate passes by ${err}`);
+  assert.throws(() => model.forward(Int32Array.from(a), { offsets: Int32Array.from([0, 5, 9]), prefix: 7 }), /shared prefix of 7 rows/);
   model.dispose();
 });
 
