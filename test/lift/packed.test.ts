@@ -15,6 +15,7 @@ import { parseHFConfig } from '../../src/model/config.js';
 import type { LlamaModel } from '../../src/model/llama.js';
 import { randomLlama } from '../../src/model/random.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
+import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
 import { seededRandom } from '../../src/engine/random.js';
 import { IGNORE_INDEX as IGN, native } from '../../src/engine/index.js';
 import { batchGradients, type GuardSchedule, type TrainerOptions, type TrainSample } from '../../src/lift/trainer.js';
@@ -161,6 +162,33 @@ test('shared-prefix packs = per-sample loop: loss and every LoRA gradient (stori
     model.dispose();
   }
   console.log(`  shared prefixes: largest relative gradient difference ${worst.map((w) => w.toExponential(2)).join(', ')}`);
+});
+
+test('shared-prefix packs with Gated Memory (the default adapter): gradients = the per-sample loop', async () => {
+  native.setThreads(1);
+  const model = randomGqaModel();
+  const gm = new GatedMemoryAdapter(model, { seed: 3 });
+  const batch = sharedSamplesFor(model.config.vocab_size, 7);
+  assert.ok(packPlan(batch, DEFAULT_PACK_TOKENS).some((g) => g.prefix > 0), 'the batch shares a prefix');
+  const run = async (packTokens: number) => {
+    for (const p of gm.parameters()) p.grad?.f32().fill(0);
+    const r = await batchGradients(model, gm, batch, { packTokens, lossAverage: 'samples' }, 1);
+    return { loss: r.loss, g: gm.parameters().map((p) => (p.grad ? p.grad.f32().slice() : new Float32Array(p.size))) };
+  };
+  const looped = await run(0), shared = await run(DEFAULT_PACK_TOKENS);
+  assert.ok(Math.abs(shared.loss - looped.loss) <= 1e-5 * Math.abs(looped.loss), `loss ${shared.loss} vs looped ${looped.loss}`);
+  let worst = 0, nonzero = 0;
+  looped.g.forEach((ref, i) => {
+    let scale = 0, err = 0;
+    for (let j = 0; j < ref.length; j++) { scale = Math.max(scale, Math.abs(ref[j])); err = Math.max(err, Math.abs(shared.g[i][j] - ref[j])); }
+    if (scale > 0) nonzero++;
+    assert.ok(err <= 1e-4 * Math.max(scale, 1e-12), `${gm.parameters()[i].name}: differs by ${err} (max |g| ${scale})`);
+    if (scale > 0) worst = Math.max(worst, err / scale);
+  });
+  assert.ok(nonzero >= gm.parameters().length / 2, `${nonzero} of ${gm.parameters().length} gradients are nonzero`);
+  console.log(`  Gated Memory, shared prefixes: largest relative gradient difference ${worst.toExponential(2)}`);
+  gm.dispose();
+  model.dispose();
 });
 
 test('a shared-prefix pack: each sample\'s logits = the sample alone, prefix rows once', () => {
