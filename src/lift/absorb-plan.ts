@@ -12,7 +12,7 @@ import { makePlan, PLAN_PREFIX, type AbsorbPlan } from './plan.js';
 import { IGNORE_INDEX as IGNORE, memoryStats, native } from '../engine/index.js';
 import type { LlamaModel } from '../model/llama.js';
 import type { TrainableAdapter } from './trainer.js';
-import { packedTaskPass } from './packed.js';
+import { DEFAULT_PACK_TOKENS, MIN_SHARED_PREFIX, packedTaskPass } from './packed.js';
 import { GUARD_DEFAULTS, guardTokens } from './guard.js';
 import type { AbsorbOptions, AbsorbSettings } from './absorb.js';
 
@@ -43,10 +43,15 @@ export function planner(loaded: LoadedModel, o: AbsorbOptions, s: AbsorbSettings
   const adapterBytes = adapter.parameters().reduce((a, p) => a + 4 * p.shape.reduce((x, y) => x * y, 1), 0);
   const nQA = o.qaGenerator ? s.qa : 0;
   const guard = (o.guard ?? 'none') === 'none' ? null : { perStep: o.guardPerStep ?? GUARD_DEFAULTS.perStep, tokens: guardTokens(o, lengths) };
+  // A document within the CT context is every contextualized sample's context: they share it (packed.ts).
+  const pack = o.packTokens ?? DEFAULT_PACK_TOKENS;
+  const sharesPrefix = (documentTokens: number): boolean =>
+    s.contextualized && documentTokens <= lengths.ctContext && sampleOverhead(tok, documentTokens, lengths, sampleOpts) >= MIN_SHARED_PREFIX;
   const at = (documentTokens: number, estimated: boolean): AbsorbPlan => makePlan({
     estimated, documentTokens, lengths, sampleOverhead: sampleOverhead(tok, documentTokens, lengths, sampleOpts),
     qa: nQA, answerRecitations: o.answerRecitations ?? 0, epochs: s.epochs,
     batchSize: s.batchSize, guard, calibration, adapterBytes, rssBytes: process.memoryUsage().rss,
+    sharedPackTokens: sharesPrefix(documentTokens) ? pack : 0,
   });
   return { long, tokensPerChar, at, estimate };
 }

@@ -46,6 +46,20 @@ export interface PlanInput {
   adapterBytes: number;
   /** Resident bytes of the process now (model, tokenizer, document). */
   rssBytes: number;
+  /**
+   * Tokens per packed pass (TrainerOptions.packTokens) when the segment samples share their first
+   * sampleOverhead tokens (a document within the CT context: packed.ts packPlan trains them behind it); else 0.
+   */
+  sharedPackTokens?: number;
+}
+
+/**
+ * Segment samples per pass behind a shared prefix of `overhead` tokens (packed.ts packPlan's row bound:
+ * max(pack, longest) + pack/2), at least 1.
+ */
+export function sharedPerPass(overhead: number, segment: number, pack: number): number {
+  if (pack <= 0 || segment <= 0) return 1;
+  return Math.max(1, Math.floor((Math.max(pack, overhead + segment) + pack / 2 - overhead) / segment));
 }
 
 /** Bytes per token of a training sample: input and labels as Int32Array (absorb.ts). */
@@ -62,7 +76,9 @@ export function makePlan(p: PlanInput): AbsorbPlan {
   const [e1, e2] = p.epochs;
   const stepsOf = (n: number, e: number): number => (e === 0 || n === 0 ? 0 : e * (p.batchSize === 'full' ? 1 : Math.ceil(n / Math.min(n, p.batchSize))));
   const steps = stepsOf(stage1, e1) + stepsOf(stage2, e2);
-  const segTokens = segmentTokens + segments * p.sampleOverhead;
+  // Shared prefixes: k segment samples per pass compute their common overhead once, in a pass k−1 segments longer.
+  const k = p.sharedPackTokens ? Math.min(Math.max(1, segments), sharedPerPass(p.sampleOverhead, Math.min(l, L), p.sharedPackTokens)) : 1;
+  const segTokens = segmentTokens + Math.ceil(segments / k) * p.sampleOverhead;
   const recTokens = recitations * (l + p.sampleOverhead);
   const qaTokens = p.qa * budget;
   const tokens = e1 * segTokens + e2 * (segTokens + recTokens + qaTokens) + (p.guard ? steps * p.guard.perStep * p.guard.tokens : 0);
@@ -76,7 +92,7 @@ export function makePlan(p: PlanInput): AbsorbPlan {
     passes: e1 * stage1 + e2 * stage2,
     steps,
     seconds: tokens * perToken,
-    memoryBytes: p.rssBytes + sampleBytes + p.calibration.peakBytes + 3 * p.adapterBytes,
+    memoryBytes: p.rssBytes + sampleBytes + p.calibration.peakBytes * (k > 1 ? (p.sampleOverhead + k * Math.min(l, L)) / Math.max(1, p.calibration.tokens) : 1) + 3 * p.adapterBytes,
     calibration: p.calibration,
   };
 }
