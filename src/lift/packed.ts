@@ -98,8 +98,16 @@ export function packPlan(samples: readonly Pick<TrainSample, 'input' | 'labels'>
   return out;
 }
 
+/** A pack's rows: ids and labels [T], model offsets, and rowOf(i, t), the pack row of sample i's row t. */
+export interface Pack {
+  ids: Int32Array;
+  labels: Int32Array;
+  offsets: Int32Array;
+  rowOf: (i: number, t: number) => number;
+}
+
 /** Samples back to back: ids and labels [T], row offsets [S+1] (sample s at rows offsets[s] … offsets[s+1]−1). */
-export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'labels'>[]): { ids: Int32Array; labels: Int32Array; offsets: Int32Array } {
+export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'labels'>[]): Pack {
   const offsets = new Int32Array(samples.length + 1);
   samples.forEach((s, i) => {
     if (s.labels.length !== s.input.length) throw new Error(`train: sample has ${s.input.length} inputs but ${s.labels.length} labels`);
@@ -110,7 +118,7 @@ export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'label
     ids.set(s.input, offsets[i]);
     labels.set(s.labels, offsets[i]);
   });
-  return { ids, labels, offsets };
+  return { ids, labels, offsets, rowOf: (i, t) => offsets[i] + t };
 }
 
 /**
@@ -118,7 +126,7 @@ export function packSamples(samples: readonly Pick<TrainSample, 'input' | 'label
  * sample's rows after it. offsets [S+2]: the prefix is the model's sample 0 (LlamaModel.forward's `prefix`);
  * rowOf(i, t) is the pack row of sample i's row t.
  */
-export function packShared(samples: readonly Pick<TrainSample, 'input' | 'labels'>[], prefix: number): { ids: Int32Array; labels: Int32Array; offsets: Int32Array; rowOf: (i: number, t: number) => number } {
+export function packShared(samples: readonly Pick<TrainSample, 'input' | 'labels'>[], prefix: number): Pack {
   for (const s of samples) {
     if (s.labels.length !== s.input.length) throw new Error(`train: sample has ${s.input.length} inputs but ${s.labels.length} labels`);
     if (commonPrefix(samples[0], s, prefix) < prefix) throw new Error(`train: samples packed behind a shared prefix of ${prefix} tokens do not all begin with it`);
@@ -142,8 +150,7 @@ function supervisedRows(labels: Int32Array): Int32Array | null {
  * looped trainer reports), or a non-finite number when the differentiated loss is not finite (no backward then).
  */
 export function packedTaskPass(model: LlamaModel, adapter: TrainableAdapter, samples: readonly TrainSample[], weights: readonly number[], beta: number, prefix = 0): number {
-  const { ids, labels, offsets, rowOf } = prefix > 0 ? packShared(samples, prefix) : { ...packSamples(samples), rowOf: null };
-  const row = (i: number, t: number): number => (rowOf ? rowOf(i, t) : offsets[i] + t);
+  const { ids, labels, offsets, rowOf: row } = prefix > 0 ? packShared(samples, prefix) : packSamples(samples);
   const fwd = { offsets, prefix: prefix > 0 ? prefix : undefined };
   const T = ids.length;
   const n = samples.map(supervisedTokens);
