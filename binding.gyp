@@ -11,6 +11,7 @@
         "native/norm.cc",
         "native/rope.cc",
         "native/attention.cc",
+        "native/attention-bf16.cc",
         "native/mlp.cc",
         "native/loss.cc",
         "native/optim.cc",

@@ -12,6 +12,8 @@
 // same thread always sums the same units, so results are bitwise reproducible for a given thread count
 // (a killed and resumed training run must end with the same adapter).
 #include "common.h"
+#include "attention.h"
+#include "bf16.h"
 #include "simd-math.h"
 #include <algorithm>
 #include <cmath>
@@ -20,14 +22,6 @@
 #include <vector>
 
 namespace lift {
-
-static const int64_t BQ = 64;
-
-struct Dims {
-  int64_t T, Tk, NH, KVH, D, start;
-  float scale;
-  int64_t lseStride;  // row stride of lse [NH, ·]: T for one sequence, the packed total for a segment of a pack
-};
 
 static Dims readDims(const Napi::CallbackInfo& info, int i, const char* op) {
   Dims d{integer(info, i, op), integer(info, i + 1, op), integer(info, i + 2, op), integer(info, i + 3, op),
@@ -42,13 +36,7 @@ static Dims readDims(const Napi::CallbackInfo& info, int i, const char* op) {
   return d;
 }
 
-// Forms P = softmax(scale · Q_blk K^T) with the causal mask for queries i0 … i0+bq−1 of head h into S
-// (bq × nk, row stride nk). Writes lse when given, else uses the saved lse to recompute P.
-static void probs(const Dims& d, const float* q, const float* k, int64_t h, int64_t i0, int64_t bq, int64_t nk,
-                  float* S, float* lseOut, const float* lseIn) {
-  int64_t g = h / (d.NH / d.KVH);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)nk, (int)d.D, d.scale, q + (i0 * d.NH + h) * d.D,
-              (int)(d.NH * d.D), k + g * d.D, (int)(d.KVH * d.D), 0.f, S, (int)nk);
+void softmaxRows(const Dims& d, float* S, int64_t h, int64_t i0, int64_t bq, int64_t nk, float* lseOut, const float* lseIn) {
   for (int64_t r = 0; r < bq; r++) {
     float* s = S + r * nk;
     int64_t lim = d.start + i0 + r + 1;  // keys visible to this row
@@ -63,6 +51,16 @@ static void probs(const Dims& d, const float* q, const float* k, int64_t h, int6
     }
     for (int64_t j = lim; j < nk; j++) s[j] = 0.f;
   }
+}
+
+// Forms P = softmax(scale · Q_blk K^T) with the causal mask for queries i0 … i0+bq−1 of head h into S
+// (bq × nk, row stride nk). Writes lse when given, else uses the saved lse to recompute P.
+static void probs(const Dims& d, const float* q, const float* k, int64_t h, int64_t i0, int64_t bq, int64_t nk,
+                  float* S, float* lseOut, const float* lseIn) {
+  int64_t g = h / (d.NH / d.KVH);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)bq, (int)nk, (int)d.D, d.scale, q + (i0 * d.NH + h) * d.D,
+              (int)(d.NH * d.D), k + g * d.D, (int)(d.KVH * d.D), 0.f, S, (int)nk);
+  softmaxRows(d, S, h, i0, bq, nk, lseOut, lseIn);
 }
 
 // One work unit of the forward: queries i0 … i0+BQ−1 (clipped to T) of head h → their output rows and lse.
@@ -109,7 +107,26 @@ static void backwardUnit(const Dims& d, const float* dO, const float* q, const f
                 aK + g * d.D, ldk);
 }
 
-// attentionForward(q, k, v, out, lse, T, Tk, NH, KVH, D, start, scale)
+// The optional last argument: true = the products on the bf16 units (attention-bf16.cc), refused where they cannot run.
+static bool readBf16(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (info.Length() <= i || !info[i].IsBoolean() || !info[i].As<Napi::Boolean>().Value()) return false;
+  if (!bf16Usable()) throw ArgError{std::string(op) + ": bf16 products need the AVX-512 BF16 units, which this CPU lacks"};
+  return true;
+}
+
+// K and V of sequence s (first row rowOf(s), dims dimsOf(s)) for every KV head, packed for the bf16 products.
+template <class DimsOf, class RowOf>
+static std::vector<KV16> packAll(int64_t nseq, const Dims& d, const float* k, const float* v, bool forward, DimsOf dimsOf, RowOf rowOf) {
+  std::vector<KV16> kv((size_t)(nseq * d.KVH));
+#pragma omp parallel for schedule(dynamic) if (nseq * d.KVH > 1)
+  for (int64_t i = 0; i < nseq * d.KVH; i++) {
+    int64_t s = i / d.KVH, g = i % d.KVH, o = rowOf(s) * d.KVH * d.D;
+    packKV16(dimsOf(s), k + o, v + o, g, forward, kv[(size_t)i]);
+  }
+  return kv;
+}
+
+// attentionForward(q, k, v, out, lse, T, Tk, NH, KVH, D, start, scale[, bf16])
 static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
   const char* op = "attention";
   F32 q = f32(info, 0, op), k = f32(info, 1, op), v = f32(info, 2, op), out = f32(info, 3, op), lse = f32(info, 4, op);
@@ -117,6 +134,19 @@ static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
   fits(op, "q", q.n, 0, d.T * d.NH * d.D); fits(op, "k", k.n, 0, d.Tk * d.KVH * d.D); fits(op, "v", v.n, 0, d.Tk * d.KVH * d.D);
   fits(op, "out", out.n, 0, d.T * d.NH * d.D); fits(op, "lse", lse.n, 0, d.NH * d.T);
   int64_t nb = (d.T + BQ - 1) / BQ, units = nb * d.NH;
+  if (readBf16(info, 12, op)) {
+    auto kv = packAll(1, d, k.p, v.p, true, [&](int64_t) { return d; }, [](int64_t) { return int64_t(0); });
+#pragma omp parallel if (units > 1)
+    {
+      Scratch16 w;
+#pragma omp for schedule(static, 1)
+      for (int64_t u = 0; u < units; u++) {
+        int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
+        forwardUnitBf16(d, q.p, kv[(size_t)(h / (d.NH / d.KVH))], out.p, lse.p, h, qb * BQ, w);
+      }
+    }
+    return info.Env().Undefined();
+  }
 #pragma omp parallel if (units > 1)
   {
     std::vector<float> S;
@@ -139,7 +169,7 @@ static void reduceInto(const std::vector<float>& acc, int nt, int64_t kn, float*
   }
 }
 
-// attentionBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, T, Tk, NH, KVH, D, start, scale)
+// attentionBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, T, Tk, NH, KVH, D, start, scale[, bf16])
 // Gradients accumulate (+=). With P = softmax(S), S = scale·QKᵀ:
 //   dV += Pᵀ dO;  dP = dO Vᵀ;  dS = P ∘ (dP − rowsum(dO ∘ O));  dQ += scale·dS K;  dK += scale·dSᵀ Q
 static Napi::Value attentionBackward(const Napi::CallbackInfo& info) {
@@ -157,6 +187,25 @@ static Napi::Value attentionBackward(const Napi::CallbackInfo& info) {
   int64_t nb = (d.T + BQ - 1) / BQ, units = nb * d.NH;
   int nt = omp_get_max_threads();
   if (units < nt) nt = (int)std::max<int64_t>(units, 1);
+  if (readBf16(info, 16, op)) {
+    auto kv = packAll(1, d, k.p, v.p, false, [&](int64_t) { return d; }, [](int64_t) { return int64_t(0); });
+    std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);  // transposed
+#pragma omp parallel num_threads(nt)
+    {
+      int tid = omp_get_thread_num();
+      Scratch16 w;
+      float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
+      float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
+#pragma omp for schedule(static, 1)
+      for (int64_t u = 0; u < units; u++) {
+        int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
+        backwardUnitBf16(d, dO.p, q.p, kv[(size_t)(h / (d.NH / d.KVH))], out.p, lse.p, dq.p, aK, aV, d.Tk, h, qb * BQ, w);
+      }
+    }
+    if (dk.p) reduceTransposed(accK, nt, d.KVH, d.D, d.Tk, d.Tk, 0, dk.p);
+    if (dv.p) reduceTransposed(accV, nt, d.KVH, d.D, d.Tk, d.Tk, 0, dv.p);
+    return info.Env().Undefined();
+  }
   // Per-thread dK/dV accumulators: query heads of one group, in different threads, add into the same rows.
   std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);
 #pragma omp parallel num_threads(nt)
@@ -216,7 +265,7 @@ static Dims readPackedDims(const Napi::CallbackInfo& info, int i, int64_t T, con
   return d;
 }
 
-// attentionPackedForward(q, k, v, out, lse, offsets Int32[S+1], NH, KVH, D, scale)
+// attentionPackedForward(q, k, v, out, lse, offsets Int32[S+1], NH, KVH, D, scale[, bf16])
 static Napi::Value attentionPackedForward(const Napi::CallbackInfo& info) {
   const char* op = "attentionPacked";
   F32 q = f32(info, 0, op), k = f32(info, 1, op), v = f32(info, 2, op), out = f32(info, 3, op), lse = f32(info, 4, op);
@@ -227,6 +276,20 @@ static Napi::Value attentionPackedForward(const Napi::CallbackInfo& info) {
   fits(op, "out", out.n, 0, T * d.NH * d.D); fits(op, "lse", lse.n, 0, d.NH * T);
   Pack pk = readPack(off, T, op);
   int64_t units = (int64_t)pk.blockSeg.size() * d.NH;
+  if (readBf16(info, 10, op)) {
+    auto kv = packAll((int64_t)off.n - 1, d, k.p, v.p, true, [&](int64_t s) { return segDims(d, off, s); }, [&](int64_t s) { return (int64_t)off.p[s]; });
+#pragma omp parallel if (units > 1)
+    {
+      Scratch16 w;
+#pragma omp for schedule(static, 1)
+      for (int64_t u = 0; u < units; u++) {
+        int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s];
+        forwardUnitBf16(segDims(d, off, s), q.p + o * d.NH * d.D, kv[(size_t)(s * d.KVH + h / (d.NH / d.KVH))], out.p + o * d.NH * d.D,
+                        lse.p + o, h, pk.blockI0[b], w);
+      }
+    }
+    return info.Env().Undefined();
+  }
 #pragma omp parallel if (units > 1)
   {
     std::vector<float> S;
@@ -240,7 +303,7 @@ static Napi::Value attentionPackedForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// attentionPackedBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, offsets, NH, KVH, D, scale); += as above.
+// attentionPackedBackward(dOut, q, k, v, out, lse, dq|null, dk|null, dv|null, offsets, NH, KVH, D, scale[, bf16]); += as above.
 static Napi::Value attentionPackedBackward(const Napi::CallbackInfo& info) {
   const char* op = "attentionPackedBackward";
   F32 dO = f32(info, 0, op), q = f32(info, 1, op), k = f32(info, 2, op), v = f32(info, 3, op), out = f32(info, 4, op),
@@ -259,6 +322,26 @@ static Napi::Value attentionPackedBackward(const Napi::CallbackInfo& info) {
   int64_t units = (int64_t)pk.blockSeg.size() * d.NH;
   int nt = omp_get_max_threads();
   if (units < nt) nt = (int)std::max<int64_t>(units, 1);
+  if (readBf16(info, 14, op)) {
+    auto kv = packAll((int64_t)off.n - 1, d, k.p, v.p, false, [&](int64_t s) { return segDims(d, off, s); }, [&](int64_t s) { return (int64_t)off.p[s]; });
+    std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);  // transposed [KVH·D, T]
+#pragma omp parallel num_threads(nt)
+    {
+      int tid = omp_get_thread_num();
+      Scratch16 w;
+      float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
+      float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
+#pragma omp for schedule(static, 1)
+      for (int64_t u = 0; u < units; u++) {
+        int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s], qo = o * d.NH * d.D;
+        backwardUnitBf16(segDims(d, off, s), dO.p + qo, q.p + qo, kv[(size_t)(s * d.KVH + h / (d.NH / d.KVH))], out.p + qo, lse.p + o,
+                         dq.p ? dq.p + qo : nullptr, aK ? aK + o : nullptr, aV ? aV + o : nullptr, T, h, pk.blockI0[b], w);
+      }
+    }
+    if (dk.p) reduceTransposed(accK, nt, d.KVH, d.D, T, T, 0, dk.p);
+    if (dv.p) reduceTransposed(accV, nt, d.KVH, d.D, T, T, 0, dv.p);
+    return info.Env().Undefined();
+  }
   std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);
 #pragma omp parallel num_threads(nt)
   {

@@ -37,11 +37,11 @@ export interface NativeEngine {
   rmsnormForward(x: F, w: F, out: F, rstd: F, T: number, C: number, eps: number): void;
   rmsnormBackward(dOut: F, x: F, w: F, rstd: F, dx: Opt, dw: Opt, T: number, C: number, accumulateDx?: boolean): void;
   rope(src: F, dst: F, T: number, H: number, D: number, start: number, invFreq: F, interleaved: boolean, sign: number, accumulate: boolean): void;
-  attentionForward(q: F, k: F, v: F, out: F, lse: F, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
-  attentionBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number): void;
+  attentionForward(q: F, k: F, v: F, out: F, lse: F, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number, bf16?: boolean): void;
+  attentionBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, T: number, Tk: number, NH: number, KVH: number, D: number, start: number, scale: number, bf16?: boolean): void;
   /** Packed samples: rows offsets[s] … offsets[s+1]−1 attend causally within sample s only (attention.cc). */
-  attentionPackedForward(q: F, k: F, v: F, out: F, lse: F, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number): void;
-  attentionPackedBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number): void;
+  attentionPackedForward(q: F, k: F, v: F, out: F, lse: F, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number, bf16?: boolean): void;
+  attentionPackedBackward(dOut: F, q: F, k: F, v: F, out: F, lse: F, dq: Opt, dk: Opt, dv: Opt, offsets: Int32Array, NH: number, KVH: number, D: number, scale: number, bf16?: boolean): void;
   swigluForward(gate: F, up: F, out: F): void;
   swigluBackward(dOut: F, gate: F, up: F, dGate: Opt, dUp: Opt, accumulate?: boolean): void;
   siluForward(x: F, out: F): void;

@@ -5,7 +5,7 @@
 //
 // Legend: T tokens in this call, P tokens already in the KV cache, C hidden, NH/KVH heads, D head dim,
 // I intermediate, V vocabulary.
-import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, gatherRows, type RopeLayout } from '../engine/index.js';
+import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, gatherRows, computesInBf16, BF16_ATTENTION_ROWS, type RopeLayout } from '../engine/index.js';
 import type { LlamaConfig } from './config.js';
 import { ropeInvFreq } from './rope.js';
 import type { KVCache } from './kv-cache.js';
@@ -105,7 +105,9 @@ export class LlamaModel {
       const qr = rope(q, NH, P, this.invFreq, this.ropeLayout, o.offsets, o.prefix);
       const kr = rope(k, KVH, P, this.invFreq, this.ropeLayout, o.offsets, o.prefix);
       const [keys, values] = o.cache ? o.cache.append(l, kr, v) : [kr, v]; // [P+T, KVH·D]
-      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P, offsets: o.offsets, prefix: o.prefix }); // [T, NH·D]
+      // compute bf16: attention's products on the bf16 units too, for blocks of queries (not one decode row).
+      const bf16 = qr.shape[0] >= BF16_ATTENTION_ROWS && computesInBf16(L.q);
+      let a = attention(qr, keys, values, { heads: NH, kvHeads: KVH, start: P, offsets: o.offsets, prefix: o.prefix, bf16 }); // [T, NH·D]
       if (ad?.attnOut) a = ad.attnOut(l, q, a);
       x = add(x, proj(l, 'o_proj', a, L.o, L.ob));
       hook?.(`layers.${l}.attn_residual`, x);

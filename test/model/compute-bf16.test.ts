@@ -7,7 +7,9 @@
 // whose errors add independently, and the residual stream carries them on. We allow, relative in L2 norm,
 //   logits:               8·u ≈ 0.031 (stories260K: 5 layers; SmolLM2-shape: 2)
 //   LoRA gradients:       16·u ≈ 0.063 (forward and backward both round: about twice the logits' error)
-// Measured (2026-12-03): logits 3.6·10⁻³ (stories260K) and 8.1·10⁻³ (SmolLM2-shape); gradients 2.3·10⁻² and 1.4·10⁻². The bf16 path must also agree on
+// Measured (2026-12-03): logits 3.6·10⁻³ (stories260K) and 8.1·10⁻³ (SmolLM2-shape); gradients 2.3·10⁻² and 1.4·10⁻²;
+// with attention's products in bf16 too (≥ 16 query rows, attention-bf16.cc): logits 5.4·10⁻³ and 8.4·10⁻³, gradients
+// 4.7·10⁻² (stories260K's head dim 8: each score is a sum of only 8 rounded products) and 1.7·10⁻². The bf16 path must also agree on
 // the greedy next token where the fp32 path's top two logits are apart by more than the allowed error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -41,6 +41,9 @@ function checkOffsets(op: string, offsets: Int32Array, T: number): void {
   if (!ok) throw new Error(`${op}: offsets [${offsets.slice(0, 8).join(', ')}${offsets.length > 8 ? ', …' : ''}] must rise from 0 to the ${T} rows`);
 }
 
+/** Fewest query rows for which a bf16 model runs attention's products in bf16 (below, packing K/V costs more). */
+export const BF16_ATTENTION_ROWS = 16;
+
 export interface AttentionOptions {
   heads: number;
   kvHeads: number;
@@ -53,6 +56,12 @@ export interface AttentionOptions {
    * k and v, and each row sees the keys of its own sample up to itself. Needs start 0 and Tk = T (no cache).
    */
   offsets?: Int32Array;
+  /**
+   * The products (QKᵀ, PV and backward's four) on the bf16 units, operands rounded to bf16 with fp32 sums
+   * (native/attention-bf16.cc); softmax, lse and every output stay fp32. Models loaded with compute bf16 set it
+   * for blocks of at least BF16_ATTENTION_ROWS queries (a single decode row would only pay for the packing).
+   */
+  bf16?: boolean;
   /**
    * With offsets: the first sample (rows 0 … prefix−1, offsets[1] = prefix) is a prefix shared by every later
    * sample, whose rows see all its keys and then their own causally (their positions continue after it, see
@@ -74,19 +83,19 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   if (NH % KVH !== 0) throw new Error(`attention: ${NH} query heads are not a multiple of ${KVH} KV heads`);
   const start = o.start ?? 0, scale = o.scale ?? 1 / Math.sqrt(D);
   if (start + T > Tk) throw new Error(`attention: start ${start} + ${T} queries exceed the ${Tk} keys`);
-  const off = o.offsets;
+  const off = o.offsets, bf16 = o.bf16 === true;
   if (off) {
     if (start !== 0 || Tk !== T) throw new Error(`attention: packed samples (offsets) need start 0 and as many keys as queries, got start ${start}, ${Tk} keys for ${T} queries`);
     checkOffsets('attention', off, T);
   }
   if (o.prefix) {
     if (!off || off[1] !== o.prefix) throw new Error(`attention: a shared prefix of ${o.prefix} rows needs offsets whose first sample it is`);
-    return sharedPrefixAttention(q, k, v, off, NH, KVH, D, scale);
+    return sharedPrefixAttention(q, k, v, off, NH, KVH, D, scale, bf16);
   }
   const out = Tensor.empty([T, QD]);
   const lse = Tensor.empty([NH, T]);
-  if (off) native.attentionPackedForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), off, NH, KVH, D, scale);
-  else native.attentionForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), T, Tk, NH, KVH, D, start, scale);
+  if (off) native.attentionPackedForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), off, NH, KVH, D, scale, bf16);
+  else native.attentionForward(q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), T, Tk, NH, KVH, D, start, scale, bf16);
   if (!needsGrad(q, k, v)) {
     lse.dispose();
     return out;
@@ -94,8 +103,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
   // Saved: q, k, v, out, lse (per-row log-sum-exp); probabilities are recomputed blockwise.
   return record('attention', out, () =>
     off
-      ? native.attentionPackedBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), off, NH, KVH, D, scale)
-      : native.attentionBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), T, Tk, NH, KVH, D, start, scale),
+      ? native.attentionPackedBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), off, NH, KVH, D, scale, bf16)
+      : native.attentionBackward(out.grad!.f32(), q.f32(), k.f32(), v.f32(), out.f32(), lse.f32(), gradIf(q), gradIf(k), gradIf(v), T, Tk, NH, KVH, D, start, scale, bf16),
   );
 }
 
@@ -106,7 +115,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions):
  * one buffer. Backward scatters that buffer's dK/dV back: the prefix's rows collect every sample's share.
  * Memory: the gathered keys/values of one sample at a time ((P + Tₛ)·KVH·D floats each).
  */
-function sharedPrefixAttention(q: Tensor, k: Tensor, v: Tensor, off: Int32Array, NH: number, KVH: number, D: number, scale: number): Tensor {
+function sharedPrefixAttention(q: Tensor, k: Tensor, v: Tensor, off: Int32Array, NH: number, KVH: number, D: number, scale: number, bf16: boolean): Tensor {
   const T = q.shape[0], QD = NH * D, KD = KVH * D, P = off[1], S = off.length - 1;
   const out = Tensor.empty([T, QD]);
   const lse = Tensor.empty([NH, T]); // per sample s: [NH, Tₛ] at NH·offsets[s] (the kernel's layout for a sequence)
@@ -120,10 +129,10 @@ function sharedPrefixAttention(q: Tensor, k: Tensor, v: Tensor, off: Int32Array,
     g.set(kr(a, off[s], off[s + 1]), P * KD);
     return g;
   };
-  native.attentionForward(qr(q.f32(), 0), kr(k.f32(), 0, P), kr(v.f32(), 0, P), qr(out.f32(), 0), lr(0), P, P, NH, KVH, D, 0, scale);
+  native.attentionForward(qr(q.f32(), 0), kr(k.f32(), 0, P), kr(v.f32(), 0, P), qr(out.f32(), 0), lr(0), P, P, NH, KVH, D, 0, scale, bf16);
   for (let s = 1; s < S; s++) {
     const Ts = off[s + 1] - off[s];
-    tidy(() => native.attentionForward(qr(q.f32(), s), gather(k.f32(), s), gather(v.f32(), s), qr(out.f32(), s), lr(s), Ts, P + Ts, NH, KVH, D, P, scale));
+    tidy(() => native.attentionForward(qr(q.f32(), s), gather(k.f32(), s), gather(v.f32(), s), qr(out.f32(), s), lr(s), Ts, P + Ts, NH, KVH, D, P, scale, bf16));
   }
   if (!needsGrad(q, k, v)) {
     lse.dispose();
@@ -133,13 +142,13 @@ function sharedPrefixAttention(q: Tensor, k: Tensor, v: Tensor, off: Int32Array,
     const dO = out.grad!.f32(), dq = gradIf(q), dk = gradIf(k), dv = gradIf(v);
     const sub = (a: Float32Array | null, i: number, j: number) => (a ? a.subarray(i, j) : null);
     native.attentionBackward(qr(dO, 0), qr(q.f32(), 0), kr(k.f32(), 0, P), kr(v.f32(), 0, P), qr(out.f32(), 0), lr(0),
-      sub(dq, 0, P * QD), sub(dk, 0, P * KD), sub(dv, 0, P * KD), P, P, NH, KVH, D, 0, scale);
+      sub(dq, 0, P * QD), sub(dk, 0, P * KD), sub(dv, 0, P * KD), P, P, NH, KVH, D, 0, scale, bf16);
     for (let s = 1; s < S; s++) tidy(() => {
       const Ts = off[s + 1] - off[s];
       const zeros = () => Tensor.zeros([P + Ts, KD]).f32();
       const gk = dk ? zeros() : null, gv = dv ? zeros() : null;
       native.attentionBackward(qr(dO, s), qr(q.f32(), s), gather(k.f32(), s), gather(v.f32(), s), qr(out.f32(), s), lr(s),
-        sub(dq, off[s] * QD, off[s + 1] * QD), gk, gv, Ts, P + Ts, NH, KVH, D, P, scale);
+        sub(dq, off[s] * QD, off[s + 1] * QD), gk, gv, Ts, P + Ts, NH, KVH, D, P, scale, bf16);
       for (const [g, d] of [[gk, dk], [gv, dv]] as const) {
         if (!g || !d) continue;
         addInto(d.subarray(0, P * KD), g.subarray(0, P * KD));
