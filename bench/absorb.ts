@@ -1,5 +1,5 @@
 // `npm run bench -- absorb --prepare [--mb 1,5,20] [--json]`: preparation only (absorb-prep.ts).
-// `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora] [--budget 2048] [--pack N]`:
+// `npm run bench -- absorb [--json] [--sizes 1024,2048,4096,8192,16384] [--adapter gated-memory|lora] [--budget 2048] [--pack N] [--profile]`:
 // absorb time against document length on the SmolLM2-135M-shaped model (random weights, SmolLM2 tokenizer),
 // one epoch, the paper's lengths scaled to a 2k window (budget 2048: segments 512, stride 192, CT context
 // 1024), no QA. The number of segments grows linearly with the length and every sample has the same
@@ -23,6 +23,7 @@ import { Output, log, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
 import { benchPrepare } from './absorb-prep.js';
 import { benchAbsorbVs } from './absorb-vs.js';
+import { startProfile, PROFILE_CATEGORIES } from './profile.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 
@@ -50,6 +51,8 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
     if (ids.length < n) throw new Error(`not enough essay text for ${n} tokens`);
     const text = tokenizer.decode(ids.slice(0, n));
     let segments = 0, sampleTokens = 0, planAt = 0, estimate = 0;
+    // --profile: every native kernel call timed (bench/profile.ts), an `absorb.profile` line per size.
+    const prof = args.flags.has('profile') ? startProfile(config.vocab_size) : null;
     const t0 = performance.now();
     const r = await absorb(loaded, { title: 'Essays', text }, {
       adapter, contextBudget: budget, epochs: [1, 0], qa: 0, batchSize: 'full', seed: 1, packTokens,
@@ -66,6 +69,14 @@ export async function benchAbsorb(args: BenchArgs): Promise<void> {
     // (the trainer's own clock), and the rest (tokenizing, samples, the result).
     const plan_s = (planAt - t0) / 1000, train_s = r.train.seconds;
     out.emit({ bench: 'absorb', model: 'SmolLM2-135M-shape', adapter, compute, budget, pack_tokens: packTokens, doc_tokens: n, segments, sample_tokens_approx: sampleTokens, steps: r.train.steps, seconds, seconds_per_1k_tokens: seconds / (n / 1000), plan_s, train_s, plan_estimate_s: estimate, other_s: seconds - plan_s - train_s, peak_rss_mb: process.resourceUsage().maxRSS / 1024 });
+    if (prof) {
+      prof.stop();
+      const split = Object.fromEntries(PROFILE_CATEGORIES.map((c) => [`${c}_s`, prof.seconds.get(c) ?? 0]));
+      const kernels = [...prof.seconds.values()].reduce((a, b) => a + b, 0);
+      const top = [...prof.byName].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      log(`  kernels: ${top.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
+      out.emit({ bench: 'absorb.profile', compute, doc_tokens: n, seconds, ...split, overhead_s: seconds - kernels });
+    }
     r.adapter.dispose();
     log(`  ${n} tokens: ${seconds.toFixed(1)} s`);
   }

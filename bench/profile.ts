@@ -18,6 +18,8 @@ export interface Profile {
   /** Seconds per category, summed over calls since start(). */
   readonly seconds: Map<string, number>;
   readonly calls: Map<string, number>;
+  /** Seconds per native kernel name. */
+  readonly byName: Map<string, number>;
   /** Clears the counters. */
   reset(): void;
   /** Restores the unwrapped kernels. */
@@ -27,7 +29,7 @@ export interface Profile {
 const ELEMENTWISE = new Set(['swigluForward', 'swigluBackward', 'siluForward', 'siluBackward', 'add', 'addScaled', 'axpy', 'scale', 'addBias', 'biasBackward', 'gateMixForward', 'gateMixBackward', 'sigmoidAffineForward', 'sigmoidAffineBackward']);
 const NORM = new Set(['rmsnormForward', 'rmsnormBackward', 'rope', 'embeddingForward', 'embeddingBackward', 'qEmbedding']);
 const OPTIM = new Set(['adamw', 'sumSquares', 'countNonFinite']);
-const ALLOC = new Set(['alloc', 'free', 'trimPool']);
+const ALLOC = new Set(['alloc', 'free', 'trimPool', 'resetPeak']);
 
 /** The category of one call (vocab: the vocabulary size, to tell lm_head from the other products). */
 function category(name: string, a: unknown[], vocab: number): string {
@@ -51,7 +53,7 @@ function category(name: string, a: unknown[], vocab: number): string {
 
 /** Wraps every native kernel with a timer until stop(). */
 export function startProfile(vocab: number): Profile {
-  const seconds = new Map<string, number>(), calls = new Map<string, number>();
+  const seconds = new Map<string, number>(), calls = new Map<string, number>(), byName = new Map<string, number>();
   const engine = native as unknown as Record<string, Fn>;
   const originals = new Map<string, Fn>();
   const skip = new Set(['setThreads', 'getThreads', 'memoryStats', 'cpuFeatures', 'matvecSimd']);
@@ -67,15 +69,18 @@ export function startProfile(vocab: number): Profile {
         const c = category(name, a, vocab);
         seconds.set(c, (seconds.get(c) ?? 0) + (performance.now() - t0) / 1000);
         calls.set(c, (calls.get(c) ?? 0) + 1);
+        byName.set(name, (byName.get(name) ?? 0) + (performance.now() - t0) / 1000);
       }
     };
   }
   return {
     seconds,
     calls,
+    byName,
     reset() {
       seconds.clear();
       calls.clear();
+      byName.clear();
     },
     stop() {
       for (const [name, f] of originals) engine[name] = f;

@@ -48,11 +48,20 @@ static size_t sizeClass(size_t b) {
   return (b + step - 1) / step * step;
 }
 
-static void* rawAlloc(size_t bytes) {
+// A block for `bytes` (its class); on return `bytes` is the block's actual size. A pooled block of the class, else
+// one up to half as large again (training's samples vary in length, so a pass asks for neighbouring classes:
+// before, each new class was a fresh mapping whose first touch page-faulted — 14 ms for a 7 MB activation
+// against 0.9 ms once reused, a fifth of the elementwise kernels' time in a 1k-token absorb), else a new block.
+static void* rawAlloc(size_t& bytes) {
   bytes = sizeClass(bytes);
   auto it = pool.find(bytes);
+  if (it == pool.end() && bytes >= 4096) {
+    it = pool.lower_bound(bytes);
+    if (it != pool.end() && it->first > bytes + bytes / 2) it = pool.end();
+  }
   if (it != pool.end()) {
     void* p = it->second;
+    bytes = it->first;
     pool.erase(it);
     poolBytes -= bytes;
     return p;
@@ -63,6 +72,9 @@ static void* rawAlloc(size_t bytes) {
     // chunks in its heap, where differently sized tensors fragment it (peak RSS grew with every sample).
     p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) throw std::bad_alloc();
+    // Transparent huge pages where the system allows them on request ("madvise" mode, Debian's default):
+    // first touch faults once per 2 MiB instead of once per 4 KiB.
+    if (bytes >= ((size_t)2 << 20)) madvise(p, bytes, MADV_HUGEPAGE);
   } else {
     p = std::aligned_alloc(64, bytes == 0 ? 64 : bytes);
     if (!p) throw std::bad_alloc();
@@ -96,9 +108,10 @@ static Napi::Value alloc(const Napi::CallbackInfo& info) {
   int64_t bytes = integer(info, 0, "alloc");
   nonneg("alloc", "bytes", bytes);
   bool zero = boolean(info, 1, "alloc");
-  void* p = rawAlloc((size_t)bytes);
+  size_t block = (size_t)bytes;
+  void* p = rawAlloc(block);
   if (zero) std::memset(p, 0, (size_t)bytes);
-  Block* b = new Block{p, sizeClass((size_t)bytes), false};  // accounted (and pooled) at its class size
+  Block* b = new Block{p, block, false};  // accounted (and pooled) at the block's size
   live[p] = b;
   liveBytes += b->bytes;
   if (liveBytes > peakBytes) peakBytes = liveBytes;
@@ -187,6 +200,12 @@ static Napi::Value memoryStats(const Napi::CallbackInfo& info) {
   o.Set("liveBuffers", (double)live.size());
   o.Set("mappedBytes", (double)mappedTotal());
   return o;
+}
+// resetPeak(): the peak starts again from what is live now (the pool is kept: a timed pass after it reuses its
+// blocks, as training's passes do, instead of page-faulting a fresh working set).
+static Napi::Value resetPeak(const Napi::CallbackInfo& info) {
+  peakBytes = liveBytes;
+  return info.Env().Undefined();
 }
 static Napi::Value trimPool(const Napi::CallbackInfo& info) {
   for (auto& kv : pool) release(kv.second, kv.first);
@@ -290,6 +309,7 @@ void registerMemory(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("v8ExternalMemory", v8ExternalMemory);
   LIFT_EXPORT("memoryStats", memoryStats);
   LIFT_EXPORT("trimPool", trimPool);
+  LIFT_EXPORT("resetPeak", resetPeak);
   LIFT_EXPORT("toF32", toF32);
   LIFT_EXPORT("fromF32", fromF32);
 }

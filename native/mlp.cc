@@ -77,13 +77,33 @@ static Napi::Value swigluBackward(const Napi::CallbackInfo& info) {
 static Napi::Value siluForward(const Napi::CallbackInfo& info) {
   F32 x = f32(info, 0, "silu"), o = f32(info, 1, "silu");
   if (o.n != x.n) throw ArgError{"silu: x and out must have the same length"};
-  parFor(x.n, [&](int64_t i) { o.p[i] = x.p[i] * sigm(x.p[i]); });
+  // Vectorised (exp16): Gated Memory applies it to k·D + G values per head and token, ~7 % of an absorb
+  // when it called expf one element at a time.
+  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+    for (; i + 16 <= e; i += 16) {
+      __m512 v = _mm512_loadu_ps(x.p + i);
+      _mm512_storeu_ps(o.p + i, _mm512_mul_ps(v, sigmoid16(v)));
+    }
+#endif
+    for (; i < e; i++) o.p[i] = x.p[i] * sigm(x.p[i]);
+  });
   return info.Env().Undefined();
 }
 static Napi::Value siluBackward(const Napi::CallbackInfo& info) {
   F32 dy = f32(info, 0, "siluBackward"), x = f32(info, 1, "siluBackward"), dx = f32(info, 2, "siluBackward");
   if (dy.n != x.n || dx.n != x.n) throw ArgError{"siluBackward: buffers must have the same length"};
-  parFor(x.n, [&](int64_t i) { float s = sigm(x.p[i]); dx.p[i] += dy.p[i] * s * (1.f + x.p[i] * (1.f - s)); });
+  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+    __m512 one = _mm512_set1_ps(1.f);
+    for (; i + 16 <= e; i += 16) {
+      __m512 v = _mm512_loadu_ps(x.p + i), s = sigmoid16(v);
+      __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(dy.p + i), s), _mm512_fmadd_ps(v, _mm512_sub_ps(one, s), one));
+      _mm512_storeu_ps(dx.p + i, _mm512_add_ps(_mm512_loadu_ps(dx.p + i), g));
+    }
+#endif
+    for (; i < e; i++) { float sg = sigm(x.p[i]); dx.p[i] += dy.p[i] * sg * (1.f + x.p[i] * (1.f - sg)); }
+  });
   return info.Env().Undefined();
 }
 
@@ -92,7 +112,13 @@ static Napi::Value sigmoidAffineForward(const Napi::CallbackInfo& info) {
   F32 x = f32(info, 0, "sigmoid"), o = f32(info, 1, "sigmoid");
   float a = (float)number(info, 2, "sigmoid"), b = (float)number(info, 3, "sigmoid");
   if (o.n != x.n) throw ArgError{"sigmoid: x and out must have the same length"};
-  parFor(x.n, [&](int64_t i) { o.p[i] = sigm(a * x.p[i] + b); });
+  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+    __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+    for (; i + 16 <= e; i += 16) _mm512_storeu_ps(o.p + i, sigmoid16(_mm512_fmadd_ps(va, _mm512_loadu_ps(x.p + i), vb)));
+#endif
+    for (; i < e; i++) o.p[i] = sigm(a * x.p[i] + b);
+  });
   return info.Env().Undefined();
 }
 // sigmoidAffineBackward(dOut, out, dx, a): dx += dOut · a · out · (1 − out)

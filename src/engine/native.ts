@@ -24,6 +24,8 @@ export interface NativeEngine {
   /** An ArrayBuffer over bytes offset…offset+length of a file (mmap, copy-on-write); free() unmaps it (native/mapped.cc). */
   mapFile(path: string, offset: number, length: number): ArrayBuffer;
   trimPool(): void;
+  /** The peak of live native bytes starts again from what is live now (the pool is kept). */
+  resetPeak(): void;
   toF32(src: Uint16Array, dst: F, kind: 'f16' | 'bf16'): void;
   fromF32(src: F, dst: Uint16Array, kind: 'f16' | 'bf16'): void;
   gemm(ta: boolean, tb: boolean, M: number, N: number, K: number, alpha: number, A: F, aOff: number, lda: number, B: F, bOff: number, ldb: number, beta: number, C: F, cOff: number, ldc: number): void;

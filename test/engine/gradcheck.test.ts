@@ -148,8 +148,8 @@ run([
 // elementwise
 run([
   { name: 'swiglu 5×37', inputs: [{ shape: [5, 37], grad: true }, { shape: [5, 37], grad: true }], ours: (t) => swiglu(t[0], t[1]), ref: (x) => R.swigluRef(x[0], x[1]) },
-  { name: 'silu 3×11', inputs: [{ shape: [3, 11], grad: true }], ours: (t) => silu(t[0]), ref: (x) => R.siluRef(x[0]) },
-  { name: 'sigmoid(3(x−1)) 4×3', inputs: [{ shape: [4, 3], grad: true }], ours: (t) => sigmoidAffine(t[0], 3, -3), ref: (x) => R.sigmoidAffineRef(x[0], 3, -3) },
+  { name: 'silu 3×11 (16-lane path and tail)', inputs: [{ shape: [3, 11], grad: true }], ours: (t) => silu(t[0]), ref: (x) => R.siluRef(x[0]) },
+  { name: 'sigmoid(3(x−1)) 4×13 (16-lane path and tail)', inputs: [{ shape: [4, 13], grad: true }], ours: (t) => sigmoidAffine(t[0], 3, -3), ref: (x) => R.sigmoidAffineRef(x[0], 3, -3) },
   {
     name: 'gateMix T=3 H=2 D=8',
     inputs: [{ shape: [3, 16], grad: true }, { shape: [3, 16], grad: true }, { shape: [3, 2], grad: true }],
