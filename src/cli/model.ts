@@ -11,11 +11,16 @@ import { COMPUTE_MODES, type ComputeMode } from '../engine/index.js';
 
 export type { ComputeMode };
 
-/** --compute for every command that loads a model to run it (absorb, ask, chat, generate, eval). */
+/**
+ * --compute for every command that loads a model to run it (absorb, ask, chat, generate, eval). Default auto:
+ * bf16 where the CPU has the units, the weights are f32/f16/bf16 and the model is at least BF16_MIN_HIDDEN wide
+ * (absorb ~2.3–2.6× the 36dd210 release on the 135M shape against 1.5–1.8× in fp32, with the same recall: docs/speed.md).
+ * `export`, `merge` and `serve` load fp32 (exact weights to write out; the server's jobs as before).
+ */
 export function computeOption(): Option {
-  return new Option('--compute <mode>', "the frozen weights' matrix products: fp32, bf16 (weights held in bf16, on the CPU's AVX-512 BF16 units) or auto (bf16 where the CPU has them and the weights are f32/f16/bf16)")
+  return new Option('--compute <mode>', "the frozen weights' matrix products: auto (bf16 where the CPU has AVX-512 BF16 units, the weights are f32/f16/bf16 and the model is ≥ 512 wide; else fp32), fp32, or bf16")
     .choices([...COMPUTE_MODES])
-    .default('fp32');
+    .default('auto');
 }
 
 /** A local path, or an `org/name` Hub repo resolved through the Hugging Face cache (downloading if needed). */

@@ -13,15 +13,26 @@ export interface ComputeChoice {
 
 const BF16_SOURCES = new Set(['f32', 'f16', 'bf16']);
 
-/** fp32 or bf16 for these weights on this CPU; throws ComputeError for an explicit bf16 that cannot run. */
-export function chooseCompute(mode: ComputeMode, weights: Map<string, Tensor>, source: string): ComputeChoice {
+/**
+ * `auto` picks bf16 only for models at least this wide (hidden_size). The bf16 kernels' gain is in products of
+ * hundreds of columns: at 576 (SmolLM2-135M) a training step is 1.3–2× faster and absorb 1.5× (docs/speed.md);
+ * at 64 (stories260K) the recall suite's 2k run took 367 s in bf16 against ~360 s in fp32 — nothing gained,
+ * 8 bits of precision lost. Explicit `bf16` runs at any width.
+ */
+export const BF16_MIN_HIDDEN = 512;
+
+/**
+ * fp32 or bf16 for these weights on this CPU (and, for `auto`, this model width); throws ComputeError for an
+ * explicit bf16 that cannot run.
+ */
+export function chooseCompute(mode: ComputeMode, weights: Map<string, Tensor>, source: string, hiddenSize?: number): ComputeChoice {
   if (mode !== 'fp32' && mode !== 'bf16' && mode !== 'auto') throw new ComputeError(`compute: expected fp32, bf16 or auto, got ${JSON.stringify(mode)}`);
   if (mode === 'fp32') return { compute: 'fp32', note: null };
   const quantized = [...weights.values()].find((t) => t.shape.length === 2 && !BF16_SOURCES.has(t.dtype));
   let why: string | null = null;
   if (!cpuFeatures().bf16) why = 'this CPU has no AVX-512 BF16 units (avx512_bf16 in /proc/cpuinfo)';
   else if (quantized) why = `${source} holds ${quantized.dtype} weights (${quantized.name}); bf16 compute takes f32, f16 or bf16 weights, quantized ones keep their own kernels`;
-  if (why === null) return { compute: 'bf16', note: null };
+  if (why === null) return { compute: mode === 'auto' && hiddenSize !== undefined && hiddenSize < BF16_MIN_HIDDEN ? 'fp32' : 'bf16', note: null };
   if (mode === 'bf16') throw new ComputeError(`--compute bf16: ${why}; use --compute fp32 or auto`);
   return { compute: 'fp32', note: `compute: fp32 (${why})` };
 }

@@ -126,7 +126,7 @@ export function loadModelFromPath(path: string, opts: LoadOptions = {}): LoadedM
   const loaded = format === 'gguf' ? loadGGUF(path) : format === 'llama2c' ? loadLlama2c(path, opts.tokenizer) : loadHF(statSync(path).isDirectory() ? path : dirname(path));
   let choice;
   try {
-    choice = chooseCompute(opts.compute ?? 'fp32', loaded.model.weights, path);
+    choice = chooseCompute(opts.compute ?? 'fp32', loaded.model.weights, path, loaded.model.config.hidden_size);
   } catch (e) {
     loaded.model.dispose();
     throw e;

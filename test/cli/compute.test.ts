@@ -43,3 +43,14 @@ test('without bf16 units: --compute bf16 is refused, auto falls back to fp32 wit
   assert.notEqual(typo.code, 0);
   assert.match(typo.stderr, /Allowed choices are fp32, bf16, auto/);
 });
+
+test('the default is auto: a narrow model (stories260K, 64 wide) runs fp32 silently, as --compute fp32 does', (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const help = lift(['generate', '--help']);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /--compute <mode>.*\(choices: "fp32", "bf16", "auto", default: "auto"\)/);
+  const args = ['generate', '--model', MODEL_BIN, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '12'];
+  const dflt = lift(args), fp32 = lift([...args, '--compute', 'fp32']);
+  assert.equal(dflt.code, 0, dflt.stderr);
+  assert.doesNotMatch(dflt.stderr, /^compute:/m, 'no note: fp32 is auto\'s choice here, not a fallback');
+  assert.equal(dflt.stdout, fp32.stdout);
+});

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { native, cpuFeatures, ComputeError, Tensor, untracked } from '../../src/engine/index.js';
-import { chooseCompute } from '../../src/model/compute.js';
+import { chooseCompute, BF16_MIN_HIDDEN } from '../../src/model/compute.js';
 import { seededRandom } from '../../src/adapters/init.js';
 
 const hasUnits = cpuFeatures().bf16;
@@ -131,13 +131,17 @@ test('LIFT_CPU_FEATURES=-avx512bf16: no bf16 units — kernels refuse, compute b
   assert.equal(chooseCompute('fp32', weights, 'm.gguf').compute, 'fp32');
 });
 
-test('compute auto: quantized weights keep fp32 (with the reason); bf16 on them is refused naming the tensor', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+test('compute auto: quantized weights keep fp32 (with the reason), narrow models fp32; bf16 on quantized weights is refused naming the tensor', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
   const weights = untracked(() => {
     const q = Tensor.empty([2, 32], { dtype: 'q8_0', zero: true, name: 'model.layers.0.mlp.up_proj.weight' });
     return new Map([['q', q]]);
   });
   try {
     assert.deepEqual(chooseCompute('auto', new Map(), 'x'), { compute: 'bf16', note: null });
+    // auto: bf16 from BF16_MIN_HIDDEN wide (a 64-wide model gains nothing), explicit bf16 at any width
+    assert.deepEqual(chooseCompute('auto', new Map(), 'x', BF16_MIN_HIDDEN - 1), { compute: 'fp32', note: null });
+    assert.deepEqual(chooseCompute('auto', new Map(), 'x', 576), { compute: 'bf16', note: null });
+    assert.deepEqual(chooseCompute('bf16', new Map(), 'x', 64), { compute: 'bf16', note: null });
     const auto = chooseCompute('auto', weights, 'm.gguf');
     assert.equal(auto.compute, 'fp32');
     assert.match(auto.note ?? '', /m\.gguf holds q8_0 weights \(model\.layers\.0\.mlp\.up_proj\.weight\)/);
