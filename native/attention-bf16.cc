@@ -195,16 +195,15 @@ void backwardUnitBf16(const Dims& d, const float* dO, const float* q, const KV16
   }
 }
 
-void reduceTransposed(const std::vector<float>& acc, int nt, int64_t KVH, int64_t D, int64_t accLd, int64_t keys, int64_t col0,
-                      float* dst) {
-  int64_t per = KVH * D * accLd, C = KVH * D;
+void reduceTransposed(const std::vector<float>& acc, int nt, int64_t C, int64_t keys, float* dst) {
+  int64_t per = C * keys;
   // 16 accumulator rows at a time: contiguous reads along the keys, one 64-byte run of dst per key.
 #pragma omp parallel for schedule(static) if (keys * C > 32768)
   for (int64_t c0 = 0; c0 < C; c0 += 16)
     for (int64_t j = 0; j < keys; j++)
       for (int64_t c = c0; c < std::min(C, c0 + 16); c++) {
         float s = 0;
-        for (int t = 0; t < nt; t++) s += acc[(size_t)(t * per + c * accLd + col0 + j)];
+        for (int t = 0; t < nt; t++) s += acc[(size_t)(t * per + c * keys + j)];
         dst[j * C + c] += s;
       }
 }

@@ -126,6 +126,25 @@ static std::vector<KV16> packAll(int64_t nseq, const Dims& d, const float* k, co
   return kv;
 }
 
+// The bf16 backward's frame, for one sequence or a pack: per-thread transposed dK/dV accumulators [KVH·D, keys]
+// (kn floats each), the units dealt round-robin as in fp32, then summed in thread order into dk/dv.
+// unit(u, scratch, aK, aV) runs work unit u with this thread's accumulators (nullptr where not wanted).
+template <class Unit>
+static void backwardBf16(int nt, int64_t units, int64_t kn, int64_t keys, const Dims& d, float* dk, float* dv, Unit unit) {
+  std::vector<float> accK(dk ? (size_t)nt * kn : 0, 0.f), accV(dv ? (size_t)nt * kn : 0, 0.f);
+#pragma omp parallel num_threads(nt)
+  {
+    int tid = omp_get_thread_num();
+    Scratch16 w;
+    float* aK = dk ? accK.data() + (size_t)tid * kn : nullptr;
+    float* aV = dv ? accV.data() + (size_t)tid * kn : nullptr;
+#pragma omp for schedule(static, 1)
+    for (int64_t u = 0; u < units; u++) unit(u, w, aK, aV);
+  }
+  if (dk) reduceTransposed(accK, nt, d.KVH * d.D, keys, dk);
+  if (dv) reduceTransposed(accV, nt, d.KVH * d.D, keys, dv);
+}
+
 // attentionForward(q, k, v, out, lse, T, Tk, NH, KVH, D, start, scale[, bf16])
 static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
   const char* op = "attention";
@@ -189,21 +208,10 @@ static Napi::Value attentionBackward(const Napi::CallbackInfo& info) {
   if (units < nt) nt = (int)std::max<int64_t>(units, 1);
   if (readBf16(info, 16, op)) {
     auto kv = packAll(1, d, k.p, v.p, false, [&](int64_t) { return d; }, [](int64_t) { return int64_t(0); });
-    std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);  // transposed
-#pragma omp parallel num_threads(nt)
-    {
-      int tid = omp_get_thread_num();
-      Scratch16 w;
-      float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
-      float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
-#pragma omp for schedule(static, 1)
-      for (int64_t u = 0; u < units; u++) {
-        int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
-        backwardUnitBf16(d, dO.p, q.p, kv[(size_t)(h / (d.NH / d.KVH))], out.p, lse.p, dq.p, aK, aV, d.Tk, h, qb * BQ, w);
-      }
-    }
-    if (dk.p) reduceTransposed(accK, nt, d.KVH, d.D, d.Tk, d.Tk, 0, dk.p);
-    if (dv.p) reduceTransposed(accV, nt, d.KVH, d.D, d.Tk, d.Tk, 0, dv.p);
+    backwardBf16(nt, units, kn, d.Tk, d, dk.p, dv.p, [&](int64_t u, Scratch16& w, float* aK, float* aV) {
+      int64_t qb = nb - 1 - u / d.NH, h = u % d.NH;
+      backwardUnitBf16(d, dO.p, q.p, kv[(size_t)(h / (d.NH / d.KVH))], out.p, lse.p, dq.p, aK, aV, d.Tk, h, qb * BQ, w);
+    });
     return info.Env().Undefined();
   }
   // Per-thread dK/dV accumulators: query heads of one group, in different threads, add into the same rows.
@@ -324,22 +332,11 @@ static Napi::Value attentionPackedBackward(const Napi::CallbackInfo& info) {
   if (units < nt) nt = (int)std::max<int64_t>(units, 1);
   if (readBf16(info, 14, op)) {
     auto kv = packAll((int64_t)off.n - 1, d, k.p, v.p, false, [&](int64_t s) { return segDims(d, off, s); }, [&](int64_t s) { return (int64_t)off.p[s]; });
-    std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);  // transposed [KVH·D, T]
-#pragma omp parallel num_threads(nt)
-    {
-      int tid = omp_get_thread_num();
-      Scratch16 w;
-      float* aK = dk.p ? accK.data() + (size_t)tid * kn : nullptr;
-      float* aV = dv.p ? accV.data() + (size_t)tid * kn : nullptr;
-#pragma omp for schedule(static, 1)
-      for (int64_t u = 0; u < units; u++) {
-        int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s], qo = o * d.NH * d.D;
-        backwardUnitBf16(segDims(d, off, s), dO.p + qo, q.p + qo, kv[(size_t)(s * d.KVH + h / (d.NH / d.KVH))], out.p + qo, lse.p + o,
-                         dq.p ? dq.p + qo : nullptr, aK ? aK + o : nullptr, aV ? aV + o : nullptr, T, h, pk.blockI0[b], w);
-      }
-    }
-    if (dk.p) reduceTransposed(accK, nt, d.KVH, d.D, T, T, 0, dk.p);
-    if (dv.p) reduceTransposed(accV, nt, d.KVH, d.D, T, T, 0, dv.p);
+    backwardBf16(nt, units, kn, T, d, dk.p, dv.p, [&](int64_t u, Scratch16& w, float* aK, float* aV) {
+      int64_t b = u / d.NH, h = u % d.NH, s = pk.blockSeg[b], o = off.p[s], qo = o * d.NH * d.D;
+      backwardUnitBf16(segDims(d, off, s), dO.p + qo, q.p + qo, kv[(size_t)(s * d.KVH + h / (d.NH / d.KVH))], out.p + qo, lse.p + o,
+                       dq.p ? dq.p + qo : nullptr, aK ? aK + o : nullptr, aV ? aV + o : nullptr, T, h, pk.blockI0[b], w);
+    });
     return info.Env().Undefined();
   }
   std::vector<float> accK(dk.p ? (size_t)nt * kn : 0, 0.f), accV(dv.p ? (size_t)nt * kn : 0, 0.f);

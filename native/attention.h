@@ -36,7 +36,7 @@ void forwardUnitBf16(const Dims& d, const float* q, const KV16& kv, float* out, 
 // dK/dV accumulate transposed: aKT/aVT [KVH·D, accLd] (row g·D + e, column = key), already offset to the sequence's first key.
 void backwardUnitBf16(const Dims& d, const float* dO, const float* q, const KV16& kv, const float* out, const float* lse, float* dq,
                       float* aKT, float* aVT, int64_t accLd, int64_t h, int64_t i0, Scratch16& w);
-// dst[key, KVH·D] += Σ over nt threads' transposed accumulators [KVH·D, accLd].
-void reduceTransposed(const std::vector<float>& acc, int nt, int64_t KVH, int64_t D, int64_t accLd, int64_t keys, int64_t col0, float* dst);
+// dst[key, C] += Σ over nt threads' transposed accumulators [C, keys] (C = KVH·D).
+void reduceTransposed(const std::vector<float>& acc, int nt, int64_t C, int64_t keys, float* dst);
 
 }  // namespace lift
