@@ -42,7 +42,7 @@ function close(what: string, got: Float32Array | null, want: Float32Array | null
 }
 
 test('loraUpdate equals linear(linear(x, A), B)·s + y: output and gradients', () => {
-  for (const [T, I, O, r] of [[1, 5, 3, 1], [7, 33, 17, 8], [256, 576, 192, 8], [50, 100, 1537, 9], [4, 64, 49, 70], [3, 16, 48, 16]]) {
+  for (const [T, I, O, r] of [[1, 5, 3, 1], [7, 33, 17, 8], [256, 576, 192, 8], [50, 100, 1537, 9], [4, 64, 49, 70], [3, 16, 48, 16], [9, 576, 1536, 8], [2, 48, 96, 24]]) {
     for (const [gx, gy] of [[true, true], [false, true], [true, false]]) {
       const a = run(true, T, I, O, r, gx, gy), b = run(false, T, I, O, r, gx, gy);
       const what = `T ${T} I ${I} O ${O} r ${r} grad x ${gx} y ${gy}`;
