@@ -200,7 +200,9 @@ LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint
   std::vector<uint16_t> X((size_t)(M * Kp), 0);
   for (int64_t m = 0; m < M; m++)
     for (int64_t k = 0; k < K; k++) X[m * Kp + k] = f2bf(Xf[m * K + k]);
-#pragma omp parallel for schedule(static) if (N * K > 65536)
+  // Threads only for ≥ 8 MiB of weight, as matvec.cc: one core streams nearly all the memory bandwidth, and a
+  // wake-up of the passive OpenMP threads costs more than a smaller weight takes to read.
+#pragma omp parallel for schedule(static) if (N * K * 2 >= (8 << 20))
   for (int64_t o = 0; o < N; o++) {
     const uint16_t* w = W + o * K;
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};

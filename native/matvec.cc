@@ -7,8 +7,9 @@
 // (which stay in L1), so the loop is bound by memory bandwidth, not by the FMA units.
 // Summation order: 16 lanes, each a strided partial sum, reduced at the end; sgemm sums in another order, so
 // results agree to float32 rounding (test/engine/matvec.test.ts), not bitwise.
-// Threads: rows of W split in chunks of ≥ 64 rows handed out dynamically, so a thread that the OS parks
-// (cores shared with another process) delays one chunk, not a fixed half of the product.
+// Threads: only for weights of ≥ 8 MiB (overRows); rows of W split in chunks of ≥ 64 rows handed out
+// dynamically, so a thread that the OS parks (cores shared with another process) delays one chunk, not a fixed
+// half of the product.
 // The AVX-512 kernel is compiled with a target attribute and chosen at run time; other CPUs get the
 // portable loop (same results to rounding).
 #include "common.h"
@@ -111,12 +112,17 @@ static bool hasAvx512() {
   return yes;
 }
 
-// Runs fn over rows [0, O) in chunks, in parallel when the weight is large enough to pay for the threads
-// (≥ 64k weights, ~256 KB of f32: below that one thread streams it in the time a wake-up takes).
+// Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ 8 MiB (kParallelBytes). One core
+// streams nearly the machine's memory bandwidth on its own (Zen 4 here: 18 GB/s for one thread, ~20 for two), so
+// a second thread saves little per byte, while each parallel region costs a wake-up of the sleeping OpenMP
+// threads (passive wait policy, src/engine/native.ts): ~35 µs, more than a 135M-shaped projection (0.4–3.5 MB)
+// takes to stream. With the old bound (256 KB) a 135M f32 decode token opened 211 regions and 2 threads decoded
+// slower than 1; now only the vocabulary projection (113 MB) is split: 2 threads 31.6–35.5 → 35.2–38.2 tok/s.
+static const int64_t kParallelBytes = 8 << 20;
 template <typename Fn>
-static void overRows(int64_t O, int64_t I, Fn fn) {
+static void overRows(int64_t O, int64_t I, int64_t esz, Fn fn) {
   int nt = omp_get_max_threads();
-  if (nt == 1 || O * I < 65536 || omp_in_parallel()) return fn(0, O);
+  if (nt == 1 || O * I * esz < kParallelBytes || omp_in_parallel()) return fn(0, O);
   // ≥ 4 chunks per thread for balance when a thread is descheduled; ≥ 64 rows per chunk.
   int64_t chunk = std::max<int64_t>(64, O / (4 * nt));
   int64_t chunks = (O + chunk - 1) / chunk;
@@ -125,11 +131,12 @@ static void overRows(int64_t O, int64_t I, Fn fn) {
 }
 
 void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd) {
+  int64_t esz = type == W_F32 ? 4 : 2;
   if (allowSimd && hasAvx512()) {
     RowsFn f = type == W_F32 ? pickM<W_F32>(M) : type == W_F16 ? pickM<W_F16>(M) : pickM<W_BF16>(M);
-    overRows(O, I, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
+    overRows(O, I, esz, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
   } else {
-    overRows(O, I, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
+    overRows(O, I, esz, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
   }
 }
 

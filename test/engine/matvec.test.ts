@@ -69,6 +69,27 @@ for (const kind of ['f32', 'f16', 'bf16'] as const) {
   });
 }
 
+test('matvec threads only weights of ≥ 8 MiB; that path equals one thread bit for bit and float64 within rounding', () => {
+  // 4099 × 1040 values: 17 MB in f32, 8.5 MB in f16/bf16 — above the threaded bound for every type.
+  const O = 4099, I = 1040, M = 2, rand = seededRandom(5), before = native.getThreads();
+  try {
+    for (const kind of ['f32', 'f16', 'bf16'] as const) {
+      const x = Float32Array.from({ length: M * I }, () => rand() * 2 - 1);
+      const { w, exact } = weights(kind, Float32Array.from({ length: O * I }, () => rand() * 2 - 1));
+      const ys = [1, 2].map((threads) => {
+        native.setThreads(threads);
+        const y = new Float32Array(M * O).fill(NaN);
+        native.matvec(x, M, I, w, TYPES[kind], O, y);
+        return y;
+      });
+      assert.deepEqual(ys[1], ys[0], `${kind}: 2 threads differ from 1`);
+      expectClose(ys[1], x, exact, M, I, O, `${kind} O=${O} I=${I} threads=2`);
+    }
+  } finally {
+    native.setThreads(before);
+  }
+});
+
 test('linear() on f16/bf16 storage with ≤ 4 rows (the matvec path) and with 5 agrees with the dequantize-a-row path and float64', () => {
   const rand = seededRandom(9);
   const [O, I] = [70, 48];
