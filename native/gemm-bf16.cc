@@ -194,24 +194,42 @@ LIFT_BF16 static void gemmPacked(const float* Af, int64_t M, int64_t K, const ui
 }
 
 // Decode-sized forward (M ≤ 4): y[m,o] = x[m]·W[o] as dot products along K, reading each row of W once
-// (memory-bound on W; packing would cost more than the product).
-LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) {
-  int64_t Kp = (K + 31) / 32 * 32;
-  std::vector<uint16_t> X((size_t)(M * Kp), 0);
-  for (int64_t m = 0; m < M; m++)
-    for (int64_t k = 0; k < K; k++) X[m * Kp + k] = f2bf(Xf[m * K + k]);
+// (memory-bound on W; packing would cost more than the product). M is a template parameter and the main loop
+// has plain loads only, so the accumulators stay in registers (with a masked load in the loop GCC kept them on
+// the stack, as in lora.cc); the K % 32 tail is one masked step.
+template <int M>
+LIFT_BF16 static void gemvRows(const uint16_t* X, int64_t Kp, int64_t K, const uint16_t* W, int64_t N, float* Y) {
   // Threads only for ≥ 8 MiB of weight, as matvec.cc: one core streams nearly all the memory bandwidth, and a
   // wake-up of the passive OpenMP threads costs more than a smaller weight takes to read.
 #pragma omp parallel for schedule(static) if (N * K * 2 >= (8 << 20))
   for (int64_t o = 0; o < N; o++) {
     const uint16_t* w = W + o * K;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (int64_t k = 0; k < K; k += 32) {
-      __mmask32 mk = K - k >= 32 ? 0xffffffffu : (__mmask32)((1u << (K - k)) - 1);
-      __m512bh b = (__m512bh)_mm512_maskz_loadu_epi16(mk, w + k);
-      for (int64_t m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(X.data() + m * Kp + k), b);
+    __m512 acc[M];
+    for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+      __m512bh b = (__m512bh)_mm512_loadu_si512(w + k);
+      for (int m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(X + m * Kp + k), b);
     }
-    for (int64_t m = 0; m < M; m++) Y[m * N + o] = _mm512_reduce_add_ps(acc[m]);
+    if (k < K) {
+      __m512bh b = (__m512bh)_mm512_maskz_loadu_epi16((__mmask32)((1u << (K - k)) - 1), w + k);
+      for (int m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(X + m * Kp + k), b);
+    }
+    for (int m = 0; m < M; m++) Y[m * N + o] = _mm512_reduce_add_ps(acc[m]);
+  }
+}
+
+LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) {
+  int64_t Kp = (K + 31) / 32 * 32;
+  std::vector<uint16_t> X((size_t)(M * Kp), 0);  // the pad is 0, so the tail step's extra lanes add nothing
+  for (int64_t m = 0; m < M; m++)
+    for (int64_t k = 0; k < K; k++) X[m * Kp + k] = f2bf(Xf[m * K + k]);
+  switch (M) {
+    case 0: return;
+    case 1: return gemvRows<1>(X.data(), Kp, K, W, N, Y);
+    case 2: return gemvRows<2>(X.data(), Kp, K, W, N, Y);
+    case 3: return gemvRows<3>(X.data(), Kp, K, W, N, Y);
+    default: return gemvRows<4>(X.data(), Kp, K, W, N, Y);
   }
 }
 

@@ -54,6 +54,23 @@ test('bf16Matmul (y = x·Wᵀ) equals the rounded-input reference within fp32 su
   }
 });
 
+test('bf16Matmul with ≤ 4 rows on a weight of ≥ 8 MiB (the threaded decode path): 2 threads equal 1 bit for bit and the reference', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
+  const [M, K, N] = [2, 1040, 4099]; // 8.5 MB of bf16 weight
+  const x = rand(M * K, 11), w = rand(N * K, 12, 0.5), wb = bf16Bytes(w), before = native.getThreads();
+  try {
+    const ys = [1, 2].map((t) => {
+      native.setThreads(t);
+      const y = new Float32Array(M * N).fill(NaN);
+      native.bf16Matmul(x, M, K, wb, N, y);
+      return y;
+    });
+    assert.deepEqual(ys[1], ys[0]);
+    check(`forward ${M}×${K}×${N}, 2 threads`, ys[1], x, M, K, w, N, true);
+  } finally {
+    native.setThreads(before);
+  }
+});
+
 test('bf16MatmulBackward (dx (+)= dy·W) equals the reference, with and without accumulation', { skip: !hasUnits && 'no AVX-512 BF16 units' }, () => {
   for (const [T, O, I] of SHAPES) {
     const dy = rand(T * O, T + O), w = rand(O * I, O * 3 + I, 0.5), wb = bf16Bytes(w);
