@@ -11,7 +11,7 @@
 // GCC keeps an array of accumulator vectors in registers only while no masked load sits in the loop (it takes a
 // masked load for a read of any memory and stores every accumulator before it): the loops below use plain loads
 // and leave the ragged edge to one masked step or a separate instantiation. That, one load of M per three FMAs
-// and two rows per M load in addLowRank took the three kernels from 20–45 to 60–110 GFLOP/s on one Zen 4 core
+// and two rows per M load in addLowRank took the three kernels from 33–46 to 46–110 GFLOP/s on one Zen 4 core
 // (T 256/1024, the 135M projections; r = 8).
 #include "common.h"
 #include <algorithm>
