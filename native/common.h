@@ -9,6 +9,11 @@
 
 namespace lift {
 
+// Decode-sized products (≤ 4 rows) split over threads only for a weight of at least this many bytes: one core
+// streams nearly the machine's memory bandwidth, and waking the passive OpenMP threads (~35 µs) costs more than a
+// smaller weight takes to read (docs/speed.md, "Decode"). matvec.cc and gemm-bf16.cc's gemv.
+static const int64_t kDecodeParallelBytes = 8 << 20;
+
 // A bad argument: the message is thrown as a JS Error by the wrapper.
 struct ArgError {
   std::string msg;

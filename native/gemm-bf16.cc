@@ -199,9 +199,8 @@ LIFT_BF16 static void gemmPacked(const float* Af, int64_t M, int64_t K, const ui
 // the stack, as in lora.cc); the K % 32 tail is one masked step.
 template <int M>
 LIFT_BF16 static void gemvRows(const uint16_t* X, int64_t Kp, int64_t K, const uint16_t* W, int64_t N, float* Y) {
-  // Threads only for ≥ 8 MiB of weight, as matvec.cc: one core streams nearly all the memory bandwidth, and a
-  // wake-up of the passive OpenMP threads costs more than a smaller weight takes to read.
-#pragma omp parallel for schedule(static) if (N * K * 2 >= (8 << 20))
+  // Threads only for a large weight (kDecodeParallelBytes, common.h: as matvec.cc).
+#pragma omp parallel for schedule(static) if (N * K * 2 >= kDecodeParallelBytes)
   for (int64_t o = 0; o < N; o++) {
     const uint16_t* w = W + o * K;
     __m512 acc[M];

@@ -112,17 +112,16 @@ static bool hasAvx512() {
   return yes;
 }
 
-// Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ 8 MiB (kParallelBytes). One core
+// Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ 8 MiB (kDecodeParallelBytes, common.h). One core
 // streams nearly the machine's memory bandwidth on its own (Zen 4 here: 18 GB/s for one thread, ~20 for two), so
 // a second thread saves little per byte, while each parallel region costs a wake-up of the sleeping OpenMP
 // threads (passive wait policy, src/engine/native.ts): ~35 µs, more than a 135M-shaped projection (0.4–3.5 MB)
 // takes to stream. With the old bound (256 KB) a 135M f32 decode token opened 211 regions and 2 threads decoded
 // slower than 1; now only the vocabulary projection (113 MB) is split: 2 threads 31.6–35.5 → 35.2–38.2 tok/s.
-static const int64_t kParallelBytes = 8 << 20;
 template <typename Fn>
 static void overRows(int64_t O, int64_t I, int64_t esz, Fn fn) {
   int nt = omp_get_max_threads();
-  if (nt == 1 || O * I * esz < kParallelBytes || omp_in_parallel()) return fn(0, O);
+  if (nt == 1 || O * I * esz < kDecodeParallelBytes || omp_in_parallel()) return fn(0, O);
   // ≥ 4 chunks per thread for balance when a thread is descheduled; ≥ 64 rows per chunk.
   int64_t chunk = std::max<int64_t>(64, O / (4 * nt));
   int64_t chunks = (O + chunk - 1) / chunk;
