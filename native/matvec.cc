@@ -61,7 +61,7 @@ static void rowsPortable(const float* x, int64_t M, int64_t I, const void* w, in
 // ---- AVX-512 path ----
 // 16 weights from row `p` at column i as floats; `mask` selects the valid lanes of a short tail.
 template <int TYPE>
-__attribute__((target("avx512f"))) static inline __m512 load16(const void* p, int64_t i, __mmask16 mask) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 load16(const void* p, int64_t i, __mmask16 mask) {
   if constexpr (TYPE == W_F32) return _mm512_maskz_loadu_ps(mask, (const float*)p + i);
   __m256i h = _mm256_maskz_loadu_epi16(mask, (const uint16_t*)p + i);
   if constexpr (TYPE == W_F16) return _mm512_cvtph_ps(h);

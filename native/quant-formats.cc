@@ -133,7 +133,11 @@ void dequantBlocksRef(int type, const uint8_t* src, float* y, int64_t nb) {
     case QT_F32: std::memcpy(y, src, nb * 4); return;
     case QT_F16: {
       int64_t i = 0;
+#if defined(__AVX512F__)
       for (; i + 16 <= nb; i += 16) _mm512_storeu_ps(y + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(src + 2 * i))));
+#elif defined(__F16C__)
+      for (; i + 8 <= nb; i += 8) _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i*)(src + 2 * i))));
+#endif
       for (; i < nb; i++) y[i] = h2f(rd16(src + 2 * i));
       return;
     }

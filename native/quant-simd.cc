@@ -6,6 +6,10 @@
 
 namespace lift {
 
+// Built only where the compiler targets AVX-512 (binding.gyp builds with -march=native, as lora.cc and mlp.cc);
+// elsewhere dequantBlocksFast declines and the scalar reference runs (same values, bit for bit).
+#if defined(__AVX512F__)
+
 static inline __m512 u8x16(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p))); }
 static inline __m512i u8x16i(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)); }
 
@@ -75,5 +79,8 @@ bool dequantBlocksFast(int type, const uint8_t* src, float* y, int64_t nb) {
     default: return false;
   }
 }
+#else
+bool dequantBlocksFast(int, const uint8_t*, float*, int64_t) { return false; }
+#endif
 
 }  // namespace lift

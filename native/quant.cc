@@ -41,10 +41,19 @@ static int64_t rowBytes(const char* op, int type, int64_t rows, int64_t cols, si
 }
 
 static inline float dot(const float* a, const float* b, int64_t n) {
-  __m512 acc = _mm512_setzero_ps();
   int64_t i = 0;
+  float s = 0;
+#if defined(__AVX512F__)
+  __m512 acc = _mm512_setzero_ps();
   for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc);
-  float s = _mm512_reduce_add_ps(acc);
+  s = _mm512_reduce_add_ps(acc);
+#else
+  // 16 partial sums, as the AVX-512 lanes (the compiler vectorizes this to the CPU's width).
+  float acc[16] = {0};
+  for (; i + 16 <= n; i += 16)
+    for (int l = 0; l < 16; l++) acc[l] += a[i + l] * b[i + l];
+  for (int l = 0; l < 16; l++) s += acc[l];
+#endif
   for (; i < n; i++) s += a[i] * b[i];
   return s;
 }

@@ -28,11 +28,13 @@ export const BF16_MIN_HIDDEN = 512;
 export function chooseCompute(mode: ComputeMode, weights: Map<string, Tensor>, source: string, hiddenSize?: number): ComputeChoice {
   if (mode !== 'fp32' && mode !== 'bf16' && mode !== 'auto') throw new ComputeError(`compute: expected fp32, bf16 or auto, got ${JSON.stringify(mode)}`);
   if (mode === 'fp32') return { compute: 'fp32', note: null };
+  // A narrow model is fp32 under auto on every CPU: that is auto's choice, not a fallback, so no note.
+  if (mode === 'auto' && hiddenSize !== undefined && hiddenSize < BF16_MIN_HIDDEN) return { compute: 'fp32', note: null };
   const quantized = [...weights.values()].find((t) => t.shape.length === 2 && !BF16_SOURCES.has(t.dtype));
   let why: string | null = null;
   if (!cpuFeatures().bf16) why = 'this CPU has no AVX-512 BF16 units (avx512_bf16 in /proc/cpuinfo)';
   else if (quantized) why = `${source} holds ${quantized.dtype} weights (${quantized.name}); bf16 compute takes f32, f16 or bf16 weights, quantized ones keep their own kernels`;
-  if (why === null) return { compute: mode === 'auto' && hiddenSize !== undefined && hiddenSize < BF16_MIN_HIDDEN ? 'fp32' : 'bf16', note: null };
+  if (why === null) return { compute: 'bf16', note: null };
   if (mode === 'bf16') throw new ComputeError(`--compute bf16: ${why}; use --compute fp32 or auto`);
   return { compute: 'fp32', note: `compute: fp32 (${why})` };
 }

@@ -1,6 +1,7 @@
 // --compute on the commands that run a model: `absorb --compute bf16` trains on the bf16 path and records it in
 // the manifest's recipe, `ask --compute bf16` answers from it; without the units (LIFT_CPU_FEATURES=-avx512bf16)
-// --compute bf16 is a clear error with a non-zero exit and auto runs fp32 with one line saying why.
+// --compute bf16 is a clear error with a non-zero exit and auto runs fp32 (with one line saying why for a model
+// wide enough for bf16; a narrow one is fp32 by auto's rule on every CPU, silently).
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -26,7 +27,7 @@ test('absorb --compute bf16 records compute in the recipe; ask --compute bf16 an
   assert.ok(q.stdout.trim().length > 0, 'an answer');
 });
 
-test('without bf16 units: --compute bf16 is refused, auto falls back to fp32 with one line', (t) => {
+test('without bf16 units: --compute bf16 is refused, auto runs fp32', (t) => {
   if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
   const env = { LIFT_CPU_FEATURES: '-avx512bf16' };
   const args = ['generate', '--model', MODEL_BIN, '--prompt', 'Once upon a time', '--temperature', '0', '--max-tokens', '5'];
@@ -34,9 +35,11 @@ test('without bf16 units: --compute bf16 is refused, auto falls back to fp32 wit
   assert.equal(bad.code, 1, bad.stderr);
   assert.match(bad.stderr, /--compute bf16: this CPU has no AVX-512 BF16 units/);
   assert.equal(bad.stdout, '');
+  // stories260K is 64 wide: auto picks fp32 for it on every CPU, so no fallback note (the note for a wide model
+  // without the units: test/engine/gemm-bf16.test.ts, chooseCompute).
   const auto = lift([...args, '--compute', 'auto'], { env });
   assert.equal(auto.code, 0, auto.stderr);
-  assert.equal(auto.stderr.split('\n').filter((l) => l.startsWith('compute: fp32 (this CPU has no AVX-512 BF16 units')).length, 1, auto.stderr);
+  assert.doesNotMatch(auto.stderr, /^compute:/m, auto.stderr);
   const fp32 = lift([...args, '--compute', 'fp32']);
   assert.equal(auto.stdout, fp32.stdout, 'auto without the units is the fp32 path');
   const typo = lift([...args, '--compute', 'fast']);

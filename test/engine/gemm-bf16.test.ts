@@ -140,6 +140,9 @@ test('LIFT_CPU_FEATURES=-avx512bf16: no bf16 units — kernels refuse, compute b
     const auto = chooseCompute('auto', weights, 'm.gguf');
     assert.equal(auto.compute, 'fp32');
     assert.match(auto.note ?? '', /^compute: fp32 \(this CPU has no AVX-512 BF16 units/);
+    // A model wide enough for bf16 gets the note; a narrow one is fp32 by auto's own rule, so no note.
+    assert.match(chooseCompute('auto', weights, 'm.gguf', 576).note ?? '', /^compute: fp32 \(this CPU has no AVX-512 BF16 units/);
+    assert.deepEqual(chooseCompute('auto', weights, 'm.gguf', BF16_MIN_HIDDEN - 1), { compute: 'fp32', note: null });
   } finally {
     if (saved === undefined) delete process.env.LIFT_CPU_FEATURES;
     else process.env.LIFT_CPU_FEATURES = saved;
