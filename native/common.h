@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <cstdint>
 #include <cstddef>
+#include <cstdlib>
 #include <string>
 
 namespace lift {
@@ -13,6 +14,16 @@ namespace lift {
 // streams nearly the machine's memory bandwidth, and waking the passive OpenMP threads (~35 µs) costs more than a
 // smaller weight takes to read (docs/speed.md, "Decode"). matvec.cc and gemm-bf16.cc's gemv.
 static const int64_t kDecodeParallelBytes = 8 << 20;
+
+// LIFT_CPU_FEATURES="-avx512bf16,-avx512f" (comma- or space-separated, each "-name") hides a CPU feature: tests use
+// it to take the path a CPU without it takes, without such a CPU. Read on every call (getenv: tens of ns).
+inline bool cpuFeatureHidden(const char* name) {
+  const char* s = std::getenv("LIFT_CPU_FEATURES");
+  if (!s) return false;
+  std::string list = std::string(",") + s + ",", want = std::string(",-") + name + ",";
+  for (auto& ch : list) if (ch == ' ') ch = ',';
+  return list.find(want) != std::string::npos;
+}
 
 // A bad argument: the message is thrown as a JS Error by the wrapper.
 struct ArgError {

@@ -27,15 +27,6 @@
 namespace lift {
 
 // ---- CPU features ----------------------------------------------------------------------------------------
-// LIFT_CPU_FEATURES="-avx512bf16" (comma-separated, each "-name") hides a feature: tests use it to take the
-// path a CPU without the units takes, without such a CPU.
-static bool hidden(const char* name) {
-  const char* s = std::getenv("LIFT_CPU_FEATURES");
-  if (!s) return false;
-  std::string list = std::string(",") + s + ",", want = std::string(",-") + name + ",";
-  for (auto& ch : list) if (ch == ' ') ch = ',';
-  return list.find(want) != std::string::npos;
-}
 static bool has(const char* name) {
   __builtin_cpu_init();
   bool hw = false;
@@ -44,7 +35,7 @@ static bool has(const char* name) {
   else if (!std::strcmp(name, "avx512vl")) hw = __builtin_cpu_supports("avx512vl");
   else if (!std::strcmp(name, "avx512bf16")) hw = __builtin_cpu_supports("avx512bf16");
   else if (!std::strcmp(name, "avx512vnni")) hw = __builtin_cpu_supports("avx512vnni");
-  return hw && !hidden(name);
+  return hw && !cpuFeatureHidden(name);  // common.h: LIFT_CPU_FEATURES
 }
 bool bf16Usable() { return has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512bf16"); }
 

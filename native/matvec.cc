@@ -10,8 +10,8 @@
 // Threads: only for weights of ≥ 8 MiB (overRows); rows of W split in chunks of ≥ 64 rows handed out
 // dynamically, so a thread that the OS parks (cores shared with another process) delays one chunk, not a fixed
 // half of the product.
-// The AVX-512 kernel is compiled with a target attribute and chosen at run time; other CPUs get the
-// portable loop (same results to rounding).
+// The AVX-512 and AVX2 kernels are compiled with target attributes and chosen at run time (AVX-512, else AVX2 +
+// FMA + F16C); other CPUs get the portable loop (same results to rounding).
 #include "common.h"
 #include <algorithm>
 #include <cstring>
@@ -96,20 +96,72 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) static void rowsAvx512(cons
   }
 }
 
-using RowsFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t);
+// ---- AVX2 path (CPUs without AVX-512: Zen 2/3, most laptops) ----
+// The same row-at-a-time stream in 8 lanes; the ragged tail of a row is scalar (I % 8 values). F16 via F16C.
+#define LIFT_AVX2 __attribute__((target("avx2,fma,f16c")))
 template <int TYPE>
-static RowsFn pickM(int64_t M) {
-  switch (M) {
-    case 1: return rowsAvx512<TYPE, 1>;
-    case 2: return rowsAvx512<TYPE, 2>;
-    case 3: return rowsAvx512<TYPE, 3>;
-    default: return rowsAvx512<TYPE, 4>;
+LIFT_AVX2 static inline __m256 load8(const void* p, int64_t i) {
+  if constexpr (TYPE == W_F32) return _mm256_loadu_ps((const float*)p + i);
+  __m128i h = _mm_loadu_si128((const __m128i*)((const uint16_t*)p + i));
+  if constexpr (TYPE == W_F16) return _mm256_cvtph_ps(h);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+LIFT_AVX2 static inline float hsum8(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+template <int TYPE, int M>
+LIFT_AVX2 static void rowsAvx2(const float* x, int64_t I, const void* w, int64_t o0, int64_t o1, float* y, int64_t O) {
+  const int esz = TYPE == W_F32 ? 4 : 2;
+  for (int64_t o = o0; o < o1; o++) {
+    const char* wr = (const char*)w + o * I * esz;
+    __m256 a0[M], a1[M];
+    for (int m = 0; m < M; m++) a0[m] = a1[m] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= I; i += 16) {
+      __m256 w0 = load8<TYPE>(wr, i), w1 = load8<TYPE>(wr, i + 8);
+      for (int m = 0; m < M; m++) {
+        a0[m] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + m * I + i), a0[m]);
+        a1[m] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + m * I + i + 8), a1[m]);
+      }
+    }
+    if (i + 8 <= I) {
+      __m256 w0 = load8<TYPE>(wr, i);
+      for (int m = 0; m < M; m++) a0[m] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + m * I + i), a0[m]);
+      i += 8;
+    }
+    for (int m = 0; m < M; m++) {
+      float s = hsum8(_mm256_add_ps(a0[m], a1[m]));
+      for (int64_t j = i; j < I; j++) s += loadScalar(wr, TYPE, j) * x[m * I + j];
+      y[m * O + o] = s;
+    }
   }
 }
 
+using RowsFn = void (*)(const float*, int64_t, const void*, int64_t, int64_t, float*, int64_t);
+template <int TYPE, bool WIDE>
+static RowsFn pickM(int64_t M) {
+  switch (M) {
+    case 1: return WIDE ? rowsAvx512<TYPE, 1> : rowsAvx2<TYPE, 1>;
+    case 2: return WIDE ? rowsAvx512<TYPE, 2> : rowsAvx2<TYPE, 2>;
+    case 3: return WIDE ? rowsAvx512<TYPE, 3> : rowsAvx2<TYPE, 3>;
+    default: return WIDE ? rowsAvx512<TYPE, 4> : rowsAvx2<TYPE, 4>;
+  }
+}
+template <bool WIDE>
+static RowsFn pickType(int type, int64_t M) {
+  return type == W_F32 ? pickM<W_F32, WIDE>(M) : type == W_F16 ? pickM<W_F16, WIDE>(M) : pickM<W_BF16, WIDE>(M);
+}
+
+// (LIFT_CPU_FEATURES=-avx512f takes the AVX2 path on an AVX-512 CPU, -avx2 the portable one: common.h.)
 static bool hasAvx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  return yes;
+  static const bool hw = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  return hw && !cpuFeatureHidden("avx512f");
+}
+static bool hasAvx2() {
+  static const bool hw = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  return hw && !cpuFeatureHidden("avx2");
 }
 
 // Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ 8 MiB (kDecodeParallelBytes, common.h). One core
@@ -131,8 +183,8 @@ static void overRows(int64_t O, int64_t I, int64_t esz, Fn fn) {
 
 void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd) {
   int64_t esz = type == W_F32 ? 4 : 2;
-  if (allowSimd && hasAvx512()) {
-    RowsFn f = type == W_F32 ? pickM<W_F32>(M) : type == W_F16 ? pickM<W_F16>(M) : pickM<W_BF16>(M);
+  if (allowSimd && (hasAvx512() || hasAvx2())) {
+    RowsFn f = hasAvx512() ? pickType<true>(type, M) : pickType<false>(type, M);
     overRows(O, I, esz, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
   } else {
     overRows(O, I, esz, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
@@ -171,7 +223,7 @@ static Napi::Value matvec(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-static Napi::Value matvecSimd(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hasAvx512()); }
+static Napi::Value matvecSimd(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hasAvx512() || hasAvx2()); }
 
 void registerMatvec(Napi::Env env, Napi::Object exports) {
   LIFT_EXPORT("matvec", matvec);

@@ -29,13 +29,6 @@
 namespace lift {
 
 // ---- CPU features (the same LIFT_CPU_FEATURES convention as gemm-bf16.cc: "-name" hides a feature) --------
-static bool hiddenFeature(const char* name) {
-  const char* s = std::getenv("LIFT_CPU_FEATURES");
-  if (!s) return false;
-  std::string list = std::string(",") + s + ",", want = std::string(",-") + name + ",";
-  for (auto& ch : list) if (ch == ' ') ch = ',';
-  return list.find(want) != std::string::npos;
-}
 static bool vnniUsable() {
   static const bool hw = [] {
     __builtin_cpu_init();
@@ -43,7 +36,7 @@ static bool vnniUsable() {
            __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c");
   }();
   // Read each call (tests switch it inside one process); a getenv per product is noise next to the product.
-  return hw && !hiddenFeature("avx512vnni") && !hiddenFeature("avx512bw") && !hiddenFeature("avx512vl") && !hiddenFeature("avx512f");
+  return hw && !cpuFeatureHidden("avx512vnni") && !cpuFeatureHidden("avx512bw") && !cpuFeatureHidden("avx512vl") && !cpuFeatureHidden("avx512f");
 }
 static bool isK(int type) { return type == QT_Q4_K || type == QT_Q5_K || type == QT_Q6_K; }
 static bool typeHasDot(int type) { return isK(type) || type == QT_Q8_0 || type == QT_Q5_0 || type == QT_Q4_0; }

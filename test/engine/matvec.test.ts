@@ -1,7 +1,7 @@
 // The decode matrix-vector kernel (native/matvec.cc): y[M,O] = x[M,I] · W[O,I]ᵀ for M ≤ 4, checked against
 // a float64 reference (independent of both kernels) and against sgemm, at odd shapes (tails of the 16-lane
 // loop, row counts that are not multiples of the 4-row block, the threaded path), for f32/f16/bf16 weights,
-// through the AVX-512 and the portable loops; and greedy generation on stories260K gives the same tokens with
+// through the AVX-512, AVX2 and portable loops; and greedy generation on stories260K gives the same tokens with
 // the kernel as with sgemm for every product.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -39,6 +39,18 @@ function expectClose(y: Float32Array, x: Float32Array, w: Float32Array, M: numbe
     }
 }
 
+/** Runs fn with LIFT_CPU_FEATURES set to `hide` (native/common.h: "-avx512f" hides AVX-512), then restores it. */
+function withCpuFeatures(hide: string | undefined, fn: () => void): void {
+  const saved = process.env.LIFT_CPU_FEATURES;
+  if (hide !== undefined) process.env.LIFT_CPU_FEATURES = hide;
+  try {
+    fn();
+  } finally {
+    if (saved === undefined) delete process.env.LIFT_CPU_FEATURES;
+    else process.env.LIFT_CPU_FEATURES = saved;
+  }
+}
+
 const SHAPES: [number, number][] = [[1, 1], [3, 15], [5, 16], [7, 17], [67, 33], [130, 100], [1000, 77], [2051, 40]];
 
 for (const kind of ['f32', 'f16', 'bf16'] as const) {
@@ -53,10 +65,11 @@ for (const kind of ['f32', 'f16', 'bf16'] as const) {
             const x = Float32Array.from({ length: M * I }, () => rand() * 2 - 1);
             const { w, exact } = weights(kind, Float32Array.from({ length: O * I }, () => rand() * 2 - 1));
             const what = `${kind} O=${O} I=${I} M=${M} threads=${threads}`;
-            for (const portable of [false, true]) {
+            // the best SIMD path here; AVX2 (AVX-512 hidden; on a CPU without AVX-512 the same path again); portable
+            for (const [path, hide, portable] of [['', undefined, false], [' avx2', '-avx512f', false], [' portable', undefined, true]] as const) {
               const y = new Float32Array(M * O).fill(NaN);
-              native.matvec(x, M, I, w, TYPES[kind], O, y, portable);
-              expectClose(y, x, exact, M, I, O, `${what}${portable ? ' portable' : ''}`);
+              withCpuFeatures(hide, () => native.matvec(x, M, I, w, TYPES[kind], O, y, portable));
+              expectClose(y, x, exact, M, I, O, `${what}${path}`);
             }
             const g = new Float32Array(M * O);
             native.gemm(false, true, M, O, I, 1, x, 0, I, exact, 0, I, 0, g, 0, O);
