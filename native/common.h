@@ -10,10 +10,14 @@
 
 namespace lift {
 
-// Decode-sized products (≤ 4 rows) split over threads only for a weight of at least this many bytes: one core
-// streams nearly the machine's memory bandwidth, and waking the passive OpenMP threads (~35 µs) costs more than a
-// smaller weight takes to read (docs/speed.md, "Decode"). matvec.cc and gemm-bf16.cc's gemv.
+// Decode-sized products (≤ 4 rows) split over threads only for a weight of at least this many bytes: waking the
+// passive OpenMP threads (~35 µs) costs more than a smaller weight takes to read. Where the bound sits depends on
+// how much of the memory bandwidth one core streams: on Zen 4 (AVX-512) nearly all of it, and only the vocabulary
+// projection pays (8 MiB); on Zen 3 (AVX2) one core streamed 14 GB/s of the ~22 two reach, and 1 MiB (every 135M
+// projection but k/v) decoded best: 28.0 (8 MiB) / 29.6 (2 MiB) / 32.5 (1 MiB) / 26.0 (256 KiB) tok/s at 2
+// threads (docs/speed.md, "Decode"). matvec.cc takes the bound by its path; gemm-bf16.cc's gemv is AVX-512 only.
 static const int64_t kDecodeParallelBytes = 8 << 20;
+static const int64_t kDecodeParallelBytesAvx2 = 1 << 20;
 
 // LIFT_CPU_FEATURES="-avx512bf16,-avx512f" (comma- or space-separated, each "-name") hides a CPU feature: tests use
 // it to take the path a CPU without it takes, without such a CPU. Read on every call (getenv: tens of ns).

@@ -7,7 +7,7 @@
 // (which stay in L1), so the loop is bound by memory bandwidth, not by the FMA units.
 // Summation order: 16 lanes, each a strided partial sum, reduced at the end; sgemm sums in another order, so
 // results agree to float32 rounding (test/engine/matvec.test.ts), not bitwise.
-// Threads: only for weights of ≥ 8 MiB (overRows); rows of W split in chunks of ≥ 64 rows handed out
+// Threads: only for weights of ≥ 8 MiB on the AVX-512 path, ≥ 1 MiB elsewhere (overRows); rows of W split in chunks of ≥ 64 rows handed out
 // dynamically, so a thread that the OS parks (cores shared with another process) delays one chunk, not a fixed
 // half of the product.
 // The AVX-512 and AVX2 kernels are compiled with target attributes and chosen at run time (AVX-512, else AVX2 +
@@ -164,16 +164,17 @@ static bool hasAvx2() {
   return hw && !cpuFeatureHidden("avx2");
 }
 
-// Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ 8 MiB (kDecodeParallelBytes, common.h). One core
+// Runs fn over rows [0, O) in chunks, in parallel only for a weight of ≥ `bound` bytes (common.h: 8 MiB on the
+// AVX-512 path, 1 MiB elsewhere). One core
 // streams nearly the machine's memory bandwidth on its own (Zen 4 here: 18 GB/s for one thread, ~20 for two), so
 // a second thread saves little per byte, while each parallel region costs a wake-up of the sleeping OpenMP
 // threads (passive wait policy, src/engine/native.ts): ~35 µs, more than a 135M-shaped projection (0.4–3.5 MB)
 // takes to stream. With the old bound (256 KB) a 135M f32 decode token opened 211 regions and 2 threads decoded
 // slower than 1; now only the vocabulary projection (113 MB) is split: 2 threads 31.6–35.5 → 35.2–38.2 tok/s.
 template <typename Fn>
-static void overRows(int64_t O, int64_t I, int64_t esz, Fn fn) {
+static void overRows(int64_t O, int64_t I, int64_t esz, int64_t bound, Fn fn) {
   int nt = omp_get_max_threads();
-  if (nt == 1 || O * I * esz < kDecodeParallelBytes || omp_in_parallel()) return fn(0, O);
+  if (nt == 1 || O * I * esz < bound || omp_in_parallel()) return fn(0, O);
   // ≥ 4 chunks per thread for balance when a thread is descheduled; ≥ 64 rows per chunk.
   int64_t chunk = std::max<int64_t>(64, O / (4 * nt));
   int64_t chunks = (O + chunk - 1) / chunk;
@@ -183,11 +184,14 @@ static void overRows(int64_t O, int64_t I, int64_t esz, Fn fn) {
 
 void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd) {
   int64_t esz = type == W_F32 ? 4 : 2;
-  if (allowSimd && (hasAvx512() || hasAvx2())) {
-    RowsFn f = hasAvx512() ? pickType<true>(type, M) : pickType<false>(type, M);
-    overRows(O, I, esz, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
+  if (allowSimd && hasAvx512()) {
+    RowsFn f = pickType<true>(type, M);
+    overRows(O, I, esz, kDecodeParallelBytes, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
+  } else if (allowSimd && hasAvx2()) {
+    RowsFn f = pickType<false>(type, M);
+    overRows(O, I, esz, kDecodeParallelBytesAvx2, [&](int64_t a, int64_t b) { f(x, I, w, a, b, y, O); });
   } else {
-    overRows(O, I, esz, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
+    overRows(O, I, esz, kDecodeParallelBytesAvx2, [&](int64_t a, int64_t b) { rowsPortable(x, M, I, w, type, a, b, y, O); });
   }
 }
 
