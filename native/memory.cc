@@ -85,8 +85,10 @@ static void release(void* p, size_t bytes) {
   if (bytes >= kMmapMin) munmap(p, bytes);
   else std::free(p);
 }
+// Small blocks are pooled too (exact size class): a decode token allocates ~450 of them (hidden-state rows of
+// 2–6 KB), and aligned_alloc + free cost ~1.7 µs more per pair than a pool hit (3.46 → 1.8 µs, Zen 3).
 static void rawFree(void* p, size_t bytes) {
-  if (poolBytes + bytes <= poolLimit() && bytes >= 4096) {
+  if (poolBytes + bytes <= poolLimit()) {
     pool.emplace(bytes, p);
     poolBytes += bytes;
   } else {
