@@ -35,6 +35,11 @@ static Napi::Value swigluForward(const Napi::CallbackInfo& info) {
       __m512 x = _mm512_loadu_ps(g.p + i);
       _mm512_storeu_ps(o.p + i, _mm512_mul_ps(_mm512_mul_ps(x, sigmoid16(x)), _mm512_loadu_ps(u.p + i)));
     }
+#elif defined(LIFT_SIMD_AVX2)
+    for (; i + 8 <= e; i += 8) {
+      __m256 x = _mm256_loadu_ps(g.p + i);
+      _mm256_storeu_ps(o.p + i, _mm256_mul_ps(_mm256_mul_ps(x, sigmoid8(x)), _mm256_loadu_ps(u.p + i)));
+    }
 #endif
     for (; i < e; i++) { float x = g.p[i]; o.p[i] = x * sigm(x) * u.p[i]; }
   });
@@ -61,6 +66,16 @@ static Napi::Value swigluBackward(const Napi::CallbackInfo& info) {
       __m512 gu = _mm512_mul_ps(_mm512_mul_ps(d, x), s);
       if (dg.p) _mm512_storeu_ps(dg.p + i, acc ? _mm512_add_ps(_mm512_loadu_ps(dg.p + i), gg) : gg);
       if (du.p) _mm512_storeu_ps(du.p + i, acc ? _mm512_add_ps(_mm512_loadu_ps(du.p + i), gu) : gu);
+    }
+#elif defined(LIFT_SIMD_AVX2)
+    __m256 one = _mm256_set1_ps(1.f);
+    for (; i + 8 <= e; i += 8) {
+      __m256 x = _mm256_loadu_ps(g.p + i), s = sigmoid8(x), d = _mm256_loadu_ps(dy.p + i);
+      __m256 gg = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_loadu_ps(u.p + i)), s),
+                                _mm256_fmadd_ps(x, _mm256_sub_ps(one, s), one));
+      __m256 gu = _mm256_mul_ps(_mm256_mul_ps(d, x), s);
+      if (dg.p) _mm256_storeu_ps(dg.p + i, acc ? _mm256_add_ps(_mm256_loadu_ps(dg.p + i), gg) : gg);
+      if (du.p) _mm256_storeu_ps(du.p + i, acc ? _mm256_add_ps(_mm256_loadu_ps(du.p + i), gu) : gu);
     }
 #endif
     for (; i < e; i++) {
