@@ -100,6 +100,11 @@ static Napi::Value siluForward(const Napi::CallbackInfo& info) {
       __m512 v = _mm512_loadu_ps(x.p + i);
       _mm512_storeu_ps(o.p + i, _mm512_mul_ps(v, sigmoid16(v)));
     }
+#elif defined(LIFT_SIMD_AVX2)
+    for (; i + 8 <= e; i += 8) {
+      __m256 v = _mm256_loadu_ps(x.p + i);
+      _mm256_storeu_ps(o.p + i, _mm256_mul_ps(v, sigmoid8(v)));
+    }
 #endif
     for (; i < e; i++) o.p[i] = x.p[i] * sigm(x.p[i]);
   });
@@ -116,6 +121,13 @@ static Napi::Value siluBackward(const Napi::CallbackInfo& info) {
       __m512 g = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(dy.p + i), s), _mm512_fmadd_ps(v, _mm512_sub_ps(one, s), one));
       _mm512_storeu_ps(dx.p + i, _mm512_add_ps(_mm512_loadu_ps(dx.p + i), g));
     }
+#elif defined(LIFT_SIMD_AVX2)
+    __m256 one = _mm256_set1_ps(1.f);
+    for (; i + 8 <= e; i += 8) {
+      __m256 v = _mm256_loadu_ps(x.p + i), s = sigmoid8(v);
+      __m256 g = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(dy.p + i), s), _mm256_fmadd_ps(v, _mm256_sub_ps(one, s), one));
+      _mm256_storeu_ps(dx.p + i, _mm256_add_ps(_mm256_loadu_ps(dx.p + i), g));
+    }
 #endif
     for (; i < e; i++) { float sg = sigm(x.p[i]); dx.p[i] += dy.p[i] * sg * (1.f + x.p[i] * (1.f - sg)); }
   });
@@ -131,6 +143,9 @@ static Napi::Value sigmoidAffineForward(const Napi::CallbackInfo& info) {
 #if defined(__AVX512F__)
     __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
     for (; i + 16 <= e; i += 16) _mm512_storeu_ps(o.p + i, sigmoid16(_mm512_fmadd_ps(va, _mm512_loadu_ps(x.p + i), vb)));
+#elif defined(LIFT_SIMD_AVX2)
+    __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    for (; i + 8 <= e; i += 8) _mm256_storeu_ps(o.p + i, sigmoid8(_mm256_fmadd_ps(va, _mm256_loadu_ps(x.p + i), vb)));
 #endif
     for (; i < e; i++) o.p[i] = sigm(a * x.p[i] + b);
   });
