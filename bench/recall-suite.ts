@@ -46,6 +46,10 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...lora, lengths: { stride: 4 }, epochs: [4, 8], qa, guard: 'kl', guardLambda: 1, guardSamples: 128, guardPerStep: 4, guardTokens: 512, anchor: 0.75, anchorOn: 'answers', answerRecitations: 1 };
     case 'best-about': // the same, with the builtin generator's "What does the text say about E?" QAs
       return { ...suiteRecipe('best', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
+    case 'best-r64': // length experiments (docs/recall.md "Recall against length"): twice the rank, alpha/r kept
+      return { ...suiteRecipe('best-about', documentTokens), lora: { r: 64, lora_alpha: 128 } };
+    case 'best-guard2': // … and twice the KL guard's weight
+      return { ...suiteRecipe('best-about', documentTokens), guardLambda: 2 };
     case 'short-about':
       return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
     case 'best-v4': // the generator without about-questions (builtin-v4, the default before builtin-v5)
@@ -59,7 +63,7 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       // cannot be, so the builtin generator writes the same number of QAs (10) here.
       return { ...presetAbsorbOptions(PAPER_DEFAULTS, { window: 512, addBos: false }), contextBudget: BUDGET, qaGenerator: new BuiltinQAGenerator() };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, short, short-about, short-v4, paper or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, short, short-about, short-v4, paper or none`);
   }
 }
 
