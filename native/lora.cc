@@ -14,16 +14,11 @@
 // and two rows per M load in addLowRank took the three kernels from 33–46 to 46–110 GFLOP/s on one Zen 4 core
 // (T 256/1024, the 135M projections; r = 8).
 #include "common.h"
+#include "simd-math.h"  // hsum8, tailMask8 (the AVX2 forms)
 #include <algorithm>
 #include <vector>
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
-#include <immintrin.h>
-#endif
-// LIFT_LORA_AVX2: the 256-bit kernels, for CPUs with AVX2 + FMA and no AVX-512 (Zen 2/3, most laptops): there the
-// scalar loops (a float sum is not reordered, so not vectorized) took 0.89 of a 2.0 s 256-token step (Zen 3).
-#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
-#define LIFT_LORA_AVX2 1
-#endif
+// LIFT_SIMD_AVX2 (simd-math.h: AVX2 + FMA, no AVX-512; Zen 2/3, most laptops) takes the 256-bit kernels: there
+// the scalar loops (a float sum is not reordered, so not vectorized) took 0.89 of a 2.0 s 256-token step (Zen 3).
 
 namespace lift {
 
@@ -73,16 +68,8 @@ static void rowsDotBlock(const float* X, int64_t nrows, int64_t K, const float* 
 }
 #endif
 
-#if defined(LIFT_LORA_AVX2)
+#if defined(LIFT_SIMD_AVX2)
 // The AVX2 forms have 16 registers, not 32: 3 rows × RB ≤ 4 rank columns (12 accumulators + 3 x + 1 m).
-static inline __m256i lmask8(int64_t left) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)std::min<int64_t>(left, 8)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-static inline float hsum8(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
 template <int RB>
 static void rowsDotBlock8(const float* X, int64_t nrows, int64_t K, const float* M, float* out, int64_t r, float scale) {
   __m256 acc[3][RB];
@@ -102,7 +89,7 @@ static void rowsDotBlock8(const float* X, int64_t nrows, int64_t K, const float*
     }
   }
   if (k < K) {
-    __m256i mk = lmask8(K - k);
+    __m256i mk = tailMask8(K - k);
     __m256 x0 = _mm256_maskload_ps(X + k, mk), x1 = _mm256_maskload_ps(X1 + k, mk), x2 = _mm256_maskload_ps(X2 + k, mk);
     for (int j = 0; j < RB; j++) {
       __m256 m = _mm256_maskload_ps(M + j * K + k, mk);
@@ -140,7 +127,7 @@ static void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_
       }
     }
   }
-#elif defined(LIFT_LORA_AVX2)
+#elif defined(LIFT_SIMD_AVX2)
   int64_t groups = (T + 2) / 3;
 #pragma omp parallel for schedule(static) if (bigEnough(2 * T * K * r))
   for (int64_t g = 0; g < groups; g++) {
@@ -221,11 +208,11 @@ static void addLowRank(const float* Y, const float* U, int64_t T, int64_t r, con
           _mm512_mask_storeu_ps(z + N + n + 48, m3, b3);
         }
       }
-#elif defined(LIFT_LORA_AVX2)
+#elif defined(LIFT_SIMD_AVX2)
       // 2 rows × 32 columns: 8 accumulators + 4 M loads + 2 broadcasts.
       for (int64_t n = 0; n < N; n += 32) {
         int64_t left = N - n;
-        __m256i m0 = lmask8(left), m1 = lmask8(left - 8), m2 = lmask8(left - 16), m3 = lmask8(left - 24);
+        __m256i m0 = tailMask8(left), m1 = tailMask8(left - 8), m2 = tailMask8(left - 16), m3 = tailMask8(left - 24);
         const __m256 zero = _mm256_setzero_ps();
         __m256 a0 = y ? _mm256_maskload_ps(y + n, m0) : zero, a1 = y ? _mm256_maskload_ps(y + n + 8, m1) : zero;
         __m256 a2 = y ? _mm256_maskload_ps(y + n + 16, m2) : zero, a3 = y ? _mm256_maskload_ps(y + n + 24, m3) : zero;
@@ -301,11 +288,11 @@ static void gradBlock(const float* U, int64_t T, int64_t r, const float* Y, int6
 }
 #endif
 
-#if defined(LIFT_LORA_AVX2)
+#if defined(LIFT_SIMD_AVX2)
 // One 24-column strip × RB ≤ 4 rank rows: 12 accumulators + 3 Y loads + 1 broadcast; T streamed.
 template <int RB, bool FULL>
 static void gradBlock8(const float* U, int64_t T, int64_t r, const float* Y, int64_t N, int64_t n0, int64_t w, float* G, float scale) {
-  __m256i m0 = lmask8(w), m1 = lmask8(w - 8), m2 = lmask8(w - 16);
+  __m256i m0 = tailMask8(w), m1 = tailMask8(w - 8), m2 = tailMask8(w - 16);
   __m256 acc[RB][3];
   for (int j = 0; j < RB; j++)
     for (int q = 0; q < 3; q++) acc[j][q] = _mm256_setzero_ps();
@@ -340,7 +327,7 @@ static void gradBlock8(const float* U, int64_t T, int64_t r, const float* Y, int
 // G[r, N] += scale · U[T, r]ᵀ · Y[T, N]: columns of G split over threads in 48-wide strips (3 vectors × ≤ 8
 // rank rows = 24 accumulators), T streamed.
 static void lowRankGrad(const float* U, int64_t T, int64_t r, const float* Y, int64_t N, float* G, float scale) {
-#if defined(LIFT_LORA_AVX2)
+#if defined(LIFT_SIMD_AVX2)
   int64_t strips = (N + 23) / 24;
 #pragma omp parallel for schedule(static) if (bigEnough(2 * T * N * r))
   for (int64_t s = 0; s < strips; s++) {

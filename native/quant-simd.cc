@@ -8,12 +8,8 @@ namespace lift {
 
 // Built for the host (binding.gyp builds with -march=native, as lora.cc and mlp.cc): AVX-512, else AVX2, else
 // dequantBlocksFast declines and the scalar reference runs (same values, bit for bit).
-#if defined(__AVX512F__)
-
-static inline __m512 u8x16(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p))); }
-static inline __m512i u8x16i(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)); }
-
-static inline void scaleMinK4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
+// A K-quant sub-block's 6-bit scale and min (ggml get_scale_min_k4).
+[[maybe_unused]] static inline void scaleMinK4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
   if (j < 4) {
     d = q[j] & 63; m = q[j + 4] & 63;
   } else {
@@ -21,6 +17,11 @@ static inline void scaleMinK4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
     m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
   }
 }
+
+#if defined(__AVX512F__)
+
+static inline __m512 u8x16(const uint8_t* p) { return _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p))); }
+static inline __m512i u8x16i(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)p)); }
 
 static void q8_0(const uint8_t* b, float* y) {
   __m512 d = _mm512_set1_ps(h2f(rd16(b)));
@@ -83,15 +84,6 @@ bool dequantBlocksFast(int type, const uint8_t* src, float* y, int64_t nb) {
 // The same formulas in 8 lanes for CPUs with AVX2 and no AVX-512 (Zen 2/3, most laptops).
 
 static inline __m256i u8x8i(const uint8_t* p) { return _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)p)); }
-
-static inline void scaleMinK4(int j, const uint8_t* q, uint8_t& d, uint8_t& m) {
-  if (j < 4) {
-    d = q[j] & 63; m = q[j + 4] & 63;
-  } else {
-    d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-    m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-  }
-}
 
 static void q8_0(const uint8_t* b, float* y) {
   __m256 d = _mm256_set1_ps(h2f(rd16(b)));
