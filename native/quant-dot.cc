@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#define LIFT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c")))
+#define LIFT_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,f16c,fma")))
 
 namespace lift {
 
