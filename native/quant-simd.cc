@@ -70,16 +70,6 @@ static void q6_K(const uint8_t* b, float* y) {
       }
 }
 
-bool dequantBlocksFast(int type, const uint8_t* src, float* y, int64_t nb) {
-  QLayout L = qlayout(type);
-  switch (type) {
-    case QT_Q8_0: for (int64_t i = 0; i < nb; i++, src += L.bytes, y += L.block) q8_0(src, y); return true;
-    case QT_Q4_K: for (int64_t i = 0; i < nb; i++, src += L.bytes, y += L.block) qK45(src, y, false); return true;
-    case QT_Q5_K: for (int64_t i = 0; i < nb; i++, src += L.bytes, y += L.block) qK45(src, y, true); return true;
-    case QT_Q6_K: for (int64_t i = 0; i < nb; i++, src += L.bytes, y += L.block) q6_K(src, y); return true;
-    default: return false;
-  }
-}
 #elif defined(__AVX2__)
 // The same formulas in 8 lanes for CPUs with AVX2 and no AVX-512 (Zen 2/3, most laptops).
 
@@ -137,6 +127,10 @@ static void q6_K(const uint8_t* b, float* y) {
       }
 }
 
+#endif
+
+#if defined(__AVX512F__) || defined(__AVX2__)
+// Dispatch to this build's block kernels (16 lanes or 8, above).
 bool dequantBlocksFast(int type, const uint8_t* src, float* y, int64_t nb) {
   QLayout L = qlayout(type);
   switch (type) {
