@@ -50,6 +50,10 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...suiteRecipe('best-about', documentTokens), lora: { r: 64, lora_alpha: 128 } };
     case 'best-guard2': // … and twice the KL guard's weight
       return { ...suiteRecipe('best-about', documentTokens), guardLambda: 2 };
+    case 'best-steps': // … with the epochs scaled by 2k / length: each stage takes as many steps as at 2k
+      return { ...suiteRecipe('best-about', documentTokens), epochs: [4, 8].map((e) => Math.max(1, Math.round((e * 2048) / Math.max(2048, documentTokens)))) as [number, number] };
+    case 'best-guard8': // … with twice the guard texts per step (the same λ: a less noisy estimate of the drift)
+      return { ...suiteRecipe('best-about', documentTokens), guardPerStep: 8 };
     case 'short-about':
       return { ...suiteRecipe('short', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true }) };
     case 'best-v4': // the generator without about-questions (builtin-v4, the default before builtin-v5)
@@ -63,7 +67,7 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       // cannot be, so the builtin generator writes the same number of QAs (10) here.
       return { ...presetAbsorbOptions(PAPER_DEFAULTS, { window: 512, addBos: false }), contextBudget: BUDGET, qaGenerator: new BuiltinQAGenerator() };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, short, short-about, short-v4, paper or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, best-steps, best-guard8, short, short-about, short-v4, paper or none`);
   }
 }
 

@@ -350,6 +350,15 @@ static Napi::Value cpuFeatures(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   for (const char* f : {"avx512f", "avx512bw", "avx512vl", "avx512bf16", "avx512vnni"}) o.Set(f, Napi::Boolean::New(info.Env(), has(f)));
   o.Set("bf16", Napi::Boolean::New(info.Env(), bf16Usable()));
+  // The instruction level the addon was compiled for (-march=native at install: the host-built kernels of lora.cc,
+  // mlp.cc, simd-math.h, quant-simd.cc take their AVX-512, AVX2 or portable form from it).
+#if defined(__AVX512F__)
+  o.Set("build", "avx512");
+#elif defined(__AVX2__) && defined(__FMA__)
+  o.Set("build", "avx2");
+#else
+  o.Set("build", "portable");
+#endif
   return o;
 }
 

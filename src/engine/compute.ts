@@ -21,6 +21,8 @@ export interface CpuFeatures {
   avx512vnni: boolean;
   /** The bf16 kernels can run here (all of avx512f/bw/vl/bf16). */
   bf16: boolean;
+  /** The instruction level the addon was compiled for (-march=native at install): its host-built kernels' form. */
+  build: 'avx512' | 'avx2' | 'portable';
 }
 
 export function cpuFeatures(): CpuFeatures {

@@ -95,12 +95,19 @@ export interface NativeEngine {
   loraLowRankGrad(U: F, T: number, r: number, Y: F, N: number, G: F, scale: number): void;
   /** Scalar reference: c[M,N] = bf16(a)·Wᵀ (W[N,K], wRowsN) or bf16(a)·W (W[K,N]), summed in double (tests). */
   bf16MatmulRef(a: F, M: number, K: number, w: Uint8Array, N: number, wRowsN: boolean, c: F): void;
-  cpuFeatures(): { avx512f: boolean; avx512bw: boolean; avx512vl: boolean; avx512bf16: boolean; avx512vnni: boolean; bf16: boolean };
+  cpuFeatures(): { avx512f: boolean; avx512bw: boolean; avx512vl: boolean; avx512bf16: boolean; avx512vnni: boolean; bf16: boolean; build: 'avx512' | 'avx2' | 'portable' };
   sumSquares(x: F): number;
   countNonFinite(x: F): number;
 }
 
 function findAddon(): string {
+  // LIFT_NATIVE_ADDON: another build of the addon (test/package/native-targets.test.ts runs the engine tests on
+  // builds for lower CPU levels than this machine's, so an AVX-512 machine also runs the AVX2 and portable kernels).
+  const override = process.env.LIFT_NATIVE_ADDON;
+  if (override) {
+    if (!existsSync(override)) throw new Error(`LIFT_NATIVE_ADDON=${override}: no such file (expected a built lift_native.node)`);
+    return resolve(override);
+  }
   // src/engine/native.ts and dist/src/engine/native.js both sit 2–3 levels under the package root.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
