@@ -3,7 +3,8 @@
 // same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
 // SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
 // llama.cpp runs twice: with the arithmetic we do (F32 KV cache, no flash attention; the `peer` columns), and with
-// its defaults (F16 KV cache, flash attention auto), which a llama.cpp user would get.
+// its defaults (F16 KV cache, flash attention auto), which a llama.cpp user would get. The three take turns rep by
+// rep; `ratio` is ours over llama.cpp's median decode rate, `ratio_paired` the median of the per-rep ratios.
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,11 +36,18 @@ const argmax = (x: Float32Array): number => {
   return best;
 };
 
-/** Ours: one forward over the prompt into a fresh KV cache, then `tokens` single-token steps, greedy. */
-function runOurs(path: string, prompt: number[], tokens: number, reps: number): Timing {
+/** A side of the comparison: `once(n)` prefills the prompt into a fresh cache and decodes n tokens, greedy. */
+interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; weight_bytes?: number }
+
+/** Ours: one forward over the prompt into a fresh KV cache, then single-token steps. */
+function openOurs(path: string, prompt: number[]): Runner {
   const { model } = loadModelFromPath(path);
-  try {
-    const once = (n: number): Timing => {
+  // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
+  const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
+  const weight_bytes = [...model.weights].filter(([n, t]) => t.shape.length === 2 && n !== untiedEmbed).reduce((a, [, t]) => a + t.bytes().byteLength, 0);
+  return {
+    weight_bytes,
+    async once(n: number): Promise<Timing> {
       const cache = new KVCache(model.config, prompt.length + n + 1);
       try {
         const t0 = performance.now();
@@ -50,16 +58,11 @@ function runOurs(path: string, prompt: number[], tokens: number, reps: number): 
       } finally {
         cache.dispose();
       }
-    };
-    once(4); // warm-up: page in the weights, grow the buffer pool
-    const runs = Array.from({ length: reps }, () => once(tokens));
-    // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
-    const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
-    const weight_bytes = [...model.weights].filter(([n, t]) => t.shape.length === 2 && n !== untiedEmbed).reduce((a, [, t]) => a + t.bytes().byteLength, 0);
-    return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)), weight_bytes };
-  } finally {
-    model.dispose();
-  }
+    },
+    async dispose() {
+      model.dispose();
+    },
+  };
 }
 
 import type { Token } from 'node-llama-cpp';
@@ -67,40 +70,36 @@ import type { Token } from 'node-llama-cpp';
 type NLC = typeof import('node-llama-cpp');
 
 /** llama.cpp: evaluate() yields the greedy token after the prompt, then one per decode step (EOS banned so it never stops early). */
-async function runPeer(nlc: NLC, llama: Awaited<ReturnType<NLC['getLlama']>>, path: string, prompt: number[], tokens: number, reps: number, threads: number, sameArithmetic: boolean): Promise<Timing> {
+async function openPeer(nlc: NLC, llama: Awaited<ReturnType<NLC['getLlama']>>, path: string, prompt: number[], tokens: number, threads: number, sameArithmetic: boolean): Promise<Runner> {
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
-  try {
-    const ctx = await model.createContext({
-      contextSize: Math.max(256, prompt.length + tokens + 8), batchSize: prompt.length, threads, sequences: 1,
-      ...(sameArithmetic ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
-    });
-    try {
-      const seq = ctx.getSequence();
-      const bias = new nlc.TokenBias(model.tokenizer);
-      if (model.tokens.eos !== null) bias.set(model.tokens.eos, 'never');
-      const once = async (n: number): Promise<Timing> => {
-        await seq.clearHistory();
-        const t0 = performance.now();
-        let t1 = t0, got = 0;
-        for await (const tok of seq.evaluate(prompt as Token[], { temperature: 0, tokenBias: bias })) {
-          void tok;
-          if (got === 0) t1 = performance.now();
-          if (got++ === n) break;
-        }
-        if (got <= n) throw new Error(`llama.cpp stopped after ${got - 1} of ${n} decode steps`);
-        return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
-      };
-      await once(4);
-      const runs: Timing[] = [];
-      for (let i = 0; i < reps; i++) runs.push(await once(tokens));
-      return { prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)) };
-    } finally {
+  const ctx = await model.createContext({
+    contextSize: Math.max(256, prompt.length + tokens + 8), batchSize: prompt.length, threads, sequences: 1,
+    ...(sameArithmetic ? { flashAttention: false, experimentalKvCacheKeyType: 'F32' as const, experimentalKvCacheValueType: 'F32' as const } : {}),
+  });
+  const seq = ctx.getSequence();
+  const bias = new nlc.TokenBias(model.tokenizer);
+  if (model.tokens.eos !== null) bias.set(model.tokens.eos, 'never');
+  return {
+    async once(n: number): Promise<Timing> {
+      await seq.clearHistory();
+      const t0 = performance.now();
+      let t1 = t0, got = 0;
+      for await (const tok of seq.evaluate(prompt as Token[], { temperature: 0, tokenBias: bias })) {
+        void tok;
+        if (got === 0) t1 = performance.now();
+        if (got++ === n) break;
+      }
+      if (got <= n) throw new Error(`llama.cpp stopped after ${got - 1} of ${n} decode steps`);
+      return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
+    },
+    async dispose() {
       await ctx.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
+      await model.dispose();
+    },
+  };
 }
+
+const summarize = (runs: Timing[]): Timing => ({ prefill_s: median(runs.map((r) => r.prefill_s)), decode_s: median(runs.map((r) => r.decode_s)) });
 
 export async function benchGenerate(args: BenchArgs): Promise<void> {
   const threads = threadsFlag(args.flags.get('threads'), 2);
@@ -138,15 +137,27 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       const V = probe.config.vocab_size;
       probe.dispose();
       const prompt = [1, ...Array.from({ length: P - 1 }, () => 259 + Math.floor(rand() * (V - 259)))];
-      log(`${m.name}: ours…`);
-      const ours = runOurs(m.path, prompt, N, reps);
-      let peer: Timing | null = null, peerDefault: Timing | null = null;
-      if (nlc && llama) {
-        log(`${m.name}: llama.cpp (F32 KV, no flash attention)…`);
-        peer = await runPeer(nlc, llama, m.path, prompt, N, reps, threads, true);
-        log(`${m.name}: llama.cpp (defaults: F16 KV, flash attention auto)…`);
-        peerDefault = await runPeer(nlc, llama, m.path, prompt, N, reps, threads, false);
+      // The sides take turns, one rep each (ours, llama.cpp as we compute, llama.cpp's defaults): a machine whose
+      // speed drifts over minutes (a shared VM) then slows every side alike, instead of whichever ran last.
+      const sides: Runner[] = [];
+      let runs: Timing[][];
+      try {
+        log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
+        sides.push(openOurs(m.path, prompt));
+        if (nlc && llama) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
+        for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
+        runs = sides.map(() => []);
+        for (let r = 0; r < reps; r++) {
+          log(`${m.name}: rep ${r + 1} of ${reps}…`);
+          for (let i = 0; i < sides.length; i++) runs[i].push(await sides[i].once(N));
+        }
+      } finally {
+        for (const side of sides) await side.dispose();
       }
+      const ours: Timing & { weight_bytes?: number } = { ...summarize(runs[0]), weight_bytes: sides[0].weight_bytes };
+      const peer = runs[1] ? summarize(runs[1]) : null, peerDefault = runs[2] ? summarize(runs[2]) : null;
+      // Median over reps of ours / llama.cpp within a rep (the two ran back to back).
+      const pairedRatio = runs[1] ? median(runs[0].map((o, r) => runs[1][r].decode_s / o.decode_s)) : null;
       const decode = N / ours.decode_s, peerDecode = peer ? N / peer.decode_s : null;
       out.emit({
         bench: 'generate', model: m.name, threads, prompt_tokens: P, decode_tokens: N,
@@ -154,7 +165,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         // The memory-bandwidth view of decode: weight bytes read per token × tokens per second.
         weight_mb: ours.weight_bytes! / 1e6, decode_weight_gb_s: (ours.weight_bytes! * decode) / 1e9, matvec: !args.flags.has('no-matvec'),
         peer: 'llama.cpp', peer_prefill_tokens_per_s: peer ? P / peer.prefill_s : null, peer_decode_tokens_per_s: peerDecode,
-        ratio: peerDecode ? decode / peerDecode : null,
+        ratio: peerDecode ? decode / peerDecode : null, ratio_paired: pairedRatio, interleaved: true, reps,
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
       });
