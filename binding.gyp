@@ -19,6 +19,7 @@
         "native/quant-formats.cc",
         "native/quant-simd.cc",
         "native/quant-dot.cc",
+        "native/quant-dot-avx2.cc",
         "native/mapped.cc",
         "native/lora.cc"
       ],

@@ -14,9 +14,11 @@
 // ggml's, so equal to float rounding; test/engine/quant-dot.test.ts checks against a float64 reference).
 // Training (M > 4, or any product that needs a gradient) keeps the exact f32 path: src/engine/ops/quant-linear.ts.
 // The kernels carry a target attribute and run only where the CPU has AVX-512 VNNI/BW/VL and LIFT_CPU_FEATURES
-// does not hide them (LIFT_CPU_FEATURES=-avx512vnni: the f32 path, as on a CPU without VNNI).
+// does not hide them; else the AVX2 forms (quant-dot-avx2.cc: 32 quants a register, maddubs + madd), else the
+// f32 path (LIFT_CPU_FEATURES=-avx512vnni,-avx2, as on a CPU with neither).
 #include "common.h"
 #include "quant.h"
+#include "quant-dot.h"
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -42,14 +44,7 @@ static bool isK(int type) { return type == QT_Q4_K || type == QT_Q5_K || type ==
 static bool typeHasDot(int type) { return isK(type) || type == QT_Q8_0 || type == QT_Q5_0 || type == QT_Q4_0; }
 
 // ---- activation quantization (scalar: O(M·I), against O(M·I·O) for the product) ------------------------------
-// M rows of x, each I values in nb blocks; structure of arrays so a kernel loads 64 quants of a row at once.
-struct QAct {
-  int64_t I = 0, nb = 0;
-  std::vector<int8_t> qs;     // [M, I]
-  std::vector<float> d;       // [M, nb]   block scale (Q8_0: the f16-rounded value ggml stores)
-  std::vector<int16_t> bs16;  // [M, nb, 16] K only: sums of each 16 quants (ggml's bsums)
-  std::vector<int16_t> bs32;  // [M, nb, 8]  K only: sums of each 32 quants (Q4_K/Q5_K's mins span 32 values)
-};
+// (QAct: quant-dot.h, shared with the AVX2 kernels in quant-dot-avx2.cc.)
 
 // ggml's nearest_int: round half to even through the float adder (|v| ≤ 2^22).
 static inline int nearestInt(float v) {
@@ -104,7 +99,8 @@ static void quantizeRowQ80(const float* x, int64_t nb, int8_t* qs, float* d) {
   }
 }
 
-static void quantizeAct(int type, const float* x, int64_t M, int64_t I, QAct& a) {
+// permute45: the VNNI kernels' order for Q4_K/Q5_K (64 quants a register); the AVX2 kernels read 32 in natural order.
+static void quantizeAct(int type, const float* x, int64_t M, int64_t I, QAct& a, bool permute45) {
   const bool k = isK(type);
   a.I = I;
   a.nb = I / (k ? 256 : 32);
@@ -112,7 +108,7 @@ static void quantizeAct(int type, const float* x, int64_t M, int64_t I, QAct& a)
   a.d.resize(M * a.nb);
   if (k) a.bs16.resize(M * a.nb * 16), a.bs32.resize(M * a.nb * 8);
   for (int64_t m = 0; m < M; m++) {
-    if (k) quantizeRowQ8K(x + m * I, a.nb, a.qs.data() + m * I, a.d.data() + m * a.nb, a.bs16.data() + m * a.nb * 16, a.bs32.data() + m * a.nb * 8, type != QT_Q6_K);
+    if (k) quantizeRowQ8K(x + m * I, a.nb, a.qs.data() + m * I, a.d.data() + m * a.nb, a.bs16.data() + m * a.nb * 16, a.bs32.data() + m * a.nb * 8, permute45 && type != QT_Q6_K);
     else quantizeRowQ80(x + m * I, a.nb, a.qs.data() + m * I, a.d.data() + m * a.nb);
   }
 }
@@ -128,17 +124,7 @@ LIFT_VNNI static inline __m512i perLane16(uint16_t a, uint16_t b, uint16_t c, ui
   return _mm512_set_epi32(p(d), p(d), p(d), p(d), p(c), p(c), p(c), p(c), p(b), p(b), p(b), p(b), p(a), p(a), p(a), p(a));
 }
 
-// The 12 bytes of Q4_K/Q5_K scales and mins (6 bits each, ggml's get_scale_min_k4 layout) → bytes 0..7 the 8
-// scales, 8..15 the 8 mins. Built in a register: four 32-bit stores read back as one 128-bit load would miss store
-// forwarding (measured: Q4_K at 2/3 the speed of Q6_K per block).
-LIFT_VNNI static inline __m128i unpackScalesMins(const uint8_t* q) {
-  uint32_t u0, u1, u2;
-  std::memcpy(&u0, q, 4), std::memcpy(&u1, q + 4, 4), std::memcpy(&u2, q + 8, 4);
-  return _mm_set_epi32((int)(((u2 >> 4) & 0x0f0f0f0f) | (((u1 >> 6) & 0x03030303) << 4)),  // mins 4..7
-                       (int)(u1 & 0x3f3f3f3f),                                             // mins 0..3
-                       (int)((u2 & 0x0f0f0f0f) | (((u0 >> 6) & 0x03030303) << 4)),         // scales 4..7
-                       (int)(u0 & 0x3f3f3f3f));                                            // scales 0..3
-}
+// (unpackScalesMins, the Q4_K/Q5_K scales and mins in a register: quant-dot.h.)
 
 // Q4_K (FIVE = false) and Q5_K. Block: d, dmin (f16), scales[12], [Q5_K: qh[32]], qs[128]. qs[32c..32c+31] hold
 // values 64c..64c+31 in their low nibbles and 64c+32..64c+63 in their high ones (sub-blocks 2c, 2c+1 of 32 values);
@@ -342,7 +328,7 @@ LIFT_VNNI static void rowsQ450(const QAct& a, const uint8_t* w, int64_t rb, int6
   }
 }
 
-using RowsFn = void (*)(const QAct&, const uint8_t*, int64_t, int64_t, int64_t, float*, int64_t);
+using RowsFn = QDotRows;
 
 template <int M>
 static RowsFn pickType(int type) {
@@ -388,7 +374,8 @@ static Napi::Value qDot(const Napi::CallbackInfo& info) {
   F32 y = f32(info, 6, op);
   if (M < 1 || M > 4) throw ArgError{std::string(op) + ": M (rows of x) must be 1…4, got " + std::to_string(M)};
   if (!typeHasDot(type)) throw ArgError{std::string(op) + ": no integer dot product for ggml type " + std::to_string(type) + " (Q4_K, Q5_K, Q6_K, Q8_0, Q5_0 and Q4_0 have one)"};
-  if (!vnniUsable()) throw ArgError{std::string(op) + ": this CPU has no AVX-512 VNNI (or LIFT_CPU_FEATURES hides it); use qMatmul"};
+  const bool vnni = vnniUsable();
+  if (!vnni && !avx2DotUsable()) throw ArgError{std::string(op) + ": this CPU has neither AVX-512 VNNI nor AVX2 (or LIFT_CPU_FEATURES hides them); use qMatmul"};
   positive(op, "I", I);
   nonneg(op, "O", O);
   QLayout L = qlayout(type);
@@ -400,15 +387,15 @@ static Napi::Value qDot(const Napi::CallbackInfo& info) {
   fits(op, "y", y.n, 0, M * O);
   if (O == 0) return info.Env().Undefined();
   QAct a;
-  quantizeAct(type, x.p, M, I, a);
-  RowsFn f = pick(type, M);
+  quantizeAct(type, x.p, M, I, a, vnni);
+  RowsFn f = vnni ? pick(type, M) : qDotRowsAvx2(type, M);
   const uint8_t* w = wa.Data();
   overRows(O, I, [&](int64_t o0, int64_t o1) { f(a, w, rb, o0, o1, y.p, O); });
   return info.Env().Undefined();
 }
 
 static Napi::Value qDotSupported(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), typeHasDot((int)integer(info, 0, "qDotSupported")) && vnniUsable());
+  return Napi::Boolean::New(info.Env(), typeHasDot((int)integer(info, 0, "qDotSupported")) && (vnniUsable() || avx2DotUsable()));
 }
 
 void registerQuantDot(Napi::Env env, Napi::Object exports) {

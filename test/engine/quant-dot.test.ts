@@ -8,11 +8,12 @@
 //    test/model/quant-llamacpp.test.ts),
 //  - Σ w·(d_x·q_x) in float64.
 // The kernel equals it to float32 rounding (the integer sums are exact), and differs from the unrounded product
-// (so the test would see an unrounded or wrongly rounded activation). Also: linear() routes decode here, hides it
-// under LIFT_CPU_FEATURES=-avx512vnni, and keeps the exact path whenever a gradient is recorded.
+// (so the test would see an unrounded or wrongly rounded activation); for each kernel family the CPU has (AVX-512
+// VNNI, AVX2). Also: linear() routes decode here, hides it under LIFT_CPU_FEATURES=-avx512vnni,-avx2, and keeps
+// the exact path whenever a gradient is recorded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, Tape, linear, quantize, native, ggmlOf, type DType } from '../../src/engine/index.js';
+import { Tensor, Tape, linear, quantize, native, ggmlOf, cpuFeatures, type DType } from '../../src/engine/index.js';
 import * as R from './reference.js';
 
 const f = Math.fround;
@@ -81,11 +82,30 @@ function activation(M: number, I: number, r: () => number): Float32Array {
 const TYPES: [DType, number][] = [['q4_k', 768], ['q5_k', 512], ['q6_k', 768], ['q8_0', 160], ['q5_0', 160], ['q4_0', 160]];
 
 const block32 = (t: DType): boolean => !t.endsWith('_k');
-const supported = native.qDotSupported(ggmlOf('q4_k').id);
-const skip = supported ? false : 'this CPU has no AVX-512 VNNI (or LIFT_CPU_FEATURES hides it): the f32 path runs instead';
 
-for (const [dtype, I] of TYPES) {
-  test(`${dtype}: integer decode product equals ggml's formula (activation to ${block32(dtype) ? 'Q8_0' : 'Q8_K'}) to float rounding`, { skip }, () => {
+/** Runs fn with `hide` added to LIFT_CPU_FEATURES (the native side reads it at every call), then restores it. */
+function hiding<T>(hide: string | undefined, fn: () => T): T {
+  const was = process.env.LIFT_CPU_FEATURES;
+  if (hide !== undefined) process.env.LIFT_CPU_FEATURES = was ? `${was},${hide}` : hide;
+  try {
+    return fn();
+  } finally {
+    if (was === undefined) delete process.env.LIFT_CPU_FEATURES;
+    else process.env.LIFT_CPU_FEATURES = was;
+  }
+}
+// The kernel families this CPU runs: AVX-512 VNNI (quant-dot.cc), and AVX2 (quant-dot-avx2.cc, taken when VNNI is
+// absent or hidden). Each is checked against the reference on its own.
+const q4k = ggmlOf('q4_k').id;
+const PATHS: { name: string; hide: string | undefined; skip: string | false }[] = [
+  { name: 'AVX-512 VNNI', hide: undefined, skip: cpuFeatures().avx512vnni && native.qDotSupported(q4k) ? false : 'this CPU has no AVX-512 VNNI (or LIFT_CPU_FEATURES hides it)' },
+  { name: 'AVX2', hide: '-avx512vnni', skip: hiding('-avx512vnni', () => native.qDotSupported(q4k)) ? false : 'this CPU has no AVX2 (or LIFT_CPU_FEATURES hides it)' },
+];
+const supported = native.qDotSupported(q4k);
+const skip = supported ? false : 'this CPU has neither AVX-512 VNNI nor AVX2 (or LIFT_CPU_FEATURES hides them): the f32 path runs instead';
+
+for (const path of PATHS) for (const [dtype, I] of TYPES) {
+  test(`${dtype}, ${path.name}: integer decode product equals ggml's formula (activation to ${block32(dtype) ? 'Q8_0' : 'Q8_K'}) to float rounding`, { skip: path.skip }, () => hiding(path.hide, () => {
     const r = R.rng(11);
     const type = ggmlOf(dtype).id;
     for (const O of [37, 301]) { // 301 × I ≥ 64k values: the threaded path
@@ -121,7 +141,7 @@ for (const [dtype, I] of TYPES) {
         q.dispose();
       }
     }
-  });
+  }));
 }
 
 test('linear() takes the integer path for decode only: not when hidden, not under a recorded gradient, not for T > 4', { skip }, () => {
@@ -145,10 +165,10 @@ test('linear() takes the integer path for decode only: not when hidden, not unde
       tape.dispose();
       xt.dispose();
     }
-    process.env.LIFT_CPU_FEATURES = '-avx512vnni';
-    assert.equal(native.qDotSupported(type), false, 'LIFT_CPU_FEATURES=-avx512vnni hides the kernel');
+    process.env.LIFT_CPU_FEATURES = '-avx512vnni,-avx2';
+    assert.equal(native.qDotSupported(type), false, 'LIFT_CPU_FEATURES=-avx512vnni,-avx2 hides both kernel families');
     assert.deepEqual(linear(Tensor.from(xs, [2, I]), q).f32(), viaF32, 'hidden: the f32 path');
-    assert.throws(() => native.qDot(xs, 2, I, q.bytes(), type, O, viaDot), /no AVX-512 VNNI/);
+    assert.throws(() => native.qDot(xs, 2, I, q.bytes(), type, O, viaDot), /neither AVX-512 VNNI nor AVX2/);
   } finally {
     if (was === undefined) delete process.env.LIFT_CPU_FEATURES;
     else process.env.LIFT_CPU_FEATURES = was;
