@@ -44,9 +44,7 @@ LIFT_AVX2 static void rowsQ45K(const QAct& a, const uint8_t* w, int64_t rb, int6
     __m128 macc[M];
     for (int m = 0; m < M; m++) acc[m] = _mm256_setzero_ps(), macc[m] = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++, b += FIVE ? 176 : 144) {
-      const float d = h2f(rd16(b)), dmin = h2f(rd16(b + 2));
-      const __m128i sm = unpackScalesMins(b + 4);
-      const __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
+      const auto [d, dmin, sm, mins] = k45Head(b);
       const __m256i sc16 = _mm256_cvtepu8_epi16(sm);  // int16 lanes 0..7: the 8 scales
       const uint8_t* qs = b + (FIVE ? 48 : 16);
       __m256i q[8], sc[8];
@@ -122,25 +120,25 @@ LIFT_AVX2 static void rowsQ6K(const QAct& a, const uint8_t* w, int64_t rb, int64
   }
 }
 
+// acc[m] += d_w·d_x·Σ v·q_x over 32-value block i, for 32 signed weight values v (Q8_0, Q4_0/Q5_0 less their offset).
+template <int M>
+LIFT_AVX2 static inline void signedBlock(const QAct& a, int64_t i, __m256i v, float dw, __m256* acc) {
+  const __m256i av = _mm256_sign_epi8(v, v), ones = _mm256_set1_epi16(1);
+  for (int m = 0; m < M; m++) {
+    const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i*)(a.qs.data() + m * a.I + i * 32)), v);
+    const __m256i isum = _mm256_madd_epi16(_mm256_maddubs_epi16(av, sx), ones);
+    acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw * a.d[m * a.nb + i]), acc[m]);
+  }
+}
+
 // Q8_0. Block: d (f16), qs[32] int8.
 template <int M>
 LIFT_AVX2 static void rowsQ80(const QAct& a, const uint8_t* w, int64_t rb, int64_t o0, int64_t o1, float* y, int64_t O) {
-  const int64_t nb = a.nb, I = a.I;
-  const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t o = o0; o < o1; o++) {
     const uint8_t* b = w + o * rb;
     __m256 acc[M];
     for (int m = 0; m < M; m++) acc[m] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++, b += 34) {
-      const __m256i W = _mm256_loadu_si256((const __m256i*)(b + 2));
-      const __m256i aw = _mm256_sign_epi8(W, W);
-      const float dw = h2f(rd16(b));
-      for (int m = 0; m < M; m++) {
-        const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i*)(a.qs.data() + m * I + i * 32)), W);
-        const __m256i isum = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sx), ones);
-        acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw * a.d[m * nb + i]), acc[m]);
-      }
-    }
+    for (int64_t i = 0; i < a.nb; i++, b += 34) signedBlock<M>(a, i, _mm256_loadu_si256((const __m256i*)(b + 2)), h2f(rd16(b)), acc);
     for (int m = 0; m < M; m++) y[m * O + o] = hsum8(acc[m]);
   }
 }
@@ -158,24 +156,17 @@ LIFT_AVX2 static inline __m256i bytesFromBits32(const uint8_t* x) {
 // high nibble; Q5_0 adds 16 where bit j of qh is set; minus 16 (Q5_0) or 8 (Q4_0): signed, then as Q8_0.
 template <int M, bool FIVE>
 LIFT_AVX2 static void rowsQ450(const QAct& a, const uint8_t* w, int64_t rb, int64_t o0, int64_t o1, float* y, int64_t O) {
-  const int64_t nb = a.nb, I = a.I, bs = FIVE ? 22 : 18, off = FIVE ? 6 : 2;
-  const __m256i m4 = _mm256_set1_epi8(0x0F), k16 = _mm256_set1_epi8(16), kOff = _mm256_set1_epi8(FIVE ? 16 : 8), ones = _mm256_set1_epi16(1);
+  const int64_t bs = FIVE ? 22 : 18, off = FIVE ? 6 : 2;
+  const __m256i m4 = _mm256_set1_epi8(0x0F), k16 = _mm256_set1_epi8(16), kOff = _mm256_set1_epi8(FIVE ? 16 : 8);
   for (int64_t o = o0; o < o1; o++) {
     const uint8_t* b = w + o * rb;
     __m256 acc[M];
     for (int m = 0; m < M; m++) acc[m] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++, b += bs) {
+    for (int64_t i = 0; i < a.nb; i++, b += bs) {
       const __m128i q0 = _mm_loadu_si128((const __m128i*)(b + off));
       __m256i v = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q0, 4), q0), m4);
       if (FIVE) v = _mm256_add_epi8(v, _mm256_and_si256(bytesFromBits32(b + 2), k16));
-      v = _mm256_sub_epi8(v, kOff);
-      const __m256i av = _mm256_sign_epi8(v, v);
-      const float dw = h2f(rd16(b));
-      for (int m = 0; m < M; m++) {
-        const __m256i sx = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i*)(a.qs.data() + m * I + i * 32)), v);
-        const __m256i isum = _mm256_madd_epi16(_mm256_maddubs_epi16(av, sx), ones);
-        acc[m] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dw * a.d[m * nb + i]), acc[m]);
-      }
+      signedBlock<M>(a, i, _mm256_sub_epi8(v, kOff), h2f(rd16(b)), acc);
     }
     for (int m = 0; m < M; m++) y[m * O + o] = hsum8(acc[m]);
   }

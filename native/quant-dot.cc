@@ -148,10 +148,8 @@ LIFT_VNNI static void rowsQ45K(const QAct& a, const uint8_t* w, int64_t rb, int6
     __m128 macc[M];
     for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps(), macc[m] = _mm_setzero_ps();
     for (int64_t i = 0; i < nb; i++, b += FIVE ? 176 : 144) {
-      const float d = h2f(rd16(b)), dmin = h2f(rd16(b + 2));
-      const __m128i sm = unpackScalesMins(b + 4);
+      const auto [d, dmin, sm, mins] = k45Head(b);
       const __m512i S8 = _mm512_broadcast_i32x4(sm);
-      const __m128i mins = _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm));
       const uint8_t* qs = b + (FIVE ? 48 : 16);
       __m512i q[4], sc[4];
       const __m512i H = FIVE ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(b + 16))) : _mm512_setzero_si512();

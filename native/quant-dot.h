@@ -30,6 +30,18 @@ static inline __m128i unpackScalesMins(const uint8_t* q) {
                        (int)(u0 & 0x3f3f3f3f));                                            // scales 0..3
 }
 
+// A Q4_K/Q5_K block's head: d, dmin, the unpacked scales (bytes 0..7) and mins (bytes 8..15), the mins as int16.
+struct K45Head {
+  float d, dmin;
+  __m128i sm, mins;
+};
+static inline K45Head k45Head(const uint8_t* b) {
+  uint16_t d16, m16;
+  std::memcpy(&d16, b, 2), std::memcpy(&m16, b + 2, 2);
+  const __m128i sm = unpackScalesMins(b + 4);
+  return {_cvtsh_ss(d16), _cvtsh_ss(m16), sm, _mm_cvtepu8_epi16(_mm_unpackhi_epi64(sm, sm))};
+}
+
 // y[m, o] for rows o0..o1 of W (rb bytes a row) against the M quantized rows of x.
 using QDotRows = void (*)(const QAct& a, const uint8_t* w, int64_t rb, int64_t o0, int64_t o1, float* y, int64_t O);
 
