@@ -24,6 +24,7 @@ import { probeAll, qaCoverage, type FormItem } from '../src/eval/recall-forms.js
 import { Output, log, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
 import { PAPER_DEFAULTS, presetAbsorbOptions } from '../src/lift/presets.js';
+import { epochsForLength } from '../src/lift/measured.js';
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 const BUDGET = 128;
@@ -51,7 +52,7 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
     case 'best-guard2': // … and twice the KL guard's weight
       return { ...suiteRecipe('best-about', documentTokens), guardLambda: 2 };
     case 'best-steps': // … with the epochs scaled by 2k / length: each stage takes as many steps as at 2k
-      return { ...suiteRecipe('best-about', documentTokens), epochs: [4, 8].map((e) => Math.max(1, Math.round((e * 2048) / Math.max(2048, documentTokens)))) as [number, number] };
+      return { ...suiteRecipe('best-about', documentTokens), epochs: epochsForLength([4, 8], documentTokens) };
     case 'best-guard8': // … with twice the guard texts per step (the same λ: a less noisy estimate of the drift)
       return { ...suiteRecipe('best-about', documentTokens), guardPerStep: 8 };
     case 'short-about':

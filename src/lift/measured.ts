@@ -23,6 +23,16 @@ export interface MeasuredPreset {
   recipe(documentTokens: number, budget: number): Recipe;
 }
 
+/**
+ * Epochs (stage 1, stage 2) that keep each stage near the optimizer steps of `epochs` on a 2048-token document:
+ * scaled by 2048 / documentTokens beyond 2048 tokens, at least 1 each. Steps per epoch grow with the document, and
+ * the held-out drift with the steps (docs/recall.md, "Epochs against length").
+ */
+export function epochsForLength(epochs: readonly [number, number], documentTokens: number): [number, number] {
+  const f = Math.min(1, 2048 / Math.max(1, documentTokens));
+  return [Math.max(1, Math.round(epochs[0] * f)), Math.max(1, Math.round(epochs[1] * f))];
+}
+
 /** QAs per document token of the tiny preset: 60 at 2.4k tokens on the first bench, one per 40 tokens. */
 export const TINY_QA_PER_TOKEN = 1 / 40;
 
