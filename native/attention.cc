@@ -220,12 +220,13 @@ static Napi::Value attentionForward(const Napi::CallbackInfo& info) {
   fits(op, "q", q.n, 0, d.T * d.NH * d.D); fits(op, "k", k.n, 0, d.Tk * d.KVH * d.D); fits(op, "v", v.n, 0, d.Tk * d.KVH * d.D);
   fits(op, "out", out.n, 0, d.T * d.NH * d.D); fits(op, "lse", lse.n, 0, d.NH * d.T);
   int64_t nb = (d.T + BQ - 1) / BQ, units = nb * d.NH;
+  const bool bf16 = readBf16(info, 12, op);  // (checked first: a bf16 request without the units is an error either way)
   // Decode takes the f32 path with either compute (bf16 would repack all of K and V for one query).
   if (d.T <= kDecodeQueries) {
     if (d.T > 0) decodeForward(d, q.p, k.p, v.p, out.p, lse.p);
     return info.Env().Undefined();
   }
-  if (readBf16(info, 12, op)) {
+  if (bf16) {
     auto kv = packAll(1, d, k.p, v.p, true, [&](int64_t) { return d; }, [](int64_t) { return int64_t(0); });
 #pragma omp parallel if (units > 1)
     {
