@@ -9,7 +9,7 @@ import { requireShared } from '../helpers/shared.js';
 import { buildOnce, lift, liftAsync, MODEL_BIN, storyDocument, tempDir } from './helpers.js';
 import { loadModelFromPath } from '../../src/model/load.js';
 import { hasRecipeFlags } from '../../src/cli/measured-preset.js';
-import { measuredPresetFor, TINY_PRESET } from '../../src/lift/measured.js';
+import { epochsForLength, measuredPresetFor, TINY_PRESET } from '../../src/lift/measured.js';
 
 before(() => buildOnce());
 
@@ -21,6 +21,10 @@ test('measuredPresetFor: heads ≤ 16 wide get the tiny preset, wider ones none;
   const o = TINY_PRESET.recipe(2400, 128);
   assert.deepEqual([o.adapter, o.lora_rank, o.stride, o.epochs, o.qa, o.guard, o.guard_tokens, o.anchor, o.answer_recitations], ['lora', 32, 4, [4, 8], 60, 'kl', 512, 0.75, 1]);
   assert.equal(TINY_PRESET.recipe(2400, 512).stride, 16, 'the stride scales with the budget: ℓ/8');
+  // Epochs against length (docs/recall.md): 4 + 8 up to 4096 tokens, then scaled by 2048 / tokens, ≥ 1 each.
+  assert.deepEqual([4096, 4926, 9176, 17353, 100_000].map((n) => TINY_PRESET.recipe(n, 128).epochs), [[4, 8], [2, 3], [1, 2], [1, 1], [1, 1]]);
+  assert.deepEqual(epochsForLength([4, 8], 2048), [4, 8]);
+  assert.deepEqual(epochsForLength([4, 8], 2742), [3, 6]);
   assert.equal(hasRecipeFlags(new Set(['model', 'compute'])), false, '--compute changes the arithmetic, not the recipe');
   assert.equal(hasRecipeFlags(new Set(['model', 'recipe'])), true, 'a --recipe file is the recipe');
 });
