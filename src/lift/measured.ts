@@ -35,9 +35,10 @@ export function epochsForLength(epochs: readonly [number, number], documentToken
 
 /**
  * The tiny preset's epochs: 4 + 8 up to 4096 tokens (measured best at 2.3–2.9k: on three seeds the step-matched
- * 3 + 6 recalled 0.08–0.13 fewer own-prefix facts at the same held-out rise), beyond that epochsForLength (on the recall
- * suite's 4k and 8k documents, 4.7k–9.8k tokens: the same recall at a held-out rise 1.5–5 points lower and fewer
- * steps; at 17k one seed traded recall 0.25 → 0.17 for +11.7 % against +21.7 %). docs/recall.md, "Epochs against length".
+ * 3 + 6 recalled 0.08–0.13 fewer own-prefix facts at the same held-out rise), beyond that epochsForLength (on
+ * the recall suite's 4k and 8k documents, 4.7k–9.8k tokens: the same recall at a held-out rise 0.6–5 points
+ * lower in 25–40 % of the steps; at 17k one seed traded recall 0.25 → 0.17 for +11.7 % against +21.7 %).
+ * docs/recall.md, "Epochs against length".
  */
 export function tinyEpochs(documentTokens: number): [number, number] {
   return documentTokens > 4096 ? epochsForLength([4, 8], documentTokens) : [4, 8];
