@@ -172,26 +172,14 @@ LIFT_AVX2 static void rowsQ450(const QAct& a, const uint8_t* w, int64_t rb, int6
   }
 }
 
-template <int M>
-static QDotRows pickType(int type) {
-  switch (type) {
-    case QT_Q4_K: return rowsQ45K<M, false>;
-    case QT_Q5_K: return rowsQ45K<M, true>;
-    case QT_Q6_K: return rowsQ6K<M>;
-    case QT_Q5_0: return rowsQ450<M, true>;
-    case QT_Q4_0: return rowsQ450<M, false>;
-    case QT_Q8_0: return rowsQ80<M>;
-    default: return nullptr;
-  }
-}
+// This file's kernels as a family for pickRows (quant-dot.h).
+struct Avx2 {
+  template <int M, bool FIVE> static constexpr QDotRows q45k = rowsQ45K<M, FIVE>;
+  template <int M> static constexpr QDotRows q6k = rowsQ6K<M>;
+  template <int M, bool FIVE> static constexpr QDotRows q450 = rowsQ450<M, FIVE>;
+  template <int M> static constexpr QDotRows q80 = rowsQ80<M>;
+};
 
-QDotRows qDotRowsAvx2(int type, int64_t M) {
-  switch (M) {
-    case 1: return pickType<1>(type);
-    case 2: return pickType<2>(type);
-    case 3: return pickType<3>(type);
-    default: return pickType<4>(type);
-  }
-}
+QDotRows qDotRowsAvx2(int type, int64_t M) { return pickRows<Avx2>(type, M); }
 
 }  // namespace lift

@@ -327,26 +327,13 @@ LIFT_VNNI static void rowsQ450(const QAct& a, const uint8_t* w, int64_t rb, int6
 }
 
 using RowsFn = QDotRows;
-
-template <int M>
-static RowsFn pickType(int type) {
-  switch (type) {
-    case QT_Q4_K: return rowsQ45K<M, false>;
-    case QT_Q5_K: return rowsQ45K<M, true>;
-    case QT_Q6_K: return rowsQ6K<M>;
-    case QT_Q5_0: return rowsQ450<M, true>;
-    case QT_Q4_0: return rowsQ450<M, false>;
-    default: return rowsQ80<M>;
-  }
-}
-static RowsFn pick(int type, int64_t M) {
-  switch (M) {
-    case 1: return pickType<1>(type);
-    case 2: return pickType<2>(type);
-    case 3: return pickType<3>(type);
-    default: return pickType<4>(type);
-  }
-}
+// This file's kernels as a family for pickRows (quant-dot.h).
+struct Vnni {
+  template <int M, bool FIVE> static constexpr QDotRows q45k = rowsQ45K<M, FIVE>;
+  template <int M> static constexpr QDotRows q6k = rowsQ6K<M>;
+  template <int M, bool FIVE> static constexpr QDotRows q450 = rowsQ450<M, FIVE>;
+  template <int M> static constexpr QDotRows q80 = rowsQ80<M>;
+};
 
 // Rows in chunks handed out dynamically, as matvec.cc: a thread the OS parks on shared cores delays one chunk.
 // One thread for small weights (< 64k values: a wake-up costs more than the product).
@@ -386,7 +373,7 @@ static Napi::Value qDot(const Napi::CallbackInfo& info) {
   if (O == 0) return info.Env().Undefined();
   QAct a;
   quantizeAct(type, x.p, M, I, a, vnni);
-  RowsFn f = vnni ? pick(type, M) : qDotRowsAvx2(type, M);
+  RowsFn f = vnni ? pickRows<Vnni>(type, M) : qDotRowsAvx2(type, M);
   const uint8_t* w = wa.Data();
   overRows(O, I, [&](int64_t o0, int64_t o1) { f(a, w, rb, o0, o1, y.p, O); });
   return info.Env().Undefined();

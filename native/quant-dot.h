@@ -5,6 +5,7 @@
 #include <cstring>
 #include <immintrin.h>
 #include <vector>
+#include "quant.h"
 
 namespace lift {
 
@@ -44,6 +45,26 @@ static inline K45Head k45Head(const uint8_t* b) {
 
 // y[m, o] for rows o0..o1 of W (rb bytes a row) against the M quantized rows of x.
 using QDotRows = void (*)(const QAct& a, const uint8_t* w, int64_t rb, int64_t o0, int64_t o1, float* y, int64_t O);
+
+// The kernel for ggml `type` and M rows of x from a kernel family F (quant-dot.cc's VNNI kernels, quant-dot-avx2.cc's
+// AVX2 ones), which names its kernels F::q45k<M, five>, F::q6k<M>, F::q450<M, five>, F::q80<M>; null for a type
+// without an integer dot product.
+template <class F, int M>
+QDotRows pickRows(int type) {
+  switch (type) {
+    case QT_Q4_K: return F::template q45k<M, false>;
+    case QT_Q5_K: return F::template q45k<M, true>;
+    case QT_Q6_K: return F::template q6k<M>;
+    case QT_Q5_0: return F::template q450<M, true>;
+    case QT_Q4_0: return F::template q450<M, false>;
+    case QT_Q8_0: return F::template q80<M>;
+    default: return nullptr;
+  }
+}
+template <class F>
+QDotRows pickRows(int type, int64_t M) {
+  return M == 1 ? pickRows<F, 1>(type) : M == 2 ? pickRows<F, 2>(type) : M == 3 ? pickRows<F, 3>(type) : pickRows<F, 4>(type);
+}
 
 // The AVX2 kernels (activation in natural order: quantizeAct without the VNNI permutation).
 bool avx2DotUsable();
