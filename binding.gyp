@@ -21,7 +21,8 @@
         "native/quant-dot.cc",
         "native/quant-dot-avx2.cc",
         "native/mapped.cc",
-        "native/lora.cc"
+        "native/lora.cc",
+        "native/decode.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -5,6 +5,8 @@
 // llama.cpp runs twice: with the arithmetic we do (F32 KV cache, no flash attention; the `peer` columns), and with
 // its defaults (F16 KV cache, flash attention auto), which a llama.cpp user would get. The three take turns rep by
 // rep; `ratio` is ours over llama.cpp's median decode rate, `ratio_paired` the median of the per-rep ratios.
+// A fourth side in the same turns is ours op by op (useNativeDecode(false): every decode token through
+// LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`.
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { useMatvec } from '../src/engine/ops/linear.js';
 import { parseHFConfig } from '../src/model/config.js';
 import { loadModelFromPath } from '../src/model/load.js';
 import { KVCache } from '../src/model/kv-cache.js';
+import { useNativeDecode } from '../src/model/native-decode.js';
 import { writeModelGGUF, type SpmVocab } from '../src/model/convert.js';
 import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
 import { seededRandom } from '../src/adapters/init.js';
@@ -40,7 +43,7 @@ const argmax = (x: Float32Array): number => {
 interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; weight_bytes?: number }
 
 /** Ours: one forward over the prompt into a fresh KV cache, then single-token steps. */
-function openOurs(path: string, prompt: number[]): Runner {
+function openOurs(path: string, prompt: number[], nativeDecode = true): Runner {
   const { model } = loadModelFromPath(path);
   // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
   const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
@@ -49,6 +52,7 @@ function openOurs(path: string, prompt: number[]): Runner {
     weight_bytes,
     async once(n: number): Promise<Timing> {
       const cache = new KVCache(model.config, prompt.length + n + 1);
+      const was = useNativeDecode(nativeDecode);
       try {
         const t0 = performance.now();
         let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true }).f32()));
@@ -56,6 +60,7 @@ function openOurs(path: string, prompt: number[]): Runner {
         for (let i = 0; i < n; i++) tok = tidy(() => argmax(model.forward(Int32Array.of(tok), { cache, lastOnly: true }).f32()));
         return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
       } finally {
+        useNativeDecode(was);
         cache.dispose();
       }
     },
@@ -145,6 +150,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
         sides.push(openOurs(m.path, prompt));
         if (nlc && llama) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
+        sides.push(openOurs(m.path, prompt, false));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
         for (let r = 0; r < reps; r++) {
@@ -155,9 +161,11 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         for (const side of sides) await side.dispose();
       }
       const ours: Timing & { weight_bytes?: number } = { ...summarize(runs[0]), weight_bytes: sides[0].weight_bytes };
-      const peer = runs[1] ? summarize(runs[1]) : null, peerDefault = runs[2] ? summarize(runs[2]) : null;
+      const withPeers = sides.length === 4;
+      const peer = withPeers ? summarize(runs[1]) : null, peerDefault = withPeers ? summarize(runs[2]) : null;
+      const ops = summarize(runs[sides.length - 1]);
       // Median over reps of ours / llama.cpp within a rep (the two ran back to back).
-      const pairedRatio = runs[1] ? median(runs[0].map((o, r) => runs[1][r].decode_s / o.decode_s)) : null;
+      const pairedRatio = withPeers ? median(runs[0].map((o, r) => runs[1][r].decode_s / o.decode_s)) : null;
       const decode = N / ours.decode_s, peerDecode = peer ? N / peer.decode_s : null;
       out.emit({
         bench: 'generate', model: m.name, threads, prompt_tokens: P, decode_tokens: N,
@@ -168,6 +176,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         ratio: peerDecode ? decode / peerDecode : null, ratio_paired: pairedRatio, interleaved: true, reps,
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
+        native_decode: true, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
       });
       m.cleanup?.();
     }

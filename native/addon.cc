@@ -69,6 +69,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerQuant(env, exports);
   registerMapped(env, exports);
   registerLora(env, exports);
+  registerDecode(env, exports);
   return exports;
 }
 

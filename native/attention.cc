@@ -78,7 +78,6 @@ static void forwardUnit(const Dims& d, const float* q, const float* k, const flo
 // row and a parallel region per call, ~120 µs a layer at 256 keys on Zen 3 (3.6 of ~35 ms per SmolLM2-135M
 // token); this reads each K and V row once per head from cache, in a few µs. Same arithmetic to rounding
 // (test/engine/attention-decode.test.ts: against a float64 reference).
-static const int64_t kDecodeQueries = 4;
 // Written with fixed-width inner arrays that the compiler keeps in vector registers (8 lanes: one AVX2 register,
 // two SSE ones): a runtime-length `omp simd` reduction spilled its partial sums, and an `o[e] += p·v[e]` loop
 // over keys stored and reloaded o for every key (~130 µs a layer at 192 keys; perf annotate).
@@ -121,7 +120,7 @@ static void decodeHead(const Dims& d, const float* q, const float* k, const floa
     }
   }
 }
-static void decodeForward(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse) {
+void decodeForward(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse) {
   // Threads only when the K and V rows read are large (long contexts): waking them costs more than a few
   // hundred keys take (the same bound as the decode matrix-vector products, common.h).
   const int64_t bytes = (d.start + d.T) * d.KVH * d.D * 8;

@@ -18,6 +18,11 @@ struct Dims {
 // entries 0); writes lseOut when given, else recomputes P from the saved lseIn.
 void softmaxRows(const Dims& d, float* S, int64_t h, int64_t i0, int64_t bq, int64_t nk, float* lseOut, const float* lseIn);
 
+// Decode-sized forward: T ≤ kDecodeQueries queries (rows start … start+T−1) against Tk cached keys, by direct dot
+// products (attention.cc; native/decode.cc's whole-token loop calls it too).
+static const int64_t kDecodeQueries = 4;
+void decodeForward(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse);
+
 // One sequence's K and V for one KV head in the bf16 layouts the products read (attention-bf16.cc).
 struct KV16 {
   int64_t keyPairs = 0;                      // ceil(Tk / 2): the "rows" layouts' strip height

@@ -119,6 +119,7 @@ void registerOptim(Napi::Env env, Napi::Object exports);
 void registerQuant(Napi::Env env, Napi::Object exports);
 void registerMapped(Napi::Env env, Napi::Object exports);
 void registerLora(Napi::Env env, Napi::Object exports);
+void registerDecode(Napi::Env env, Napi::Object exports);
 // Unmaps a buffer from mapFile (and detaches it); false when `ab` is not one (mapped.cc).
 bool releaseMapped(Napi::ArrayBuffer& ab);
 size_t mappedTotal();

@@ -13,6 +13,7 @@
 // The AVX-512 and AVX2 kernels are compiled with target attributes and chosen at run time (AVX-512, else AVX2 +
 // FMA + F16C); other CPUs get the portable loop (same results to rounding).
 #include "common.h"
+#include "kernels.h"
 #include <algorithm>
 #include <cstring>
 #include <immintrin.h>
@@ -106,7 +107,7 @@ LIFT_AVX2 static inline __m256 load8(const void* p, int64_t i) {
   if constexpr (TYPE == W_F16) return _mm256_cvtph_ps(h);
   return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
-LIFT_AVX2 static inline float hsum8(__m256 v) {
+LIFT_AVX2 static inline float hsumAvx2(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
@@ -132,7 +133,7 @@ LIFT_AVX2 static void rowsAvx2(const float* x, int64_t I, const void* w, int64_t
       i += 8;
     }
     for (int m = 0; m < M; m++) {
-      float s = hsum8(_mm256_add_ps(a0[m], a1[m]));
+      float s = hsumAvx2(_mm256_add_ps(a0[m], a1[m]));
       for (int64_t j = i; j < I; j++) s += loadScalar(wr, TYPE, j) * x[m * I + j];
       y[m * O + o] = s;
     }

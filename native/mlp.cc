@@ -2,6 +2,7 @@
 // activation and mixing, bias rows, and the small vector helpers the autograd needs (add, axpy, scale).
 // Backward kernels accumulate (+=) into gradient buffers, as every gradient in the engine does.
 #include "common.h"
+#include "kernels.h"
 #include "simd-math.h"
 #include <algorithm>
 #include <cmath>
@@ -29,20 +30,7 @@ static Napi::Value swigluForward(const Napi::CallbackInfo& info) {
   const char* op = "swiglu";
   F32 g = f32(info, 0, op), u = f32(info, 1, op), o = f32(info, 2, op);
   if (u.n != g.n || o.n != g.n) throw ArgError{std::string(op) + ": gate, up and out must have the same length"};
-  parChunks((int64_t)g.n, [&](int64_t i, int64_t e) {
-#if defined(__AVX512F__)
-    for (; i + 16 <= e; i += 16) {
-      __m512 x = _mm512_loadu_ps(g.p + i);
-      _mm512_storeu_ps(o.p + i, _mm512_mul_ps(_mm512_mul_ps(x, sigmoid16(x)), _mm512_loadu_ps(u.p + i)));
-    }
-#elif defined(LIFT_SIMD_AVX2)
-    for (; i + 8 <= e; i += 8) {
-      __m256 x = _mm256_loadu_ps(g.p + i);
-      _mm256_storeu_ps(o.p + i, _mm256_mul_ps(_mm256_mul_ps(x, sigmoid8(x)), _mm256_loadu_ps(u.p + i)));
-    }
-#endif
-    for (; i < e; i++) { float x = g.p[i]; o.p[i] = x * sigm(x) * u.p[i]; }
-  });
+  parChunks((int64_t)g.n, [&](int64_t i, int64_t e) { swigluRange(g.p, u.p, o.p, i, e); });
   return info.Env().Undefined();
 }
 // swigluBackward(dOut, gate, up, dGate, dUp):  dGate += dOut·up·silu'(gate);  dUp += dOut·silu(gate)

@@ -1,6 +1,7 @@
 // Embedding lookup and RMSNorm, each forward with its backward right below.
 // Shapes: T rows (tokens), C channels, V vocabulary.
 #include "common.h"
+#include "kernels.h"
 #include <cmath>
 #include <vector>
 
@@ -47,15 +48,7 @@ static Napi::Value rmsnormForward(const Napi::CallbackInfo& info) {
   positive(op, "C", C); nonneg(op, "T", T);
   fits(op, "x", x.n, 0, T * C); fits(op, "weight", w.n, 0, C); fits(op, "out", out.n, 0, T * C); fits(op, "rstd", rstd.n, 0, T);
 #pragma omp parallel for schedule(static) if (T * C > 32768)
-  for (int64_t t = 0; t < T; t++) {
-    const float* xr = x.p + t * C;
-    float* yr = out.p + t * C;
-    double ss = 0;
-    for (int64_t c = 0; c < C; c++) ss += (double)xr[c] * xr[c];
-    float r = (float)(1.0 / std::sqrt(ss / C + eps));
-    rstd.p[t] = r;
-    for (int64_t c = 0; c < C; c++) yr[c] = w.p[c] * (xr[c] * r);
-  }
+  for (int64_t t = 0; t < T; t++) rstd.p[t] = rmsnormRow(x.p + t * C, w.p, out.p + t * C, C, eps);
   return info.Env().Undefined();
 }
 // rmsnormBackward(dOut[T,C], x[T,C], w[C], rstd[T], dx[T,C] | null, dw[C] | null (accumulated), T, C, accumulateDx = true)

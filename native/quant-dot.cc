@@ -347,6 +347,16 @@ static void overRows(int64_t O, int64_t I, Fn fn) {
   for (int64_t c = 0; c < chunks; c++) fn(c * chunk, std::min(O, (c + 1) * chunk));
 }
 
+bool qDotAvailable(int type) { return typeHasDot(type) && (vnniUsable() || avx2DotUsable()); }
+
+void qDotRun(const float* x, int64_t M, int64_t I, const uint8_t* w, int type, int64_t O, float* y, QAct& a) {
+  const bool vnni = vnniUsable();
+  quantizeAct(type, x, M, I, a, vnni);
+  QDotRows f = vnni ? pickRows<Vnni>(type, M) : qDotRowsAvx2(type, M);
+  const int64_t rb = I / qlayout(type).block * qlayout(type).bytes;
+  overRows(O, I, [&](int64_t o0, int64_t o1) { f(a, w, rb, o0, o1, y, O); });
+}
+
 // qDot(x F32, M, I, w U8, type, O, y F32)
 static Napi::Value qDot(const Napi::CallbackInfo& info) {
   const char* op = "qDot";
@@ -372,15 +382,12 @@ static Napi::Value qDot(const Napi::CallbackInfo& info) {
   fits(op, "y", y.n, 0, M * O);
   if (O == 0) return info.Env().Undefined();
   QAct a;
-  quantizeAct(type, x.p, M, I, a, vnni);
-  RowsFn f = vnni ? pickRows<Vnni>(type, M) : qDotRowsAvx2(type, M);
-  const uint8_t* w = wa.Data();
-  overRows(O, I, [&](int64_t o0, int64_t o1) { f(a, w, rb, o0, o1, y.p, O); });
+  qDotRun(x.p, M, I, wa.Data(), type, O, y.p, a);
   return info.Env().Undefined();
 }
 
 static Napi::Value qDotSupported(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), typeHasDot((int)integer(info, 0, "qDotSupported")) && (vnniUsable() || avx2DotUsable()));
+  return Napi::Boolean::New(info.Env(), qDotAvailable((int)integer(info, 0, "qDotSupported")));
 }
 
 void registerQuantDot(Napi::Env env, Napi::Object exports) {

@@ -66,6 +66,12 @@ QDotRows pickRows(int type, int64_t M) {
   return M == 1 ? pickRows<F, 1>(type) : M == 2 ? pickRows<F, 2>(type) : M == 3 ? pickRows<F, 3>(type) : pickRows<F, 4>(type);
 }
 
+// Whether qDotRun has kernels for ggml `type` on this CPU (VNNI or AVX2, not hidden by LIFT_CPU_FEATURES).
+bool qDotAvailable(int type);
+// y[M,O] = q8(x)[M,I] · W[O,I]ᵀ with the best kernel family here (qDotAvailable(type) must hold; M ≤ 4); `a` is
+// the activation's scratch, reusable across calls.
+void qDotRun(const float* x, int64_t M, int64_t I, const uint8_t* w, int type, int64_t O, float* y, QAct& a);
+
 // The AVX2 kernels (activation in natural order: quantizeAct without the VNNI permutation).
 bool avx2DotUsable();
 QDotRows qDotRowsAvx2(int type, int64_t M);

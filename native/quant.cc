@@ -10,6 +10,7 @@
 // is dequantized once into L1 and dotted with the T rows of x (memory-bound on the quantized bytes).
 #include "common.h"
 #include "quant.h"
+#include "kernels.h"
 #include <algorithm>
 #include <cblas.h>
 #include <cmath>
@@ -113,6 +114,10 @@ static void matmulBackward(int type, const uint8_t* w, int64_t rb, const float* 
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)T, (int)W, (int)n, 1.f, dy + r0, (int)O, tile.data(), (int)W, beta, dx + c0, (int)I);
     }
   }
+}
+
+void qMatmulRun(int type, const uint8_t* w, const float* x, float* y, int64_t T, int64_t I, int64_t O) {
+  matmul(type, w, I / qlayout(type).block * qlayout(type).bytes, x, y, T, I, O);
 }
 
 // qMatmul(x F32, T, I, w U8, type, O, y F32)

@@ -6,6 +6,7 @@
 // Backward of a rotation is the rotation by −angle, so one kernel serves both (sign = −1), and it
 // accumulates into dst when asked (gradients accumulate).
 #include "common.h"
+#include "kernels.h"
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -64,17 +65,7 @@ static Napi::Value rope(const Napi::CallbackInfo& info) {
   for (int64_t t = 0; t < T; t++) {
     const float* cs = csAll + (start + t - tp0) * half;
     const float* sn = snAll + (start + t - tp0) * half;
-    for (int64_t h = 0; h < H; h++) {
-      const float* x = src.p + (t * H + h) * D;
-      float* y = dst.p + (t * H + h) * D;
-      for (int64_t j = 0; j < half; j++) {
-        int64_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
-        float x0 = x[a], x1 = x[b], sj = s * sn[j];
-        float y0 = x0 * cs[j] - x1 * sj, y1 = x1 * cs[j] + x0 * sj;
-        if (acc) { y[a] += y0; y[b] += y1; } else { y[a] = y0; y[b] = y1; }
-      }
-      for (int64_t d = R; d < D; d++) y[d] = acc ? y[d] + x[d] : x[d];
-    }
+    ropeRow(src.p + t * H * D, dst.p + t * H * D, H, D, half, cs, sn, interleaved, s, acc);
   }
   return info.Env().Undefined();
 }

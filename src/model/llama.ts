@@ -9,6 +9,7 @@ import { Tensor, linear, embedding, rmsnorm, rope, attention, add, swiglu, gathe
 import type { LlamaConfig } from './config.js';
 import { ropeInvFreq } from './rope.js';
 import type { KVCache } from './kv-cache.js';
+import { decodePlan, decodeStep, decodeUsable, type DecodePlan } from './native-decode.js';
 
 export type ProjName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj' | 'lm_head';
 
@@ -53,6 +54,7 @@ export class LlamaModel {
   readonly #embed: Tensor;
   readonly #norm: Tensor;
   readonly #head: Tensor;
+  #plan: DecodePlan | null | undefined; // native/decode.cc's arguments, built on the first decode token
 
   /**
    * @param weights tensors under Hugging Face names (model.embed_tokens.weight, model.layers.N.…, lm_head.weight)
@@ -91,6 +93,15 @@ export class LlamaModel {
     if (o.cache && o.offsets) throw new Error('forward: packed samples (offsets) are for training and take no KV cache');
     if (o.cache && P + ids.length > o.cache.capacity)
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
+    // A decode token with nothing to hook: one native call for the whole decoder (native-decode.ts).
+    if (o.cache && ids.length === 1 && !ad?.project && !ad?.attnOut && !hook && !o.hiddenOnly && !o.rows) {
+      if (this.#plan === undefined) this.#plan = decodePlan(c, this.weights, this.ropeLayout === 'interleaved');
+      if (decodeUsable(this.#plan)) {
+        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0]);
+        o.cache.advance(1);
+        return logits;
+      }
+    }
     const proj = (l: number, name: ProjName, x: Tensor, w: Tensor, b: Tensor | null): Tensor => {
       const y = linear(x, w, b);
       return ad?.project ? ad.project(l, name, x, y) : y;

@@ -87,7 +87,7 @@ const LEVELS = [
 const RANK = { portable: 0, avx2: 1, avx512: 2 } as const;
 // The kernels (each against float64 references or a slower path), the autograd, and whole-model logits and a
 // LoRA step against PyTorch's fixtures.
-const KERNEL_TESTS = ['engine/lora-op', 'engine/simd-math', 'engine/matvec', 'engine/attention-decode', 'engine/quant', 'engine/quant-dot', 'engine/rope-table', 'engine/gradcheck', 'engine/lora-e2e', 'model/torch-fixtures'].map((t) => `test/${t}.test.ts`);
+const KERNEL_TESTS = ['engine/lora-op', 'engine/simd-math', 'engine/matvec', 'engine/attention-decode', 'engine/quant', 'engine/quant-dot', 'engine/rope-table', 'engine/gradcheck', 'engine/lora-e2e', 'model/torch-fixtures', 'model/native-decode'].map((t) => `test/${t}.test.ts`);
 
 function hostFlags(): Set<string> {
   const line = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags'));

@@ -1,0 +1,188 @@
+// One decode token through the whole Llama decoder in one call:
+//   decodeStep(weights[], types Int32, dims Float64, invFreq F32, keys F32[], values F32[], token, pos, logits F32)
+// embedding → per layer: RMSNorm, q/k/v (+ biases), RoPE, the KV cache rows at `pos`, attention over rows 0…pos,
+// o_proj + residual, RMSNorm, gate/up, SwiGLU, down + residual → final RMSNorm → lm_head → logits [V].
+// Why: the same token through LlamaModel.forward is ~20 ops a layer, each a tensor allocation, an N-API call and
+// a free (545 tensors a SmolLM2-135M token; on Zen 3 with one thread ~3 ms of alloc/free and ~3 ms of JS in a
+// ~42 ms token, which kept decode at 0.93–1.0× llama.cpp). Here the intermediates live in a per-thread scratch
+// reused token after token and the loop is C++.
+// Same kernels as the op-by-op path, called in the same order with the same arguments (matvec.cc, quant-dot.cc,
+// quant.cc, attention.cc's decodeForward, kernels.h's rows), so the logits are bitwise those of
+// LlamaModel.forward (test/model/native-decode.test.ts). src/model/llama.ts takes this path for a one-token
+// forward with a KV cache and no adapter hooks; anything else (adapters, bf16-compute weights, hooks) runs op by op.
+//
+// weights (a Float32Array for f32, a Uint8Array of the raw bytes otherwise; null for an absent bias):
+//   [embed [V,C], norm [C], lm_head [V,C], then per layer (13): input_layernorm [C], post_attention_layernorm [C],
+//    q [NH·D,C], k [KVH·D,C], v [KVH·D,C], o [C,NH·D], q/k/v/o biases or null, gate [I,C], up [I,C], down [C,I]]
+// types: the ggml type id of each weight (0 f32, 1 f16, 30 bf16, 2…14 blocks), −1 for null.
+// dims: [C, NH, KVH, D, I, V, layers, rms_norm_eps, interleaved RoPE (1) or rotate-half (0)]
+// keys/values: per layer the cache's [capacity, KVH·D] rows; row `pos` is written, rows 0…pos read.
+#include "common.h"
+#include "attention.h"
+#include "kernels.h"
+#include "quant.h"
+#include "quant-dot.h"
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace lift {
+
+static const int kPerLayer = 13;
+
+struct Weight {
+  const void* p = nullptr;
+  int type = -1;
+};
+
+// Checks one entry of `weights` (type, element count or bytes for rows × cols) and returns it.
+static Weight weightAt(Napi::Array ws, const int32_t* types, uint32_t i, int64_t rows, int64_t cols, bool optional, const char* op) {
+  Napi::Value v = ws.Get(i);
+  const int type = types[i];
+  const std::string name = std::string(op) + ": weight " + std::to_string(i);
+  if (v.IsNull() || v.IsUndefined()) {
+    if (!optional) throw ArgError{name + " is missing"};
+    if (type != -1) throw ArgError{name + " is null but its type is " + std::to_string(type)};
+    return {};
+  }
+  if (!v.IsTypedArray()) throw ArgError{name + " must be a Float32Array or a Uint8Array"};
+  auto ta = v.As<Napi::TypedArray>();
+  if (type == QT_F32) {
+    if (ta.TypedArrayType() != napi_float32_array) throw ArgError{name + " has type 0 (f32) and must be a Float32Array"};
+    if ((int64_t)ta.ElementLength() < rows * cols)
+      throw ArgError{name + " holds " + std::to_string(ta.ElementLength()) + " values, expected " + std::to_string(rows * cols)};
+    return {v.As<Napi::Float32Array>().Data(), type};
+  }
+  const QLayout L = qlayout(type);
+  if (L.block == 0) throw ArgError{name + ": unknown ggml type " + std::to_string(type)};
+  if (optional) throw ArgError{name + " (a bias) must be f32"};
+  if (ta.TypedArrayType() != napi_uint8_array) throw ArgError{name + " has ggml type " + std::to_string(type) + " and must be a Uint8Array"};
+  if (cols % L.block != 0) throw ArgError{name + ": rows of " + std::to_string(cols) + " values are not whole " + std::to_string(L.block) + "-value blocks"};
+  if ((int64_t)ta.ElementLength() < rows * (cols / L.block) * L.bytes)
+    throw ArgError{name + " holds " + std::to_string(ta.ElementLength()) + " bytes, expected " + std::to_string(rows * (cols / L.block) * L.bytes)};
+  return {v.As<Napi::Uint8Array>().Data(), type};
+}
+
+struct Layer {
+  const float *inNorm, *postNorm;
+  Weight q, k, v, o, qb, kb, vb, ob, gate, up, down;
+};
+
+// y[O] = W[O,I] · x[I] (+ b): the kernel LlamaModel.forward's linear()/quantLinear() picks for one row.
+static void project(const Weight& w, const Weight& b, const float* x, int64_t I, int64_t O, float* y, QAct& act) {
+  if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(x, 1, I, w.p, w.type, O, y, true);
+  else if (qDotAvailable(w.type)) qDotRun(x, 1, I, (const uint8_t*)w.p, w.type, O, y, act);
+  else qMatmulRun(w.type, (const uint8_t*)w.p, x, y, 1, I, O);
+  if (b.p) {
+    const float* bp = (const float*)b.p;
+    for (int64_t o = 0; o < O; o++) y[o] += bp[o];
+  }
+}
+
+static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
+  const char* op = "decodeStep";
+  if (!info[0].IsArray()) throw ArgError{argName(op, 0) + " must be an array of weights"};
+  Napi::Array ws = info[0].As<Napi::Array>();
+  I32 types = i32(info, 1, op);
+  if (!info[2].IsTypedArray() || info[2].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw ArgError{argName(op, 2) + " must be a Float64Array of dims"};
+  auto dimsArr = info[2].As<Napi::Float64Array>();
+  if (dimsArr.ElementLength() != 9) throw ArgError{std::string(op) + ": dims must hold 9 numbers"};
+  const double* dm = dimsArr.Data();
+  const int64_t C = (int64_t)dm[0], NH = (int64_t)dm[1], KVH = (int64_t)dm[2], D = (int64_t)dm[3], I = (int64_t)dm[4],
+                V = (int64_t)dm[5], NL = (int64_t)dm[6];
+  const double eps = dm[7];
+  const bool interleaved = dm[8] != 0;
+  positive(op, "hidden size", C); positive(op, "heads", NH); positive(op, "kv heads", KVH); positive(op, "head dim", D);
+  positive(op, "intermediate size", I); positive(op, "vocabulary", V); positive(op, "layers", NL);
+  if (NH % KVH != 0) throw ArgError{std::string(op) + ": heads must be a multiple of kv heads"};
+  F32 inv = f32(info, 3, op);
+  const int64_t half = (int64_t)inv.n;
+  if (2 * half > D) throw ArgError{std::string(op) + ": invFreq is longer than head dim / 2"};
+  if (!info[4].IsArray() || !info[5].IsArray()) throw ArgError{std::string(op) + ": keys and values must be arrays of Float32Array"};
+  Napi::Array ka = info[4].As<Napi::Array>(), va = info[5].As<Napi::Array>();
+  const int64_t token = integer(info, 6, op), pos = integer(info, 7, op);
+  F32 logits = f32(info, 8, op);
+  const uint32_t nw = 3 + (uint32_t)NL * kPerLayer;
+  if (ws.Length() != nw || types.n != nw) throw ArgError{std::string(op) + ": expected " + std::to_string(nw) + " weights and types"};
+  if (ka.Length() != (uint32_t)NL || va.Length() != (uint32_t)NL) throw ArgError{std::string(op) + ": expected a key and a value cache per layer"};
+  if (token < 0 || token >= V) throw ArgError{std::string(op) + ": token id " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(V) + ")"};
+  nonneg(op, "pos", pos);
+  fits(op, "logits", logits.n, 0, V);
+  const int64_t QD = NH * D, KD = KVH * D;
+
+  const Weight embed = weightAt(ws, types.p, 0, V, C, false, op), head = weightAt(ws, types.p, 2, V, C, false, op);
+  const Weight norm = weightAt(ws, types.p, 1, 1, C, false, op);
+  if (norm.type != QT_F32) throw ArgError{std::string(op) + ": the final norm must be f32"};
+  std::vector<Layer> layers((size_t)NL);
+  std::vector<float*> kc((size_t)NL), vc((size_t)NL);
+  for (int64_t l = 0; l < NL; l++) {
+    const uint32_t b = 3 + (uint32_t)l * kPerLayer;
+    Layer& L = layers[(size_t)l];
+    Weight n1 = weightAt(ws, types.p, b, 1, C, false, op), n2 = weightAt(ws, types.p, b + 1, 1, C, false, op);
+    if (n1.type != QT_F32 || n2.type != QT_F32) throw ArgError{std::string(op) + ": layer norms must be f32"};
+    L.inNorm = (const float*)n1.p, L.postNorm = (const float*)n2.p;
+    L.q = weightAt(ws, types.p, b + 2, QD, C, false, op), L.k = weightAt(ws, types.p, b + 3, KD, C, false, op);
+    L.v = weightAt(ws, types.p, b + 4, KD, C, false, op), L.o = weightAt(ws, types.p, b + 5, C, QD, false, op);
+    L.qb = weightAt(ws, types.p, b + 6, 1, QD, true, op), L.kb = weightAt(ws, types.p, b + 7, 1, KD, true, op);
+    L.vb = weightAt(ws, types.p, b + 8, 1, KD, true, op), L.ob = weightAt(ws, types.p, b + 9, 1, C, true, op);
+    L.gate = weightAt(ws, types.p, b + 10, I, C, false, op), L.up = weightAt(ws, types.p, b + 11, I, C, false, op);
+    L.down = weightAt(ws, types.p, b + 12, C, I, false, op);
+    for (auto [arr, dst, what] : {std::tuple{ka, &kc, "key"}, std::tuple{va, &vc, "value"}}) {
+      Napi::Value c = arr.Get((uint32_t)l);
+      if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+        throw ArgError{std::string(op) + ": the " + what + " cache of layer " + std::to_string(l) + " must be a Float32Array"};
+      auto f = c.As<Napi::Float32Array>();
+      if ((int64_t)f.ElementLength() < (pos + 1) * KD)
+        throw ArgError{std::string(op) + ": the " + what + " cache of layer " + std::to_string(l) + " has no row " + std::to_string(pos)};
+      (*dst)[(size_t)l] = f.Data();
+    }
+  }
+
+  // Scratch [x C | h C | q QD | k KD | v KD | a QD | t C | g I | u I | lse NH], kept across tokens.
+  thread_local std::vector<float> buf;
+  thread_local QAct act;
+  buf.resize((size_t)(4 * C + 2 * QD + 2 * KD + 2 * I + NH));
+  float *x = buf.data(), *h = x + C, *q = h + C, *k = q + QD, *v = k + KD, *a = v + KD, *t = a + QD, *g = t + C, *u = g + I, *lse = u + I;
+
+  // Embedding row (a quantized table dequantizes its row, as quantEmbedding does).
+  if (embed.type == QT_F32) std::copy((const float*)embed.p + token * C, (const float*)embed.p + (token + 1) * C, x);
+  else {
+    const QLayout L = qlayout(embed.type);
+    dequantBlocks(embed.type, (const uint8_t*)embed.p + token * (C / L.block) * L.bytes, x, C / L.block);
+  }
+  // cos/sin at this position, computed as rope.cc's table computes them.
+  std::vector<float> cs((size_t)half), sn((size_t)half);
+  for (int64_t j = 0; j < half; j++) {
+    const float ang = (float)pos * inv.p[j];
+    cs[(size_t)j] = std::cos(ang), sn[(size_t)j] = std::sin(ang);
+  }
+  const Dims ad{1, pos + 1, NH, KVH, D, pos, (float)(1.0 / std::sqrt((double)D)), 1};
+  for (int64_t l = 0; l < NL; l++) {
+    const Layer& L = layers[(size_t)l];
+    rmsnormRow(x, L.inNorm, h, C, eps);
+    project(L.q, L.qb, h, C, QD, q, act);
+    project(L.k, L.kb, h, C, KD, k, act);
+    project(L.v, L.vb, h, C, KD, v, act);
+    ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+    float *kr = kc[(size_t)l] + pos * KD, *vr = vc[(size_t)l] + pos * KD;
+    ropeRow(k, kr, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+    std::copy(v, v + KD, vr);
+    decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
+    project(L.o, L.ob, a, QD, C, t, act);
+    for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+    rmsnormRow(x, L.postNorm, h, C, eps);
+    project(L.gate, Weight{}, h, C, I, g, act);
+    project(L.up, Weight{}, h, C, I, u, act);
+    swigluRange(g, u, g, 0, I);
+    project(L.down, Weight{}, g, I, C, t, act);
+    for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+  }
+  rmsnormRow(x, (const float*)norm.p, h, C, eps);
+  project(head, Weight{}, h, C, V, logits.p, act);
+  return info.Env().Undefined();
+}
+
+void registerDecode(Napi::Env env, Napi::Object exports) { LIFT_EXPORT("decodeStep", decodeStep); }
+
+}  // namespace lift

@@ -1,0 +1,57 @@
+// Kernels that other kernels call directly, without N-API: the decode products (matvec.cc, quant.cc) and the
+// one-row forms of RMSNorm, RoPE and SwiGLU. The op-by-op kernels (norm.cc, rope.cc, mlp.cc) loop these rows, and
+// decode.cc's whole-token loop calls the same ones, so both paths compute the same bits.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include "simd-math.h"
+
+namespace lift {
+
+// y[M,O] = x[M,I] · W[O,I]ᵀ for M ≤ 4, W f32 (type 0) or f16/bf16 bits (1/30); allowSimd false: the portable loop.
+void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd);
+// y[T,O] = x[T,I] · W[O,I]ᵀ for W in ggml blocks of `type` (dequantized to f32; T ≤ 4 row by row, else tiles + sgemm).
+void qMatmulRun(int type, const uint8_t* w, const float* x, float* y, int64_t T, int64_t I, int64_t O);
+
+// out[C] = x · rstd · w, rstd = 1/√(mean(x²) + eps) summed in double; returns rstd.
+inline float rmsnormRow(const float* x, const float* w, float* out, int64_t C, double eps) {
+  double ss = 0;
+  for (int64_t c = 0; c < C; c++) ss += (double)x[c] * x[c];
+  const float r = (float)(1.0 / std::sqrt(ss / C + eps));
+  for (int64_t c = 0; c < C; c++) out[c] = w[c] * (x[c] * r);
+  return r;
+}
+
+// One position's H heads of D values rotated by the angles whose cos/sin are cs/sn [half] (R = 2·half dims
+// rotated, the rest passed through); sign −1 rotates back (the backward); acc adds into y. y may alias x when !acc.
+inline void ropeRow(const float* x, float* y, int64_t H, int64_t D, int64_t half, const float* cs, const float* sn, bool interleaved,
+                    float sign, bool acc) {
+  const int64_t R = 2 * half;
+  for (int64_t h = 0; h < H; h++, x += D, y += D) {
+    for (int64_t j = 0; j < half; j++) {
+      int64_t a = interleaved ? 2 * j : j, b = interleaved ? 2 * j + 1 : j + half;
+      float x0 = x[a], x1 = x[b], sj = sign * sn[j];
+      float y0 = x0 * cs[j] - x1 * sj, y1 = x1 * cs[j] + x0 * sj;
+      if (acc) { y[a] += y0; y[b] += y1; } else { y[a] = y0; y[b] = y1; }
+    }
+    for (int64_t d = R; d < D; d++) y[d] = acc ? y[d] + x[d] : x[d];
+  }
+}
+
+// out[i] = silu(g[i]) · u[i] for i in [i, e): SIMD exp where the build has it, scalar expf for the tail.
+inline void swigluRange(const float* g, const float* u, float* o, int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+  for (; i + 16 <= e; i += 16) {
+    __m512 x = _mm512_loadu_ps(g + i);
+    _mm512_storeu_ps(o + i, _mm512_mul_ps(_mm512_mul_ps(x, sigmoid16(x)), _mm512_loadu_ps(u + i)));
+  }
+#elif defined(LIFT_SIMD_AVX2)
+  for (; i + 8 <= e; i += 8) {
+    __m256 x = _mm256_loadu_ps(g + i);
+    _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_mul_ps(x, sigmoid8(x)), _mm256_loadu_ps(u + i)));
+  }
+#endif
+  for (; i < e; i++) { float x = g[i]; o[i] = x * (1.f / (1.f + std::exp(-x))) * u[i]; }
+}
+
+}  // namespace lift

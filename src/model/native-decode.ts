@@ -1,0 +1,64 @@
+// A decode token (one id, a KV cache, no adapter hooks) as one native call (native/decode.cc) instead of ~20 ops a
+// layer: no per-op tensors, N-API calls or JS between the kernels. The kernels and their order are the op-by-op
+// path's, so the logits are bitwise LlamaModel.forward's (test/model/native-decode.test.ts); what cannot take it
+// (weights marked for the bf16 units, weights that require grad, adapters, hooks) keeps the op-by-op path.
+import { Tensor, native, ggmlOf, computesInBf16, matvecEnabled } from '../engine/index.js';
+import type { LlamaConfig } from './config.js';
+import type { KVCache } from './kv-cache.js';
+
+let on = true;
+
+/** Turns the whole-token native decode off (every token op by op) or back on; returns the previous setting. */
+export function useNativeDecode(enabled: boolean): boolean {
+  const was = on;
+  on = enabled;
+  return was;
+}
+
+/** The arguments native/decode.cc takes for a model, built once (typed views of the weights). */
+export interface DecodePlan {
+  readonly tensors: Tensor[];
+  readonly weights: (Float32Array | Uint8Array | null)[];
+  readonly types: Int32Array;
+  readonly dims: Float64Array;
+}
+
+const LAYER_TENSORS = [
+  'input_layernorm.weight', 'post_attention_layernorm.weight',
+  'self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight', 'self_attn.o_proj.weight',
+  'self_attn.q_proj.bias', 'self_attn.k_proj.bias', 'self_attn.v_proj.bias', 'self_attn.o_proj.bias',
+  'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight',
+] as const;
+
+/** The plan for these weights, or null when a weight needs a path decode.cc does not take (bf16 units). */
+export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interleaved: boolean): DecodePlan | null {
+  const names = ['model.embed_tokens.weight', 'model.norm.weight', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'];
+  for (let l = 0; l < c.num_hidden_layers; l++) for (const n of LAYER_TENSORS) names.push(`model.layers.${l}.${n}`);
+  const list = names.map((n) => weights.get(n) ?? null);
+  const tensors: Tensor[] = [];
+  for (const t of list) {
+    if (!t) continue;
+    // A weight the loader marked for the bf16 units: its decode product is bf16Matmul's, which decode.cc does not call.
+    if (t.dtype !== 'f32' && computesInBf16(t)) return null;
+    tensors.push(t);
+  }
+  return {
+    tensors,
+    weights: list.map((t) => (t === null ? null : t.dtype === 'f32' ? t.f32() : t.bytes())),
+    types: Int32Array.from(list, (t) => (t === null ? -1 : ggmlOf(t.dtype).id)),
+    dims: Float64Array.of(c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size,
+      c.vocab_size, c.num_hidden_layers, c.rms_norm_eps, interleaved ? 1 : 0),
+  };
+}
+
+/** Whether a one-token forward may take the plan now (the switches on, nothing to record for a gradient). */
+export function decodeUsable(plan: DecodePlan | null): plan is DecodePlan {
+  return plan !== null && on && matvecEnabled() && !plan.tensors.some((t) => t.requiresGrad);
+}
+
+/** Logits [1, V] of `token` at the cache's next position; its K/V rows are written (the caller advances the cache). */
+export function decodeStep(plan: DecodePlan, invFreq: Float32Array, cache: KVCache, token: number): Tensor {
+  const logits = Tensor.empty([1, plan.dims[5]]);
+  native.decodeStep(plan.weights, plan.types, plan.dims, invFreq, cache.keys.map((t) => t.f32()), cache.values.map((t) => t.f32()), token, cache.length, logits.f32());
+  return logits;
+}

@@ -1,0 +1,169 @@
+// The whole-token native decode (native/decode.cc via src/model/native-decode.ts) against the op-by-op forward
+// it replaces: the same logits bit for bit, token after token with the KV cache growing, for every weight storage
+// decode meets (f32, f16, bf16, the integer-dot block types, a block type without one, quantized embeddings), with
+// GQA, attention biases (q/k/v and o), both RoPE layouts and tied or separate heads; and on stories260K from its
+// llama2.c file. Also: the paths that must not take it (adapters, hooks, bf16-unit weights, weights that train) and
+// bad arguments to the native call.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { requireShared, sharedPath } from '../helpers/shared.js';
+import { Tensor, native, tidy, untracked, quantize, type DType } from '../../src/engine/index.js';
+import { LlamaModel } from '../../src/model/llama.js';
+import { KVCache } from '../../src/model/kv-cache.js';
+import { randomLlama } from '../../src/model/random.js';
+import { useNativeDecode } from '../../src/model/native-decode.js';
+import { loadModelFromPath } from '../../src/model/load.js';
+import type { LlamaConfig } from '../../src/model/config.js';
+
+native.setThreads(2);
+
+const base = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
+  architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: 256, intermediate_size: 512, num_hidden_layers: 2,
+  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 64, vocab_size: 300, rms_norm_eps: 1e-5, rope_theta: 10000,
+  rope_scaling: null, tie_word_embeddings: false, attention_bias: false, max_position_embeddings: 128, bos_token_id: 1,
+  eos_token_id: 2, ...over,
+});
+
+// Counts the native whole-token calls, so a comparison cannot pass by running op by op on both sides.
+let nativeCalls = 0;
+const realStep = native.decodeStep.bind(native);
+native.decodeStep = (...a) => (nativeCalls++, realStep(...a));
+
+/** Logits of `prompt` then each of `next` fed one at a time, with the native decode on or off. */
+function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean): Float32Array[] {
+  const was = useNativeDecode(nativeOn);
+  const cache = new KVCache(model.config, prompt.length + next.length);
+  try {
+    const out = [tidy(() => model.forward(Int32Array.from(prompt), { cache, lastOnly: true }).toArray())];
+    for (const id of next) out.push(tidy(() => model.forward(Int32Array.of(id), { cache, lastOnly: true }).toArray()));
+    return out;
+  } finally {
+    cache.dispose();
+    useNativeDecode(was);
+  }
+}
+
+function assertSame(model: LlamaModel, what: string, nativeExpected = true): void {
+  const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11].map((id) => id % model.config.vocab_size);
+  const before = nativeCalls;
+  const a = run(model, prompt, next, true);
+  assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: native decode calls`);
+  const b = run(model, prompt, next, false);
+  assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: no native call with it off`);
+  for (let s = 0; s < a.length; s++) {
+    assert.ok(a[s].every(Number.isFinite), `${what}: step ${s} finite`);
+    assert.deepEqual(a[s], b[s], `${what}: step ${s} logits differ from the op-by-op forward`);
+  }
+  // Not the same as a constant: the logits move from token to token.
+  assert.notDeepEqual(a[1], a[2], `${what}: logits change with the token`);
+}
+
+/** The random model's weights stored as `dtype` (norms and biases stay f32, as every loader keeps them). */
+function stored(m: LlamaModel, dtype: DType, embed: DType = dtype): LlamaModel {
+  const w = untracked(() => new Map([...m.weights].map(([n, t]) => {
+    const keep = t.shape.length === 1;
+    const d = keep ? 'f32' : n === 'model.embed_tokens.weight' ? embed : dtype;
+    return [n, d === 'f32' ? Tensor.from(t.f32(), t.shape, { name: n }) : quantize(t.f32(), t.shape, d, n)] as const;
+  })));
+  return new LlamaModel(m.config, w, m.ropeLayout, `${m.id}-${dtype}`);
+}
+
+/** Adds an o_proj bias (Llama configs with attention_bias have one; randomLlama draws q/k/v's only). */
+function withOBias(m: LlamaModel): LlamaModel {
+  const c = m.config;
+  untracked(() => {
+    for (let l = 0; l < c.num_hidden_layers; l++) {
+      const b = Tensor.empty([c.hidden_size], { name: `model.layers.${l}.self_attn.o_proj.bias` });
+      b.f32().forEach((_, i, d) => (d[i] = Math.sin(i + l) * 0.05));
+      m.weights.set(b.name, b);
+    }
+  });
+  return new LlamaModel(c, m.weights, m.ropeLayout, m.id);
+}
+
+test('native decode = op-by-op forward, f32: GQA, rotate-half and interleaved RoPE, tied and separate heads, biases', () => {
+  const plain = randomLlama(base(), { seed: 1, scale: 0.08, normJitter: 0.2 });
+  assertSame(plain, 'f32 GQA rotate-half');
+  assertSame(new LlamaModel(plain.config, plain.weights, 'interleaved'), 'f32 interleaved');
+  const tied = randomLlama(base({ tie_word_embeddings: true, num_key_value_heads: 4 }), { seed: 2, scale: 0.08 });
+  assertSame(tied, 'f32 tied MHA');
+  const biased = withOBias(randomLlama(base({ attention_bias: true, model_type: 'qwen2' }), { seed: 3, scale: 0.08, normJitter: 0.2 }));
+  assertSame(biased, 'f32 q/k/v/o biases');
+  for (const m of [plain, tied, biased]) m.dispose();
+});
+
+test('native decode = op-by-op forward on 16-bit and block storage (integer-dot types, Q4_1 without one, quantized embeddings)', () => {
+  const m = randomLlama(base({ attention_bias: true }), { seed: 4, scale: 0.08, normJitter: 0.2 });
+  for (const [dtype, embed] of [['f16', 'f16'], ['bf16', 'bf16'], ['q8_0', 'q8_0'], ['q4_k', 'q6_k'], ['q5_k', 'f32'], ['q4_0', 'q5_0'], ['q4_1', 'q8_0']] as [DType, DType][]) {
+    const q = stored(m, dtype, embed);
+    assertSame(q, `${dtype} (embedding ${embed})`);
+    q.dispose();
+  }
+  m.dispose();
+});
+
+test('stories260K (llama2.c file): native decode = op-by-op forward', (t) => {
+  if (!requireShared(t, 'models/stories260K')) return;
+  const { model } = loadModelFromPath(sharedPath('models/stories260K', 'stories260K.bin'));
+  try {
+    assertSame(model, 'stories260K');
+  } finally {
+    model.dispose();
+  }
+});
+
+test('native decode is skipped where it cannot apply: adapter hooks, intermediate hooks, weights that train', () => {
+  const m = randomLlama(base(), { seed: 5, scale: 0.08 });
+  const cache = new KVCache(m.config, 4);
+  try {
+    tidy(() => m.forward(Int32Array.of(1, 2), { cache }));
+    const before = nativeCalls;
+    let calls = 0;
+    // An adapter hook sees every projection of the token: the native path would skip it.
+    tidy(() => m.forward(Int32Array.of(3), { cache, adapter: { project: (_l, _n, _x, y) => (calls++, y) } }));
+    assert.equal(calls, 2 * 7 + 1, 'the adapter saw every projection of the decode token');
+    const names: string[] = [];
+    tidy(() => m.forward(Int32Array.of(4), { cache, hook: (n) => names.push(n) }));
+    assert.ok(names.includes('layers.1.out'), 'the hook saw the layers');
+    assert.equal(nativeCalls, before, 'no native decode with hooks');
+  } finally {
+    cache.dispose();
+  }
+  // A weight that requires grad: the op-by-op forward records it; the native one would not.
+  const w = m.weights.get('model.layers.0.mlp.up_proj.weight')!;
+  w.requiresGrad = true;
+  try {
+    assertSame(m, 'with a trainable weight (op by op on both sides)', false);
+  } finally {
+    w.requiresGrad = false;
+    m.dispose();
+  }
+});
+
+test('decodeStep rejects bad arguments with a message', () => {
+  const m = randomLlama(base({ num_hidden_layers: 1 }), { seed: 6, scale: 0.08 });
+  const c = m.config;
+  const names = ['model.embed_tokens.weight', 'model.norm.weight', 'lm_head.weight', ...['input_layernorm.weight', 'post_attention_layernorm.weight',
+    'self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight', 'self_attn.o_proj.weight', 'q', 'k', 'v', 'o',
+    'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight'].map((n) => `model.layers.0.${n}`)];
+  const ws = names.map((n) => m.weights.get(n)?.f32() ?? null);
+  const types = Int32Array.from(ws, (w) => (w ? 0 : -1));
+  const dims = Float64Array.of(c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size, c.vocab_size, 1, 1e-5, 0);
+  const kv = () => [new Float32Array(4 * 128)];
+  const logits = new Float32Array(c.vocab_size);
+  const call = (o: { ws?: typeof ws; types?: Int32Array; token?: number; pos?: number; logits?: Float32Array }) =>
+    native.decodeStep(o.ws ?? ws, o.types ?? types, dims, m.invFreq, kv(), kv(), o.token ?? 3, o.pos ?? 0, o.logits ?? logits);
+  call({});
+  assert.ok(logits.every(Number.isFinite) && logits.some((v) => v !== 0), 'a good call computes logits');
+  assert.throws(() => call({ token: 300 }), /token id 300 is outside the vocabulary \[0, 300\)/);
+  assert.throws(() => call({ pos: 4 }), /key cache of layer 0 has no row 4/);
+  assert.throws(() => call({ logits: new Float32Array(10) }), /logits/);
+  const short = [...ws];
+  short[5] = new Float32Array(10);
+  assert.throws(() => call({ ws: short }), /weight 5 holds 10 values, expected 65536/);
+  const wrongType = Int32Array.from(types);
+  wrongType[5] = 8;
+  assert.throws(() => call({ types: wrongType }), /weight 5 has ggml type 8 and must be a Uint8Array/);
+  assert.throws(() => call({ ws: ws.slice(0, 10) }), /expected 16 weights/);
+  m.dispose();
+});
