@@ -1,5 +1,6 @@
 // One decode token through the whole Llama decoder in one call:
-//   decodeStep(weights[], types Int32, dims Float64, invFreq F32, keys F32[], values F32[], token, pos, logits F32)
+//   decodeStep(weights[], types Int32, dims Float64, invFreq F32, keys F32[], values F32[], token, pos, logits F32
+//              [, loraTensors F32[], loraMeta Float64])
 // embedding → per layer: RMSNorm, q/k/v (+ biases), RoPE, the KV cache rows at `pos`, attention over rows 0…pos,
 // o_proj + residual, RMSNorm, gate/up, SwiGLU, down + residual → final RMSNorm → lm_head → logits [V].
 // Why: the same token through LlamaModel.forward is ~20 ops a layer, each a tensor allocation, an N-API call and
@@ -9,7 +10,8 @@
 // Same kernels as the op-by-op path, called in the same order with the same arguments (matvec.cc, quant-dot.cc,
 // quant.cc, attention.cc's decodeForward, kernels.h's rows), so the logits are bitwise those of
 // LlamaModel.forward (test/model/native-decode.test.ts). src/model/llama.ts takes this path for a one-token
-// forward with a KV cache and no adapter hooks; anything else (adapters, bf16-compute weights, hooks) runs op by op.
+// forward with a KV cache and no adapter or a LoRA one; anything else (Gated Memory, bf16-compute weights, hooks)
+// runs op by op.
 //
 // weights (a Float32Array for f32, a Uint8Array of the raw bytes otherwise; null for an absent bias):
 //   [embed [V,C], norm [C], lm_head [V,C], then per layer (13): input_layernorm [C], post_attention_layernorm [C],
@@ -17,6 +19,11 @@
 // types: the ggml type id of each weight (0 f32, 1 f16, 30 bf16, 2…14 blocks), −1 for null.
 // dims: [C, NH, KVH, D, I, V, layers, rms_norm_eps, interleaved RoPE (1) or rotate-half (0)]
 // keys/values: per layer the cache's [capacity, KVH·D] rows; row `pos` is written, rows 0…pos read.
+// LoRA terms (optional; a LoRA adapter, or several combined): loraTensors [A₀, B₀, A₁, B₁, …] with A [r, in] and
+// B [out, r] as PEFT stores them, loraMeta [layer, projection, r, scale] per term (projection 0…7: q, k, v, o,
+// gate, up, down, lm_head with layer −1). Each adds scale·B·(A·x) to its projection's output after the bias, in
+// list order, as LoraAdapter.project does; through lora.cc's rowsDot twice (A·x, then B·u) rather than the
+// training op's Bᵀ layout, so equal to the op-by-op path to float rounding, not bitwise.
 #include "common.h"
 #include "attention.h"
 #include "kernels.h"
@@ -63,19 +70,37 @@ static Weight weightAt(Napi::Array ws, const int32_t* types, uint32_t i, int64_t
   return {v.As<Napi::Uint8Array>().Data(), type};
 }
 
+struct LoraTerm {
+  const float *A, *B;
+  int64_t r;
+  float scale;
+};
+using Terms = std::vector<LoraTerm>;
+enum Proj { P_Q, P_K, P_V, P_O, P_GATE, P_UP, P_DOWN, P_HEAD, kProjs };
+
 struct Layer {
   const float *inNorm, *postNorm;
   Weight q, k, v, o, qb, kb, vb, ob, gate, up, down;
+  Terms lora[kProjs];
 };
 
-// y[O] = W[O,I] · x[I] (+ b): the kernel LlamaModel.forward's linear()/quantLinear() picks for one row.
-static void project(const Weight& w, const Weight& b, const float* x, int64_t I, int64_t O, float* y, QAct& act) {
+// y[O] = W[O,I] · x[I] (+ b) (+ each LoRA term): the kernel LlamaModel.forward's linear()/quantLinear() picks for
+// one row, then the adapter's deltas.
+static void project(const Weight& w, const Weight& b, const Terms& lora, const float* x, int64_t I, int64_t O, float* y, QAct& act) {
   if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(x, 1, I, w.p, w.type, O, y, true);
   else if (qDotAvailable(w.type)) qDotRun(x, 1, I, (const uint8_t*)w.p, w.type, O, y, act);
   else qMatmulRun(w.type, (const uint8_t*)w.p, x, y, 1, I, O);
   if (b.p) {
     const float* bp = (const float*)b.p;
     for (int64_t o = 0; o < O; o++) y[o] += bp[o];
+  }
+  if (lora.empty()) return;
+  thread_local std::vector<float> u, d;
+  for (const LoraTerm& t : lora) {
+    u.resize((size_t)t.r), d.resize((size_t)O);
+    rowsDot(x, 1, I, t.A, t.r, u.data(), 1.f);              // u[r] = A·x
+    rowsDot(t.B, O, t.r, u.data(), 1, d.data(), t.scale);   // d[O] = scale·B·u (B's rows against u)
+    for (int64_t o = 0; o < O; o++) y[o] = y[o] + d[(size_t)o];
   }
 }
 
@@ -157,29 +182,57 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
     const float ang = (float)pos * inv.p[j];
     cs[(size_t)j] = std::cos(ang), sn[(size_t)j] = std::sin(ang);
   }
+  // LoRA terms, by layer and projection (the head's under the last entry).
+  Terms headLora;
+  if (info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull()) {
+    if (!info[9].IsArray()) throw ArgError{argName(op, 9) + " must be an array of Float32Array (LoRA A and B)"};
+    Napi::Array lt = info[9].As<Napi::Array>();
+    if (!info[10].IsTypedArray() || info[10].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw ArgError{argName(op, 10) + " must be a Float64Array (LoRA layer, projection, r, scale per term)"};
+    auto meta = info[10].As<Napi::Float64Array>();
+    const size_t n = meta.ElementLength() / 4;
+    if (meta.ElementLength() % 4 != 0 || lt.Length() != 2 * n) throw ArgError{std::string(op) + ": LoRA terms need 2 tensors and 4 numbers each"};
+    const int64_t in[kProjs] = {C, C, C, QD, C, C, I, C}, out[kProjs] = {QD, KD, KD, C, I, I, C, V};
+    for (size_t i = 0; i < n; i++) {
+      const double* m = meta.Data() + 4 * i;
+      const int64_t l = (int64_t)m[0], p = (int64_t)m[1], r = (int64_t)m[2];
+      const std::string term = std::string(op) + ": LoRA term " + std::to_string(i);
+      if (p < 0 || p >= kProjs || (p == P_HEAD ? l != -1 : (l < 0 || l >= NL)) || r < 1) throw ArgError{term + ": bad layer, projection or rank"};
+      const float* AB[2];
+      for (int j = 0; j < 2; j++) {
+        Napi::Value v = lt.Get((uint32_t)(2 * i + j));
+        if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw ArgError{term + ": A and B must be Float32Array"};
+        auto f = v.As<Napi::Float32Array>();
+        if ((int64_t)f.ElementLength() != r * (j == 0 ? in[p] : out[p]))
+          throw ArgError{term + (j == 0 ? ": A" : ": B") + " holds " + std::to_string(f.ElementLength()) + " values, expected " + std::to_string(r * (j == 0 ? in[p] : out[p]))};
+        AB[j] = f.Data();
+      }
+      (p == P_HEAD ? headLora : layers[(size_t)l].lora[p]).push_back({AB[0], AB[1], r, (float)m[3]});
+    }
+  }
   const Dims ad{1, pos + 1, NH, KVH, D, pos, (float)(1.0 / std::sqrt((double)D)), 1};
   for (int64_t l = 0; l < NL; l++) {
     const Layer& L = layers[(size_t)l];
     rmsnormRow(x, L.inNorm, h, C, eps);
-    project(L.q, L.qb, h, C, QD, q, act);
-    project(L.k, L.kb, h, C, KD, k, act);
-    project(L.v, L.vb, h, C, KD, v, act);
+    project(L.q, L.qb, L.lora[P_Q], h, C, QD, q, act);
+    project(L.k, L.kb, L.lora[P_K], h, C, KD, k, act);
+    project(L.v, L.vb, L.lora[P_V], h, C, KD, v, act);
     ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
     float *kr = kc[(size_t)l] + pos * KD, *vr = vc[(size_t)l] + pos * KD;
     ropeRow(k, kr, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
     std::copy(v, v + KD, vr);
     decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
-    project(L.o, L.ob, a, QD, C, t, act);
+    project(L.o, L.ob, L.lora[P_O], a, QD, C, t, act);
     for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
     rmsnormRow(x, L.postNorm, h, C, eps);
-    project(L.gate, Weight{}, h, C, I, g, act);
-    project(L.up, Weight{}, h, C, I, u, act);
+    project(L.gate, Weight{}, L.lora[P_GATE], h, C, I, g, act);
+    project(L.up, Weight{}, L.lora[P_UP], h, C, I, u, act);
     swigluRange(g, u, g, 0, I);
-    project(L.down, Weight{}, g, I, C, t, act);
+    project(L.down, Weight{}, L.lora[P_DOWN], g, I, C, t, act);
     for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
   }
   rmsnormRow(x, (const float*)norm.p, h, C, eps);
-  project(head, Weight{}, h, C, V, logits.p, act);
+  project(head, Weight{}, headLora, h, C, V, logits.p, act);
   return info.Env().Undefined();
 }
 

@@ -13,6 +13,9 @@ void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, in
 // y[T,O] = x[T,I] · W[O,I]ᵀ for W in ggml blocks of `type` (dequantized to f32; T ≤ 4 row by row, else tiles + sgemm).
 void qMatmulRun(int type, const uint8_t* w, const float* x, float* y, int64_t T, int64_t I, int64_t O);
 
+// out[T, r] = scale · X[T, K] · M[r, K]ᵀ (lora.cc: LoRA's rank side, the rank in registers).
+void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale);
+
 // out[C] = x · rstd · w, rstd = 1/√(mean(x²) + eps) summed in double; returns rstd.
 inline float rmsnormRow(const float* x, const float* w, float* out, int64_t C, double eps) {
   double ss = 0;

@@ -14,6 +14,7 @@
 // and two rows per M load in addLowRank took the three kernels from 33–46 to 46–110 GFLOP/s on one Zen 4 core
 // (T 256/1024, the 135M projections; r = 8).
 #include "common.h"
+#include "kernels.h"
 #include "simd-math.h"  // hsum8, tailMask8 (the AVX2 forms)
 #include <algorithm>
 #include <vector>
@@ -105,7 +106,7 @@ static void rowsDotBlock8(const float* X, int64_t nrows, int64_t K, const float*
 #endif
 
 // out[T, r] = scale · X[T, K] · M[r, K]ᵀ
-static void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale) {
+void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale) {
 #if defined(__AVX512F__)
   int64_t groups = (T + 2) / 3;
 #pragma omp parallel for schedule(static) if (bigEnough(2 * T * K * r))

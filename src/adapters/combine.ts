@@ -6,7 +6,7 @@
 // mixes with. Two memories would each take their share of an output that the other has already replaced, so
 // neither sees what it was trained on and the result depends on the order; combining is refused, with that
 // reason, instead of returning an adapter that silently means something else.
-import type { AdapterHooks, ProjName } from '../model/llama.js';
+import type { AdapterHooks, LowRankTerm, ProjName } from '../model/llama.js';
 import type { Tensor } from '../engine/index.js';
 import type { Adapter } from './files.js';
 import type { LoraAdapter } from './lora.js';
@@ -30,6 +30,11 @@ export class CombinedLora implements AdapterHooks {
     let out = y;
     for (const p of this.parts) out = p.project(layer, name, x, out);
     return out;
+  }
+
+  /** The parts' terms in part order (per module, the order project adds them). */
+  lowRank(): LowRankTerm[] {
+    return this.parts.flatMap((p) => p.lowRank());
   }
 
   dispose(): void {

@@ -2,7 +2,7 @@
 // B [out, r] zero, so step 0 equals the base model exactly. The base weights are never touched; merge()
 // returns merged copies instead. Tensor names are PEFT's, so adapter_model.safetensors loads in Python.
 import { Tensor, loraUpdate, untracked, native, valuesF32 } from '../engine/index.js';
-import type { AdapterHooks, LlamaModel, ProjName } from '../model/llama.js';
+import type { AdapterHooks, LlamaModel, LowRankTerm, ProjName } from '../model/llama.js';
 import { kaimingBound, seededRandom, uniformParam, zeroParam } from './init.js';
 
 export const ALL_LINEAR: ProjName[] = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -59,6 +59,14 @@ export class LoraAdapter implements AdapterHooks {
     if (!this.#targets.has(name)) return y;
     const [A, B] = this.modules.get(modulePath(layer, name))!;
     return loraUpdate(x, y, A, B, this.scaling); // y + (α/r)·(x·Aᵀ)·Bᵀ as one op (engine/ops/lora.ts)
+  }
+
+  /** Every adapted module as a term scale·B·(A·x) (what project adds; native decode applies them itself). */
+  lowRank(): LowRankTerm[] {
+    return [...this.modules].map(([path, [A, B]]) => {
+      const m = /^model\.layers\.(\d+)\.\w+\.(\w+)$/.exec(path);
+      return { layer: m ? Number(m[1]) : -1, name: (m ? m[2] : 'lm_head') as ProjName, A, B, scale: this.scaling };
+    });
   }
 
   parameters(): Tensor[] {

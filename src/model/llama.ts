@@ -13,7 +13,18 @@ import { decodePlan, decodeStep, decodeUsable, type DecodePlan } from './native-
 
 export type ProjName = 'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj' | 'lm_head';
 
+/** A LoRA delta scale·B·(A·x) on one projection: A [r, in], B [out, r]; layer −1 for lm_head. */
+export interface LowRankTerm {
+  layer: number;
+  name: ProjName;
+  A: Tensor;
+  B: Tensor;
+  scale: number;
+}
+
 export interface AdapterHooks {
+  /** When all `project` does is add these terms (LoRA): a decode token then runs as one native call (native-decode.ts). */
+  lowRank?(): LowRankTerm[];
   /** Called after each linear layer with its input x and base output y; returns the layer's output. */
   project?(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor;
   /** Called with the pre-RoPE query q[T, NH·D] and the attention output a[T, NH·D] before o_proj. */
@@ -93,11 +104,13 @@ export class LlamaModel {
     if (o.cache && o.offsets) throw new Error('forward: packed samples (offsets) are for training and take no KV cache');
     if (o.cache && P + ids.length > o.cache.capacity)
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
-    // A decode token with nothing to hook: one native call for the whole decoder (native-decode.ts).
-    if (o.cache && ids.length === 1 && !ad?.project && !ad?.attnOut && !hook && !o.hiddenOnly && !o.rows) {
+    // A decode token with no adapter or a LoRA one and nothing else to hook: one native call for the whole decoder
+    // (native-decode.ts).
+    if (o.cache && ids.length === 1 && !ad?.attnOut && (!ad?.project || ad.lowRank) && !hook && !o.hiddenOnly && !o.rows) {
       if (this.#plan === undefined) this.#plan = decodePlan(c, this.weights, this.ropeLayout === 'interleaved');
-      if (decodeUsable(this.#plan)) {
-        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0]);
+      const terms = ad?.lowRank?.() ?? [];
+      if (decodeUsable(this.#plan, terms)) {
+        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0], terms);
         o.cache.advance(1);
         return logits;
       }

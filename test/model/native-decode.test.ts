@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireShared, sharedPath } from '../helpers/shared.js';
-import { Tensor, native, tidy, untracked, quantize, type DType } from '../../src/engine/index.js';
+import { Tape, Tensor, native, tidy, untracked, quantize, type DType } from '../../src/engine/index.js';
+import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
+import { CombinedLora } from '../../src/adapters/combine.js';
+import type { AdapterHooks } from '../../src/model/llama.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kv-cache.js';
 import { randomLlama } from '../../src/model/random.js';
@@ -30,12 +33,12 @@ const realStep = native.decodeStep.bind(native);
 native.decodeStep = (...a) => (nativeCalls++, realStep(...a));
 
 /** Logits of `prompt` then each of `next` fed one at a time, with the native decode on or off. */
-function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean): Float32Array[] {
+function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean, adapter: AdapterHooks | null = null): Float32Array[] {
   const was = useNativeDecode(nativeOn);
   const cache = new KVCache(model.config, prompt.length + next.length);
   try {
-    const out = [tidy(() => model.forward(Int32Array.from(prompt), { cache, lastOnly: true }).toArray())];
-    for (const id of next) out.push(tidy(() => model.forward(Int32Array.of(id), { cache, lastOnly: true }).toArray()));
+    const out = [tidy(() => model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).toArray())];
+    for (const id of next) out.push(tidy(() => model.forward(Int32Array.of(id), { cache, lastOnly: true, adapter }).toArray()));
     return out;
   } finally {
     cache.dispose();
@@ -129,15 +132,79 @@ test('native decode is skipped where it cannot apply: adapter hooks, intermediat
   } finally {
     cache.dispose();
   }
-  // A weight that requires grad: the op-by-op forward records it; the native one would not.
+  // A weight that requires grad while a tape records: the op-by-op forward records it; the native one would not.
   const w = m.weights.get('model.layers.0.mlp.up_proj.weight')!;
   w.requiresGrad = true;
+  const tape = new Tape();
   try {
-    assertSame(m, 'with a trainable weight (op by op on both sides)', false);
+    const before = nativeCalls;
+    const cache2 = new KVCache(m.config, 3);
+    tape.record(() => {
+      m.forward(Int32Array.of(1, 2), { cache: cache2 });
+      const y = m.forward(Int32Array.of(3), { cache: cache2 });
+      assert.ok(y.requiresGrad, 'the decode token was recorded for a gradient');
+    });
+    cache2.dispose();
+    assert.equal(nativeCalls, before, 'no native decode while a tape records a trainable weight');
+    assertSame(m, 'a trainable weight with no tape recording');
   } finally {
+    tape.dispose();
     w.requiresGrad = false;
     m.dispose();
   }
+});
+
+/** A LoRA adapter on every linear layer (and lm_head) with B drawn too (PEFT's B starts at 0: no delta to check). */
+function randomLora(m: LlamaModel, seed: number, r: number): LoraAdapter {
+  const a = new LoraAdapter(m, { r, lora_alpha: 2 * r, target_modules: [...ALL_LINEAR, 'lm_head'], seed });
+  let k = seed;
+  for (const [, B] of a.modules.values()) B.f32().forEach((_, i, d) => (d[i] = Math.sin(++k * 12.9898) * 0.05));
+  return a;
+}
+
+/**
+ * Native against op by op with an adapter: equal to float rounding (LoRA's delta runs through another kernel), at
+ * most `tol` per logit and `meanTol` on average. On a base with 8-bit activations (Q8_0 and the other integer-dot
+ * types) a rounding-level difference can flip one value's 8-bit rounding in a later layer, so single logits may move
+ * by a few hundredths there (measured: 0.022 at most, 0.005 on average, against the adapter's own ~1.0).
+ */
+function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol = 2e-5, meanTol = 2e-6): void {
+  const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11];
+  const before = nativeCalls;
+  const a = run(model, prompt, next, true, adapter);
+  assert.equal(nativeCalls - before, next.length, `${what}: native decode calls`);
+  const b = run(model, prompt, next, false, adapter);
+  const base = run(model, prompt, next, false);
+  for (let s = 1; s < a.length; s++) {
+    let worst = 0, moved = 0, sum = 0;
+    for (let i = 0; i < a[s].length; i++) {
+      worst = Math.max(worst, Math.abs(a[s][i] - b[s][i]));
+      sum += Math.abs(a[s][i] - b[s][i]);
+      moved = Math.max(moved, Math.abs(b[s][i] - base[s][i]));
+    }
+    const mean = sum / a[s].length;
+    assert.ok(worst <= tol && mean <= meanTol, `${what}: step ${s} differs from the op-by-op forward by ${worst} at most, ${mean} on average`);
+    assert.ok(moved > 0.5, `${what}: step ${s}: the adapter changes the logits (by ${moved})`);
+  }
+}
+
+test('native decode with LoRA (one adapter, two combined, f32 and Q8_0 base) = op-by-op forward to float rounding', () => {
+  const m = randomLlama(base({ attention_bias: true }), { seed: 7, scale: 0.08, normJitter: 0.2 });
+  const one = randomLora(m, 1, 8), two = randomLora(m, 2, 4);
+  assertClose(m, one, 'one LoRA');
+  assertClose(m, new CombinedLora([one, two]), 'two LoRA combined');
+  const q = stored(m, 'q8_0');
+  assertClose(q, one, 'LoRA on a Q8_0 base', 0.1, 0.02);
+  // Trainable adapter weights while a tape records: op by op (the native call would record nothing).
+  const tape = new Tape(), cache = new KVCache(m.config, 3), before = nativeCalls;
+  tape.record(() => {
+    m.forward(Int32Array.of(1, 2), { cache, adapter: one });
+    assert.ok(m.forward(Int32Array.of(3), { cache, adapter: one }).requiresGrad, 'recorded for the adapter gradient');
+  });
+  assert.equal(nativeCalls, before, 'no native decode while a tape records the adapter');
+  tape.dispose();
+  cache.dispose();
+  for (const x of [q, m]) x.dispose();
 });
 
 test('decodeStep rejects bad arguments with a message', () => {
