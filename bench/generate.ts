@@ -1,4 +1,4 @@
-// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec]`
+// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec] [--lora R]`
 // Greedy generation speed against llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF file with the
 // same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
 // SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
@@ -7,6 +7,8 @@
 // rep; `ratio` is ours over llama.cpp's median decode rate, `ratio_paired` the median of the per-rep ratios.
 // A fourth side in the same turns is ours op by op (useNativeDecode(false): every decode token through
 // LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`.
+// `--lora R`: both of our sides decode with a LoRA adapter of rank R on every linear layer (as `lift ask` with an
+// absorbed adapter); llama.cpp is not run then (its columns are null), the line carries `lora_rank`.
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { parseHFConfig } from '../src/model/config.js';
 import { loadModelFromPath } from '../src/model/load.js';
 import { KVCache } from '../src/model/kv-cache.js';
 import { useNativeDecode } from '../src/model/native-decode.js';
+import { ALL_LINEAR, LoraAdapter } from '../src/adapters/lora.js';
 import { writeModelGGUF, type SpmVocab } from '../src/model/convert.js';
 import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
 import { seededRandom } from '../src/adapters/init.js';
@@ -43,8 +46,11 @@ const argmax = (x: Float32Array): number => {
 interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; weight_bytes?: number }
 
 /** Ours: one forward over the prompt into a fresh KV cache, then single-token steps. */
-function openOurs(path: string, prompt: number[], nativeDecode = true): Runner {
+function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank = 0): Runner {
   const { model } = loadModelFromPath(path);
+  const adapter = loraRank > 0 ? new LoraAdapter(model, { r: loraRank, lora_alpha: 2 * loraRank, target_modules: ALL_LINEAR, seed: 1 }) : null;
+  // B drawn too (PEFT starts it at 0), so the adapter's products are real work on real values.
+  if (adapter) for (const [, B] of adapter.modules.values()) B.f32().forEach((_, i, d) => (d[i] = ((i % 13) - 6) * 1e-3));
   // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
   const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
   const weight_bytes = [...model.weights].filter(([n, t]) => t.shape.length === 2 && n !== untiedEmbed).reduce((a, [, t]) => a + t.bytes().byteLength, 0);
@@ -55,9 +61,9 @@ function openOurs(path: string, prompt: number[], nativeDecode = true): Runner {
       const was = useNativeDecode(nativeDecode);
       try {
         const t0 = performance.now();
-        let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true }).f32()));
+        let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).f32()));
         const t1 = performance.now();
-        for (let i = 0; i < n; i++) tok = tidy(() => argmax(model.forward(Int32Array.of(tok), { cache, lastOnly: true }).f32()));
+        for (let i = 0; i < n; i++) tok = tidy(() => argmax(model.forward(Int32Array.of(tok), { cache, lastOnly: true, adapter }).f32()));
         return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
       } finally {
         useNativeDecode(was);
@@ -65,6 +71,7 @@ function openOurs(path: string, prompt: number[], nativeDecode = true): Runner {
       }
     },
     async dispose() {
+      adapter?.dispose();
       model.dispose();
     },
   };
@@ -110,6 +117,8 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
   const threads = threadsFlag(args.flags.get('threads'), 2);
   const P = Number(args.flags.get('prompt') ?? 128), N = Number(args.flags.get('tokens') ?? 128), reps = Number(args.flags.get('reps') ?? 1);
   const which = (args.flags.get('models') ?? 'stories,smollm2').split(',');
+  const loraRank = Number(args.flags.get('lora') ?? 0);
+  if (!Number.isInteger(loraRank) || loraRank < 0) throw new Error(`--lora: expected a whole rank ≥ 0, got ${args.flags.get('lora')}`);
   native.setThreads(threads);
   if (args.flags.has('no-matvec')) useMatvec(false); // decode through sgemm, as before native/matvec.cc (for before/after figures)
   const out = new Output(args.json);
@@ -148,9 +157,9 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       let runs: Timing[][];
       try {
         log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
-        sides.push(openOurs(m.path, prompt));
-        if (nlc && llama) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
-        sides.push(openOurs(m.path, prompt, false));
+        sides.push(openOurs(m.path, prompt, true, loraRank));
+        if (nlc && llama && loraRank === 0) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
+        sides.push(openOurs(m.path, prompt, false, loraRank));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
         for (let r = 0; r < reps; r++) {
@@ -176,7 +185,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         ratio: peerDecode ? decode / peerDecode : null, ratio_paired: pairedRatio, interleaved: true, reps,
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
-        native_decode: true, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
+        native_decode: true, lora_rank: loraRank, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
       });
       m.cleanup?.();
     }
