@@ -1,4 +1,4 @@
-// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec] [--lora R]`
+// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec] [--lora R | --gated-memory]`
 // Greedy generation speed against llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF file with the
 // same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
 // SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
@@ -8,7 +8,9 @@
 // A fourth side in the same turns is ours op by op (useNativeDecode(false): every decode token through
 // LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`.
 // `--lora R`: both of our sides decode with a LoRA adapter of rank R on every linear layer (as `lift ask` with an
-// absorbed adapter); llama.cpp is not run then (its columns are null), the line carries `lora_rank`.
+// absorbed adapter); `--gated-memory`: with LIFT's Gated Memory at the paper's settings (+ its head LoRA r2), the
+// default adapter on models with heads wider than 16. llama.cpp is not run then (its columns are null); the line
+// carries `lora_rank` and `gated_memory`.
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { loadModelFromPath } from '../src/model/load.js';
 import { KVCache } from '../src/model/kv-cache.js';
 import { useNativeDecode } from '../src/model/native-decode.js';
 import { ALL_LINEAR, LoraAdapter } from '../src/adapters/lora.js';
+import { GatedMemoryAdapter } from '../src/adapters/gated-memory.js';
 import { writeModelGGUF, type SpmVocab } from '../src/model/convert.js';
 import { TokenType } from '../src/text/gguf-vocab-tokenizer.js';
 import { seededRandom } from '../src/adapters/init.js';
@@ -46,11 +49,12 @@ const argmax = (x: Float32Array): number => {
 interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; weight_bytes?: number }
 
 /** Ours: one forward over the prompt into a fresh KV cache, then single-token steps. */
-function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank = 0): Runner {
+function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank = 0, gatedMemory = false): Runner {
   const { model } = loadModelFromPath(path);
-  const adapter = loraRank > 0 ? new LoraAdapter(model, { r: loraRank, lora_alpha: 2 * loraRank, target_modules: ALL_LINEAR, seed: 1 }) : null;
+  const lora = loraRank > 0 ? new LoraAdapter(model, { r: loraRank, lora_alpha: 2 * loraRank, target_modules: ALL_LINEAR, seed: 1 }) : null;
   // B drawn too (PEFT starts it at 0), so the adapter's products are real work on real values.
-  if (adapter) for (const [, B] of adapter.modules.values()) B.f32().forEach((_, i, d) => (d[i] = ((i % 13) - 6) * 1e-3));
+  for (const [, B] of lora?.modules.values() ?? []) B.f32().forEach((_, i, d) => (d[i] = ((i % 13) - 6) * 1e-3));
+  const adapter = lora ?? (gatedMemory ? new GatedMemoryAdapter(model, { seed: 1 }) : null);
   // Bytes of weights one decode step must read: every matrix, except an untied embedding table (one row per token).
   const untiedEmbed = model.config.tie_word_embeddings ? null : 'model.embed_tokens.weight';
   const weight_bytes = [...model.weights].filter(([n, t]) => t.shape.length === 2 && n !== untiedEmbed).reduce((a, [, t]) => a + t.bytes().byteLength, 0);
@@ -119,6 +123,9 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
   const which = (args.flags.get('models') ?? 'stories,smollm2').split(',');
   const loraRank = Number(args.flags.get('lora') ?? 0);
   if (!Number.isInteger(loraRank) || loraRank < 0) throw new Error(`--lora: expected a whole rank ≥ 0, got ${args.flags.get('lora')}`);
+  const gatedMemory = args.flags.has('gated-memory');
+  if (gatedMemory && loraRank > 0) throw new Error('--lora and --gated-memory: choose one adapter');
+  const withAdapter = loraRank > 0 || gatedMemory;
   native.setThreads(threads);
   if (args.flags.has('no-matvec')) useMatvec(false); // decode through sgemm, as before native/matvec.cc (for before/after figures)
   const out = new Output(args.json);
@@ -157,9 +164,9 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       let runs: Timing[][];
       try {
         log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
-        sides.push(openOurs(m.path, prompt, true, loraRank));
-        if (nlc && llama && loraRank === 0) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
-        sides.push(openOurs(m.path, prompt, false, loraRank));
+        sides.push(openOurs(m.path, prompt, true, loraRank, gatedMemory));
+        if (nlc && llama && !withAdapter) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
+        sides.push(openOurs(m.path, prompt, false, loraRank, gatedMemory));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
         for (let r = 0; r < reps; r++) {
@@ -185,7 +192,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         ratio: peerDecode ? decode / peerDecode : null, ratio_paired: pairedRatio, interleaved: true, reps,
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
-        native_decode: true, lora_rank: loraRank, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
+        native_decode: true, lora_rank: loraRank, gated_memory: gatedMemory, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
       });
       m.cleanup?.();
     }

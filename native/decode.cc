@@ -1,6 +1,6 @@
 // One decode token through the whole Llama decoder in one call:
 //   decodeStep(weights[], types Int32, dims Float64, invFreq F32, keys F32[], values F32[], token, pos, logits F32
-//              [, loraTensors F32[], loraMeta Float64])
+//              [, loraTensors F32[], loraMeta Float64[, memory (F32|null)[], memoryDims Float64, gates F32]])
 // embedding → per layer: RMSNorm, q/k/v (+ biases), RoPE, the KV cache rows at `pos`, attention over rows 0…pos,
 // o_proj + residual, RMSNorm, gate/up, SwiGLU, down + residual → final RMSNorm → lm_head → logits [V].
 // Why: the same token through LlamaModel.forward is ~20 ops a layer, each a tensor allocation, an N-API call and
@@ -24,6 +24,12 @@
 // gate, up, down, lm_head with layer −1). Each adds scale·B·(A·x) to its projection's output after the bias, in
 // list order, as LoraAdapter.project does; through lora.cc's rowsDot twice (A·x, then B·u) rather than the
 // training op's Bᵀ layout, so equal to the op-by-op path to float rounding, not bitwise.
+// Gated Memory (optional; LIFT §4, src/adapters/gated-memory.ts): memory holds per layer 8 entries, [mem_in.w,
+// mem_in.b, mem_out.w, mem_out.b, gate_in.w, gate_in.b, gate_out.w, gate_out.b] (null for an absent bias);
+// memoryDims [layer-wide first maps (1) or per head (0), K memory width, G gate width, gate scale, gate shift].
+// Between attention and o_proj each head's output becomes (1 − g)·attn + g·m from the pre-RoPE query, through
+// the kernels attnOut's ops call (gemmBatchedRun for the per-head maps, matvec for layer-wide ones, the SiLU,
+// sigmoid and mix rows), so bitwise the op-by-op path's; the token's gates [layers, H] are written to `gates`.
 #include "common.h"
 #include "attention.h"
 #include "kernels.h"
@@ -210,6 +216,62 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
       (p == P_HEAD ? headLora : layers[(size_t)l].lora[p]).push_back({AB[0], AB[1], r, (float)m[3]});
     }
   }
+  // Gated Memory maps, by layer (absent: no memory).
+  struct Memory {
+    const float *w[4], *b[4];  // mem_in, mem_out, gate_in, gate_out
+  };
+  std::vector<Memory> memory;
+  bool layerWide = false;
+  int64_t MK = 0, MG = 0;
+  float gateScale = 0, gateShift = 0;
+  float* gatesOut = nullptr;
+  if (info.Length() > 11 && !info[11].IsUndefined() && !info[11].IsNull()) {
+    if (!info[11].IsArray()) throw ArgError{argName(op, 11) + " must be an array (Gated Memory maps)"};
+    if (!info[12].IsTypedArray() || info[12].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array || info[12].As<Napi::Float64Array>().ElementLength() != 5)
+      throw ArgError{argName(op, 12) + " must be a Float64Array of 5 Gated Memory dims"};
+    const double* md = info[12].As<Napi::Float64Array>().Data();
+    layerWide = md[0] != 0, MK = (int64_t)md[1], MG = (int64_t)md[2], gateScale = (float)md[3], gateShift = (float)md[4];
+    positive(op, "memory width", MK); positive(op, "gate width", MG);
+    F32 gs = f32(info, 13, op);
+    fits(op, "gates", gs.n, 0, NL * NH);
+    gatesOut = gs.p;
+    Napi::Array ma = info[11].As<Napi::Array>();
+    if (ma.Length() != (uint32_t)(8 * NL)) throw ArgError{std::string(op) + ": Gated Memory needs 8 entries per layer"};
+    // (in, out) of each map per head; a layer-wide first map reads all NH·D query values into NH·out outputs.
+    const int64_t fin = layerWide ? QD : D;
+    const int64_t wsz[4] = {layerWide ? NH * MK * QD : NH * D * MK, NH * MK * D, layerWide ? NH * MG * QD : NH * D * MG, NH * MG};
+    const int64_t bsz[4] = {NH * MK, NH * D, NH * MG, NH};
+    (void)fin;
+    memory.resize((size_t)NL);
+    for (int64_t l = 0; l < NL; l++)
+      for (int j = 0; j < 4; j++) {
+        for (int isB = 0; isB < 2; isB++) {
+          Napi::Value v = ma.Get((uint32_t)(8 * l + 2 * j + isB));
+          const std::string what = std::string(op) + ": Gated Memory layer " + std::to_string(l) + " map " + std::to_string(j) + (isB ? " bias" : " weight");
+          const float* p = nullptr;
+          if (!(isB && (v.IsNull() || v.IsUndefined()))) {
+            if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) throw ArgError{what + " must be a Float32Array"};
+            auto f = v.As<Napi::Float32Array>();
+            if ((int64_t)f.ElementLength() != (isB ? bsz[j] : wsz[j]))
+              throw ArgError{what + " holds " + std::to_string(f.ElementLength()) + " values, expected " + std::to_string(isB ? bsz[j] : wsz[j])};
+            p = f.Data();
+          }
+          (isB ? memory[(size_t)l].b[j] : memory[(size_t)l].w[j]) = p;
+        }
+      }
+  }
+  std::vector<float> qpre((size_t)(memory.empty() ? 0 : QD)), mh((size_t)(NH * MK)), mm((size_t)QD), gh((size_t)(NH * MG)), gs((size_t)NH), gg((size_t)NH);
+  // y[H·out] = first map of x: layer-wide (one f32 linear, matvec as linear() picks) or per head (headLinear).
+  auto firstMap = [&](const float* w, const float* b, int64_t out, float* y) {
+    if (layerWide) matvecRun(qpre.data(), 1, QD, w, QT_F32, NH * out, y, true);
+    else gemmBatchedRun(false, false, 1, out, D, 1.f, qpre.data(), QD, D, w, out, D * out, 0.f, y, NH * out, out, NH);
+    if (b) for (int64_t n = 0; n < NH * out; n++) y[n] += b[n];
+  };
+  // y[H·out] = per-head map of x [H·in] (headLinear: W [H, in, out]).
+  auto headMap = [&](const float* x, int64_t in, const float* w, const float* b, int64_t out, float* y) {
+    gemmBatchedRun(false, false, 1, out, in, 1.f, x, NH * in, in, w, out, in * out, 0.f, y, NH * out, out, NH);
+    if (b) for (int64_t n = 0; n < NH * out; n++) y[n] += b[n];
+  };
   const Dims ad{1, pos + 1, NH, KVH, D, pos, (float)(1.0 / std::sqrt((double)D)), 1};
   for (int64_t l = 0; l < NL; l++) {
     const Layer& L = layers[(size_t)l];
@@ -217,11 +279,26 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
     project(L.q, L.qb, L.lora[P_Q], h, C, QD, q, act);
     project(L.k, L.kb, L.lora[P_K], h, C, KD, k, act);
     project(L.v, L.vb, L.lora[P_V], h, C, KD, v, act);
+    if (!memory.empty()) std::copy(q, q + QD, qpre.data());  // the memory reads the pre-RoPE query
     ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
     float *kr = kc[(size_t)l] + pos * KD, *vr = vc[(size_t)l] + pos * KD;
     ropeRow(k, kr, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
     std::copy(v, v + KD, vr);
     decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
+    if (!memory.empty()) {
+      const Memory& G = memory[(size_t)l];
+      firstMap(G.w[0], G.b[0], MK, mh.data());
+      siluRange(mh.data(), mh.data(), 0, NH * MK);
+      headMap(mh.data(), MK, G.w[1], G.b[1], D, mm.data());
+      firstMap(G.w[2], G.b[2], MG, gh.data());
+      siluRange(gh.data(), gh.data(), 0, NH * MG);
+      headMap(gh.data(), MG, G.w[3], G.b[3], 1, gs.data());
+      sigmoidAffineRange(gs.data(), gg.data(), gateScale, gateShift, 0, NH);
+      for (int64_t hh = 0; hh < NH; hh++) {
+        gateMixRow(a + hh * D, mm.data() + hh * D, gg[(size_t)hh], a + hh * D, D);
+        gatesOut[l * NH + hh] = gg[(size_t)hh];
+      }
+    }
     project(L.o, L.ob, L.lora[P_O], a, QD, C, t, act);
     for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
     rmsnormRow(x, L.postNorm, h, C, eps);

@@ -5,6 +5,7 @@
 //                otherwise the batch is split over OpenMP threads and each sgemm runs single-threaded
 //                (OpenBLAS's OpenMP build does that by itself inside a parallel region).
 #include "common.h"
+#include "kernels.h"
 #include <algorithm>
 #include <cblas.h>
 
@@ -74,6 +75,20 @@ static Napi::Value gemm(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+void gemmBatchedRun(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, int64_t sA,
+                    const float* B, int64_t ldb, int64_t sB, float beta, float* C, int64_t ldc, int64_t sC, int64_t batch) {
+  auto one = [&](int64_t b) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
+                alpha, A + b * sA, (int)lda, B + b * sB, (int)ldb, beta, C + b * sC, (int)ldc);
+  };
+  if (batch >= omp_get_max_threads() && batch > 1) {
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t b = 0; b < batch; b++) one(b);
+  } else {
+    for (int64_t b = 0; b < batch; b++) one(b);
+  }
+}
+
 // gemmBatched(transA, transB, M, N, K, alpha, A, aOff, lda, strideA, B, bOff, ldb, strideB, beta,
 //             C, cOff, ldc, strideC, batch)
 static Napi::Value gemmBatched(const Napi::CallbackInfo& info) {
@@ -93,16 +108,7 @@ static Napi::Value gemmBatched(const Napi::CallbackInfo& info) {
   fits(op, "A", A.n, aOff + (batch - 1) * sA, span(ta, M, K, lda));
   fits(op, "B", B.n, bOff + (batch - 1) * sB, span(tb, K, N, ldb));
   fits(op, "C", C.n, cOff + (batch - 1) * sC, span(false, M, N, ldc));
-  auto one = [&](int64_t b) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M, (int)N, (int)K,
-                alpha, A.p + aOff + b * sA, (int)lda, B.p + bOff + b * sB, (int)ldb, beta, C.p + cOff + b * sC, (int)ldc);
-  };
-  if (batch >= omp_get_max_threads() && batch > 1) {
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t b = 0; b < batch; b++) one(b);
-  } else {
-    for (int64_t b = 0; b < batch; b++) one(b);
-  }
+  gemmBatchedRun(ta, tb, M, N, K, alpha, A.p + aOff, lda, sA, B.p + bOff, ldb, sB, beta, C.p + cOff, ldc, sC, batch);
   return info.Env().Undefined();
 }
 

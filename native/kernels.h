@@ -13,6 +13,10 @@ void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, in
 // y[T,O] = x[T,I] · W[O,I]ᵀ for W in ggml blocks of `type` (dequantized to f32; T ≤ 4 row by row, else tiles + sgemm).
 void qMatmulRun(int type, const uint8_t* w, const float* x, float* y, int64_t T, int64_t I, int64_t O);
 
+// batch products C_b = alpha·op(A_b)·op(B_b) + beta·C_b (gemm.cc's gemmBatched: cblas_sgemm per batch entry).
+void gemmBatchedRun(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, int64_t sA,
+                    const float* B, int64_t ldb, int64_t sB, float beta, float* C, int64_t ldc, int64_t sC, int64_t batch);
+
 // out[T, r] = scale · X[T, K] · M[r, K]ᵀ (lora.cc: LoRA's rank side, the rank in registers).
 void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale);
 
@@ -55,6 +59,39 @@ inline void swigluRange(const float* g, const float* u, float* o, int64_t i, int
   }
 #endif
   for (; i < e; i++) { float x = g[i]; o[i] = x * (1.f / (1.f + std::exp(-x))) * u[i]; }
+}
+
+// out[i] = x[i] · σ(x[i]) for i in [i, e).
+inline void siluRange(const float* x, float* o, int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+  for (; i + 16 <= e; i += 16) {
+    __m512 v = _mm512_loadu_ps(x + i);
+    _mm512_storeu_ps(o + i, _mm512_mul_ps(v, sigmoid16(v)));
+  }
+#elif defined(LIFT_SIMD_AVX2)
+  for (; i + 8 <= e; i += 8) {
+    __m256 v = _mm256_loadu_ps(x + i);
+    _mm256_storeu_ps(o + i, _mm256_mul_ps(v, sigmoid8(v)));
+  }
+#endif
+  for (; i < e; i++) o[i] = x[i] * (1.f / (1.f + std::exp(-x[i])));
+}
+
+// out[i] = σ(a·x[i] + b) for i in [i, e) (the Gated Memory gate: a = 3, b = −3).
+inline void sigmoidAffineRange(const float* x, float* o, float a, float b, int64_t i, int64_t e) {
+#if defined(__AVX512F__)
+  __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
+  for (; i + 16 <= e; i += 16) _mm512_storeu_ps(o + i, sigmoid16(_mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), vb)));
+#elif defined(LIFT_SIMD_AVX2)
+  __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+  for (; i + 8 <= e; i += 8) _mm256_storeu_ps(o + i, sigmoid8(_mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), vb)));
+#endif
+  for (; i < e; i++) o[i] = 1.f / (1.f + std::exp(-(a * x[i] + b)));
+}
+
+// Row r of the Gated Memory mix: out[d] = (1 − g)·attn[d] + g·mem[d], d < D.
+inline void gateMixRow(const float* a, const float* m, float g, float* o, int64_t D) {
+  for (int64_t d = 0; d < D; d++) o[d] = (1.f - g) * a[d] + g * m[d];
 }
 
 }  // namespace lift

@@ -82,20 +82,7 @@ static Napi::Value siluForward(const Napi::CallbackInfo& info) {
   if (o.n != x.n) throw ArgError{"silu: x and out must have the same length"};
   // Vectorised (exp16): Gated Memory applies it to k·D + G values per head and token, ~7 % of an absorb
   // when it called expf one element at a time.
-  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) {
-#if defined(__AVX512F__)
-    for (; i + 16 <= e; i += 16) {
-      __m512 v = _mm512_loadu_ps(x.p + i);
-      _mm512_storeu_ps(o.p + i, _mm512_mul_ps(v, sigmoid16(v)));
-    }
-#elif defined(LIFT_SIMD_AVX2)
-    for (; i + 8 <= e; i += 8) {
-      __m256 v = _mm256_loadu_ps(x.p + i);
-      _mm256_storeu_ps(o.p + i, _mm256_mul_ps(v, sigmoid8(v)));
-    }
-#endif
-    for (; i < e; i++) o.p[i] = x.p[i] * sigm(x.p[i]);
-  });
+  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) { siluRange(x.p, o.p, i, e); });
   return info.Env().Undefined();
 }
 static Napi::Value siluBackward(const Napi::CallbackInfo& info) {
@@ -127,16 +114,7 @@ static Napi::Value sigmoidAffineForward(const Napi::CallbackInfo& info) {
   F32 x = f32(info, 0, "sigmoid"), o = f32(info, 1, "sigmoid");
   float a = (float)number(info, 2, "sigmoid"), b = (float)number(info, 3, "sigmoid");
   if (o.n != x.n) throw ArgError{"sigmoid: x and out must have the same length"};
-  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) {
-#if defined(__AVX512F__)
-    __m512 va = _mm512_set1_ps(a), vb = _mm512_set1_ps(b);
-    for (; i + 16 <= e; i += 16) _mm512_storeu_ps(o.p + i, sigmoid16(_mm512_fmadd_ps(va, _mm512_loadu_ps(x.p + i), vb)));
-#elif defined(LIFT_SIMD_AVX2)
-    __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
-    for (; i + 8 <= e; i += 8) _mm256_storeu_ps(o.p + i, sigmoid8(_mm256_fmadd_ps(va, _mm256_loadu_ps(x.p + i), vb)));
-#endif
-    for (; i < e; i++) o.p[i] = sigm(a * x.p[i] + b);
-  });
+  parChunks((int64_t)x.n, [&](int64_t i, int64_t e) { sigmoidAffineRange(x.p, o.p, a, b, i, e); });
   return info.Env().Undefined();
 }
 // sigmoidAffineBackward(dOut, out, dx, a): dx += dOut · a · out · (1 − out)
@@ -155,8 +133,7 @@ static Napi::Value gateMixForward(const Napi::CallbackInfo& info) {
   int64_t R = integer(info, 4, op), D = integer(info, 5, op);
   fits(op, "attn", a.n, 0, R * D); fits(op, "mem", m.n, 0, R * D); fits(op, "gate", g.n, 0, R); fits(op, "out", o.n, 0, R * D);
 #pragma omp parallel for schedule(static) if (R * D > 65536)
-  for (int64_t r = 0; r < R; r++)
-    for (int64_t d = 0; d < D; d++) o.p[r * D + d] = (1.f - g.p[r]) * a.p[r * D + d] + g.p[r] * m.p[r * D + d];
+  for (int64_t r = 0; r < R; r++) gateMixRow(a.p + r * D, m.p + r * D, g.p[r], o.p + r * D, D);
   return info.Env().Undefined();
 }
 // gateMixBackward(dOut, attn, mem, gate, dAttn|null, dMem|null, dGate|null, R, D)

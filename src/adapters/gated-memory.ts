@@ -27,7 +27,7 @@
 // Measured on stories260K (README: Recall): it fits the document far better than the paper's form (doc NLL
 // 0.98 vs 1.46) but recalls none of the 12 facts either; it stays an option, not the default.
 import { Tensor, headLinear, linear, silu, sigmoidAffine, gateMix } from '../engine/index.js';
-import type { AdapterHooks, LlamaModel, ProjName } from '../model/llama.js';
+import type { AdapterHooks, LlamaModel, LowRankTerm, MemorySpec, ProjName } from '../model/llama.js';
 import type { LlamaConfig } from '../model/config.js';
 import { LoraAdapter } from './lora.js';
 import { kaimingBound, seededRandom, uniformParam, zeroParam } from './init.js';
@@ -148,6 +148,22 @@ export class GatedMemoryAdapter implements AdapterHooks {
   /** The output-head LoRA; every other projection passes through. */
   project(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor {
     return this.head && name === 'lm_head' ? this.head.project(layer, name, x, y) : y;
+  }
+
+  /** The maps as data for the native decode token (native/decode.cc), and where its gates go. */
+  memory(): MemorySpec {
+    const H = this.heads;
+    return {
+      layerWide: this.options.memoryInput === 'layer', K: this.options.memoryMultiplier * this.headDim, G: this.gateHidden,
+      gateScale: GATE_SCALE, gateShift: GATE_SHIFT,
+      maps: this.layers.flatMap((L) => [L.memIn, L.memOut, L.gateIn, L.gateOut].flatMap((m) => [m.w, m.b])),
+      recordGates: (g) => this.#gates.forEach((out, l) => out.set(g.subarray(l * H, (l + 1) * H))),
+    };
+  }
+
+  /** The output-head LoRA as terms (the only projection it changes). */
+  lowRank(): LowRankTerm[] {
+    return this.head?.lowRank() ?? [];
   }
 
   /** Mean gate value per layer and head over the tokens of the last forward: [layer][head], copies. */

@@ -22,9 +22,26 @@ export interface LowRankTerm {
   scale: number;
 }
 
+/** LIFT's Gated Memory as data, for the native decode token (native/decode.cc documents the layout). */
+export interface MemorySpec {
+  /** First maps read the whole layer's query (true) or each head's (false, the paper). */
+  layerWide: boolean;
+  /** Memory width K and gate width G. */
+  K: number;
+  G: number;
+  gateScale: number;
+  gateShift: number;
+  /** Per layer: mem_in, mem_out, gate_in, gate_out, each weight then bias (null when absent). */
+  maps: (Tensor | null)[];
+  /** Receives the decode token's gates [layers · heads]. */
+  recordGates(gates: Float32Array): void;
+}
+
 export interface AdapterHooks {
   /** When all `project` does is add these terms (LoRA): a decode token then runs as one native call (native-decode.ts). */
   lowRank?(): LowRankTerm[];
+  /** When `attnOut` is LIFT's Gated Memory: its maps, so a decode token runs as one native call too. */
+  memory?(): MemorySpec;
   /** Called after each linear layer with its input x and base output y; returns the layer's output. */
   project?(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor;
   /** Called with the pre-RoPE query q[T, NH·D] and the attention output a[T, NH·D] before o_proj. */
@@ -106,11 +123,11 @@ export class LlamaModel {
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
     // A decode token with no adapter or a LoRA one and nothing else to hook: one native call for the whole decoder
     // (native-decode.ts).
-    if (o.cache && ids.length === 1 && !ad?.attnOut && (!ad?.project || ad.lowRank) && !hook && !o.hiddenOnly && !o.rows) {
+    if (o.cache && ids.length === 1 && (!ad?.attnOut || ad.memory) && (!ad?.project || ad.lowRank) && !hook && !o.hiddenOnly && !o.rows) {
       if (this.#plan === undefined) this.#plan = decodePlan(c, this.weights, this.ropeLayout === 'interleaved');
-      const terms = ad?.lowRank?.() ?? [];
-      if (decodeUsable(this.#plan, terms)) {
-        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0], terms);
+      const terms = ad?.lowRank?.() ?? [], memory = ad?.attnOut ? ad.memory!() : null;
+      if (decodeUsable(this.#plan, terms, memory)) {
+        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0], terms, memory);
         o.cache.advance(1);
         return logits;
       }

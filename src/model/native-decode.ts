@@ -1,10 +1,10 @@
 // A decode token (one id, a KV cache, no adapter or a LoRA one) as one native call (native/decode.cc) instead of
 // ~20 ops a layer: no per-op tensors, N-API calls or JS between the kernels. The kernels and their order are the
 // op-by-op path's, so without an adapter the logits are bitwise LlamaModel.forward's, and with LoRA equal to float
-// rounding (test/model/native-decode.test.ts). What cannot take it keeps the op-by-op path: weights marked for the
-// bf16 units, a tape recording a gradient, Gated Memory, hooks.
+// rounding (test/model/native-decode.test.ts); LIFT's Gated Memory too, bitwise. What cannot take it keeps the
+// op-by-op path: weights marked for the bf16 units, a tape recording a gradient, other adapter hooks, hooks.
 import { Tensor, native, ggmlOf, computesInBf16, matvecEnabled, needsGrad } from '../engine/index.js';
-import type { LowRankTerm, ProjName } from './llama.js';
+import type { LowRankTerm, MemorySpec, ProjName } from './llama.js';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
 
@@ -54,17 +54,22 @@ export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interle
 }
 
 /** Whether a one-token forward may take the plan now (the switches on, nothing to record for a gradient). */
-export function decodeUsable(plan: DecodePlan | null, terms: readonly LowRankTerm[] = []): plan is DecodePlan {
-  return plan !== null && on && matvecEnabled() && !needsGrad(...plan.tensors) && !terms.some((t) => needsGrad(t.A, t.B) || t.A.dtype !== 'f32' || t.B.dtype !== 'f32');
+export function decodeUsable(plan: DecodePlan | null, terms: readonly LowRankTerm[] = [], memory: MemorySpec | null = null): plan is DecodePlan {
+  return plan !== null && on && matvecEnabled() && !needsGrad(...plan.tensors) && !terms.some((t) => needsGrad(t.A, t.B) || t.A.dtype !== 'f32' || t.B.dtype !== 'f32') &&
+    (memory === null || !memory.maps.some((t) => t !== null && (needsGrad(t) || t.dtype !== 'f32')));
 }
 
 const PROJ: Record<ProjName, number> = { q_proj: 0, k_proj: 1, v_proj: 2, o_proj: 3, gate_proj: 4, up_proj: 5, down_proj: 6, lm_head: 7 };
 
 /** Logits [1, V] of `token` at the cache's next position; its K/V rows are written (the caller advances the cache). */
-export function decodeStep(plan: DecodePlan, invFreq: Float32Array, cache: KVCache, token: number, terms: readonly LowRankTerm[] = []): Tensor {
+export function decodeStep(plan: DecodePlan, invFreq: Float32Array, cache: KVCache, token: number, terms: readonly LowRankTerm[] = [], memory: MemorySpec | null = null): Tensor {
   const logits = Tensor.empty([1, plan.dims[5]]);
   const lora = terms.length === 0 ? null : terms.flatMap((t) => [t.A.f32(), t.B.f32()]);
   const meta = terms.length === 0 ? null : Float64Array.from(terms.flatMap((t) => [t.layer, PROJ[t.name], t.A.shape[0], t.scale]));
-  native.decodeStep(plan.weights, plan.types, plan.dims, invFreq, cache.keys.map((t) => t.f32()), cache.values.map((t) => t.f32()), token, cache.length, logits.f32(), lora, meta);
+  const gates = memory ? new Float32Array(plan.dims[6] * plan.dims[1]) : null;
+  native.decodeStep(plan.weights, plan.types, plan.dims, invFreq, cache.keys.map((t) => t.f32()), cache.values.map((t) => t.f32()), token, cache.length, logits.f32(), lora, meta,
+    memory ? memory.maps.map((t) => t?.f32() ?? null) : null,
+    memory ? Float64Array.of(memory.layerWide ? 1 : 0, memory.K, memory.G, memory.gateScale, memory.gateShift) : null, gates);
+  if (memory) memory.recordGates(gates!);
   return logits;
 }

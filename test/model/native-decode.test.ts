@@ -10,6 +10,7 @@ import { requireShared, sharedPath } from '../helpers/shared.js';
 import { Tape, Tensor, native, tidy, untracked, quantize, type DType } from '../../src/engine/index.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { CombinedLora } from '../../src/adapters/combine.js';
+import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
 import type { AdapterHooks } from '../../src/model/llama.js';
 import { LlamaModel } from '../../src/model/llama.js';
 import { KVCache } from '../../src/model/kv-cache.js';
@@ -46,12 +47,12 @@ function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: bool
   }
 }
 
-function assertSame(model: LlamaModel, what: string, nativeExpected = true): void {
+function assertSame(model: LlamaModel, what: string, nativeExpected = true, adapter: AdapterHooks | null = null): void {
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11].map((id) => id % model.config.vocab_size);
   const before = nativeCalls;
-  const a = run(model, prompt, next, true);
+  const a = run(model, prompt, next, true, adapter);
   assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: native decode calls`);
-  const b = run(model, prompt, next, false);
+  const b = run(model, prompt, next, false, adapter);
   assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: no native call with it off`);
   for (let s = 0; s < a.length; s++) {
     assert.ok(a[s].every(Number.isFinite), `${what}: step ${s} finite`);
@@ -168,7 +169,7 @@ function randomLora(m: LlamaModel, seed: number, r: number): LoraAdapter {
  * types) a rounding-level difference can flip one value's 8-bit rounding in a later layer, so single logits may move
  * by a few hundredths there (measured: 0.022 at most, 0.005 on average, against the adapter's own ~1.0).
  */
-function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol = 2e-5, meanTol = 2e-6): void {
+function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol = 2e-5, meanTol = 2e-6, minMoved = 0.5): void {
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11];
   const before = nativeCalls;
   const a = run(model, prompt, next, true, adapter);
@@ -184,7 +185,7 @@ function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol
     }
     const mean = sum / a[s].length;
     assert.ok(worst <= tol && mean <= meanTol, `${what}: step ${s} differs from the op-by-op forward by ${worst} at most, ${mean} on average`);
-    assert.ok(moved > 0.5, `${what}: step ${s}: the adapter changes the logits (by ${moved})`);
+    assert.ok(moved > minMoved, `${what}: step ${s}: the adapter changes the logits (by ${moved})`);
   }
 }
 
@@ -205,6 +206,38 @@ test('native decode with LoRA (one adapter, two combined, f32 and Q8_0 base) = o
   tape.dispose();
   cache.dispose();
   for (const x of [q, m]) x.dispose();
+});
+
+test('native decode with Gated Memory (per-head and layer-wide first maps, with and without biases) = op-by-op forward, bitwise', () => {
+  for (const bias of [false, true]) {
+    const m = randomLlama(base({ attention_bias: bias }), { seed: 8, scale: 0.08, normJitter: 0.2 });
+    for (const memoryInput of ['head', 'layer'] as const) {
+      const gm = new GatedMemoryAdapter(m, { memoryInput, headLora: null, seed: 3 });
+      const what = `Gated Memory ${memoryInput}${bias ? ' with biases' : ''}`;
+      assertSame(m, what, true, gm);
+      // The gates the native token reports are the op-by-op token's.
+      const gates = (on: boolean) => {
+        run(m, [1, 2, 3], [4, 5], on, gm);
+        return gm.lastGates();
+      };
+      const gn = gates(true), go = gates(false);
+      assert.deepEqual(gn, go, `${what}: last gates`);
+      assert.ok(gn.every((g) => g.every((v) => v > 0 && v < 1)), `${what}: gates in (0, 1)`);
+      // And the memory matters: the same token without the adapter gives other logits.
+      assert.notDeepEqual(run(m, [1, 2], [3], true, gm)[1], run(m, [1, 2], [3], true)[1], `${what}: the memory changes the logits`);
+      gm.dispose();
+    }
+    m.dispose();
+  }
+});
+
+test('native decode with Gated Memory and its output-head LoRA = op-by-op forward to float rounding', () => {
+  const m = randomLlama(base(), { seed: 9, scale: 0.08, normJitter: 0.2 });
+  const gm = new GatedMemoryAdapter(m, { seed: 4 });
+  for (const [, B] of gm.head!.modules.values()) B.f32().forEach((_, i, d) => (d[i] = Math.cos(i) * 0.5));
+  assertClose(m, gm, 'Gated Memory + head LoRA', 2e-5, 2e-6, 0.05);
+  gm.dispose();
+  m.dispose();
 });
 
 test('decodeStep rejects bad arguments with a message', () => {
