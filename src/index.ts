@@ -6,7 +6,8 @@
 export * as engine from './engine/index.js';
 export { loadModelFromPath, detectFormat, type LoadedModel, type LoadOptions, type ModelFormat } from './model/load.js';
 export { parseHFConfig, type LlamaConfig } from './model/config.js';
-export { LlamaModel, type AdapterHooks, type ProjName } from './model/llama.js';
+export { LlamaModel, type AdapterHooks, type ProjName, type LowRankTerm, type MemorySpec } from './model/llama.js';
+export { useNativeDecode } from './model/native-decode.js';
 export { KVCache } from './model/kv-cache.js';
 export { generate, generateText, type GenerateOptions } from './model/generate.js';
 export { Sampler } from './model/sampling.js';
