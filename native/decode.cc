@@ -32,6 +32,7 @@
 // sigmoid and mix rows), so bitwise the op-by-op path's; the token's gates [layers, H] are written to `gates`.
 #include "common.h"
 #include "attention.h"
+#include "bf16.h"
 #include "kernels.h"
 #include "quant.h"
 #include "quant-dot.h"
@@ -42,6 +43,7 @@
 namespace lift {
 
 static const int kPerLayer = 13;
+static const int kBf16Units = 100 + QT_BF16;
 
 struct Weight {
   const void* p = nullptr;
@@ -60,13 +62,14 @@ static Weight weightAt(Napi::Array ws, const int32_t* types, uint32_t i, int64_t
   }
   if (!v.IsTypedArray()) throw ArgError{name + " must be a Float32Array or a Uint8Array"};
   auto ta = v.As<Napi::TypedArray>();
+  if (type == kBf16Units && !bf16Usable()) throw ArgError{name + " is marked for the bf16 units, which this CPU lacks (or LIFT_CPU_FEATURES hides)"};
   if (type == QT_F32) {
     if (ta.TypedArrayType() != napi_float32_array) throw ArgError{name + " has type 0 (f32) and must be a Float32Array"};
     if ((int64_t)ta.ElementLength() < rows * cols)
       throw ArgError{name + " holds " + std::to_string(ta.ElementLength()) + " values, expected " + std::to_string(rows * cols)};
     return {v.As<Napi::Float32Array>().Data(), type};
   }
-  const QLayout L = qlayout(type);
+  const QLayout L = qlayout(type == kBf16Units ? QT_BF16 : type);
   if (L.block == 0) throw ArgError{name + ": unknown ggml type " + std::to_string(type)};
   if (optional) throw ArgError{name + " (a bias) must be f32"};
   if (ta.TypedArrayType() != napi_uint8_array) throw ArgError{name + " has ggml type " + std::to_string(type) + " and must be a Uint8Array"};
@@ -93,7 +96,8 @@ struct Layer {
 // y[O] = W[O,I] · x[I] (+ b) (+ each LoRA term): the kernel LlamaModel.forward's linear()/quantLinear() picks for
 // one row, then the adapter's deltas.
 static void project(const Weight& w, const Weight& b, const Terms& lora, const float* x, int64_t I, int64_t O, float* y, QAct& act) {
-  if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(x, 1, I, w.p, w.type, O, y, true);
+  if (w.type == kBf16Units) bf16GemvRun(x, 1, I, (const uint16_t*)w.p, O, y);
+  else if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(x, 1, I, w.p, w.type, O, y, true);
   else if (qDotAvailable(w.type)) qDotRun(x, 1, I, (const uint8_t*)w.p, w.type, O, y, act);
   else qMatmulRun(w.type, (const uint8_t*)w.p, x, y, 1, I, O);
   if (b.p) {
@@ -179,8 +183,9 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
   // Embedding row (a quantized table dequantizes its row, as quantEmbedding does).
   if (embed.type == QT_F32) std::copy((const float*)embed.p + token * C, (const float*)embed.p + (token + 1) * C, x);
   else {
-    const QLayout L = qlayout(embed.type);
-    dequantBlocks(embed.type, (const uint8_t*)embed.p + token * (C / L.block) * L.bytes, x, C / L.block);
+    const int et = embed.type == kBf16Units ? QT_BF16 : embed.type;  // (a table marked for the units is bf16 storage)
+    const QLayout L = qlayout(et);
+    dequantBlocks(et, (const uint8_t*)embed.p + token * (C / L.block) * L.bytes, x, C / L.block);
   }
   // cos/sin at this position, computed as rope.cc's table computes them.
   std::vector<float> cs((size_t)half), sn((size_t)half);

@@ -14,6 +14,7 @@
 // Every function that executes AVX-512 BF16 instructions carries LIFT_BF16 (a target attribute), so the addon
 // loads on any x86-64 and these run only after bf16Usable() said yes.
 #include "common.h"
+#include "kernels.h"
 #include "bf16.h"
 #include <algorithm>
 #include <cmath>
@@ -222,6 +223,8 @@ LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint
     default: return gemvRows<4>(X.data(), Kp, K, W, N, Y);
   }
 }
+
+void bf16GemvRun(const float* x, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) { gemvBf16(x, M, K, W, N, Y); }
 
 // ---- bindings ------------------------------------------------------------------------------------------------
 struct U16 {

@@ -1,8 +1,9 @@
 // A decode token (one id, a KV cache, no adapter or a LoRA one) as one native call (native/decode.cc) instead of
 // ~20 ops a layer: no per-op tensors, N-API calls or JS between the kernels. The kernels and their order are the
 // op-by-op path's, so without an adapter the logits are bitwise LlamaModel.forward's, and with LoRA equal to float
-// rounding (test/model/native-decode.test.ts); LIFT's Gated Memory too, bitwise. What cannot take it keeps the
-// op-by-op path: weights marked for the bf16 units, a tape recording a gradient, other adapter hooks, hooks.
+// rounding (test/model/native-decode.test.ts); LIFT's Gated Memory too, bitwise; weights marked for the bf16 units
+// take their product as quantLinear does. What cannot take it keeps the op-by-op path: a tape recording a
+// gradient, other adapter hooks, hooks.
 import { Tensor, native, ggmlOf, computesInBf16, matvecEnabled, needsGrad } from '../engine/index.js';
 import type { LowRankTerm, MemorySpec, ProjName } from './llama.js';
 import type { LlamaConfig } from './config.js';
@@ -32,22 +33,19 @@ const LAYER_TENSORS = [
   'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight',
 ] as const;
 
-/** The plan for these weights, or null when a weight needs a path decode.cc does not take (bf16 units). */
+const BF16_UNITS = 130;
+
+/** The arguments for these weights (null would mean a weight decode.cc cannot take; every storage is taken now). */
 export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interleaved: boolean): DecodePlan | null {
   const names = ['model.embed_tokens.weight', 'model.norm.weight', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'];
   for (let l = 0; l < c.num_hidden_layers; l++) for (const n of LAYER_TENSORS) names.push(`model.layers.${l}.${n}`);
   const list = names.map((n) => weights.get(n) ?? null);
-  const tensors: Tensor[] = [];
-  for (const t of list) {
-    if (!t) continue;
-    // A weight the loader marked for the bf16 units: its decode product is bf16Matmul's, which decode.cc does not call.
-    if (t.dtype !== 'f32' && computesInBf16(t)) return null;
-    tensors.push(t);
-  }
+  const tensors = list.filter((t): t is Tensor => t !== null);
   return {
     tensors,
     weights: list.map((t) => (t === null ? null : t.dtype === 'f32' ? t.f32() : t.bytes())),
-    types: Int32Array.from(list, (t) => (t === null ? -1 : ggmlOf(t.dtype).id)),
+    // A weight the loader marked for the bf16 units takes their product (bf16Matmul's) there too: type 130.
+    types: Int32Array.from(list, (t) => (t === null ? -1 : computesInBf16(t) ? BF16_UNITS : ggmlOf(t.dtype).id)),
     dims: Float64Array.of(c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size,
       c.vocab_size, c.num_hidden_layers, c.rms_norm_eps, interleaved ? 1 : 0),
   };

@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireShared, sharedPath } from '../helpers/shared.js';
-import { Tape, Tensor, native, tidy, untracked, quantize, type DType } from '../../src/engine/index.js';
+import { Tape, Tensor, native, tidy, untracked, quantize, cpuFeatures, type DType } from '../../src/engine/index.js';
+import { withBf16Weights } from '../../src/model/compute.js';
 import { LoraAdapter, ALL_LINEAR } from '../../src/adapters/lora.js';
 import { CombinedLora } from '../../src/adapters/combine.js';
 import { GatedMemoryAdapter } from '../../src/adapters/gated-memory.js';
@@ -103,6 +104,16 @@ test('native decode = op-by-op forward on 16-bit and block storage (integer-dot 
     assertSame(q, `${dtype} (embedding ${embed})`);
     q.dispose();
   }
+  m.dispose();
+});
+
+test('native decode = op-by-op forward with weights on the bf16 units (--compute bf16), plain and with Gated Memory', (t) => {
+  if (!cpuFeatures().bf16) return void t.skip('this CPU has no AVX-512 BF16 units (or LIFT_CPU_FEATURES hides them)');
+  const m = withBf16Weights(randomLlama(base({ attention_bias: true }), { seed: 10, scale: 0.08, normJitter: 0.2 }));
+  assertSame(m, 'bf16 units');
+  const gm = new GatedMemoryAdapter(m, { headLora: null, seed: 5 });
+  assertSame(m, 'bf16 units + Gated Memory', true, gm);
+  gm.dispose();
   m.dispose();
 });
 
