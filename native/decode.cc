@@ -188,7 +188,8 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
     dequantBlocks(et, (const uint8_t*)embed.p + token * (C / L.block) * L.bytes, x, C / L.block);
   }
   // cos/sin at this position, computed as rope.cc's table computes them.
-  std::vector<float> cs((size_t)half), sn((size_t)half);
+  thread_local std::vector<float> cs, sn;
+  cs.resize((size_t)half), sn.resize((size_t)half);
   for (int64_t j = 0; j < half; j++) {
     const float ang = (float)pos * inv.p[j];
     cs[(size_t)j] = std::cos(ang), sn[(size_t)j] = std::sin(ang);
@@ -242,11 +243,9 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
     gatesOut = gs.p;
     Napi::Array ma = info[11].As<Napi::Array>();
     if (ma.Length() != (uint32_t)(8 * NL)) throw ArgError{std::string(op) + ": Gated Memory needs 8 entries per layer"};
-    // (in, out) of each map per head; a layer-wide first map reads all NH·D query values into NH·out outputs.
-    const int64_t fin = layerWide ? QD : D;
+    // Sizes of each map's weight and bias: a layer-wide first map is [NH·out, NH·D], a per-head one [NH, D, out].
     const int64_t wsz[4] = {layerWide ? NH * MK * QD : NH * D * MK, NH * MK * D, layerWide ? NH * MG * QD : NH * D * MG, NH * MG};
     const int64_t bsz[4] = {NH * MK, NH * D, NH * MG, NH};
-    (void)fin;
     memory.resize((size_t)NL);
     for (int64_t l = 0; l < NL; l++)
       for (int j = 0; j < 4; j++) {
@@ -265,7 +264,9 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
         }
       }
   }
-  std::vector<float> qpre((size_t)(memory.empty() ? 0 : QD)), mh((size_t)(NH * MK)), mm((size_t)QD), gh((size_t)(NH * MG)), gs((size_t)NH), gg((size_t)NH);
+  // Gated Memory scratch: the pre-RoPE query, memory hidden [NH·K] and output [NH·D], gate hidden [NH·G], gate [NH].
+  thread_local std::vector<float> qpre, mh, mm, gh, gs, gg;
+  if (!memory.empty()) qpre.resize((size_t)QD), mh.resize((size_t)(NH * MK)), mm.resize((size_t)QD), gh.resize((size_t)(NH * MG)), gs.resize((size_t)NH), gg.resize((size_t)NH);
   // y[H·out] = first map of x: layer-wide (one f32 linear, matvec as linear() picks) or per head (headLinear).
   auto firstMap = [&](const float* w, const float* b, int64_t out, float* y) {
     if (layerWide) matvecRun(qpre.data(), 1, QD, w, QT_F32, NH * out, y, true);

@@ -22,6 +22,14 @@ export function modulePath(layer: number, name: ProjName): string {
   return `model.layers.${layer}.${block}.${name}`;
 }
 
+/** modulePath's inverse: model.layers.3.self_attn.q_proj → [3, 'q_proj'], lm_head → [−1, 'lm_head']. */
+export function moduleOf(path: string): [number, ProjName] {
+  const m = /^model\.layers\.(\d+)\.(?:self_attn|mlp)\.(\w+_proj)$/.exec(path);
+  if (m) return [Number(m[1]), m[2] as ProjName];
+  if (path === 'lm_head') return [-1, 'lm_head'];
+  throw new Error(`LoRA: ${path} is not a module path (model.layers.N.self_attn|mlp.NAME_proj or lm_head)`);
+}
+
 export class LoraAdapter implements AdapterHooks {
   readonly kind = 'lora';
   /** module path → [A [r, in], B [out, r]] */
@@ -64,8 +72,8 @@ export class LoraAdapter implements AdapterHooks {
   /** Every adapted module as a term scale·B·(A·x) (what project adds; native decode applies them itself). */
   lowRank(): LowRankTerm[] {
     return [...this.modules].map(([path, [A, B]]) => {
-      const m = /^model\.layers\.(\d+)\.\w+\.(\w+)$/.exec(path);
-      return { layer: m ? Number(m[1]) : -1, name: (m ? m[2] : 'lm_head') as ProjName, A, B, scale: this.scaling };
+      const [layer, name] = moduleOf(path);
+      return { layer, name, A, B, scale: this.scaling };
     });
   }
 

@@ -82,7 +82,7 @@ export class LlamaModel {
   readonly #embed: Tensor;
   readonly #norm: Tensor;
   readonly #head: Tensor;
-  #plan: DecodePlan | null | undefined; // native/decode.cc's arguments, built on the first decode token
+  #plan: DecodePlan | undefined; // native/decode.cc's arguments, built on the first decode token
 
   /**
    * @param weights tensors under Hugging Face names (model.embed_tokens.weight, model.layers.N.…, lm_head.weight)
@@ -124,10 +124,10 @@ export class LlamaModel {
     // A decode token with no adapter or a LoRA one and nothing else to hook: one native call for the whole decoder
     // (native-decode.ts).
     if (o.cache && ids.length === 1 && (!ad?.attnOut || ad.memory) && (!ad?.project || ad.lowRank) && !hook && !o.hiddenOnly && !o.rows) {
-      if (this.#plan === undefined) this.#plan = decodePlan(c, this.weights, this.ropeLayout === 'interleaved');
+      const plan = (this.#plan ??= decodePlan(c, this.weights, this.ropeLayout === 'interleaved'));
       const terms = ad?.lowRank?.() ?? [], memory = ad?.attnOut ? ad.memory!() : null;
-      if (decodeUsable(this.#plan, terms, memory)) {
-        const logits = decodeStep(this.#plan, this.invFreq, o.cache, ids[0], terms, memory);
+      if (decodeUsable(plan, terms, memory)) {
+        const logits = decodeStep(plan, this.invFreq, o.cache, ids[0], terms, memory);
         o.cache.advance(1);
         return logits;
       }

@@ -35,8 +35,8 @@ const LAYER_TENSORS = [
 
 const BF16_UNITS = 130;
 
-/** The arguments for these weights (null would mean a weight decode.cc cannot take; every storage is taken now). */
-export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interleaved: boolean): DecodePlan | null {
+/** The arguments for these weights (every storage decode meets: f32, f16, bf16, bf16 on the units, ggml blocks). */
+export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interleaved: boolean): DecodePlan {
   const names = ['model.embed_tokens.weight', 'model.norm.weight', c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'];
   for (let l = 0; l < c.num_hidden_layers; l++) for (const n of LAYER_TENSORS) names.push(`model.layers.${l}.${n}`);
   const list = names.map((n) => weights.get(n) ?? null);
@@ -52,8 +52,8 @@ export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interle
 }
 
 /** Whether a one-token forward may take the plan now (the switches on, nothing to record for a gradient). */
-export function decodeUsable(plan: DecodePlan | null, terms: readonly LowRankTerm[] = [], memory: MemorySpec | null = null): plan is DecodePlan {
-  return plan !== null && on && matvecEnabled() && !needsGrad(...plan.tensors) && !terms.some((t) => needsGrad(t.A, t.B) || t.A.dtype !== 'f32' || t.B.dtype !== 'f32') &&
+export function decodeUsable(plan: DecodePlan, terms: readonly LowRankTerm[] = [], memory: MemorySpec | null = null): boolean {
+  return on && matvecEnabled() && !needsGrad(...plan.tensors) && !terms.some((t) => needsGrad(t.A, t.B) || t.A.dtype !== 'f32' || t.B.dtype !== 'f32') &&
     (memory === null || !memory.maps.some((t) => t !== null && (needsGrad(t) || t.dtype !== 'f32')));
 }
 
