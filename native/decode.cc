@@ -10,13 +10,14 @@
 // Same kernels as the op-by-op path, called in the same order with the same arguments (matvec.cc, quant-dot.cc,
 // quant.cc, attention.cc's decodeForward, kernels.h's rows), so the logits are bitwise those of
 // LlamaModel.forward (test/model/native-decode.test.ts). src/model/llama.ts takes this path for a one-token
-// forward with a KV cache and no adapter or a LoRA one; anything else (Gated Memory, bf16-compute weights, hooks)
-// runs op by op.
+// forward with a KV cache and no adapter, LoRA or Gated Memory; anything else (other adapter hooks, hooks, a tape
+// recording a gradient) runs op by op.
 //
 // weights (a Float32Array for f32, a Uint8Array of the raw bytes otherwise; null for an absent bias):
 //   [embed [V,C], norm [C], lm_head [V,C], then per layer (13): input_layernorm [C], post_attention_layernorm [C],
 //    q [NH·D,C], k [KVH·D,C], v [KVH·D,C], o [C,NH·D], q/k/v/o biases or null, gate [I,C], up [I,C], down [C,I]]
-// types: the ggml type id of each weight (0 f32, 1 f16, 30 bf16, 2…14 blocks), −1 for null.
+// types: the ggml type id of each weight (0 f32, 1 f16, 30 bf16, 2…14 blocks), −1 for null; 130 for a bf16 weight
+// the loader marked for the AVX-512 BF16 units (--compute bf16): its product is gemm-bf16.cc's, as bf16Matmul's.
 // dims: [C, NH, KVH, D, I, V, layers, rms_norm_eps, interleaved RoPE (1) or rotate-half (0)]
 // keys/values: per layer the cache's [capacity, KVH·D] rows; row `pos` is written, rows 0…pos read.
 // LoRA terms (optional; a LoRA adapter, or several combined): loraTensors [A₀, B₀, A₁, B₁, …] with A [r, in] and
