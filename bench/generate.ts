@@ -6,7 +6,9 @@
 // its defaults (F16 KV cache, flash attention auto), which a llama.cpp user would get. The three take turns rep by
 // rep; `ratio` is ours over llama.cpp's median decode rate, `ratio_paired` the median of the per-rep ratios.
 // A fourth side in the same turns is ours op by op (useNativeDecode(false): every decode token through
-// LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`.
+// LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`. With
+// --threads above 1, a fifth is the native token without its thread team (LIFT_DECODE_TEAM=0: each product opens
+// its own parallel region, as before native/team.h): `solo_decode_tokens_per_s`, `team_speedup` (+ `_paired`).
 // `--lora R`: both of our sides decode with a LoRA adapter of rank R on every linear layer (as `lift ask` with an
 // absorbed adapter); `--gated-memory`: with LIFT's Gated Memory at the paper's settings (+ its head LoRA r2), the
 // default adapter on models with heads wider than 16. llama.cpp is not run then (its columns are null); the line
@@ -48,8 +50,12 @@ const argmax = (x: Float32Array): number => {
 /** A side of the comparison: `once(n)` prefills the prompt into a fresh cache and decodes n tokens, greedy. */
 interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; weight_bytes?: number }
 
-/** Ours: one forward over the prompt into a fresh KV cache, then single-token steps. */
-function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank = 0, gatedMemory = false): Runner {
+/**
+ * Ours: one forward over the prompt into a fresh KV cache, then single-token steps; `nativeDecode` false: op by op;
+ * `team` false: the native token without its thread team (LIFT_DECODE_TEAM=0, native/team.h).
+ */
+function openOurs(path: string, prompt: number[], o: { nativeDecode: boolean; team: boolean; loraRank: number; gatedMemory: boolean }): Runner {
+  const { nativeDecode, team, loraRank, gatedMemory } = o;
   const { model } = loadModelFromPath(path);
   const lora = loraRank > 0 ? new LoraAdapter(model, { r: loraRank, lora_alpha: 2 * loraRank, target_modules: ALL_LINEAR, seed: 1 }) : null;
   // B drawn too (PEFT starts it at 0), so the adapter's products are real work on real values.
@@ -62,7 +68,8 @@ function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank 
     weight_bytes,
     async once(n: number): Promise<Timing> {
       const cache = new KVCache(model.config, prompt.length + n + 1);
-      const was = useNativeDecode(nativeDecode);
+      const was = useNativeDecode(nativeDecode), teamWas = process.env.LIFT_DECODE_TEAM;
+      if (!team) process.env.LIFT_DECODE_TEAM = '0';
       try {
         const t0 = performance.now();
         let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).f32()));
@@ -71,6 +78,8 @@ function openOurs(path: string, prompt: number[], nativeDecode = true, loraRank 
         return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
       } finally {
         useNativeDecode(was);
+        if (teamWas === undefined) delete process.env.LIFT_DECODE_TEAM;
+        else process.env.LIFT_DECODE_TEAM = teamWas;
         cache.dispose();
       }
     },
@@ -160,13 +169,17 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       const prompt = [1, ...Array.from({ length: P - 1 }, () => 259 + Math.floor(rand() * (V - 259)))];
       // The sides take turns, one rep each (ours, llama.cpp as we compute, llama.cpp's defaults): a machine whose
       // speed drifts over minutes (a shared VM) then slows every side alike, instead of whichever ran last.
-      const sides: Runner[] = [];
+      const sides: Runner[] = [], names: string[] = [];
       let runs: Timing[][];
+      const side = (name: string, r: Runner) => (sides.push(r), names.push(name));
+      const adapterOpts = { loraRank, gatedMemory };
       try {
         log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
-        sides.push(openOurs(m.path, prompt, true, loraRank, gatedMemory));
-        if (nlc && llama && !withAdapter) for (const same of [true, false]) sides.push(await openPeer(nlc, llama, m.path, prompt, N, threads, same));
-        sides.push(openOurs(m.path, prompt, false, loraRank, gatedMemory));
+        side('ours', openOurs(m.path, prompt, { nativeDecode: true, team: true, ...adapterOpts }));
+        if (nlc && llama && !withAdapter) for (const same of [true, false]) side(same ? 'peer' : 'peerDefault', await openPeer(nlc, llama, m.path, prompt, N, threads, same));
+        // With threads, ours again without the token's thread team (each product splitting its own rows, as before it).
+        if (threads > 1) side('solo', openOurs(m.path, prompt, { nativeDecode: true, team: false, ...adapterOpts }));
+        side('ops', openOurs(m.path, prompt, { nativeDecode: false, team: true, ...adapterOpts }));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
         for (let r = 0; r < reps; r++) {
@@ -177,11 +190,12 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         for (const side of sides) await side.dispose();
       }
       const ours: Timing & { weight_bytes?: number } = { ...summarize(runs[0]), weight_bytes: sides[0].weight_bytes };
-      const withPeers = sides.length === 4;
-      const peer = withPeers ? summarize(runs[1]) : null, peerDefault = withPeers ? summarize(runs[2]) : null;
-      const ops = summarize(runs[sides.length - 1]);
+      const runsOf = (name: string): Timing[] | null => (names.includes(name) ? runs[names.indexOf(name)] : null);
+      const peerRuns = runsOf('peer'), soloRuns = runsOf('solo');
+      const peer = peerRuns ? summarize(peerRuns) : null, peerDefault = runsOf('peerDefault') ? summarize(runsOf('peerDefault')!) : null;
+      const ops = summarize(runsOf('ops')!), solo = soloRuns ? summarize(soloRuns) : null;
       // Median over reps of ours / llama.cpp within a rep (the two ran back to back).
-      const pairedRatio = withPeers ? median(runs[0].map((o, r) => runs[1][r].decode_s / o.decode_s)) : null;
+      const pairedRatio = peerRuns ? median(runs[0].map((o, r) => peerRuns[r].decode_s / o.decode_s)) : null;
       const decode = N / ours.decode_s, peerDecode = peer ? N / peer.decode_s : null;
       out.emit({
         bench: 'generate', model: m.name, threads, prompt_tokens: P, decode_tokens: N,
@@ -193,6 +207,8 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
         native_decode: true, lora_rank: loraRank, gated_memory: gatedMemory, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
+        team_decode: true, solo_decode_tokens_per_s: solo ? N / solo.decode_s : null, team_speedup: solo ? solo.decode_s / ours.decode_s : null,
+        team_speedup_paired: soloRuns ? median(runs[0].map((o, r) => soloRuns[r].decode_s / o.decode_s)) : null,
       });
       m.cleanup?.();
     }

@@ -120,16 +120,19 @@ static void decodeHead(const Dims& d, const float* q, const float* k, const floa
     }
   }
 }
+void decodeHeads(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse, int64_t h0, int64_t h1) {
+  thread_local std::vector<float> S;
+  if (S.size() < (size_t)(d.start + d.T)) S.resize((size_t)(d.start + d.T));
+  for (int64_t h = h0; h < h1; h++) decodeHead(d, q, k, v, out, lse, h, S.data());
+}
+
 void decodeForward(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse) {
   // Threads only when the K and V rows read are large (long contexts): waking them costs more than a few
   // hundred keys take (the same bound as the decode matrix-vector products, common.h).
   const int64_t bytes = (d.start + d.T) * d.KVH * d.D * 8;
   if (d.NH == 1 || bytes < kDecodeParallelBytesAvx2 || omp_get_max_threads() == 1 || omp_in_parallel()) {
     // No parallel region at all: even one with if(false) cost ~10 µs a call here (libgomp's team set-up).
-    thread_local std::vector<float> S;
-    if (S.size() < (size_t)(d.start + d.T)) S.resize((size_t)(d.start + d.T));
-    for (int64_t h = 0; h < d.NH; h++) decodeHead(d, q, k, v, out, lse, h, S.data());
-    return;
+    return decodeHeads(d, q, k, v, out, lse, 0, d.NH);
   }
 #pragma omp parallel
   {

@@ -22,6 +22,8 @@ void softmaxRows(const Dims& d, float* S, int64_t h, int64_t i0, int64_t bq, int
 // products (attention.cc; native/decode.cc's whole-token loop calls it too).
 static const int64_t kDecodeQueries = 4;
 void decodeForward(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse);
+// Heads h0 … h1−1 of decodeForward, on the calling thread (decode.cc's team splits the heads itself).
+void decodeHeads(const Dims& d, const float* q, const float* k, const float* v, float* out, float* lse, int64_t h0, int64_t h1);
 
 // One sequence's K and V for one KV head in the bf16 layouts the products read (attention-bf16.cc).
 struct KV16 {

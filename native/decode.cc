@@ -37,6 +37,7 @@
 #include "kernels.h"
 #include "quant.h"
 #include "quant-dot.h"
+#include "team.h"
 #include <string>
 #include <tuple>
 #include <vector>
@@ -94,24 +95,73 @@ struct Layer {
   Terms lora[kProjs];
 };
 
-// y[O] = W[O,I] · x[I] (+ b) (+ each LoRA term): the kernel LlamaModel.forward's linear()/quantLinear() picks for
-// one row, then the adapter's deltas.
-static void project(const Weight& w, const Weight& b, const Terms& lora, const float* x, int64_t I, int64_t O, float* y, QAct& act) {
-  if (w.type == kBf16Units) bf16GemvRun(x, 1, I, (const uint16_t*)w.p, O, y);
-  else if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(x, 1, I, w.p, w.type, O, y, true);
-  else if (qDotAvailable(w.type)) qDotRun(x, 1, I, (const uint8_t*)w.p, w.type, O, y, act);
-  else qMatmulRun(w.type, (const uint8_t*)w.p, x, y, 1, I, O);
-  if (b.p) {
-    const float* bp = (const float*)b.p;
-    for (int64_t o = 0; o < O; o++) y[o] += bp[o];
+// One projection of the token: y[O] = W[O,I] · x[I] (+ b) (+ each LoRA term's scale·B·(A·x)).
+struct Product {
+  Weight w, b;
+  const Terms* lora;
+  const float* x;
+  float* y;
+  int64_t I, O;
+};
+// What a product needs before its rows run: the quantized activation (integer dot products, split rows only) and
+// each LoRA term's u[r] = A·x.
+struct Prepared {
+  QAct act;
+  QDotRows rows = nullptr;
+  std::vector<std::vector<float>> u;
+};
+
+static int64_t rowBytesOf(const Weight& w, int64_t I) {
+  if (w.type == QT_F32) return I * 4;
+  const QLayout L = qlayout(w.type == kBf16Units ? QT_BF16 : w.type);
+  return I / L.block * L.bytes;
+}
+
+static void prepare(const Product& P, Prepared& S, bool split) {
+  S.rows = nullptr;
+  if (split && P.w.type != kBf16Units && P.w.type != QT_F32 && P.w.type != QT_F16 && P.w.type != QT_BF16 && qDotAvailable(P.w.type))
+    S.rows = qDotPrepare(P.x, 1, P.I, P.w.type, S.act);
+  S.u.resize(P.lora->size());
+  for (size_t t = 0; t < P.lora->size(); t++) {
+    const LoraTerm& L = (*P.lora)[t];
+    S.u[t].resize((size_t)L.r);
+    rowsDot(P.x, 1, P.I, L.A, L.r, S.u[t].data(), 1.f);  // u[r] = A·x
   }
-  if (lora.empty()) return;
-  thread_local std::vector<float> u, d;
-  for (const LoraTerm& t : lora) {
-    u.resize((size_t)t.r), d.resize((size_t)O);
-    rowsDot(x, 1, I, t.A, t.r, u.data(), 1.f);              // u[r] = A·x
-    rowsDot(t.B, O, t.r, u.data(), 1, d.data(), t.scale);   // d[O] = scale·B·u (B's rows against u)
-    for (int64_t o = 0; o < O; o++) y[o] = y[o] + d[(size_t)o];
+}
+
+// The whole base product through the kernel LlamaModel.forward's linear()/quantLinear() picks for one row (each
+// splits its rows over threads itself when the weight is large).
+static void baseWhole(const Product& P, QAct& act) {
+  const Weight& w = P.w;
+  if (w.type == kBf16Units) bf16GemvRun(P.x, 1, P.I, (const uint16_t*)w.p, P.O, P.y);
+  else if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRun(P.x, 1, P.I, w.p, w.type, P.O, P.y, true);
+  else if (qDotAvailable(w.type)) qDotRun(P.x, 1, P.I, (const uint8_t*)w.p, w.type, P.O, P.y, act);
+  else qMatmulRun(w.type, (const uint8_t*)w.p, P.x, P.y, 1, P.I, P.O);
+}
+
+// Rows [o0, o1) of the same products on this thread: each kernel's rows are computed alike whatever the range.
+static void baseRows(const Product& P, const Prepared& S, int64_t o0, int64_t o1) {
+  const Weight& w = P.w;
+  const int64_t rb = rowBytesOf(w, P.I);
+  if (w.type == kBf16Units) bf16GemvRun(P.x, 1, P.I, (const uint16_t*)w.p + o0 * P.I, o1 - o0, P.y + o0);
+  else if (w.type == QT_F32 || w.type == QT_F16 || w.type == QT_BF16) matvecRowsRun(P.x, 1, P.I, w.p, w.type, o0, o1, P.y, P.O);
+  else if (S.rows) S.rows(S.act, (const uint8_t*)w.p, rb, o0, o1, P.y, P.O);
+  else qMatmulRun(w.type, (const uint8_t*)w.p + o0 * rb, P.x, P.y + o0, 1, P.I, o1 - o0);
+}
+
+// Rows [o0, o1): + bias, then each LoRA term's delta d = scale·B·u (B's rows against u) in list order, as
+// LoraAdapter.project adds them.
+static void tailRows(const Product& P, const Prepared& S, int64_t o0, int64_t o1) {
+  if (P.b.p) {
+    const float* bp = (const float*)P.b.p;
+    for (int64_t o = o0; o < o1; o++) P.y[o] += bp[o];
+  }
+  thread_local std::vector<float> d;
+  for (size_t t = 0; t < P.lora->size(); t++) {
+    const LoraTerm& L = (*P.lora)[t];
+    d.resize((size_t)(o1 - o0));
+    rowsDot(L.B + o0 * L.r, o1 - o0, L.r, S.u[t].data(), 1, d.data(), L.scale);
+    for (int64_t o = o0; o < o1; o++) P.y[o] = P.y[o] + d[(size_t)(o - o0)];
   }
 }
 
@@ -177,7 +227,6 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
 
   // Scratch [x C | h C | q QD | k KD | v KD | a QD | t C | g I | u I | lse NH], kept across tokens.
   thread_local std::vector<float> buf;
-  thread_local QAct act;
   buf.resize((size_t)(4 * C + 2 * QD + 2 * KD + 2 * I + NH));
   float *x = buf.data(), *h = x + C, *q = h + C, *k = q + QD, *v = k + KD, *a = v + KD, *t = a + QD, *g = t + C, *u = g + I, *lse = u + I;
 
@@ -280,44 +329,136 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
     if (b) for (int64_t n = 0; n < NH * out; n++) y[n] += b[n];
   };
   const Dims ad{1, pos + 1, NH, KVH, D, pos, (float)(1.0 / std::sqrt((double)D)), 1};
-  for (int64_t l = 0; l < NL; l++) {
-    const Layer& L = layers[(size_t)l];
-    rmsnormRow(x, L.inNorm, h, C, eps);
-    project(L.q, L.qb, L.lora[P_Q], h, C, QD, q, act);
-    project(L.k, L.kb, L.lora[P_K], h, C, KD, k, act);
-    project(L.v, L.vb, L.lora[P_V], h, C, KD, v, act);
-    if (!memory.empty()) std::copy(q, q + QD, qpre.data());  // the memory reads the pre-RoPE query
-    ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
-    float *kr = kc[(size_t)l] + pos * KD, *vr = vc[(size_t)l] + pos * KD;
-    ropeRow(k, kr, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
-    std::copy(v, v + KD, vr);
-    decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
-    if (!memory.empty()) {
-      const Memory& G = memory[(size_t)l];
-      firstMap(G.w[0], G.b[0], MK, mh.data());
-      siluRange(mh.data(), mh.data(), 0, NH * MK);
-      headMap(mh.data(), MK, G.w[1], G.b[1], D, mm.data());
-      firstMap(G.w[2], G.b[2], MG, gh.data());
-      siluRange(gh.data(), gh.data(), 0, NH * MG);
-      headMap(gh.data(), MG, G.w[3], G.b[3], 1, gs.data());
-      sigmoidAffineRange(gs.data(), gg.data(), gateScale, gateShift, 0, NH);
-      for (int64_t hh = 0; hh < NH; hh++) {
-        gateMixRow(a + hh * D, mm.data() + hh * D, gg[(size_t)hh], a + hh * D, D);
-        gatesOut[l * NH + hh] = gg[(size_t)hh];
-      }
-    }
-    project(L.o, L.ob, L.lora[P_O], a, QD, C, t, act);
-    for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
-    rmsnormRow(x, L.postNorm, h, C, eps);
-    project(L.gate, Weight{}, L.lora[P_GATE], h, C, I, g, act);
-    project(L.up, Weight{}, L.lora[P_UP], h, C, I, u, act);
-    swigluRange(g, u, g, 0, I);
-    project(L.down, Weight{}, L.lora[P_DOWN], g, I, C, t, act);
-    for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+
+  // The team (team.h): every thread of the token in one parallel region when a layer holds ≥ 1 MiB of weights
+  // (below that, one thread reads a layer faster than a barrier round costs); LIFT_DECODE_TEAM=0 turns it off
+  // (bench generate measures both). One thread, or no team: the step's products whole, each kernel splitting its
+  // own rows as the op-by-op path does. Either way each row is computed alike, so the logits are the same bits.
+  const Layer& L0 = layers[0];
+  int64_t layerBytes = 0;
+  for (auto [w, rows, cols] : {std::tuple{&L0.q, QD, C}, {&L0.k, KD, C}, {&L0.v, KD, C}, {&L0.o, C, QD}, {&L0.gate, I, C}, {&L0.up, I, C}, {&L0.down, C, I}})
+    layerBytes += rows * rowBytesOf(*w, cols);
+  const char* teamEnv = std::getenv("LIFT_DECODE_TEAM");  // "0" never, "1" whatever the size (tests), unset: by size
+  const std::string teamSet = teamEnv ? teamEnv : "";
+  const bool teamOn = teamSet == "1" || (teamSet != "0" && layerBytes >= kDecodeParallelBytesAvx2);
+  const int want = omp_in_parallel() || !teamOn ? 1 : omp_get_max_threads();
+  const bool split = want > 1;
+  // Row chunks of each step: q/k/v, o, gate/up, down, lm_head.
+  std::vector<Chunk> planQKV, planO, planGU, planDown, planHead;
+  if (split) {
+    planQKV = chunkPlan({QD, KD, KD}, want), planO = chunkPlan({C}, want), planGU = chunkPlan({I, I}, want);
+    planDown = chunkPlan({C}, want), planHead = chunkPlan({V}, want);
   }
-  rmsnormRow(x, (const float*)norm.p, h, C, eps);
-  project(head, Weight{}, headLora, h, C, V, logits.p, act);
-  return info.Env().Undefined();
+  // (A thread_local named inside the region would be each thread's own: the team reaches these through pointers.)
+  thread_local Prepared prepStore[3];
+  Prepared* prep = prepStore;
+  Product prods[3];
+  std::atomic<int64_t> next{0};
+
+  // One step's products: whole (no team), or chunks claimed until none is left.
+  auto runStep = [&](int np, const std::vector<Chunk>& plan) {
+    if (!split) {
+      for (int i = 0; i < np; i++) baseWhole(prods[i], prep[i].act), tailRows(prods[i], prep[i], 0, prods[i].O);
+      return;
+    }
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < (int64_t)plan.size();) {
+      const Chunk& k = plan[(size_t)c];
+      baseRows(prods[k.item], prep[k.item], k.o0, k.o1);
+      tailRows(prods[k.item], prep[k.item], k.o0, k.o1);
+    }
+  };
+  // Sets up a step's products (thread 0, before the barrier that starts the step).
+  auto setStep = [&](std::initializer_list<Product> ps) {
+    int i = 0;
+    for (const Product& P : ps) prods[i] = P, prepare(P, prep[i], split), i++;
+    next.store(0, std::memory_order_relaxed);
+  };
+
+  auto body = [&](int tid, SpinBarrier& bar) {
+    for (int64_t l = 0; l < NL; l++) {
+      const Layer& L = layers[(size_t)l];
+      if (tid == 0) {
+        rmsnormRow(x, L.inNorm, h, C, eps);
+        setStep({{L.q, L.qb, &L.lora[P_Q], h, q, C, QD}, {L.k, L.kb, &L.lora[P_K], h, k, C, KD}, {L.v, L.vb, &L.lora[P_V], h, v, C, KD}});
+      }
+      bar.wait();
+      runStep(3, planQKV);
+      bar.wait();
+      if (tid == 0) {
+        if (!memory.empty()) std::copy(q, q + QD, qpre.data());  // the memory reads the pre-RoPE query
+        ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+        ropeRow(k, kc[(size_t)l] + pos * KD, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+        std::copy(v, v + KD, vc[(size_t)l] + pos * KD);
+        next.store(0, std::memory_order_relaxed);
+        if (!split) decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
+      }
+      if (split) {  // attention, a head at a time
+        bar.wait();
+        for (int64_t hh; (hh = next.fetch_add(1, std::memory_order_relaxed)) < NH;) decodeHeads(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse, hh, hh + 1);
+        bar.wait();
+      }
+      if (tid == 0) {
+        if (!memory.empty()) {
+          const Memory& G = memory[(size_t)l];
+          firstMap(G.w[0], G.b[0], MK, mh.data());
+          siluRange(mh.data(), mh.data(), 0, NH * MK);
+          headMap(mh.data(), MK, G.w[1], G.b[1], D, mm.data());
+          firstMap(G.w[2], G.b[2], MG, gh.data());
+          siluRange(gh.data(), gh.data(), 0, NH * MG);
+          headMap(gh.data(), MG, G.w[3], G.b[3], 1, gs.data());
+          sigmoidAffineRange(gs.data(), gg.data(), gateScale, gateShift, 0, NH);
+          for (int64_t hh = 0; hh < NH; hh++) {
+            gateMixRow(a + hh * D, mm.data() + hh * D, gg[(size_t)hh], a + hh * D, D);
+            gatesOut[l * NH + hh] = gg[(size_t)hh];
+          }
+        }
+        setStep({{L.o, L.ob, &L.lora[P_O], a, t, QD, C}});
+      }
+      bar.wait();
+      runStep(1, planO);
+      bar.wait();
+      if (tid == 0) {
+        for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+        rmsnormRow(x, L.postNorm, h, C, eps);
+        setStep({{L.gate, Weight{}, &L.lora[P_GATE], h, g, C, I}, {L.up, Weight{}, &L.lora[P_UP], h, u, C, I}});
+      }
+      bar.wait();
+      runStep(2, planGU);
+      bar.wait();
+      if (tid == 0) {
+        swigluRange(g, u, g, 0, I);
+        setStep({{L.down, Weight{}, &L.lora[P_DOWN], g, t, I, C}});
+      }
+      bar.wait();
+      runStep(1, planDown);
+      bar.wait();
+      if (tid == 0)
+        for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+    }
+    if (tid == 0) {
+      rmsnormRow(x, (const float*)norm.p, h, C, eps);
+      setStep({{head, Weight{}, &headLora, h, logits.p, C, V}});
+    }
+    bar.wait();
+    runStep(1, planHead);
+    bar.wait();
+  };
+  int team = 1;
+  if (!split) {
+    SpinBarrier solo(1);
+    body(0, solo);
+  } else {
+    SpinBarrier* bar = nullptr;
+#pragma omp parallel num_threads(want)
+    {
+#pragma omp single
+      bar = new SpinBarrier(omp_get_num_threads());  // (the team libgomp gave; the single's barrier publishes it)
+      body(omp_get_thread_num(), *bar);
+    }
+    team = bar->size();
+    delete bar;
+  }
+  return Napi::Number::New(info.Env(), team);  // the threads that ran the token as a team (1: none)
 }
 
 void registerDecode(Napi::Env env, Napi::Object exports) { LIFT_EXPORT("decodeStep", decodeStep); }

@@ -10,6 +10,9 @@ namespace lift {
 
 // y[M,O] = x[M,I] · W[O,I]ᵀ for M ≤ 4, W f32 (type 0) or f16/bf16 bits (1/30); allowSimd false: the portable loop.
 void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t O, float* y, bool allowSimd);
+// Rows o0 … o1−1 of matvecRun's y (SIMD where the CPU has it), on the calling thread: the same per-row arithmetic, so
+// a caller that splits the rows itself (decode.cc's team) gets matvecRun's bits.
+void matvecRowsRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t o0, int64_t o1, float* y, int64_t O);
 // Y[M,N] = bf16(x)[M,K] · W[N,K]ᵀ on the AVX-512 BF16 units, M ≤ 4 (gemm-bf16.cc; only where bf16.h's bf16Usable()).
 void bf16GemvRun(const float* x, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y);
 // y[T,O] = x[T,I] · W[O,I]ᵀ for W in ggml blocks of `type` (dequantized to f32; T ≤ 4 row by row, else tiles + sgemm).

@@ -196,6 +196,12 @@ void matvecRun(const float* x, int64_t M, int64_t I, const void* w, int type, in
   }
 }
 
+void matvecRowsRun(const float* x, int64_t M, int64_t I, const void* w, int type, int64_t o0, int64_t o1, float* y, int64_t O) {
+  if (hasAvx512()) pickType<true>(type, M)(x, I, w, o0, o1, y, O);
+  else if (hasAvx2()) pickType<false>(type, M)(x, I, w, o0, o1, y, O);
+  else rowsPortable(x, M, I, w, type, o0, o1, y, O);
+}
+
 // matvec(x, M, I, w, type, O, y[, portable])
 static Napi::Value matvec(const Napi::CallbackInfo& info) {
   const char* op = "matvec";

@@ -349,10 +349,14 @@ static void overRows(int64_t O, int64_t I, Fn fn) {
 
 bool qDotAvailable(int type) { return typeHasDot(type) && (vnniUsable() || avx2DotUsable()); }
 
-void qDotRun(const float* x, int64_t M, int64_t I, const uint8_t* w, int type, int64_t O, float* y, QAct& a) {
+QDotRows qDotPrepare(const float* x, int64_t M, int64_t I, int type, QAct& a) {
   const bool vnni = vnniUsable();
   quantizeAct(type, x, M, I, a, vnni);
-  QDotRows f = vnni ? pickRows<Vnni>(type, M) : qDotRowsAvx2(type, M);
+  return vnni ? pickRows<Vnni>(type, M) : qDotRowsAvx2(type, M);
+}
+
+void qDotRun(const float* x, int64_t M, int64_t I, const uint8_t* w, int type, int64_t O, float* y, QAct& a) {
+  QDotRows f = qDotPrepare(x, M, I, type, a);
   const int64_t rb = I / qlayout(type).block * qlayout(type).bytes;
   overRows(O, I, [&](int64_t o0, int64_t o1) { f(a, w, rb, o0, o1, y, O); });
 }

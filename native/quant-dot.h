@@ -71,6 +71,9 @@ bool qDotAvailable(int type);
 // y[M,O] = q8(x)[M,I] · W[O,I]ᵀ with the best kernel family here (qDotAvailable(type) must hold; M ≤ 4); `a` is
 // the activation's scratch, reusable across calls.
 void qDotRun(const float* x, int64_t M, int64_t I, const uint8_t* w, int type, int64_t O, float* y, QAct& a);
+// qDotRun's first half: quantizes x into `a` and returns the rows kernel; f(a, w, rb, o0, o1, y, O) then runs any rows
+// on any thread (decode.cc's team), rb = I / block · block bytes.
+QDotRows qDotPrepare(const float* x, int64_t M, int64_t I, int type, QAct& a);
 
 // The AVX2 kernels (activation in natural order: quantizeAct without the VNNI permutation).
 bool avx2DotUsable();

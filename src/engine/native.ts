@@ -89,7 +89,7 @@ export interface NativeEngine {
   bf16MatmulPacked(a: F, M: number, K: number, packed: Uint8Array, N: number, c: F, accumulate: boolean): void;
   /** One decode token through the whole decoder (native/decode.cc: the layout of weights, types and dims is there). */
   decodeStep(weights: (F | Uint8Array | null)[], types: Int32Array, dims: Float64Array, invFreq: F, keys: F[], values: F[], token: number, pos: number, logits: F,
-    loraTensors?: F[] | null, loraMeta?: Float64Array | null, memory?: (F | null)[] | null, memoryDims?: Float64Array | null, gates?: F | null): void;
+    loraTensors?: F[] | null, loraMeta?: Float64Array | null, memory?: (F | null)[] | null, memoryDims?: Float64Array | null, gates?: F | null): number;
   /** out[T,r] = scale·X[T,K]·M[r,K]ᵀ (LoRA's rank-r side, native/lora.cc). */
   loraRowsDot(X: F, T: number, K: number, M: F, r: number, out: F, scale: number): void;
   /** Z[T,N] = (Y or 0) + scale·U[T,r]·M[r,N]; Z may be Y. */

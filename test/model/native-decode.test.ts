@@ -29,14 +29,26 @@ const base = (over: Partial<LlamaConfig> = {}): LlamaConfig => ({
   eos_token_id: 2, ...over,
 });
 
-// Counts the native whole-token calls, so a comparison cannot pass by running op by op on both sides.
+// Counts the native whole-token calls, so a comparison cannot pass by running op by op on both sides, and records
+// how many threads ran each as a team (decode.cc returns it).
 let nativeCalls = 0;
+let teams: number[] = [];
 const realStep = native.decodeStep.bind(native);
-native.decodeStep = (...a) => (nativeCalls++, realStep(...a));
+native.decodeStep = (...a) => {
+  nativeCalls++;
+  const n = realStep(...a);
+  teams.push(n);
+  return n;
+};
 
-/** Logits of `prompt` then each of `next` fed one at a time, with the native decode on or off. */
-function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean, adapter: AdapterHooks | null = null): Float32Array[] {
-  const was = useNativeDecode(nativeOn);
+/**
+ * Logits of `prompt` then each of `next` fed one at a time, with the native decode on or off. `team`: the native
+ * token's threads as one team ('1', whatever the model's size: these test models are below the automatic bound) or
+ * each product on its own ('0').
+ */
+function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean, adapter: AdapterHooks | null = null, team: '0' | '1' = '1'): Float32Array[] {
+  const was = useNativeDecode(nativeOn), envWas = process.env.LIFT_DECODE_TEAM;
+  process.env.LIFT_DECODE_TEAM = team;
   const cache = new KVCache(model.config, prompt.length + next.length);
   try {
     const out = [tidy(() => model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).toArray())];
@@ -45,16 +57,33 @@ function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: bool
   } finally {
     cache.dispose();
     useNativeDecode(was);
+    if (envWas === undefined) delete process.env.LIFT_DECODE_TEAM;
+    else process.env.LIFT_DECODE_TEAM = envWas;
   }
+}
+
+/**
+ * The native token run by a team of 2 threads (rows, heads and LoRA deltas split between them, team.h) and by one
+ * thread a product: the same bits, and the team really ran.
+ */
+function teamRuns(model: LlamaModel, prompt: number[], next: number[], adapter: AdapterHooks | null, what: string): Float32Array[] {
+  teams = [];
+  const a = run(model, prompt, next, true, adapter, '1');
+  assert.deepEqual(teams, next.map(() => 2), `${what}: each token ran by a team of 2`);
+  teams = [];
+  const solo = run(model, prompt, next, true, adapter, '0');
+  assert.deepEqual(teams, next.map(() => 1), `${what}: each token without a team`);
+  for (let s = 0; s < a.length; s++) assert.deepEqual(a[s], solo[s], `${what}: step ${s}: the team's logits differ from one thread's`);
+  return a;
 }
 
 function assertSame(model: LlamaModel, what: string, nativeExpected = true, adapter: AdapterHooks | null = null): void {
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11].map((id) => id % model.config.vocab_size);
   const before = nativeCalls;
-  const a = run(model, prompt, next, true, adapter);
-  assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: native decode calls`);
+  const a = nativeExpected ? teamRuns(model, prompt, next, adapter, what) : run(model, prompt, next, true, adapter);
+  assert.equal(nativeCalls - before, nativeExpected ? 2 * next.length : 0, `${what}: native decode calls`);
   const b = run(model, prompt, next, false, adapter);
-  assert.equal(nativeCalls - before, nativeExpected ? next.length : 0, `${what}: no native call with it off`);
+  assert.equal(nativeCalls - before, nativeExpected ? 2 * next.length : 0, `${what}: no native call with it off`);
   for (let s = 0; s < a.length; s++) {
     assert.ok(a[s].every(Number.isFinite), `${what}: step ${s} finite`);
     assert.deepEqual(a[s], b[s], `${what}: step ${s} logits differ from the op-by-op forward`);
@@ -183,8 +212,8 @@ function randomLora(m: LlamaModel, seed: number, r: number): LoraAdapter {
 function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol = 2e-5, meanTol = 2e-6, minMoved = 0.5): void {
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11];
   const before = nativeCalls;
-  const a = run(model, prompt, next, true, adapter);
-  assert.equal(nativeCalls - before, next.length, `${what}: native decode calls`);
+  const a = teamRuns(model, prompt, next, adapter, what);
+  assert.equal(nativeCalls - before, 2 * next.length, `${what}: native decode calls`);
   const b = run(model, prompt, next, false, adapter);
   const base = run(model, prompt, next, false);
   for (let s = 1; s < a.length; s++) {
