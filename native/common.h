@@ -19,6 +19,19 @@ namespace lift {
 static const int64_t kDecodeParallelBytes = 8 << 20;
 static const int64_t kDecodeParallelBytesAvx2 = 1 << 20;
 
+// body(i) for i < n, split over threads (static) only when `parallel` and not already inside a parallel region:
+// a region with if(false) still sets up a team (~1–10 µs), which small products called many times a token (LoRA's
+// rank side, a decode chunk) would pay on every call.
+template <class Body>
+inline void maybeParallel(int64_t n, bool parallel, Body body) {
+  if (!parallel || omp_in_parallel()) {
+    for (int64_t i = 0; i < n; i++) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; i++) body(i);
+}
+
 // LIFT_CPU_FEATURES="-avx512bf16,-avx512f" (comma- or space-separated, each "-name") hides a CPU feature: tests use
 // it to take the path a CPU without it takes, without such a CPU. Read on every call (getenv: tens of ns).
 inline bool cpuFeatureHidden(const char* name) {

@@ -192,8 +192,7 @@ LIFT_BF16 static void gemmPacked(const float* Af, int64_t M, int64_t K, const ui
 template <int M>
 LIFT_BF16 static void gemvRows(const uint16_t* X, int64_t Kp, int64_t K, const uint16_t* W, int64_t N, float* Y) {
   // Threads only for a large weight (kDecodeParallelBytes, common.h: as matvec.cc).
-#pragma omp parallel for schedule(static) if (N * K * 2 >= kDecodeParallelBytes)
-  for (int64_t o = 0; o < N; o++) {
+  maybeParallel(N, N * K * 2 >= kDecodeParallelBytes, [&](int64_t o) LIFT_BF16 {
     const uint16_t* w = W + o * K;
     __m512 acc[M];
     for (int m = 0; m < M; m++) acc[m] = _mm512_setzero_ps();
@@ -207,7 +206,7 @@ LIFT_BF16 static void gemvRows(const uint16_t* X, int64_t Kp, int64_t K, const u
       for (int m = 0; m < M; m++) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(X + m * Kp + k), b);
     }
     for (int m = 0; m < M; m++) Y[m * N + o] = _mm512_reduce_add_ps(acc[m]);
-  }
+  });
 }
 
 LIFT_BF16 static void gemvBf16(const float* Xf, int64_t M, int64_t K, const uint16_t* W, int64_t N, float* Y) {

@@ -109,8 +109,7 @@ static void rowsDotBlock8(const float* X, int64_t nrows, int64_t K, const float*
 void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale) {
 #if defined(__AVX512F__)
   int64_t groups = (T + 2) / 3;
-#pragma omp parallel for schedule(static) if (bigEnough(2 * T * K * r))
-  for (int64_t g = 0; g < groups; g++) {
+  maybeParallel(groups, bigEnough(2 * T * K * r), [&](int64_t g) {
     int64_t t = 3 * g, n = std::min<int64_t>(3, T - t);
     for (int64_t j0 = 0; j0 < r; j0 += 8) {
       const float* Xt = X + t * K;
@@ -127,11 +126,10 @@ void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, fl
         default: rowsDotBlock<8>(Xt, n, K, Mj, o, r, scale); break;
       }
     }
-  }
+  });
 #elif defined(LIFT_SIMD_AVX2)
   int64_t groups = (T + 2) / 3;
-#pragma omp parallel for schedule(static) if (bigEnough(2 * T * K * r))
-  for (int64_t g = 0; g < groups; g++) {
+  maybeParallel(groups, bigEnough(2 * T * K * r), [&](int64_t g) {
     int64_t t = 3 * g, n = std::min<int64_t>(3, T - t);
     for (int64_t j0 = 0; j0 < r; j0 += 4) {
       const float* Xt = X + t * K;
@@ -144,15 +142,15 @@ void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, fl
         default: rowsDotBlock8<4>(Xt, n, K, Mj, o, r, scale); break;
       }
     }
-  }
+  });
 #else
-#pragma omp parallel for schedule(static) if (bigEnough(2 * T * K * r))
-  for (int64_t t = 0; t < T; t++)
+  maybeParallel(T, bigEnough(2 * T * K * r), [&](int64_t t) {
     for (int64_t j = 0; j < r; j++) {
       float s = 0;
       for (int64_t k = 0; k < K; k++) s += X[t * K + k] * M[j * K + k];
       out[t * r + j] = scale * s;
     }
+  });
 #endif
 }
 
