@@ -331,7 +331,7 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
   const Dims ad{1, pos + 1, NH, KVH, D, pos, (float)(1.0 / std::sqrt((double)D)), 1};
 
   // The team (team.h): every thread of the token in one parallel region when a layer holds ≥ 1 MiB of weights
-  // (below that, one thread reads a layer faster than a barrier round costs); LIFT_DECODE_TEAM=0 turns it off
+  // (below that, one thread reads a layer faster than the hand-offs cost); LIFT_DECODE_TEAM=0 turns it off
   // (bench generate measures both). One thread, or no team: the step's products whole, each kernel splitting its
   // own rows as the op-by-op path does. Either way each row is computed alike, so the logits are the same bits.
   const Layer& L0 = layers[0];
@@ -353,112 +353,83 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
   thread_local Prepared prepStore[3];
   Prepared* prep = prepStore;
   Product prods[3];
-  std::atomic<int64_t> next{0};
+  Team* team = nullptr;  // set while the token runs as a team
 
-  // One step's products: whole (no team), or chunks claimed until none is left.
-  auto runStep = [&](int np, const std::vector<Chunk>& plan) {
-    if (!split) {
+  // A step's products (set up by the master, then run): whole (no team), or as the team's chunks.
+  auto runStep = [&](std::initializer_list<Product> ps, const std::vector<Chunk>& plan) {
+    int np = 0;
+    for (const Product& P : ps) prods[np] = P, prepare(P, prep[np], split), np++;
+    if (!team) {
       for (int i = 0; i < np; i++) baseWhole(prods[i], prep[i].act), tailRows(prods[i], prep[i], 0, prods[i].O);
       return;
     }
-    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < (int64_t)plan.size();) {
+    auto chunk = [&](int64_t c) {
       const Chunk& k = plan[(size_t)c];
       baseRows(prods[k.item], prep[k.item], k.o0, k.o1);
       tailRows(prods[k.item], prep[k.item], k.o0, k.o1);
-    }
-  };
-  // Sets up a step's products (thread 0, before the barrier that starts the step).
-  auto setStep = [&](std::initializer_list<Product> ps) {
-    int i = 0;
-    for (const Product& P : ps) prods[i] = P, prepare(P, prep[i], split), i++;
-    next.store(0, std::memory_order_relaxed);
+    };
+    team->step((int64_t)plan.size(), chunk);
   };
 
-  auto body = [&](int tid, SpinBarrier& bar) {
+  // The token, run by the master (the calling thread).
+  auto runToken = [&]() {
     for (int64_t l = 0; l < NL; l++) {
       const Layer& L = layers[(size_t)l];
-      if (tid == 0) {
-        rmsnormRow(x, L.inNorm, h, C, eps);
-        setStep({{L.q, L.qb, &L.lora[P_Q], h, q, C, QD}, {L.k, L.kb, &L.lora[P_K], h, k, C, KD}, {L.v, L.vb, &L.lora[P_V], h, v, C, KD}});
+      rmsnormRow(x, L.inNorm, h, C, eps);
+      runStep({{L.q, L.qb, &L.lora[P_Q], h, q, C, QD}, {L.k, L.kb, &L.lora[P_K], h, k, C, KD}, {L.v, L.vb, &L.lora[P_V], h, v, C, KD}}, planQKV);
+      if (!memory.empty()) std::copy(q, q + QD, qpre.data());  // the memory reads the pre-RoPE query
+      ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+      ropeRow(k, kc[(size_t)l] + pos * KD, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
+      std::copy(v, v + KD, vc[(size_t)l] + pos * KD);
+      if (!team) {
+        decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
+      } else {  // a head a chunk
+        auto heads = [&](int64_t hh) { decodeHeads(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse, hh, hh + 1); };
+        team->step(NH, heads);
       }
-      bar.wait();
-      runStep(3, planQKV);
-      bar.wait();
-      if (tid == 0) {
-        if (!memory.empty()) std::copy(q, q + QD, qpre.data());  // the memory reads the pre-RoPE query
-        ropeRow(q, q, NH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
-        ropeRow(k, kc[(size_t)l] + pos * KD, KVH, D, half, cs.data(), sn.data(), interleaved, 1.f, false);
-        std::copy(v, v + KD, vc[(size_t)l] + pos * KD);
-        next.store(0, std::memory_order_relaxed);
-        if (!split) decodeForward(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse);
-      }
-      if (split) {  // attention, a head at a time
-        bar.wait();
-        for (int64_t hh; (hh = next.fetch_add(1, std::memory_order_relaxed)) < NH;) decodeHeads(ad, q, kc[(size_t)l], vc[(size_t)l], a, lse, hh, hh + 1);
-        bar.wait();
-      }
-      if (tid == 0) {
-        if (!memory.empty()) {
-          const Memory& G = memory[(size_t)l];
-          firstMap(G.w[0], G.b[0], MK, mh.data());
-          siluRange(mh.data(), mh.data(), 0, NH * MK);
-          headMap(mh.data(), MK, G.w[1], G.b[1], D, mm.data());
-          firstMap(G.w[2], G.b[2], MG, gh.data());
-          siluRange(gh.data(), gh.data(), 0, NH * MG);
-          headMap(gh.data(), MG, G.w[3], G.b[3], 1, gs.data());
-          sigmoidAffineRange(gs.data(), gg.data(), gateScale, gateShift, 0, NH);
-          for (int64_t hh = 0; hh < NH; hh++) {
-            gateMixRow(a + hh * D, mm.data() + hh * D, gg[(size_t)hh], a + hh * D, D);
-            gatesOut[l * NH + hh] = gg[(size_t)hh];
-          }
+      if (!memory.empty()) {
+        const Memory& G = memory[(size_t)l];
+        firstMap(G.w[0], G.b[0], MK, mh.data());
+        siluRange(mh.data(), mh.data(), 0, NH * MK);
+        headMap(mh.data(), MK, G.w[1], G.b[1], D, mm.data());
+        firstMap(G.w[2], G.b[2], MG, gh.data());
+        siluRange(gh.data(), gh.data(), 0, NH * MG);
+        headMap(gh.data(), MG, G.w[3], G.b[3], 1, gs.data());
+        sigmoidAffineRange(gs.data(), gg.data(), gateScale, gateShift, 0, NH);
+        for (int64_t hh = 0; hh < NH; hh++) {
+          gateMixRow(a + hh * D, mm.data() + hh * D, gg[(size_t)hh], a + hh * D, D);
+          gatesOut[l * NH + hh] = gg[(size_t)hh];
         }
-        setStep({{L.o, L.ob, &L.lora[P_O], a, t, QD, C}});
       }
-      bar.wait();
-      runStep(1, planO);
-      bar.wait();
-      if (tid == 0) {
-        for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
-        rmsnormRow(x, L.postNorm, h, C, eps);
-        setStep({{L.gate, Weight{}, &L.lora[P_GATE], h, g, C, I}, {L.up, Weight{}, &L.lora[P_UP], h, u, C, I}});
-      }
-      bar.wait();
-      runStep(2, planGU);
-      bar.wait();
-      if (tid == 0) {
-        swigluRange(g, u, g, 0, I);
-        setStep({{L.down, Weight{}, &L.lora[P_DOWN], g, t, I, C}});
-      }
-      bar.wait();
-      runStep(1, planDown);
-      bar.wait();
-      if (tid == 0)
-        for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+      runStep({{L.o, L.ob, &L.lora[P_O], a, t, QD, C}}, planO);
+      for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
+      rmsnormRow(x, L.postNorm, h, C, eps);
+      runStep({{L.gate, Weight{}, &L.lora[P_GATE], h, g, C, I}, {L.up, Weight{}, &L.lora[P_UP], h, u, C, I}}, planGU);
+      swigluRange(g, u, g, 0, I);
+      runStep({{L.down, Weight{}, &L.lora[P_DOWN], g, t, I, C}}, planDown);
+      for (int64_t c = 0; c < C; c++) x[c] = x[c] + t[c];
     }
-    if (tid == 0) {
-      rmsnormRow(x, (const float*)norm.p, h, C, eps);
-      setStep({{head, Weight{}, &headLora, h, logits.p, C, V}});
-    }
-    bar.wait();
-    runStep(1, planHead);
-    bar.wait();
+    rmsnormRow(x, (const float*)norm.p, h, C, eps);
+    runStep({{head, Weight{}, &headLora, h, logits.p, C, V}}, planHead);
   };
-  int team = 1;
+  int threads = 1;
   if (!split) {
-    SpinBarrier solo(1);
-    body(0, solo);
+    runToken();
   } else {
-    SpinBarrier* bar = nullptr;
+    Team tm;
 #pragma omp parallel num_threads(want)
     {
-#pragma omp single
-      bar = new SpinBarrier(omp_get_num_threads());  // (the team libgomp gave; the single's barrier publishes it)
-      body(omp_get_thread_num(), *bar);
+      if (omp_get_thread_num() == 0) {
+        threads = omp_get_num_threads();
+        team = &tm;
+        runToken();
+        tm.finish();
+      } else {
+        tm.work();
+      }
     }
-    team = bar->size();
-    delete bar;
   }
-  return Napi::Number::New(info.Env(), team);  // the threads that ran the token as a team (1: none)
+  return Napi::Number::New(info.Env(), threads);  // the threads that ran the token as a team (1: none)
 }
 
 void registerDecode(Napi::Env env, Napi::Object exports) { LIFT_EXPORT("decodeStep", decodeStep); }
