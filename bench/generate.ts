@@ -1,4 +1,4 @@
-// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec] [--lora R | --gated-memory]`
+// `npm run bench -- generate [--json] [--threads 2] [--prompt 128] [--tokens 128] [--reps 1] [--models stories,smollm2] [--no-matvec] [--lora R | --gated-memory] [--contended [N]]`
 // Greedy generation speed against llama.cpp (node-llama-cpp's prebuilt CPU build) on the same GGUF file with the
 // same threads: prefill a prompt, then decode token by token with the KV cache. Models: stories260K.gguf and a
 // SmolLM2-135M-shaped random model written as an F32 GGUF into the temp folder (deleted afterwards).
@@ -13,6 +13,8 @@
 // absorbed adapter); `--gated-memory`: with LIFT's Gated Memory at the paper's settings (+ its head LoRA r2), the
 // default adapter on models with heads wider than 16. llama.cpp is not run then (its columns are null); the line
 // carries `lora_rank` and `gated_memory`.
+// `--contended [N]`: N CPU-bound companion processes (default 1) run through all the reps, every side alike
+// (bench/companion.ts, as `bench engine --contended`); the line carries `contended: true` and `companions`.
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +32,7 @@ import { seededRandom } from '../src/adapters/init.js';
 import { SMOLLM2_135M, randomModel } from './engine.js';
 import { Output, log, median, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
+import { startCompanions, type Companions } from './companion.js';
 
 interface Timing { prefill_s: number; decode_s: number; weight_bytes?: number }
 
@@ -135,6 +138,8 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
   const gatedMemory = args.flags.has('gated-memory');
   if (gatedMemory && loraRank > 0) throw new Error('--lora and --gated-memory: choose one adapter');
   const withAdapter = loraRank > 0 || gatedMemory;
+  const contended = args.flags.has('contended') ? Number(args.flags.get('contended') === 'true' ? 1 : args.flags.get('contended')) : 0;
+  if (args.flags.has('contended') && !(Number.isInteger(contended) && contended >= 1)) throw new Error(`--contended: expected a number of companion processes ≥ 1, got ${JSON.stringify(args.flags.get('contended'))}`);
   native.setThreads(threads);
   if (args.flags.has('no-matvec')) useMatvec(false); // decode through sgemm, as before native/matvec.cc (for before/after figures)
   const out = new Output(args.json);
@@ -182,9 +187,15 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         side('ops', openOurs(m.path, prompt, { nativeDecode: false, team: true, ...adapterOpts }));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
-        for (let r = 0; r < reps; r++) {
-          log(`${m.name}: rep ${r + 1} of ${reps}…`);
-          for (let i = 0; i < sides.length; i++) runs[i].push(await sides[i].once(N));
+        let comp: Companions | null = contended ? await startCompanions(contended) : null;
+        try {
+          for (let r = 0; r < reps; r++) {
+            log(`${m.name}: rep ${r + 1} of ${reps}${comp ? ` with ${contended} busy companion process(es)` : ''}…`);
+            for (let i = 0; i < sides.length; i++) runs[i].push(await sides[i].once(N));
+          }
+        } finally {
+          comp?.stop();
+          comp = null;
         }
       } finally {
         for (const side of sides) await side.dispose();
@@ -207,6 +218,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         peer_default_prefill_tokens_per_s: peerDefault ? P / peerDefault.prefill_s : null,
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
         native_decode: true, lora_rank: loraRank, gated_memory: gatedMemory, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
+        contended: contended > 0, companions: contended,
         team_decode: true, solo_decode_tokens_per_s: solo ? N / solo.decode_s : null, team_speedup: solo ? solo.decode_s / ours.decode_s : null,
         team_speedup_paired: soloRuns ? median(runs[0].map((o, r) => soloRuns[r].decode_s / o.decode_s)) : null,
       });
