@@ -118,6 +118,7 @@ export class LlamaModel {
     const c = this.config, ad = o.adapter ?? null, hook = o.hook;
     const NH = c.num_attention_heads, KVH = c.num_key_value_heads, D = c.head_dim;
     const P = o.cache?.length ?? 0;
+    if (this.#embed.disposed) throw new Error(`forward: model ${this.id} was used after dispose()`);
     if (o.cache && o.offsets) throw new Error('forward: packed samples (offsets) are for training and take no KV cache');
     if (o.cache && P + ids.length > o.cache.capacity)
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);
@@ -173,6 +174,7 @@ export class LlamaModel {
 
   dispose(): void {
     for (const t of this.weights.values()) t.dispose();
+    this.#plan = undefined;  // (it holds the weights' buffers)
   }
 }
 

@@ -305,5 +305,10 @@ test('decodeStep rejects bad arguments with a message', () => {
   wrongType[5] = 8;
   assert.throws(() => call({ types: wrongType }), /weight 5 has ggml type 8 and must be a Uint8Array/);
   assert.throws(() => call({ ws: ws.slice(0, 10) }), /expected 16 weights/);
+  // A decode token on a disposed model: a message that says so (not a native complaint about empty weights).
+  const cache = new KVCache(c, 4);
+  tidy(() => m.forward(Int32Array.of(1, 2), { cache, lastOnly: true }));
   m.dispose();
+  assert.throws(() => m.forward(Int32Array.of(3), { cache, lastOnly: true }), /model .* was used after dispose\(\)/);
+  cache.dispose();
 });
