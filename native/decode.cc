@@ -12,6 +12,9 @@
 // LlamaModel.forward (test/model/native-decode.test.ts). src/model/llama.ts takes this path for a one-token
 // forward with a KV cache and no adapter, LoRA or Gated Memory; anything else (other adapter hooks, hooks, a tape
 // recording a gradient) runs op by op.
+// Threads: with more than one and a layer of ≥ 1 MiB of weights, the token runs in one parallel region as a team
+// (team.h: the calling thread does the serial parts and publishes each product's row chunks, every thread claims
+// them); returns the team's size (1: none). The chunks run the same row kernels, so the bits do not change.
 //
 // weights (a Float32Array for f32, a Uint8Array of the raw bytes otherwise; null for an absent bias):
 //   [embed [V,C], norm [C], lm_head [V,C], then per layer (13): input_layernorm [C], post_attention_layernorm [C],
