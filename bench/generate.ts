@@ -8,7 +8,11 @@
 // A fourth side in the same turns is ours op by op (useNativeDecode(false): every decode token through
 // LlamaModel.forward's ops, as before native/decode.cc): `ops_decode_tokens_per_s`, `native_decode_speedup`. With
 // --threads above 1, a fifth is the native token without its thread team (LIFT_DECODE_TEAM=0: each product opens
-// its own parallel region, as before native/team.h): `solo_decode_tokens_per_s`, `team_speedup` (+ `_paired`).
+// its own parallel region, as before native/team.h): `solo_decode_tokens_per_s`, and a sixth the team pinned
+// (LIFT_DECODE_THREADS=all: never one thread, as before src/model/decode-threads.ts): `team_decode_tokens_per_s`,
+// `team_speedup` (+ `_paired`: the pinned team over the team-less token), `adaptive_speedup` (+ `_paired`: ours,
+// which picks all threads or one by measured token time, over the pinned team) and `one_thread_share` (the share
+// of our decode tokens that ran on one thread).
 // `--lora R`: both of our sides decode with a LoRA adapter of rank R on every linear layer (as `lift ask` with an
 // absorbed adapter); `--gated-memory`: with LIFT's Gated Memory at the paper's settings (+ its head LoRA r2), the
 // default adapter on models with heads wider than 16. llama.cpp is not run then (its columns are null); the line
@@ -34,7 +38,16 @@ import { Output, log, median, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
 import { startCompanions, type Companions } from './companion.js';
 
-interface Timing { prefill_s: number; decode_s: number; weight_bytes?: number }
+interface Timing { prefill_s: number; decode_s: number; weight_bytes?: number; one_thread_share?: number }
+
+// Counts our native decode tokens and those capped at one thread (decodeStep's last argument), for one_thread_share.
+const capCount = { tokens: 0, one: 0 };
+const realDecodeStep = native.decodeStep.bind(native);
+native.decodeStep = (...a) => {
+  capCount.tokens++;
+  if (a[14] === 1) capCount.one++;
+  return realDecodeStep(...a);
+};
 
 /** A throwaway SentencePiece vocabulary of `n` tokens (<unk>, <s>, </s>, 256 bytes, then t259…) for a random model. */
 function syntheticVocab(n: number): SpmVocab {
@@ -55,10 +68,11 @@ interface Runner { once(n: number): Promise<Timing>; dispose(): Promise<void>; w
 
 /**
  * Ours: one forward over the prompt into a fresh KV cache, then single-token steps; `nativeDecode` false: op by op;
- * `team` false: the native token without its thread team (LIFT_DECODE_TEAM=0, native/team.h).
+ * `team` false: the native token without its thread team (LIFT_DECODE_TEAM=0, native/team.h); `pinned`: the
+ * engine's threads on every token (LIFT_DECODE_THREADS=all), else all or one as decode-threads.ts measures.
  */
-function openOurs(path: string, prompt: number[], o: { nativeDecode: boolean; team: boolean; loraRank: number; gatedMemory: boolean }): Runner {
-  const { nativeDecode, team, loraRank, gatedMemory } = o;
+function openOurs(path: string, prompt: number[], o: { nativeDecode: boolean; team: boolean; pinned: boolean; loraRank: number; gatedMemory: boolean }): Runner {
+  const { nativeDecode, team, pinned, loraRank, gatedMemory } = o;
   const { model } = loadModelFromPath(path);
   const lora = loraRank > 0 ? new LoraAdapter(model, { r: loraRank, lora_alpha: 2 * loraRank, target_modules: ALL_LINEAR, seed: 1 }) : null;
   // B drawn too (PEFT starts it at 0), so the adapter's products are real work on real values.
@@ -71,18 +85,23 @@ function openOurs(path: string, prompt: number[], o: { nativeDecode: boolean; te
     weight_bytes,
     async once(n: number): Promise<Timing> {
       const cache = new KVCache(model.config, prompt.length + n + 1);
-      const was = useNativeDecode(nativeDecode), teamWas = process.env.LIFT_DECODE_TEAM;
+      const was = useNativeDecode(nativeDecode), teamWas = process.env.LIFT_DECODE_TEAM, threadsWas = process.env.LIFT_DECODE_THREADS;
       if (!team) process.env.LIFT_DECODE_TEAM = '0';
+      if (pinned) process.env.LIFT_DECODE_THREADS = 'all';
       try {
         const t0 = performance.now();
         let tok = tidy(() => argmax(model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).f32()));
         const t1 = performance.now();
+        const counted = { ...capCount };
         for (let i = 0; i < n; i++) tok = tidy(() => argmax(model.forward(Int32Array.of(tok), { cache, lastOnly: true, adapter }).f32()));
-        return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000 };
+        const tokens = capCount.tokens - counted.tokens;
+        return { prefill_s: (t1 - t0) / 1000, decode_s: (performance.now() - t1) / 1000, one_thread_share: tokens ? (capCount.one - counted.one) / tokens : 0 };
       } finally {
         useNativeDecode(was);
         if (teamWas === undefined) delete process.env.LIFT_DECODE_TEAM;
         else process.env.LIFT_DECODE_TEAM = teamWas;
+        if (threadsWas === undefined) delete process.env.LIFT_DECODE_THREADS;
+        else process.env.LIFT_DECODE_THREADS = threadsWas;
         cache.dispose();
       }
     },
@@ -180,11 +199,13 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       const adapterOpts = { loraRank, gatedMemory };
       try {
         log(`${m.name}: loading ours${nlc && llama ? ', llama.cpp (F32 KV, no flash attention) and llama.cpp (defaults: F16 KV, flash attention auto)' : ''}…`);
-        side('ours', openOurs(m.path, prompt, { nativeDecode: true, team: true, ...adapterOpts }));
+        side('ours', openOurs(m.path, prompt, { nativeDecode: true, team: true, pinned: false, ...adapterOpts }));
         if (nlc && llama && !withAdapter) for (const same of [true, false]) side(same ? 'peer' : 'peerDefault', await openPeer(nlc, llama, m.path, prompt, N, threads, same));
-        // With threads, ours again without the token's thread team (each product splitting its own rows, as before it).
-        if (threads > 1) side('solo', openOurs(m.path, prompt, { nativeDecode: true, team: false, ...adapterOpts }));
-        side('ops', openOurs(m.path, prompt, { nativeDecode: false, team: true, ...adapterOpts }));
+        // With threads, ours again without the token's thread team (each product splitting its own rows, as before
+        // it), and with the team on every token (never one thread).
+        if (threads > 1) side('solo', openOurs(m.path, prompt, { nativeDecode: true, team: false, pinned: true, ...adapterOpts }));
+        if (threads > 1) side('team', openOurs(m.path, prompt, { nativeDecode: true, team: true, pinned: true, ...adapterOpts }));
+        side('ops', openOurs(m.path, prompt, { nativeDecode: false, team: true, pinned: true, ...adapterOpts }));
         for (const side of sides) await side.once(4); // warm-up: page in the weights, grow the buffer pools
         runs = sides.map(() => []);
         let comp: Companions | null = contended ? await startCompanions(contended) : null;
@@ -202,9 +223,9 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
       }
       const ours: Timing & { weight_bytes?: number } = { ...summarize(runs[0]), weight_bytes: sides[0].weight_bytes };
       const runsOf = (name: string): Timing[] | null => (names.includes(name) ? runs[names.indexOf(name)] : null);
-      const peerRuns = runsOf('peer'), soloRuns = runsOf('solo');
+      const peerRuns = runsOf('peer'), soloRuns = runsOf('solo'), teamRuns = runsOf('team');
       const peer = peerRuns ? summarize(peerRuns) : null, peerDefault = runsOf('peerDefault') ? summarize(runsOf('peerDefault')!) : null;
-      const ops = summarize(runsOf('ops')!), solo = soloRuns ? summarize(soloRuns) : null;
+      const ops = summarize(runsOf('ops')!), solo = soloRuns ? summarize(soloRuns) : null, team = teamRuns ? summarize(teamRuns) : null;
       // Median over reps of ours / llama.cpp within a rep (the two ran back to back).
       const pairedRatio = peerRuns ? median(runs[0].map((o, r) => peerRuns[r].decode_s / o.decode_s)) : null;
       const decode = N / ours.decode_s, peerDecode = peer ? N / peer.decode_s : null;
@@ -219,8 +240,12 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
         peer_default_decode_tokens_per_s: peerDefault ? N / peerDefault.decode_s : null,
         native_decode: true, lora_rank: loraRank, gated_memory: gatedMemory, ops_decode_tokens_per_s: N / ops.decode_s, native_decode_speedup: ops.decode_s / ours.decode_s,
         contended: contended > 0, companions: contended,
-        team_decode: true, solo_decode_tokens_per_s: solo ? N / solo.decode_s : null, team_speedup: solo ? solo.decode_s / ours.decode_s : null,
-        team_speedup_paired: soloRuns ? median(runs[0].map((o, r) => soloRuns[r].decode_s / o.decode_s)) : null,
+        team_decode: true, solo_decode_tokens_per_s: solo ? N / solo.decode_s : null, team_decode_tokens_per_s: team ? N / team.decode_s : null,
+        team_speedup: solo && team ? solo.decode_s / team.decode_s : null,
+        team_speedup_paired: soloRuns && teamRuns ? median(teamRuns.map((o, r) => soloRuns[r].decode_s / o.decode_s)) : null,
+        adaptive_threads: true, adaptive_speedup: team ? team.decode_s / ours.decode_s : null,
+        adaptive_speedup_paired: teamRuns ? median(runs[0].map((o, r) => teamRuns[r].decode_s / o.decode_s)) : null,
+        one_thread_share: median(runs[0].map((o) => o.one_thread_share ?? 0)),
       });
       m.cleanup?.();
     }

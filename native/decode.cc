@@ -198,6 +198,12 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
   if (token < 0 || token >= V) throw ArgError{std::string(op) + ": token id " + std::to_string(token) + " is outside the vocabulary [0, " + std::to_string(V) + ")"};
   nonneg(op, "pos", pos);
   fits(op, "logits", logits.n, 0, V);
+  // info[14], optional: at most this many threads for this token (0 or absent: the engine's). 1 runs every product
+  // on the calling thread: beside a busy process that is faster than a team that waits for a descheduled thread
+  // (src/model/decode-threads.ts chooses by measured token time).
+  const bool capped = info.Length() > 14 && !info[14].IsUndefined() && !info[14].IsNull();
+  const int64_t cap = capped ? integer(info, 14, op) : 0;
+  nonneg(op, "threads", cap);
   const int64_t QD = NH * D, KD = KVH * D;
 
   const Weight embed = weightAt(ws, types.p, 0, V, C, false, op), head = weightAt(ws, types.p, 2, V, C, false, op);
@@ -341,6 +347,12 @@ static Napi::Value decodeStep(const Napi::CallbackInfo& info) {
   int64_t layerBytes = 0;
   for (auto [w, rows, cols] : {std::tuple{&L0.q, QD, C}, {&L0.k, KD, C}, {&L0.v, KD, C}, {&L0.o, C, QD}, {&L0.gate, I, C}, {&L0.up, I, C}, {&L0.down, C, I}})
     layerBytes += rows * rowBytesOf(*w, cols);
+  // The cap holds for the token's kernels too (their parallel regions read the calling thread's count).
+  struct ThreadCap {
+    int was;
+    explicit ThreadCap(int64_t cap) : was(omp_get_max_threads()) { if (cap > 0 && cap < was) omp_set_num_threads((int)cap); }
+    ~ThreadCap() { omp_set_num_threads(was); }
+  } threadCap(cap);
   const char* teamEnv = std::getenv("LIFT_DECODE_TEAM");  // "0" never, "1" whatever the size (tests), unset: by size
   const std::string teamSet = teamEnv ? teamEnv : "";
   const bool teamOn = teamSet == "1" || (teamSet != "0" && layerBytes >= kDecodeParallelBytesAvx2);

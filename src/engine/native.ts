@@ -87,9 +87,12 @@ export interface NativeEngine {
   bf16Pack(w: Uint8Array, rows: number, cols: number, transpose: boolean, out: Uint8Array): void;
   /** c[M,N] (+)= bf16(a)[M,K] · B for B packed by bf16Pack. */
   bf16MatmulPacked(a: F, M: number, K: number, packed: Uint8Array, N: number, c: F, accumulate: boolean): void;
-  /** One decode token through the whole decoder (native/decode.cc: the layout of weights, types and dims is there). */
+  /**
+   * One decode token through the whole decoder (native/decode.cc: the layout of weights, types and dims is there);
+   * `threads` caps its threads (0 or absent: the engine's). Returns how many threads ran it as a team (1: none).
+   */
   decodeStep(weights: (F | Uint8Array | null)[], types: Int32Array, dims: Float64Array, invFreq: F, keys: F[], values: F[], token: number, pos: number, logits: F,
-    loraTensors?: F[] | null, loraMeta?: Float64Array | null, memory?: (F | null)[] | null, memoryDims?: Float64Array | null, gates?: F | null): number;
+    loraTensors?: F[] | null, loraMeta?: Float64Array | null, memory?: (F | null)[] | null, memoryDims?: Float64Array | null, gates?: F | null, threads?: number): number;
   /** out[T,r] = scale·X[T,K]·M[r,K]ᵀ (LoRA's rank-r side, native/lora.cc). */
   loraRowsDot(X: F, T: number, K: number, M: F, r: number, out: F, scale: number): void;
   /** Z[T,N] = (Y or 0) + scale·U[T,r]·M[r,N]; Z may be Y. */

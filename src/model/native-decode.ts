@@ -8,6 +8,7 @@ import { Tensor, native, ggmlOf, computesInBf16, matvecEnabled, needsGrad } from
 import type { LowRankTerm, MemorySpec, ProjName } from './llama.js';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
+import { DecodeThreads } from './decode-threads.js';
 
 let on = true;
 
@@ -24,6 +25,8 @@ export interface DecodePlan {
   readonly weights: (Float32Array | Uint8Array | null)[];
   readonly types: Int32Array;
   readonly dims: Float64Array;
+  /** This model's choice of threads a token, by measured token time (decode-threads.ts). */
+  readonly threads: DecodeThreads;
 }
 
 const LAYER_TENSORS = [
@@ -48,6 +51,7 @@ export function decodePlan(c: LlamaConfig, weights: Map<string, Tensor>, interle
     types: Int32Array.from(list, (t) => (t === null ? -1 : computesInBf16(t) ? BF16_UNITS : ggmlOf(t.dtype).id)),
     dims: Float64Array.of(c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size,
       c.vocab_size, c.num_hidden_layers, c.rms_norm_eps, interleaved ? 1 : 0),
+    threads: new DecodeThreads(),
   };
 }
 
@@ -65,9 +69,12 @@ export function decodeStep(plan: DecodePlan, invFreq: Float32Array, cache: KVCac
   const lora = terms.length === 0 ? null : terms.flatMap((t) => [t.A.f32(), t.B.f32()]);
   const meta = terms.length === 0 ? null : Float64Array.from(terms.flatMap((t) => [t.layer, PROJ[t.name], t.A.shape[0], t.scale]));
   const gates = memory ? new Float32Array(plan.dims[6] * plan.dims[1]) : null;
+  const cap = plan.threads.pick(native.getThreads());
+  const t0 = performance.now();
   native.decodeStep(plan.weights, plan.types, plan.dims, invFreq, cache.keys.map((t) => t.f32()), cache.values.map((t) => t.f32()), token, cache.length, logits.f32(), lora, meta,
     memory ? memory.maps.map((t) => t?.f32() ?? null) : null,
-    memory ? Float64Array.of(memory.layerWide ? 1 : 0, memory.K, memory.G, memory.gateScale, memory.gateShift) : null, gates);
+    memory ? Float64Array.of(memory.layerWide ? 1 : 0, memory.K, memory.G, memory.gateScale, memory.gateShift) : null, gates, cap);
+  plan.threads.record(cap, performance.now() - t0);
   if (memory) memory.recordGates(gates!);
   return logits;
 }

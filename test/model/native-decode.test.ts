@@ -46,9 +46,10 @@ native.decodeStep = (...a) => {
  * token's threads as one team ('1', whatever the model's size: these test models are below the automatic bound) or
  * each product on its own ('0').
  */
-function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean, adapter: AdapterHooks | null = null, team: '0' | '1' = '1'): Float32Array[] {
-  const was = useNativeDecode(nativeOn), envWas = process.env.LIFT_DECODE_TEAM;
+function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: boolean, adapter: AdapterHooks | null = null, team: '0' | '1' = '1', threads: 'all' | '1' = 'all'): Float32Array[] {
+  const was = useNativeDecode(nativeOn), envWas = process.env.LIFT_DECODE_TEAM, threadsWas = process.env.LIFT_DECODE_THREADS;
   process.env.LIFT_DECODE_TEAM = team;
+  process.env.LIFT_DECODE_THREADS = threads; // pinned: no probe of the other choice (decode-threads.ts)
   const cache = new KVCache(model.config, prompt.length + next.length);
   try {
     const out = [tidy(() => model.forward(Int32Array.from(prompt), { cache, lastOnly: true, adapter }).toArray())];
@@ -59,6 +60,8 @@ function run(model: LlamaModel, prompt: number[], next: number[], nativeOn: bool
     useNativeDecode(was);
     if (envWas === undefined) delete process.env.LIFT_DECODE_TEAM;
     else process.env.LIFT_DECODE_TEAM = envWas;
+    if (threadsWas === undefined) delete process.env.LIFT_DECODE_THREADS;
+    else process.env.LIFT_DECODE_THREADS = threadsWas;
   }
 }
 
@@ -74,6 +77,10 @@ function teamRuns(model: LlamaModel, prompt: number[], next: number[], adapter: 
   const solo = run(model, prompt, next, true, adapter, '0');
   assert.deepEqual(teams, next.map(() => 1), `${what}: each token without a team`);
   for (let s = 0; s < a.length; s++) assert.deepEqual(a[s], solo[s], `${what}: step ${s}: the team's logits differ from one thread's`);
+  teams = [];
+  const one = run(model, prompt, next, true, adapter, '1', '1');
+  assert.deepEqual(teams, next.map(() => 1), `${what}: each token capped at one thread`);
+  for (let s = 0; s < a.length; s++) assert.deepEqual(a[s], one[s], `${what}: step ${s}: one thread's logits differ from the team's`);
   return a;
 }
 
@@ -81,9 +88,9 @@ function assertSame(model: LlamaModel, what: string, nativeExpected = true, adap
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11].map((id) => id % model.config.vocab_size);
   const before = nativeCalls;
   const a = nativeExpected ? teamRuns(model, prompt, next, adapter, what) : run(model, prompt, next, true, adapter);
-  assert.equal(nativeCalls - before, nativeExpected ? 2 * next.length : 0, `${what}: native decode calls`);
+  assert.equal(nativeCalls - before, nativeExpected ? 3 * next.length : 0, `${what}: native decode calls`);
   const b = run(model, prompt, next, false, adapter);
-  assert.equal(nativeCalls - before, nativeExpected ? 2 * next.length : 0, `${what}: no native call with it off`);
+  assert.equal(nativeCalls - before, nativeExpected ? 3 * next.length : 0, `${what}: no native call with it off`);
   for (let s = 0; s < a.length; s++) {
     assert.ok(a[s].every(Number.isFinite), `${what}: step ${s} finite`);
     assert.deepEqual(a[s], b[s], `${what}: step ${s} logits differ from the op-by-op forward`);
@@ -213,7 +220,7 @@ function assertClose(model: LlamaModel, adapter: AdapterHooks, what: string, tol
   const prompt = [1, 17, 250, 3, 99], next = [5, 299, 42, 7, 128, 64, 0, 11];
   const before = nativeCalls;
   const a = teamRuns(model, prompt, next, adapter, what);
-  assert.equal(nativeCalls - before, 2 * next.length, `${what}: native decode calls`);
+  assert.equal(nativeCalls - before, 3 * next.length, `${what}: native decode calls`);
   const b = run(model, prompt, next, false, adapter);
   const base = run(model, prompt, next, false);
   for (let s = 1; s < a.length; s++) {
@@ -291,8 +298,8 @@ test('decodeStep rejects bad arguments with a message', () => {
   const dims = Float64Array.of(c.hidden_size, c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.intermediate_size, c.vocab_size, 1, 1e-5, 0);
   const kv = () => [new Float32Array(4 * 128)];
   const logits = new Float32Array(c.vocab_size);
-  const call = (o: { ws?: typeof ws; types?: Int32Array; token?: number; pos?: number; logits?: Float32Array }) =>
-    native.decodeStep(o.ws ?? ws, o.types ?? types, dims, m.invFreq, kv(), kv(), o.token ?? 3, o.pos ?? 0, o.logits ?? logits);
+  const call = (o: { ws?: typeof ws; types?: Int32Array; token?: number; pos?: number; logits?: Float32Array; threads?: number }) =>
+    native.decodeStep(o.ws ?? ws, o.types ?? types, dims, m.invFreq, kv(), kv(), o.token ?? 3, o.pos ?? 0, o.logits ?? logits, null, null, null, null, null, o.threads);
   call({});
   assert.ok(logits.every(Number.isFinite) && logits.some((v) => v !== 0), 'a good call computes logits');
   assert.throws(() => call({ token: 300 }), /token id 300 is outside the vocabulary \[0, 300\)/);
@@ -305,6 +312,10 @@ test('decodeStep rejects bad arguments with a message', () => {
   wrongType[5] = 8;
   assert.throws(() => call({ types: wrongType }), /weight 5 has ggml type 8 and must be a Uint8Array/);
   assert.throws(() => call({ ws: ws.slice(0, 10) }), /expected 16 weights/);
+  assert.throws(() => call({ threads: -1 }), /decodeStep: threads must be >= 0, got -1/);
+  const threadsWas = native.getThreads();
+  call({ threads: 1 });
+  assert.equal(native.getThreads(), threadsWas, 'a capped token leaves the engine its threads');
   // A decode token on a disposed model: a message that says so (not a native complaint about empty weights).
   const cache = new KVCache(c, 4);
   tidy(() => m.forward(Int32Array.of(1, 2), { cache, lastOnly: true }));
