@@ -53,6 +53,8 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       return { ...suiteRecipe('best-about', documentTokens), guardLambda: 2 };
     case 'best-steps': // … with the epochs scaled by 2k / length: each stage takes as many steps as at 2k
       return { ...suiteRecipe('best-about', documentTokens), epochs: epochsForLength([4, 8], documentTokens) };
+    case 'best-wordings': // … with the about-questions in several wordings (builtin-v6)
+      return { ...suiteRecipe('best-steps', documentTokens), qaGenerator: new BuiltinQAGenerator({ about: true, aboutWordings: true }) };
     case 'best-guard8': // … with twice the guard texts per step (the same λ: a less noisy estimate of the drift)
       return { ...suiteRecipe('best-about', documentTokens), guardPerStep: 8 };
     case 'short-about':
@@ -68,7 +70,7 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       // cannot be, so the builtin generator writes the same number of QAs (10) here.
       return { ...presetAbsorbOptions(PAPER_DEFAULTS, { window: 512, addBos: false }), contextBudget: BUDGET, qaGenerator: new BuiltinQAGenerator() };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, best-steps, best-guard8, short, short-about, short-v4, paper or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, best-steps, best-wordings, best-guard8, short, short-about, short-v4, paper or none`);
   }
 }
 

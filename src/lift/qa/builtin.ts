@@ -96,12 +96,28 @@ export interface BuiltinQAOptions {
    * 0.71 → 0.79 and 0.88 → 0.83, held-out NLL the same. false: builtin-v4, clozes and recitations only.
    */
   about?: boolean;
+  /**
+   * Ask each about-question in one of several wordings (ABOUT_WORDINGS, drawn per question from the seed)
+   * instead of always "What does the text say about E?", so that what the answer hangs on is the name, not one
+   * question's words (builtin-v6). Default false.
+   */
+  aboutWordings?: boolean;
 }
+
+/** Ways to ask what a passage says about a name E (generic: none names a relation, a place, a number or a time). */
+export const ABOUT_WORDINGS: readonly ((e: string) => string)[] = [
+  (e) => `What does the text say about ${e}?`,
+  (e) => `What do we learn about ${e}?`,
+  (e) => `Tell me about ${e}.`,
+  (e) => `What is written about ${e}?`,
+  (e) => `What do you know about ${e}?`,
+  (e) => `Which part of the text is about ${e}?`,
+];
 
 export class BuiltinQAGenerator implements QAGenerator {
   readonly id: string;
   constructor(readonly options: BuiltinQAOptions = {}) {
-    this.id = options.about === false ? 'builtin-v4' : 'builtin-v5';
+    this.id = options.about === false ? 'builtin-v4' : options.aboutWordings ? 'builtin-v6' : 'builtin-v5';
   }
 
   /** Interruptible: pauses every ~50 ms (opts.signal ends it with an AbortedError); progress in sentences. */
@@ -133,7 +149,8 @@ function namesOf(sentence: string, lowerWords: ReadonlySet<string>): string[] {
 
 /** builtinQAs as steps: progress in sentences examined (the splitting and counting are one step each). */
 function* builtinSteps(passage: string, n: number, seed: number, opts: BuiltinQAOptions = {}): Generator<Progress, QAPair[]> {
-  const options = { about: opts.about ?? true };
+  const options = { about: opts.about ?? true, aboutWordings: opts.aboutWordings ?? false };
+  const wordingRng = rngFor(seed, 0x5b);
   // A PDF's "[page N]" marker lines are navigation, not content: never a sentence, so never a cloze answer.
   const sentences = splitSentences(withoutPageMarkers(passage)).map((s) => s.text).filter((s) => /\s/.test(s));
   const total = sentences.length + 2;
@@ -161,7 +178,8 @@ function* builtinSteps(passage: string, n: number, seed: number, opts: BuiltinQA
     if (split) recites.push({ sentence: i, qa: { question: `What comes after: '${split[0]}'?`, answer: split[1], evidence: [s] } });
     for (const e of names[i] ?? []) {
       const c = countOf(e);
-      if (c <= 2) abouts.push({ sentence: i, kind: 1, count: c, qa: { question: `What does the text say about ${e}?`, answer: s, evidence: [s] } });
+      const ask = options.aboutWordings ? ABOUT_WORDINGS[Math.floor(wordingRng() * ABOUT_WORDINGS.length)] : ABOUT_WORDINGS[0];
+      if (c <= 2) abouts.push({ sentence: i, kind: 1, count: c, qa: { question: ask(e), answer: s, evidence: [s] } });
     }
   }
   const rng = rngFor(seed, 0x5a);
