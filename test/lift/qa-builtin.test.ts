@@ -2,7 +2,7 @@
 // (qa/prompt.ts), the 'self' generator over a chat template, and makeQAGenerator's spec strings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BuiltinQAGenerator, builtinQAs, candidateSpans, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
+import { ABOUT_WORDINGS, BuiltinQAGenerator, builtinQAs, candidateSpans, clozeSpan, recitationSplit } from '../../src/lift/qa/builtin.js';
 import { makeQAGenerator, SelfQAGenerator } from '../../src/lift/qa/index.js';
 import { evidenceIsVerbatim, paperQAPrompt, parseQAResponse } from '../../src/lift/qa/prompt.js';
 import { splitSentences } from '../../src/lift/sentences.js';
@@ -151,5 +151,32 @@ test('builtin generator with about: each rare name gets "What does the text say 
   assert.deepEqual(builtinQAs(passage, 30, 0), qas, 'on by default');
   assert.ok(!builtinQAs(passage, 30, 0, { about: false }).some((q) => q.question.startsWith('What does the text say')), 'off with about: false');
   assert.deepEqual([new BuiltinQAGenerator().id, new BuiltinQAGenerator({ about: false }).id], ['builtin-v5', 'builtin-v4']);
+});
+
+test('builtin generator with aboutWordings: the same about-questions, each in a wording drawn from the seed', () => {
+  const passage = 'Once upon a time there was a cat. Later, the cat slept. The cat met Zephyrine at the pond. Bartholomew had a red hat. The dog saw the cat. Bartholomew waved. ' +
+    'Quillon found a stone. Marisol sang by the river. Theobald baked bread. Ulrika painted the fence. Casimir climbed a hill. Ottoline read a book.';
+  const plain = builtinQAs(passage, 60, 3);
+  const worded = builtinQAs(passage, 60, 3, { aboutWordings: true });
+  assert.equal(worded.length, plain.length);
+  // Every question a wording of the plain one's name, the answers and evidence unchanged, pair by pair.
+  const wordingOf = (q: string, e: string) => ABOUT_WORDINGS.findIndex((w) => w(e) === q);
+  let abouts = 0;
+  const used = new Set<number>();
+  plain.forEach((p, i) => {
+    const w = worded[i];
+    assert.equal(w.answer, p.answer);
+    assert.deepEqual(w.evidence, p.evidence);
+    const m = /^What does the text say about (.+)\?$/.exec(p.question);
+    if (!m) return assert.equal(w.question, p.question, 'other kinds of question unchanged');
+    abouts++;
+    const k = wordingOf(w.question, m[1]);
+    assert.ok(k >= 0, `${w.question}: a wording about ${m[1]}`);
+    used.add(k);
+  });
+  assert.ok(abouts >= 8, `${abouts} about-questions`);
+  assert.ok(used.size >= 3, `wordings used: ${[...used]}`);
+  assert.deepEqual(builtinQAs(passage, 60, 3, { aboutWordings: true }), worded, 'deterministic for a seed');
+  assert.equal(new BuiltinQAGenerator({ aboutWordings: true }).id, 'builtin-v6');
 });
 
