@@ -22,9 +22,11 @@ export class DecodeThreads {
   #probeEvery = MIN_PROBE_EVERY;
   #since = 0;
   #tokens = 0;
+  #engineThreads = 0;
 
   /** The cap the next token runs with (`engineThreads` = the engine's thread count now). */
   pick(engineThreads: number): DecodeThreadCap {
+    if (engineThreads !== this.#engineThreads) this.#reset(engineThreads); // "all" means another count now
     const pinned = process.env.LIFT_DECODE_THREADS;
     if (pinned === '1') return 1;
     if (engineThreads <= 1 || pinned === 'all') return 0;
@@ -53,6 +55,14 @@ export class DecodeThreads {
     } else {
       this.#probeEvery = Math.min(MAX_PROBE_EVERY, 2 * this.#probeEvery);
     }
+  }
+
+  #reset(engineThreads: number): void {
+    this.mean[0] = this.mean[1] = NaN;
+    this.#current = 0;
+    this.#probeEvery = MIN_PROBE_EVERY;
+    this.#since = this.#tokens = 0;
+    this.#engineThreads = engineThreads;
   }
 
   /** The choice tokens run with between probes. */

@@ -61,6 +61,16 @@ test('pinned, or one engine thread: no probes', () => {
   withEnv('all', () => assert.ok(drive(new DecodeThreads(), 100, (c) => (c === 0 ? 50 : 1)).every((c) => c === 0)));
   withEnv('1', () => assert.ok(drive(new DecodeThreads(), 100, (c) => (c === 0 ? 1 : 50)).every((c) => c === 1)));
   withEnv(undefined, () => assert.ok(drive(new DecodeThreads(), 100, (c) => (c === 0 ? 50 : 1), 1).every((c) => c === 0)));
+  // A new engine thread count starts the measurement again (the team's mean was another count's).
+  withEnv(undefined, () => {
+    const d = new DecodeThreads();
+    drive(d, 20, (c) => (c === 0 ? 40 : 20));
+    assert.equal(d.current, 1);
+    const caps = drive(d, 3, () => 10, 4);
+    assert.deepEqual(caps, [0, 0, 0]);
+    assert.ok(Number.isNaN(d.mean[1]));
+    assert.equal(d.current as number, 0);
+  });
   // Times that are not times are ignored, not averaged in.
   withEnv(undefined, () => {
     const d = new DecodeThreads();
