@@ -66,7 +66,8 @@ export class LoraAdapter implements AdapterHooks {
   project(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor {
     if (!this.#targets.has(name)) return y;
     const [A, B] = this.modules.get(modulePath(layer, name))!;
-    return loraUpdate(x, y, A, B, this.scaling); // y + (α/r)·(x·Aᵀ)·Bᵀ as one op (engine/ops/lora.ts)
+    // y + (α/r)·(x·Aᵀ)·Bᵀ as one op (engine/ops/lora.ts), written over y (project's contract: y is not read again).
+    return loraUpdate(x, y, A, B, this.scaling, { consumeY: true });
   }
 
   /** Every adapted module as a term scale·B·(A·x) (what project adds; native decode applies them itself). */

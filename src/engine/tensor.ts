@@ -75,7 +75,7 @@ export class Tensor {
   requiresGrad: boolean;
   name: string;
   #buf: ArrayBuffer | null;
-  readonly #owner: boolean;
+  #owner: boolean;
   /** The scope that will free this tensor, if any. */
   scope: Set<Tensor> | null = null;
 
@@ -189,6 +189,16 @@ export class Tensor {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n > this.size) throw new Error(`prefix: [${shape.join(', ')}] is larger than [${this.shape.join(', ')}]`);
     return new Tensor(shape, this.dtype, this.buffer(), false, false, this.name);
+  }
+  /**
+   * Moves this tensor's storage into a new tensor (same shape and dtype, no copy) and leaves this one a view of
+   * it: for an op that overwrites an input no one reads again, so that the result owns the memory and this
+   * tensor's dispose no longer frees it. Null when this tensor does not own its storage (a view, or disposed).
+   */
+  takeStorage(name = this.name): Tensor | null {
+    if (!this.#owner || this.#buf === null) return null;
+    this.#owner = false;
+    return new Tensor(this.shape, this.dtype, this.#buf, true, false, name);
   }
   /** Frees the storage now (and the gradient's). Safe to call twice. Views of a freed tensor become unusable. */
   dispose(): void {

@@ -42,7 +42,10 @@ export interface AdapterHooks {
   lowRank?(): LowRankTerm[];
   /** When `attnOut` is LIFT's Gated Memory: its maps, so a decode token runs as one native call too. */
   memory?(): MemorySpec;
-  /** Called after each linear layer with its input x and base output y; returns the layer's output. */
+  /**
+   * Called after each linear layer with its input x and base output y; returns the layer's output. y is that
+   * layer's fresh output and read by no one else: project may overwrite it (LoRA writes its sum over y).
+   */
   project?(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor;
   /** Called with the pre-RoPE query q[T, NH·D] and the attention output a[T, NH·D] before o_proj. */
   attnOut?(layer: number, q: Tensor, a: Tensor): Tensor;

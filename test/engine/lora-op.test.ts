@@ -13,12 +13,13 @@ function randT(shape: number[], seed: number, grad: boolean, scale = 1): Tensor 
   return Tensor.from(Float32Array.from({ length: n }, () => (2 * r() - 1) * scale), shape, { requiresGrad: grad });
 }
 
-function run(fused: boolean, T: number, I: number, O: number, r: number, gx: boolean, gy: boolean) {
+function run(fused: boolean, T: number, I: number, O: number, r: number, gx: boolean, gy: boolean, consumeY = false) {
   const x = randT([T, I], 1, gx), y = randT([T, O], 2, gy), A = randT([r, I], 3, true, 0.1), B = randT([O, r], 4, true, 0.1);
   const dOut = randT([T, O], 5, false);
   const tape = new Tape();
   try {
-    const out = tape.record(() => (fused ? loraUpdate(x, y, A, B, 2.5) : add(y, linear(linear(x, A), B), 2.5)));
+    const out = tape.record(() => (fused ? loraUpdate(x, y, A, B, 2.5, { consumeY }) : add(y, linear(linear(x, A), B), 2.5)));
+    if (consumeY) assert.equal(out.buffer(), y.buffer(), 'consumeY: the sum is written over y');
     const o = out.f32().slice();
     tape.backward(out, dOut.f32());
     const g = (t: Tensor) => (t.grad ? t.grad.f32().slice() : null);
@@ -53,6 +54,30 @@ test('loraUpdate equals linear(linear(x, A), B)·s + y: output and gradients', (
       close(`${what} dB`, a.dB, b.dB, T * I);
     }
   }
+});
+
+test('loraUpdate with consumeY: the same bits in y\'s storage, which the result then owns', () => {
+  for (const [T, I, O, r] of [[7, 33, 17, 8], [256, 576, 192, 8]]) {
+    for (const [gx, gy] of [[true, true], [false, true], [true, false]]) {
+      const a = run(true, T, I, O, r, gx, gy, true), b = run(true, T, I, O, r, gx, gy);
+      for (const k of ['out', 'dx', 'dy', 'dA', 'dB'] as const) assert.deepEqual(a[k], b[k], `T ${T} O ${O} grad x ${gx} y ${gy}: ${k}`);
+    }
+  }
+  // Ownership moved: y's dispose leaves the result readable; the result's dispose frees the storage.
+  const x = randT([4, 8], 1, false), y = randT([4, 6], 2, false), A = randT([2, 8], 3, false, 0.1), B = randT([6, 2], 4, false, 0.1);
+  const want = loraUpdate(x, y, A, B, 2).f32().slice();
+  const out = loraUpdate(x, y, A, B, 2, { consumeY: true });
+  y.dispose();
+  assert.deepEqual(out.f32(), want);
+  out.dispose();
+  assert.throws(() => out.f32(), /used after it was disposed/);
+  // Without ownership (a view) there is nothing to take: a new buffer, the view untouched.
+  const base = randT([4, 6], 2, false), view = base.view([4, 6]);
+  const before = view.f32().slice();
+  const fresh = loraUpdate(x, view, A, B, 2, { consumeY: true });
+  assert.notEqual(fresh.buffer(), view.buffer());
+  assert.deepEqual(view.f32(), before);
+  for (const t of [x, A, B, base, fresh]) t.dispose();
 });
 
 test('loraUpdate: B = 0 leaves y bit for bit; 1 and 2 threads give identical results', () => {

@@ -9,7 +9,13 @@ import { Tensor } from '../tensor.js';
 import { gradFor, gradIf, needsGrad, record, takeGrad } from '../tape.js';
 import { expectF32, expectRank, fmt } from './shapes.js';
 
-export function loraUpdate(x: Tensor, y: Tensor, A: Tensor, B: Tensor, s: number): Tensor {
+/**
+ * `consumeY`: y is a fresh output no one reads again (the frozen projection's, as LlamaModel.forward hands it to
+ * an adapter): the result is written over y's storage and takes it over (Tensor.takeStorage) instead of a new
+ * [T, O] buffer — y's values are not needed for any gradient (linear's backward reads y.grad, x and W), and a
+ * training step then holds one [T, O] activation per adapted projection instead of two.
+ */
+export function loraUpdate(x: Tensor, y: Tensor, A: Tensor, B: Tensor, s: number, opts: { consumeY?: boolean } = {}): Tensor {
   for (const [n, t] of [['x', x], ['y', y], ['A', A], ['B', B]] as const) expectRank('loraUpdate', n, t, 2);
   expectF32('loraUpdate', x, y, A, B);
   const [T, I] = x.shape, [r, I2] = A.shape, [O, r2] = B.shape;
@@ -20,8 +26,9 @@ export function loraUpdate(x: Tensor, y: Tensor, A: Tensor, B: Tensor, s: number
   const bt = Tensor.empty([r, O]); // Bᵀ, rows contiguous along O for the kernels
   const b = B.f32(), btv = bt.f32();
   for (let o = 0; o < O; o++) for (let j = 0; j < r; j++) btv[j * O + o] = b[o * r + j];
-  const out = Tensor.empty([T, O]);
-  native.loraAddLowRank(y.f32(), u.f32(), T, r, btv, O, out.f32(), s);
+  const yv = y.f32();
+  const out = (opts.consumeY ? y.takeStorage() : null) ?? Tensor.empty([T, O]);
+  native.loraAddLowRank(yv, u.f32(), T, r, btv, O, out.f32(), s); // in place when out took y's storage
   if (!needsGrad(x, y, A, B)) {
     u.dispose();
     bt.dispose();
