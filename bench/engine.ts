@@ -1,7 +1,7 @@
 // `npm run bench -- engine [--json] [--seqs 256,512,1024,2048] [--batches 8x128] [--reps 3] [--threads 2] [--no-peer] [--peer-wait passive|default] [--contended [N]]`
 // One LoRA training step (forward + backward + AdamW, LoRA r = 8 on q,k,v,o,gate,up,down) of a frozen
 // SmolLM2-135M-shaped model with random weights, against PyTorch doing the same step in the same run with the
-// same threads: batch 1 at each of --seqs, and B sequences of T tokens for each BxT of --batches (ours packed
+// same threads (case by case, the peer's process right before ours): batch 1 at each of --seqs, and B sequences of T tokens for each BxT of --batches (ours packed
 // into one pass, src/lift/packed.ts, and looped one sequence at a time — `packed` says which; PyTorch's one
 // [B, T] batch). Also measures plain sgemm throughput to put the step's matmul rate in context.
 // --contended [N]: every case (default 256 tokens only) is timed quiet and then again while N CPU-bound
@@ -87,16 +87,21 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   const sq = gemmGflops(1024, 1024, 1024), lin = gemmGflops(512, 1536, 576);
   log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads`);
 
-  // The PyTorch peer runs first, on its own, so the two never share the cores.
-  const peer = new Map<string, { seconds: number; contended_seconds?: number; peak_rss_mb: number }>(); // by `${batch}x${seq}`
+  // The PyTorch peer runs case by case, each in a process of its own right before ours runs the same case: the two
+  // never share the cores, a VM whose speed drifts over minutes slows both sides of a ratio alike, and the peer's
+  // peak RSS is that case's own. (It used to run all cases first; its ratios then mixed different minutes.)
+  type PeerLine = { seq: number; batch: number; seconds: number; contended_seconds?: number; peak_rss_mb: number };
+  const peer = new Map<string, PeerLine>(); // by `${batch}x${seq}`
   const py = args.flags.has('no-peer') ? null : torchPython();
   if (!py && !args.flags.has('no-peer')) log('PyTorch not importable (apt-get install python3-torch): peer columns left empty');
-  if (py) {
-    const cases = [...seqs.map(String), ...batches.map(([b, t]) => `${b}x${t}`)];
-    log(`running the PyTorch peer (${cases.join(', ')} tokens, ${reps} reps)…`);
+  const runPeer = (B: number, T: number): PeerLine | undefined => {
+    const key = `${B}x${T}`;
+    if (!py || peer.has(key)) return peer.get(key);
+    const c = B === 1 ? String(T) : key;
+    log(`running the PyTorch peer (${c} tokens, ${reps} reps)…`);
     const script = join(dirname(fileURLToPath(import.meta.url)), 'peers', 'torch_lora_step.py');
     const companion = contended ? [String(contended), JSON.stringify([process.execPath, '-e', 'for (;;) {}'])] : [];
-    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), cases.join(','), String(reps), String(threads), String(r), ...companion], {
+    const res = spawnSync(py, [script, JSON.stringify(SMOLLM2_135M), c, String(reps), String(threads), String(r), ...companion], {
       encoding: 'utf8',
       // --peer-wait default: PyTorch's own OpenMP wait policy (libgomp spins, then sleeps) instead of passive, the
       // policy our addon now uses too: the peer as users run it, to check the ratio does not rest on the policy.
@@ -106,10 +111,11 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
     });
     if (res.status !== 0) log(`PyTorch peer failed: ${res.stderr.slice(-2000)}`);
     for (const line of res.stdout.split('\n').filter(Boolean)) {
-      const j = JSON.parse(line) as { seq: number; batch: number; seconds: number; contended_seconds?: number; peak_rss_mb: number };
+      const j = JSON.parse(line) as PeerLine;
       peer.set(`${j.batch}x${j.seq}`, j);
     }
-  }
+    return peer.get(key);
+  };
 
   const model = randomModel(config);
   const models = new Map(computes.map((c) => [c, c === 'bf16' ? withBf16Weights(randomModel(config)) : model] as const));
@@ -136,6 +142,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   };
   const cases: [number, number, boolean][] = [...seqs.map((T) => [T, 1, true] as [number, number, boolean]), ...batches.flatMap(([B, T]) => [[T, B, true], [T, B, false]] as [number, number, boolean][])];
   for (const [compute, [T, B, packed]] of computes.flatMap((c) => cases.map((k) => [c, k] as const))) {
+    const p = runPeer(B, T);
     active = models.get(compute)!;
     native.trimPool();
     step(T, B, packed);
@@ -169,7 +176,6 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, seconds: total / reps, ...split });
     }
     const sc = contended ? median(ct) : null;
-    const p = peer.get(`${B}x${T}`);
     const pc = p?.contended_seconds ?? null;
     out.emit({
       bench: 'engine.lora_step',
