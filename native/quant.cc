@@ -66,14 +66,21 @@ static const int64_t kTileFloats = 1 << 18;  // 1 MiB of dequantized W per tile:
 static void matmul(int type, const uint8_t* w, int64_t rb, const float* x, float* y, int64_t T, int64_t I, int64_t O) {
   int64_t nb = I / qlayout(type).block;
   if (T <= kSmallT) {
-#pragma omp parallel
-    {
-      std::vector<float> row(I);
-#pragma omp for schedule(static)
-      for (int64_t o = 0; o < O; o++) {
+    auto rows = [&](int64_t o0, int64_t o1) {
+      thread_local std::vector<float> row;
+      row.resize((size_t)I);
+      for (int64_t o = o0; o < o1; o++) {
         dequantBlocks(type, w + o * rb, row.data(), nb);
         for (int64_t t = 0; t < T; t++) y[t * O + o] = dot(x + t * I, row.data(), I);
       }
+    };
+    // Inside a parallel region (a decode team's chunk) or with one thread: no region of its own (an inactive
+    // nested one still costs its setup and a row buffer per call).
+    if (omp_in_parallel() || omp_get_max_threads() == 1) return rows(0, O);
+#pragma omp parallel
+    {
+      int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      rows(O * id / nt, O * (id + 1) / nt);  // schedule(static)'s split: each row computed alike
     }
     return;
   }
