@@ -25,6 +25,15 @@ import { Output, log, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
 import { PAPER_DEFAULTS, presetAbsorbOptions } from '../src/lift/presets.js';
 import { epochsForLength } from '../src/lift/measured.js';
+import { absorbInParts } from '../src/lift/parts.js';
+
+/**
+ * `RECIPE-parts` (e.g. best-about-parts): the document cut at story boundaries into parts of ≤ ~PART_TOKENS tokens
+ * (lift/parts.ts), each absorbed with RECIPE at its own length, one adapter per part behind a router
+ * (adapters/route.ts) that picks a part per probe by the probe's own words. 3072: the suite's 2k documents are
+ * 2.7–2.9k tokens, where best-about was measured (docs/recall.md).
+ */
+const PART_TOKENS = 3072;
 
 const SHARED = process.env.LIFT_SHARED ?? join(process.cwd(), '..', 'shared');
 const BUDGET = 128;
@@ -70,7 +79,7 @@ export function suiteRecipe(name: string, documentTokens: number): AbsorbOptions
       // cannot be, so the builtin generator writes the same number of QAs (10) here.
       return { ...presetAbsorbOptions(PAPER_DEFAULTS, { window: 512, addBos: false }), contextBudget: BUDGET, qaGenerator: new BuiltinQAGenerator() };
     default:
-      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, best-steps, best-wordings, best-guard8, short, short-about, short-v4, paper or none`);
+      throw new Error(`recall suite: unknown recipe '${name}': expected best, best-about, best-v4, best-r64, best-guard2, best-steps, best-wordings, best-guard8, short, short-about, short-v4, paper or none (any but paper and none may end in -parts)`);
   }
 }
 
@@ -108,15 +117,28 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
     log(`length ${length} seed ${seed}: ${docTokens} tokens, ${doc.stories} stories from ${doc.firstStory}, ${doc.facts.length} facts; base recall ${mean(before.map((i) => Number(i.correct))).toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     for (const name of recipes) {
       // 'none': no training — the base model's lines (with the in-context ceiling), for every length and seed in seconds.
-      const options = name === 'none' ? null : suiteRecipe(name, docTokens);
+      const base = name.endsWith('-parts') ? name.slice(0, -'-parts'.length) : name;
+      const options = name === 'none' ? null : suiteRecipe(base, docTokens);
       const t1 = performance.now();
-      const r = options ? await absorb(loaded, { title: doc.title, text: doc.text }, { ...options, seed }) : null;
+      const split = options && base !== name
+        ? await absorbInParts(loaded, { title: doc.title, text: doc.text }, PART_TOKENS, (t) => ({ ...suiteRecipe(base, t), seed }), (i, n, t) => log(`  ${name}: part ${i + 1}/${n}, ${t} tokens`))
+        : null;
+      const r = split
+        ? { adapter: split.router, qas: split.parts.flatMap((p) => p.result.qas), train: { steps: split.parts.reduce((a, p) => a + p.result.train.steps, 0) } }
+        : options ? await absorb(loaded, { title: doc.title, text: doc.text }, { ...options, seed }) : null;
       const seconds = (performance.now() - t1) / 1000;
       const after = r ? await probeAll(loaded, r.adapter, doc, doc.facts, PROBE_FORMS, BUDGET) : before;
+      // With parts, held-out texts are routed as any request is (each to the part it finds likeliest: the mean of
+      // per-text minima, what a user gets); heldout_rise_parts_max is the worst part applied to all of them.
       const heldAfter = r ? meanNll(loaded.model, heldout, { adapter: r.adapter }).nll : heldBefore;
+      const partsHeld = split ? split.parts.map((p) => meanNll(loaded.model, heldout, { adapter: p.result.adapter }).nll / heldBefore - 1) : null;
+      // Which part holds each fact's sentence (a router's right choice).
+      const partOf = (f: (typeof doc.facts)[number]) => split ? split.parts.findIndex((p) => p.text.includes(f.sentence)) : -1;
+      const routeRight = (items: FormItem[]) => mean(items.map((i) => Number(i.route === partOf(doc.facts[after.indexOf(i) / PROBE_FORMS.length | 0]))));
       const cov = qaCoverage(doc.facts, r?.qas ?? []);
       const pick = (items: FormItem[], fam: string, form: string) => items.filter((i) => i.family === fam && i.form === form);
-      const run = { recipe: name, compute: loaded.compute, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1 };
+      const run = { recipe: name, compute: loaded.compute, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1,
+        ...(split ? { parts: split.parts.length, part_tokens: split.parts.map((p) => countTokens(p.text)), heldout_rise_parts: partsHeld, heldout_rise_parts_max: Math.max(...partsHeld!) } : {}) };
       for (const family of FACT_FAMILIES) for (const form of PROBE_FORMS) {
         const b = pick(before, family, form), a = pick(after, family, form), ic = pick(reading, family, form);
         const row = {
@@ -127,11 +149,12 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
           qa_asked: doc.facts.filter((f) => f.family === family && cov.asked.has(f)).length,
           qa_seen: doc.facts.filter((f) => f.family === family && cov.seen.has(f)).length,
           predictions: a.map((i) => i.prediction.trim().slice(0, 40)),
+          ...(split ? { route_right: routeRight(a) } : {}),
         };
         rows.push(row);
         out.emit(row);
       }
-      log(`  ${name}: recall ${PROBE_FORMS.map((f) => `${f} ${mean(after.filter((i) => i.form === f).map((i) => Number(i.correct))).toFixed(2)}`).join(', ')}; QAs asked ${cov.asked.size}/${doc.facts.length}; held-out ${heldBefore.toFixed(3)} → ${heldAfter.toFixed(3)} (${(100 * run.heldout_rise).toFixed(1)} %); ${seconds.toFixed(0)} s`);
+      log(`  ${name}: recall ${PROBE_FORMS.map((f) => `${f} ${mean(after.filter((i) => i.form === f).map((i) => Number(i.correct))).toFixed(2)}${split ? ` (routed right ${routeRight(after.filter((i) => i.form === f)).toFixed(2)})` : ''}`).join(', ')}; QAs asked ${cov.asked.size}/${doc.facts.length}; held-out ${heldBefore.toFixed(3)} → ${heldAfter.toFixed(3)} (${(100 * run.heldout_rise).toFixed(1)} %); ${seconds.toFixed(0)} s`);
       r?.adapter.dispose();
     }
   }

@@ -10,9 +10,10 @@ import type { AdapterHooks } from '../model/llama.js';
 import { generateText } from '../model/generate.js';
 import { ask } from '../lift/ask.js';
 import { liftLengths } from '../lift/budget.js';
-import { buildAnswerPrompt } from '../lift/truncate.js';
+import { answerPromptTail, buildAnswerPrompt } from '../lift/truncate.js';
+import { AdapterRouter } from '../adapters/route.js';
 import { encodeAfter } from '../lift/tokens.js';
-import { answerNll, answerTokens, inContextPrompt, normalizeAnswer, recallPrompt, startsWithAnswer } from './recall.js';
+import { answerNll, answerTokens, inContextPrompt, normalizeAnswer, probeTailLength, recallPrompt, startsWithAnswer } from './recall.js';
 import type { GeneratedFact, ProbeForm } from './datasets/facts.js';
 import type { QAPair } from '../lift/qa/types.js';
 
@@ -23,6 +24,18 @@ export interface FormItem {
   prediction: string;
   correct: boolean;
   answerNll: number;
+  /** With a router (src/adapters/route.ts): the index of the adapter it chose for this probe. */
+  route?: number;
+}
+
+/**
+ * The adapter a probe runs through: a router's choice for `prompt`, scoring its tokens from `from` on (the probe's
+ * own words, not the document context every part shares); any other adapter as it is.
+ */
+function routed(adapter: AdapterHooks | null, prompt: readonly number[], from: number): { adapter: AdapterHooks | null; route?: number } {
+  if (!(adapter instanceof AdapterRouter)) return { adapter };
+  const { index } = adapter.choose(prompt, from);
+  return { adapter: adapter.parts[index], route: index };
 }
 
 /** The fact as a paraphrase probe sees it: another wording's prefix and the answer's spelling after it. */
@@ -45,17 +58,22 @@ export function replyHolds(reply: string, answer: string): boolean {
 export async function probe(loaded: LoadedModel, adapter: AdapterHooks | null, doc: { title: string; text: string }, f: GeneratedFact, form: ProbeForm, budget: number, inContext = false): Promise<FormItem> {
   if (form === 'question') {
     const text = inContext ? doc.text.slice(0, doc.text.indexOf(f.sentence) + f.sentence.length) : doc.text;
-    const prediction = await ask(loaded, adapter, f.question, { title: doc.title, document: text, contextBudget: budget, maxTokens: ASK_TOKENS });
     const tok = loaded.tokenizer, lengths = liftLengths(budget);
+    const input = { title: doc.title, document: text, question: f.question };
+    // A router chooses on ask()'s own prompt, by the question (as ask() would); the answer's NLL uses the same choice.
+    const askPrompt = adapter instanceof AdapterRouter ? buildAnswerPrompt(tok, input, lengths.truncation, 'truncate', { bos: loaded.addBos }) : [];
+    const r = routed(adapter, askPrompt, askPrompt.length - answerPromptTail(tok, input).length);
+    const prediction = await ask(loaded, r.adapter, f.question, { title: doc.title, document: text, contextBudget: budget, maxTokens: ASK_TOKENS });
     const ans = encodeAfter(tok, ` ${f.answer}`);
-    const prompt = buildAnswerPrompt(tok, { title: doc.title, document: text, question: f.question }, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
-    return { family: f.family, form, answer: f.answer, prediction, correct: replyHolds(prediction, f.answer), answerNll: answerNll(loaded, adapter, prompt, ans) };
+    const prompt = buildAnswerPrompt(tok, input, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
+    return { family: f.family, form, answer: f.answer, prediction, correct: replyHolds(prediction, f.answer), answerNll: answerNll(loaded, r.adapter, prompt, ans), route: r.route };
   }
   const fact = form === 'prefix' ? f : paraphrased(f);
   const prompt = (inContext ? inContextPrompt : recallPrompt)(loaded, doc.text, fact, budget);
   const ans = answerTokens(loaded, fact);
-  const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter });
-  return { family: f.family, form, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: answerNll(loaded, adapter, prompt, ans) };
+  const r = routed(adapter, prompt, prompt.length - probeTailLength(loaded, fact));
+  const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter: r.adapter });
+  return { family: f.family, form, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: answerNll(loaded, r.adapter, prompt, ans), route: r.route };
 }
 
 /** Every fact in every form asked for. */

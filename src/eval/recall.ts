@@ -25,10 +25,15 @@ export interface RecallItem {
 export function recallPrompt(loaded: LoadedModel, document: string, fact: PlantedFact, budget: number): number[] {
   const tok = loaded.tokenizer;
   const bos = loaded.addBos && tok.bosId !== null ? [tok.bosId] : [];
-  const tail = encodeAfter(tok, `\n\n${fact.prompt}`);
+  const tail = encodeAfter(tok, `\n\n${fact.prompt}`); // probeTailLength tokens
   const doc = encodeAfter(tok, document);
   const room = budget - bos.length - tail.length - 8; // 8 tokens left for the answer
   return [...bos, ...middleTruncate(doc, room, encodeAfter(tok, '...')), ...tail];
+}
+
+/** Tokens at the end of a probe that are the fact's prompt ("\n\nLily's dog was called"): what a router scores. */
+export function probeTailLength(loaded: LoadedModel, fact: PlantedFact): number {
+  return encodeAfter(loaded.tokenizer, `\n\n${fact.prompt}`).length;
 }
 
 /**
@@ -99,9 +104,11 @@ export async function recall(loaded: LoadedModel, adapter: AdapterHooks | null, 
   for (const f of facts) {
     const prompt = (probe === 'truncated' ? recallPrompt : inContextPrompt)(loaded, document, f, budget);
     const ans = answerTokens(loaded, f);
+    // A router (several adapters) chooses by the fact's prompt, not the document context; the NLL uses its choice.
+    const chosen = adapter?.forPrompt ? adapter.forPrompt(prompt, prompt.length - probeTailLength(loaded, f)) : adapter;
     // Room for the whole answer (a quote is several words) and one token after it, at least 6 as before.
-    const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter });
-    const nll = answerNll(loaded, adapter, prompt, ans);
+    const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter: chosen });
+    const nll = answerNll(loaded, chosen, prompt, ans);
     items.push({ prompt: f.prompt, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: nll });
   }
   const n = Math.max(1, items.length);

@@ -8,7 +8,7 @@ import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
 import { generateText } from '../model/generate.js';
 import { liftLengths } from './budget.js';
-import { buildAnswerPrompt, type ContextMode } from './truncate.js';
+import { answerPromptTail, buildAnswerPrompt, type ContextMode } from './truncate.js';
 import type { AnswerStop } from './presets.js';
 
 export interface AskOptions {
@@ -44,6 +44,8 @@ export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, que
     maxTokens: o.maxTokens ?? 200,
     stop: o.stop ?? (raw ? [] : ['\n\n']),
     adapter,
+    // A router (several adapters) picks by the prompt's tail — the question — not by the shared document context.
+    routeFrom: adapter?.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: o.title, question }).length : undefined,
     signal: o.signal,
     onToken: o.onToken ? (t) => o.onToken!(t) : undefined,
   });

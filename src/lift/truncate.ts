@@ -52,8 +52,13 @@ export function answerPromptParts(tok: Tokenizer, input: AnswerPromptInput, docu
   return {
     head: encodeStart(tok, `The article ${input.title}: \n`),
     doc: documentIds ?? encodeAfter(tok, input.document),
-    tail: encodeAfter(tok, `\nPlease answer the question based on ${input.title}.\nQuestion: ${input.question}\nAnswer: `),
+    tail: answerPromptTail(tok, input),
   };
+}
+
+/** The §6 prompt's tail: the instruction, the question and "Answer: " (what a router scores, ask.ts). */
+export function answerPromptTail(tok: Tokenizer, input: Pick<AnswerPromptInput, 'title' | 'question'>): number[] {
+  return encodeAfter(tok, `\nPlease answer the question based on ${input.title}.\nQuestion: ${input.question}\nAnswer: `);
 }
 
 /**

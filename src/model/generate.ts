@@ -35,7 +35,10 @@ export interface GenerateOptions {
   stop?: string[];
   /** Ids that end generation (default tokenizer.eosIds). The tokenizer's BOS always ends it, as in run.c. */
   eosIds?: number[];
+  /** The adapter; a router (AdapterHooks.forPrompt) picks one for the prompt before the first token. */
   adapter?: AdapterHooks | null;
+  /** With a router: the prompt's tokens from this index on are what it routes by (default 1: the whole prompt). */
+  routeFrom?: number;
   /** Aborting ends generation cleanly (see the file comment). */
   signal?: AbortSignal;
   /** Called for every emitted chunk, before it is yielded. */
@@ -64,7 +67,7 @@ export async function* generate(model: LlamaModel, tokenizer: Tokenizer, promptI
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
   const decoder = tokenizer.createDecoder();
   for (const id of prompt) decoder.push(id); // primes the after-BOS space rule; the prompt is not emitted
-  const adapter = opts.adapter ?? null;
+  const adapter = opts.adapter?.forPrompt ? opts.adapter.forPrompt(prompt, opts.routeFrom) : opts.adapter ?? null;
 
   // The last sampled token is never fed back, so the cache needs prompt + budget − 1 rows.
   const cache = new KVCache(model.config, prompt.length + budget - 1);

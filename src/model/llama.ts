@@ -49,6 +49,11 @@ export interface AdapterHooks {
   project?(layer: number, name: ProjName, x: Tensor, y: Tensor): Tensor;
   /** Called with the pre-RoPE query q[T, NH·D] and the attention output a[T, NH·D] before o_proj. */
   attnOut?(layer: number, q: Tensor, a: Tensor): Tensor;
+  /**
+   * A router (src/adapters/route.ts): the adapter to apply for a prompt whose tokens from `from` on are the
+   * request's own. forward() refuses a router; generateText resolves it once per generation.
+   */
+  forPrompt?(ids: readonly number[], from?: number): AdapterHooks | null;
 }
 
 export interface ForwardOptions {
@@ -122,6 +127,7 @@ export class LlamaModel {
     const NH = c.num_attention_heads, KVH = c.num_key_value_heads, D = c.head_dim;
     const P = o.cache?.length ?? 0;
     if (this.#embed.disposed) throw new Error(`forward: model ${this.id} was used after dispose()`);
+    if (ad?.forPrompt) throw new Error('forward: a router holds several adapters; choose one for the prompt first (AdapterHooks.forPrompt: generateText and ask do)');
     if (o.cache && o.offsets) throw new Error('forward: packed samples (offsets) are for training and take no KV cache');
     if (o.cache && P + ids.length > o.cache.capacity)
       throw new Error(`forward: ${P} cached + ${ids.length} new tokens exceed the KV cache capacity ${o.cache.capacity}`);

@@ -11,6 +11,7 @@ export interface NllResult {
   tokens: number;
 }
 
+/** With a router (AdapterHooks.forPrompt) each sequence runs through the adapter it chooses for the whole sequence. */
 export function meanNll(model: LlamaModel, sequences: number[][], opts: { adapter?: AdapterHooks | null } = {}): NllResult {
   const ctx = model.config.max_position_embeddings;
   let sum = 0; // summed in double: tens of thousands of float32 terms
@@ -18,8 +19,9 @@ export function meanNll(model: LlamaModel, sequences: number[][], opts: { adapte
   for (const seq of sequences) {
     if (seq.length < 2) continue; // nothing to predict
     if (seq.length > ctx) throw new Error(`meanNll: a sequence of ${seq.length} tokens exceeds the model's context of ${ctx}; cut it first`);
+    const adapter = opts.adapter?.forPrompt ? opts.adapter.forPrompt(seq) : opts.adapter ?? null;
     const nll = tidy(() => {
-      const logits = model.forward(Int32Array.from(seq.slice(0, -1)), { adapter: opts.adapter ?? null });
+      const logits = model.forward(Int32Array.from(seq.slice(0, -1)), { adapter });
       return crossEntropy(logits, Int32Array.from(seq.slice(1)), { perToken: true }).nll!;
     });
     for (const v of nll) sum += v;

@@ -11,6 +11,7 @@ import { buildOnce, lift, MODEL_BIN, QUICK, storyDocument, tempDir } from './hel
 import { loadModelFromPath } from '../../src/model/load.js';
 import { loadAdapter } from '../../src/adapters/files.js';
 import { CombinedLora } from '../../src/adapters/combine.js';
+import { AdapterRouter } from '../../src/adapters/route.js';
 import type { LoraAdapter } from '../../src/adapters/lora.js';
 import type { AdapterHooks } from '../../src/model/llama.js';
 import { ask } from '../../src/lift/ask.js';
@@ -31,11 +32,11 @@ test('chat --adapter a,b answers each piped question as ask --adapter a,b and th
   for (const [doc, out] of [[a, pa], [b, fa]]) { const r = lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...quick]); assert.equal(r.code, 0, r.stderr); }
   const questions = ['Who went to the farm?', 'What did Lily find?'];
   const chat = (...extra: string[]) => lift(['chat', pa, '--max-tokens', '16', ...extra], { input: questions.join('\n') + '\n' });
-  const pair = chat('--adapter', `${pa},${fa}`);
+  const pair = chat('--adapter', `${pa},${fa}`, '--combine', 'sum');
   assert.equal(pair.code, 0, pair.stderr);
-  assert.match(pair.stderr, /chat over "park; farm" .*2 LIFT adapters combined/);
+  assert.match(pair.stderr, /chat over "park; farm" .*2 LIFT adapters summed/);
   const want = questions.map((q) => {
-    const r = lift(['ask', pa, q, '--adapter', `${pa},${fa}`, '--max-tokens', '16', '--json']);
+    const r = lift(['ask', pa, q, '--adapter', `${pa},${fa}`, '--combine', 'sum', '--max-tokens', '16', '--json']);
     assert.equal(r.code, 0, r.stderr);
     return (JSON.parse(r.stdout) as { answer: string }).answer.replace(/\s*\n\s*/g, ' ');
   });
@@ -57,13 +58,21 @@ test('chat --adapter a,b answers each piped question as ask --adapter a,b and th
   assert.deepEqual(got, await answers(new CombinedLora([A, F])));
   assert.notDeepEqual(got, await answers(A), 'the pair answers otherwise than the park adapter alone');
   assert.notDeepEqual(got, await answers(F), 'the pair answers otherwise than the farm adapter alone');
-  A.dispose();
-  F.dispose();
+  // Routed (the default with several folders): each question through one adapter, as the library's router picks.
+  const routed = chat('--adapter', `${pa},${fa}`);
+  assert.equal(routed.code, 0, routed.stderr);
+  assert.match(routed.stderr, /chat over "park; farm" .*2 LIFT adapters routed/);
+  const [byA, byF] = [await answers(A), await answers(F)];
+  const router = new AdapterRouter(loaded.model, [A, F]);
+  const viaRouter = await answers(router);
+  assert.deepEqual(routed.stdout.split('\n').slice(0, -1), viaRouter);
+  viaRouter.forEach((x, i) => assert.ok(x === byA[i] || x === byF[i], `a routed answer is one adapter's own: ${x}`));
+  router.dispose();
   const alone = chat();
   assert.equal(alone.code, 0, alone.stderr);
   assert.notDeepEqual(alone.stdout, pair.stdout, 'the second adapter changes the answers');
   assert.equal(lift(['absorb', a, '--model', MODEL_BIN, '--out', gm, '--adapter', 'gated-memory', '--epochs', '1,0', '--qa', '0', '--context-budget', '128', '--no-report']).code, 0);
-  const refused = chat('--adapter', `${pa},${gm}`);
+  const refused = chat('--adapter', `${pa},${gm}`, '--combine', 'sum');
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /cannot combine .*gm\.lift: Gated Memory adapters do not add up/);
 });

@@ -1,6 +1,7 @@
 // Several documents, one adapter; several adapters, one model — as a user runs them: `lift absorb a b` keeps
 // each document (documents/NN.txt, a sha256 each, the list's hash in the manifest) and `ask` reads them all and
-// refuses an edited one; `--adapter a,b` applies LoRA adapters together and refuses Gated Memory with the reason.
+// refuses an edited one; `--adapter a,b` routes each request to one adapter (any kind), or with --combine sum applies
+// LoRA adapters together and refuses Gated Memory with the reason.
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -49,15 +50,22 @@ test('absorb a.txt b.md → one adapter over both; ask reads both; --adapter a,b
   const pa = join(dir, 'park.lift'), fa = join(dir, 'farm.lift'), gm = join(dir, 'gm.lift');
   for (const [doc, out] of [[a, pa], [b, fa]]) assert.equal(lift(['absorb', doc, '--model', MODEL_BIN, '--out', out, ...quick, '--lr', '3e-2', '--epochs', '2,0']).code, 0);
   const gen = (adapter: string) => lift(['generate', '--model', MODEL_BIN, '--adapter', adapter, '--prompt', 'Lily went to the', '--temperature', '0', '--max-tokens', '12']);
-  const [one, same, pair] = [gen(pa), lift(['ask', pa, 'Who went to the park?', '--adapter', pa]), gen(`${pa},${fa}`)];
+  const [one, same, pair] = [gen(pa), lift(['ask', pa, 'Who went to the park?', '--adapter', pa]), lift(['generate', '--model', MODEL_BIN, '--adapter', `${pa},${fa}`, '--combine', 'sum', '--prompt', 'Lily went to the', '--temperature', '0', '--max-tokens', '12'])];
   for (const x of [one, same, pair]) assert.equal(x.code, 0, x.stderr);
   assert.equal(same.stdout, lift(['ask', pa, 'Who went to the park?']).stdout, '--adapter DIR is DIR\'s own adapter');
   assert.notEqual(pair.stdout, one.stdout, 'the second adapter changes the greedy continuation');
-  const combinedAsk = lift(['ask', pa, 'Who went to the farm?', '--adapter', `${pa},${fa}`, '--json']);
+  const combinedAsk = lift(['ask', pa, 'Who went to the farm?', '--adapter', `${pa},${fa}`, '--combine', 'sum', '--json']);
   assert.equal(combinedAsk.code, 0, combinedAsk.stderr);
-  assert.match(combinedAsk.stderr, /2 LIFT adapters combined/);
+  assert.match(combinedAsk.stderr, /2 LIFT adapters summed/);
+  assert.equal(JSON.parse(combinedAsk.stdout).combine, 'sum');
+  // Routed (the default): the prompt goes through one of the two, so it continues as that adapter alone does.
+  const routed = gen(`${pa},${fa}`), other = gen(fa);
+  assert.equal(routed.code, 0, routed.stderr);
+  assert.notEqual(one.stdout, other.stdout, 'the two adapters continue differently (else the next check says nothing)');
+  assert.ok(routed.stdout === one.stdout || routed.stdout === other.stdout, `routed: ${routed.stdout}`);
   assert.equal(lift(['absorb', a, '--model', MODEL_BIN, '--out', gm, '--adapter', 'gated-memory', '--epochs', '1,0', '--qa', '0', '--context-budget', '128', '--no-report']).code, 0);
-  const refused = gen(`${pa},${gm}`);
+  const refused = lift(['generate', '--model', MODEL_BIN, '--adapter', `${pa},${gm}`, '--combine', 'sum', '--prompt', 'Lily went to the', '--max-tokens', '4']);
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /cannot combine .*gm\.lift: Gated Memory adapters do not add up/);
+  assert.equal(gen(`${pa},${gm}`).code, 0, 'routing takes Gated Memory beside LoRA (one adapter per request)');
 });

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { ask } from '../../lift/ask.js';
 import { loadModelForCli } from '../model.js';
-import { loadAdaptersForCli, withAnswerOptions, type AnswerFlags } from './ask.js';
+import { adaptersInWords, loadAdaptersForCli, withAnswerOptions, type AnswerFlags } from './ask.js';
 import { readAbsorbedAll } from '../../lift/folder.js';
 import { adapterList } from '../../adapters/combine.js';
 import { log, out } from '../io.js';
@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .command('chat')
     .description('Ask questions about an absorbed document interactively, one per line (streamed answers)')
     .argument('<dir>', 'adapter folder written by lift absorb'))
-    .option('--adapter <dirs>', 'apply these adapter folders together instead of DIR\'s (LoRA only: the sum of their deltas); the context holds the documents of DIR and of every listed absorbed folder')
+    .option('--adapter <dirs>', 'use these adapter folders instead of DIR\'s (routed per question, or summed: --combine); the context holds the documents of DIR and of every listed absorbed folder')
     .addHelpText('after', `
 Type a question and press Enter; /quit or Ctrl-D ends the session. Ctrl-C stops an answer being written,
 or exits at the prompt. With stdin piped, every input line gets exactly one output line.
@@ -28,7 +28,7 @@ or exits at the prompt. With stdin piped, every input line gets exactly one outp
 Examples:
   lift chat book.lift
   lift chat book.lift --context retrieve --model ./SmolLM2-135M
-  lift chat a.lift --adapter a.lift,b.lift     # two LoRA adapters applied together, both documents in context
+  lift chat a.lift --adapter a.lift,b.lift     # two adapters, each question through the likelier; both documents in context
   printf 'Who found the key?\\nWhere was it?\\n' | lift chat book.lift > answers.txt`)
     .action(async (dir: string, f: ChatFlags) => {
       await runChat(dir, f);
@@ -42,7 +42,7 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
   const loaded = await loadModelForCli(f.model ?? doc.baseModel, f.tokenizer, f.compute);
   let adapter: ReturnType<typeof loadAdaptersForCli> | null;
   try {
-    adapter = f.adapter === false ? null : loadAdaptersForCli(dirs, loaded);
+    adapter = f.adapter === false ? null : loadAdaptersForCli(dirs, loaded, f.combine);
   } catch (e) {
     loaded.model.dispose(); // e.g. an adapter made for another base model: free the weights before failing
     throw e;
@@ -63,7 +63,7 @@ async function runChat(dir: string, f: ChatFlags): Promise<void> {
   // A terminal's Ctrl-C reaches readline (raw mode) as its 'SIGINT' event; `kill -INT` reaches the process.
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
-  log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? (dirs.length > 1 ? `${dirs.length} LIFT adapters combined` : 'LIFT adapter') : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
+  log(`chat over "${doc.title}" (${loaded.id}, ${adapter ? adaptersInWords(dirs, f.combine) : 'no adapter'}, context ${f.context})${interactive ? '; /quit or Ctrl-D ends' : ''}`);
   let n = 0;
   try {
     if (interactive) rl.prompt();

@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import { generate } from '../../model/generate.js';
 import { computeOption, loadModelForCli, type ComputeMode } from '../model.js';
 import { adapterList } from '../../adapters/combine.js';
-import { loadAdaptersForCli } from './ask.js';
+import { combineOption, loadAdaptersForCli, type CombineMode } from './ask.js';
 import { log, numberFlag, out } from '../io.js';
 
 interface GenerateFlags {
@@ -21,6 +21,7 @@ interface GenerateFlags {
   /** --compute: fp32, bf16 or auto (src/model/compute.ts). */
   compute?: ComputeMode;
   adapter?: string;
+  combine: CombineMode;
   stop?: string[];
 }
 
@@ -49,7 +50,8 @@ export function register(program: Command): void {
     .addOption(new Option('--seed <s>', 'RNG seed, a positive integer (default: the time in seconds)').argParser(numberFlag('seed', 1, Number.MAX_SAFE_INTEGER, true)))
     .option('--tokenizer <file>', 'llama2.c tokenizer file (default: tok<vocab>.bin or tokenizer.bin beside the model)')
     .addOption(computeOption())
-    .option('--adapter <dirs>', 'adapter folder to apply on top of the model; several LoRA folders a,b,c apply together (the sum of their deltas)')
+    .option('--adapter <dirs>', 'adapter folder to apply on top of the model; several folders a,b,c: routed (the prompt goes through the one under which it is likeliest) or summed (--combine)')
+    .addOption(combineOption())
     .option('--stop <text...>', 'stop before any of these strings (not printed)')
     .addHelpText('after', EXAMPLES)
     .action(async (flags: GenerateFlags) => {
@@ -62,7 +64,7 @@ async function runGenerate(flags: GenerateFlags): Promise<void> {
   const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   const { model, tokenizer } = loaded;
   try {
-    const adapter = flags.adapter ? loadAdaptersForCli(adapterList(flags.adapter), loaded) : null;
+    const adapter = flags.adapter ? loadAdaptersForCli(adapterList(flags.adapter), loaded, flags.combine) : null;
     const c = model.config;
     log(`loaded ${loaded.id} (${loaded.format}: ${c.num_hidden_layers} layers, dim ${c.hidden_size}, vocab ${c.vocab_size}) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
     const promptIds = tokenizer.encode(flags.prompt, { bos: loaded.addBos });
