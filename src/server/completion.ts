@@ -7,7 +7,7 @@ import type { AdapterHooks } from '../model/llama.js';
 import { generate, tokenBudget, NonFiniteOutputError } from '../model/generate.js';
 import { applyChatTemplate } from '../text/chat-template.js';
 import { liftLengths } from '../lift/budget.js';
-import { buildAnswerPrompt } from '../lift/truncate.js';
+import { answerPromptTail, buildAnswerPrompt } from '../lift/truncate.js';
 import type { AbsorbedDocument } from '../lift/folder.js';
 import { ApiError } from './errors.js';
 import type { ChatMessage, SamplingRequest } from './request.js';
@@ -15,6 +15,8 @@ import type { ChatMessage, SamplingRequest } from './request.js';
 export interface Prepared {
   prompt: number[];
   adapter: AdapterHooks | null;
+  /** With several documents' adapters (a router): the prompt's tokens from here on (the question) choose one. */
+  routeFrom?: number;
   /** Document answers are trimmed like `lift ask`'s (leading and trailing whitespace). */
   trim: boolean;
   /** `lift ask`'s defaults for documents (greedy; a blank line ends the answer); OpenAI's for the base model. */
@@ -49,7 +51,8 @@ export function documentPrompt(loaded: LoadedModel, doc: AbsorbedDocument, adapt
     if (e instanceof RangeError) throw new ApiError(400, `${field}: the question is too long for this document's context budget of ${doc.contextBudget} tokens`, 'invalid_request_error', 'context_length_exceeded', field);
     throw e;
   }
-  return { prompt, adapter, trim: true, defaults: { temperature: 0, stop: ['\n\n'], maxTokens: 200 } };
+  const routeFrom = adapter.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: doc.title, question }).length : undefined;
+  return { prompt, adapter, routeFrom, trim: true, defaults: { temperature: 0, stop: ['\n\n'], maxTokens: 200 } };
 }
 
 /** Seeds for run.c's xorshift must be non-zero; any integer a client sends maps to a distinct non-zero state. */
@@ -75,7 +78,7 @@ export async function runCompletion(loaded: LoadedModel, p: Prepared, req: Sampl
   try {
     for await (const t of generate(loaded.model, loaded.tokenizer, p.prompt, {
       maxTokens: budget, temperature: req.temperature ?? p.defaults.temperature, topP: req.topP ?? 1, seed: seedState(seed),
-      stop: req.stop ?? p.defaults.stop, adapter: p.adapter, signal,
+      stop: req.stop ?? p.defaults.stop, adapter: p.adapter, routeFrom: p.routeFrom, signal,
     })) {
       if (t.id >= 0) completionTokens++;
       if (!p.trim) {

@@ -1,17 +1,17 @@
 // A request's `model` when it is not the base model: one absorbed document ("doc_ab12…"), or several joined by
-// "+" ("doc_ab12…+doc_cd34…") answered through the sum of their LoRA deltas with all their documents in
-// context — what `lift ask A Q --adapter A,B` does (src/adapters/combine.ts says why only LoRA adds up).
+// "+" ("doc_ab12…+doc_cd34…") answered with all their documents in context through the one adapter under which
+// the question is likeliest (src/adapters/route.ts) — what `lift ask A Q --adapter A,B` does. (Summing LoRA
+// deltas, `--combine sum` in the CLI, makes the adapters interfere: docs/recall.md; the server routes.)
 // The adapter cache holds the parts, never a combination: each part is acquired (loaded once, shared with
 // every request naming it) and released when the answer ends, so "a+b" and "b+a" and "a" share memory.
-import { combineRefusal, CombinedLora } from '../adapters/combine.js';
+import { AdapterRouter } from '../adapters/route.js';
 import type { AdapterHooks } from '../model/llama.js';
-import type { LoraAdapter } from '../adapters/lora.js';
 import { joinAbsorbed, type AbsorbedDocument } from '../lift/folder.js';
 import { ApiError, notFound } from './errors.js';
 import { visible, type Caller, type ServerContext } from './context.js';
 import { DOCUMENT_ID, type DocumentRow } from './store.js';
 
-/** Most documents one `model` may combine (each adds its adapter's work to every token). */
+/** Most documents one `model` may combine (each adds a scoring pass over the prompt to every request). */
 export const MAX_COMBINED = 8;
 
 export interface DocumentModel {
@@ -29,8 +29,8 @@ export interface DocumentModel {
  *   404 model_not_found — a part that is not a document id, does not exist, or is not the caller's (the
  *       message names no part: a missing document and another key's read the same);
  *   400 invalid_value — a part listed twice, or more than MAX_COMBINED parts;
- *   409 model_not_ready — a part still being absorbed (or failed);
- *   400 model_not_combinable — a Gated Memory part in a combination.
+ *   409 model_not_ready — a part still being absorbed (or failed).
+ * Any adapter kinds may be combined: a router applies one per request.
  */
 export function acquireDocumentModel(ctx: ServerContext, model: string, caller: Caller | null): DocumentModel {
   const ids = model.split('+');
@@ -50,11 +50,8 @@ export function acquireDocumentModel(ctx: ServerContext, model: string, caller: 
   try {
     for (const d of docs) held.push(ctx.adapters.acquire(d.id, ctx.paths.adapter(d.id)));
     if (held.length === 1) return { doc: held[0].value.doc, adapter: held[0].value.adapter, gone: held[0].gone, release };
-    const adapters = held.map((h) => h.value.adapter);
-    const why = combineRefusal(adapters, ids);
-    if (why) throw new ApiError(400, `model: ${why.replace(/Combine LoRA adapters, or absorb .*$/, 'Combine documents absorbed with the LoRA adapter (recipe {"adapter": "lora"}).')}`, 'invalid_request_error', 'model_not_combinable', 'model');
-    // The parts stay the cache's: the sum is never disposed (CombinedLora.dispose would free them).
-    const adapter: AdapterHooks = new CombinedLora(adapters as LoraAdapter[]);
+    // The parts stay the cache's: the router is never disposed (AdapterRouter.dispose would free them).
+    const adapter: AdapterHooks = new AdapterRouter(ctx.loaded.model, held.map((h) => h.value.adapter), ids);
     return { doc: joinAbsorbed(held.map((h) => h.value.doc)), adapter, gone: AbortSignal.any(held.map((h) => h.gone)), release };
   } catch (e) {
     release();

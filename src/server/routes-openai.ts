@@ -61,7 +61,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: ServerContext, c
     let prepared: Prepared;
     if (ctx.baseAliases.has(r.model)) prepared = prepare(null);
     else {
-      // One document, or several joined by "+" (their LoRA deltas summed, all their documents in context).
+      // One document, or several joined by "+" (routed per question, all their documents in context).
       const held = acquireDocumentModel(ctx, r.model, caller);
       release = held.release;
       gone = held.gone;
