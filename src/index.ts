@@ -18,6 +18,8 @@ export type { Tokenizer } from './text/tokenizer.js';
 export { applyChatTemplate } from './text/chat-template.js';
 export { LoraAdapter, ALL_LINEAR, type LoraConfig } from './adapters/lora.js';
 export { GatedMemoryAdapter, type GatedMemoryOptions } from './adapters/gated-memory.js';
+export { AdapterRouter, type RouteChoice, type RoutablePart } from './adapters/route.js';
+export { splitDocument, absorbInParts, type PartsResult } from './lift/parts.js';
 export { saveAdapter, loadAdapter, BaseModelMismatchError, type Adapter, type LiftManifest } from './adapters/files.js';
 export { absorb, PAPER_DEFAULTS, type AnchorOn, type AbsorbOptions, type AbsorbEvent, type AbsorbResult } from './lift/absorb.js';
 // The recipe as data (one type, one table of checks, defaults → preset → file → flags) and the presets, which are
