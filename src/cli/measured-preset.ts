@@ -7,7 +7,7 @@
  * Flags that do not change what is trained: typing them still leaves the measured default in place. --compute
  * picks the arithmetic the same recipe runs with, not the recipe.
  */
-const NOT_RECIPE = new Set(['model', 'out', 'title', 'preset', 'seed', 'checkpointEvery', 'tokenizer', 'report', 'force', 'json', 'compute']);
+const NOT_RECIPE = new Set(['model', 'out', 'title', 'preset', 'seed', 'checkpointEvery', 'tokenizer', 'report', 'force', 'json', 'compute', 'parts']);
 
 /** True when the command line typed a flag that changes the recipe. */
 export const hasRecipeFlags = (explicit: ReadonlySet<string>): boolean => [...explicit].some((k) => !NOT_RECIPE.has(k));

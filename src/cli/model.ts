@@ -1,6 +1,7 @@
 // Model and adapter loading for the subcommands: a local path (llama2.c .bin, .gguf, Hugging Face folder) or a
 // Hub repo id resolved through the Hugging Face cache (src/model/spec.ts), downloads shown as progress bars.
 import { existsSync } from 'node:fs';
+import { isPartsFolder, partDirs, PARTS_FILE } from '../lift/parts-folder.js';
 import { Option } from 'commander';
 import type { LoadedModel } from '../model/load.js';
 import { loadModelSpec, type DownloadProgress } from '../model/spec.js';
@@ -42,7 +43,14 @@ function downloadBars(): (p: DownloadProgress) => void {
 }
 
 /** Loads an adapter folder (written by `lift absorb`, or PEFT + a LIFT manifest) onto the loaded model. */
+/** Where one adapter is meant (export, merge, inspect --recipe): a parts folder is refused, naming its parts. */
+export function refuseParts(dir: string): void {
+  // ask, chat and generate route a parts folder's adapters (ask.ts loadAdaptersForCli); one adapter is one part.
+  if (isPartsFolder(dir)) throw new Error(`${dir} holds a document absorbed in parts (${PARTS_FILE}), one adapter per part: name one part folder (${partDirs(dir).slice(0, 2).join(', ')}, …)`);
+}
+
 export function loadAdapterForCli(dir: string, loaded: LoadedModel): { adapter: Adapter; manifest: LiftManifest } {
   if (!existsSync(dir)) throw new Error(`adapter not found: ${dir} does not exist (lift absorb --out writes one)`);
+  refuseParts(dir);
   return loadAdapter(dir, { model: loaded.model, id: loaded.id, revision: loaded.revision });
 }

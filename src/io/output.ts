@@ -254,7 +254,8 @@ function sweep(parent: string, name: string, target: string): void {
 export const ADAPTER_OUTPUT: OutputKind = {
   what: 'a LIFT adapter folder',
   folder: true,
-  isOurs: (p) => jsonHas(join(p, 'lift_manifest.json'), ['format_version', 'adapter', 'base_model']),
+  // An adapter, or a document absorbed in parts (src/lift/parts-folder.ts): `lift absorb` writes either.
+  isOurs: (p) => jsonHas(join(p, 'lift_manifest.json'), ['format_version', 'adapter', 'base_model']) || jsonHas(join(p, 'lift_parts.json'), ['format_version', 'parts', 'base_model']),
 };
 export const EVAL_OUTPUT: OutputKind = {
   what: 'a lift eval results folder',

@@ -14,6 +14,7 @@ import { FormatError } from '../io/errors.js';
 import { readJsonObject } from '../io/json-file.js';
 import { MANIFEST_FILE } from '../adapters/files.js';
 import { documentsSha256 } from './absorb.js';
+import { isPartsFolder, PARTS_FILE } from './parts-folder.js';
 
 export interface FolderDocument {
   title: string;
@@ -109,14 +110,16 @@ export interface AbsorbedDocument {
  * back joined under their titles (`text`) and one by one (`documents`).
  */
 export function readAbsorbed(dir: string): AbsorbedDocument {
-  for (const f of [MANIFEST_FILE, 'document.json']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
-  const metaFile = join(dir, 'document.json'), manifestFile = join(dir, MANIFEST_FILE);
+  // A document absorbed in parts (parts-folder.ts) records its base and document hash in lift_parts.json.
+  const manifestName = isPartsFolder(dir) ? PARTS_FILE : MANIFEST_FILE;
+  for (const f of [manifestName, 'document.json']) if (!existsSync(join(dir, f))) throw new Error(`${dir}: not an absorbed document folder (${f} is missing); create one with lift absorb DOC --model M --out ${dir}`);
+  const metaFile = join(dir, 'document.json'), manifestFile = join(dir, manifestName);
   const meta = readJsonObject(metaFile, 'the absorb settings {title, context_budget}'), manifest = readJsonObject(manifestFile, 'the adapter manifest');
   const title = meta.title, budget = meta.context_budget, base = manifest.base_model as Record<string, unknown> | null | undefined;
   if (typeof title !== 'string') throw new FormatError(metaFile, '"title"', 'a string', `got ${JSON.stringify(title)}`);
   if (!Number.isInteger(budget) || (budget as number) < 1) throw new FormatError(metaFile, '"context_budget"', 'a positive integer', `got ${JSON.stringify(budget)}`);
   if (!base || typeof base !== 'object' || typeof base.id !== 'string') throw new FormatError(manifestFile, '"base_model"', 'an object with the base model "id" (a string)', `got ${JSON.stringify(base)}`);
-  const documents = readFolderDocuments(dir, meta, typeof manifest.document_sha256 === 'string' ? manifest.document_sha256 : null, MANIFEST_FILE);
+  const documents = readFolderDocuments(dir, meta, typeof manifest.document_sha256 === 'string' ? manifest.document_sha256 : null, manifestName);
   const stop = meta.answer_stop, bos = meta.bos;
   if (stop !== undefined && stop !== 'blank-line' && stop !== 'eos') throw new FormatError(metaFile, '"answer_stop"', '"blank-line" or "eos"', `got ${JSON.stringify(stop)}`);
   if (bos !== undefined && typeof bos !== 'boolean') throw new FormatError(metaFile, '"bos"', 'true or false', `got ${JSON.stringify(bos)}`);

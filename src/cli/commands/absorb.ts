@@ -14,7 +14,9 @@ import { makeQAGenerator } from '../../lift/qa/index.js';
 import { documentFolderFiles } from '../../lift/folder.js';
 import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
-import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir } from '../../io/output.js';
+import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir, type OutputTarget } from '../../io/output.js';
+import { absorbParts, type AbsorbMetrics, type LoadedDoc } from '../absorb-parts.js';
+import type { Recipe } from '../../lift/recipe.js';
 import { assertUsable } from '../../lift/usable.js';
 import { faultPoint } from '../../io/fault.js';
 import { absorbReport } from '../../report/absorb.js';
@@ -78,6 +80,8 @@ export interface AbsorbFlags extends PresetChoiceFlags {
   recipe?: string;
   /** AdamW's settings (no flags: from a recipe file only). */
   optimizer?: RecipeOptimizer;
+  /** --parts N: the document cut into parts of ≤ ~N tokens, one adapter each (src/cli/absorb-parts.ts). */
+  parts?: number;
 }
 
 const EXAMPLES = `
@@ -95,6 +99,7 @@ Examples:
       --epochs 6,12 --batch-size 8 --context-budget 128 --guard kl
   lift absorb report.txt --model org/name --out r.lift --qa 20 --qa-generator http://localhost:8000/v1 --qa-model m
   lift absorb book.txt --model ./Llama-3-8B-Instruct --out book.lift --preset paper
+  lift absorb long.txt --model stories260K.bin --out long.lift --parts 3072   # one adapter per ~3k tokens, routed
 
 --preset paper is the authors' released code (GraphPKU/LIFT), difference by difference: context budget 8192
 (capped to the model's window), loss averaged over tokens, QAs by the model itself (1024-token replies, exact
@@ -145,6 +150,7 @@ export function register(program: Command): void {
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
     .option('--recipe <file>', 'a recipe as JSON (what `lift inspect ADAPTER --recipe` prints): fills every flag not given, after --preset')
     .addOption(computeOption())
+    .addOption(new Option('--parts <tokens>', 'cut the document at paragraph breaks into parts of ≤ ~N tokens, one adapter each; ask/chat/generate route each question to one part (docs/recall.md: recall holds with length)').argParser(numberFlag('parts', 64, 1e9, true)))
     .option('--no-report', 'do not write report.html')
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
@@ -175,16 +181,19 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   // flags → recipe (defaults → preset → file → typed flags; src/cli/absorb-recipe.ts) → absorb() options.
   const { recipe, preset, measured, lines } = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config,
     () => docs.reduce((n, d) => n + loaded.tokenizer.encode(d.text, { bos: false }).length, 0));
-  for (const line of lines) log(line);
   const f = { ...flags, ...recipeToFlags(recipe) };
-  let target;
+  if (f.parts === undefined) for (const line of lines) log(line); // with --parts each part's recipe is printed
+  else if (docs.length > 1) {
+    loaded.model.dispose();
+    throw new Error(`--parts cuts one document into parts; ${docs.length} documents were given (absorb each, then ask with --adapter a.lift,b.lift: routed)`);
+  }
+  let target: OutputTarget;
   try {
     target = claimOutput(f.out, { kind: ADAPTER_OUTPUT, force: f.force, inputs: [...paths, guardPath, f.tokenizer, f.model, ...loaded.files] });
   } catch (e) {
     loaded.model.dispose();
     throw e;
   }
-  const checkpointDir = checkpointDirFor(target.path);
   const t0 = performance.now();
   const ac = new AbortController();
   const onSigint = (): void => {
@@ -195,6 +204,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   let bar: Progress | null = null;
   let qaBar: Progress | null = null;
   let phaseBar: { phase: string; bar: Progress } | null = null, trainDone = 0, trainSteps = 0, prepared = 0; // onEvent's state
+  let current: readonly { path: string }[] = docs; // the documents being absorbed now (a part, with --parts)
   const onEvent = (e: AbsorbEvent): void => {
     faultPoint(e.type === 'train' ? `train:${e.event.type}` : e.type === 'progress' ? `absorb:${e.phase.replace(/ /g, '-')}` : `absorb:${e.type}`);
     if (e.type === 'qa-progress') {
@@ -213,7 +223,7 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     phaseBar = null;
     if (e.type === 'qa') qaBar?.stop();
     if (e.type === 'plan') log(describePlan(e));
-    else if (e.type === 'prepare') log(`document: ${docs[prepared++]?.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
+    else if (e.type === 'prepare') log(`document: ${current[prepared++]?.path} (${e.documentTokens} tokens) → ${e.segments} segments of ${e.lengths.segmentLength} (stride ${e.lengths.stride}), context budget ${e.lengths.budget}`);
     else if (e.type === 'qa') log(`auxiliary QAs: ${e.generated} of ${e.requested}`);
     else if (e.type === 'warning') log(`warning: ${e.message}`);
     else if (e.type === 'guard') log(`forgetting guard: ${e.samples} general-text samples (${e.source === 'user' ? 'from --guard-text' : 'written by the base model'})`);
@@ -245,45 +255,78 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
     } : undefined,
     warn: (m) => log(`QA: ${m}`),
   }) : null;
+
+  /** Absorbs `these` with `rec` and writes the adapter folder to `into`; its metrics. */
+  const absorbInto = async (these: readonly LoadedDoc[], rec: Recipe, into: OutputTarget, checkpointDir: string): Promise<AbsorbMetrics> => {
+    const fx = { ...flags, ...recipeToFlags(rec) };
+    bar = null;
+    qaBar = null;
+    prepared = 0;
+    current = these;
+    try {
+      const r = await absorb(loaded, these.map((d) => ({ title: d.title, text: d.text })), {
+        ...recipeAbsorbOptions(rec),
+        qaGenerator: fx.qa > 0 ? qaGenerator : null,
+        guardText,
+        checkpointDir,
+        signal: ac.signal,
+        onEvent,
+      });
+      (bar as Progress | null)?.stop();
+      const losses = r.train.losses;
+      const metrics: AbsorbMetrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
+      assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(these[0].text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
+      if (fx.evaluate || fx.heldoutText !== undefined) Object.assign(metrics, await evaluateForCli(loaded, r, these, { answerStop: fx.answerStop, heldoutText }));
+      // One document: document.txt + document.json as always; several: documents/NN.txt listed in document.json.
+      const kept = documentFolderFiles(these.map((d) => ({ title: d.title, text: d.text, source: d.path })), { context_budget: r.lengths.budget, answer_stop: fx.answerStop, bos: r.recipe.bos, qas: r.qas });
+      const files: Record<string, string> = { ...kept.files };
+      if (fx.report) files['report.html'] = renderReport(absorbReport(these.map((d) => d.title).join('; '), r, loaded.id));
+      // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
+      // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
+      // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.
+      const record = { ...r.recipe, answer_stop: fx.answerStop, built: builtRecipe(rec, r), ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
+      saveAdapter(into, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: record, metrics }, {
+        files,
+        beforeCommit: () => {
+          rmSync(checkpointDir, { recursive: true, force: true });
+          faultPoint('absorb:checkpoint-removed');
+        },
+      });
+      r.adapter.dispose();
+      return metrics;
+    } catch (e) {
+      (bar as Progress | null)?.stop();
+      // Interrupted in training: a checkpoint to resume from. Before it: nothing to resume (the message says so).
+      if (e instanceof AbortedError && e.checkpointDir) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
+      throw e;
+    }
+  };
+
   try {
-    const r = await absorb(loaded, docs.map((d) => ({ title: d.title, text: d.text })), {
-      ...recipeAbsorbOptions(recipe),
-      qaGenerator,
-      guardText,
-      checkpointDir,
-      signal: ac.signal,
-      onEvent,
-    });
-    (bar as Progress | null)?.stop();
-    const losses = r.train.losses;
-    const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
-    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(docs[0].text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64))); // non-zero exit, nothing written, the checkpoint kept: never an unusable adapter
-    if (f.evaluate || f.heldoutText !== undefined) Object.assign(metrics, await evaluateForCli(loaded, r, docs, { answerStop: f.answerStop, heldoutText }));
-    // One document: document.txt + document.json as always; several: documents/NN.txt listed in document.json.
-    const kept = documentFolderFiles(docs.map((d) => ({ title: d.title, text: d.text, source: d.path })), { context_budget: r.lengths.budget, answer_stop: f.answerStop, bos: r.recipe.bos, qas: r.qas });
-    const files: Record<string, string> = { ...kept.files };
-    if (f.report) files['report.html'] = renderReport(absorbReport(docs.map((d) => d.title).join('; '), r, loaded.id));
-    // The checkpoint goes just before the rename, not after: killed in between, the same command retrains to the
-    // same bytes; the other way round it would find a finished adapter at --out and refuse without --force.
-    // How answers are decoded is part of the recipe (presets.ts), and so is the preset a run was asked for.
-    const record = { ...r.recipe, answer_stop: f.answerStop, built: builtRecipe(recipe, r), ...(preset ? { preset: presetRecord(preset) } : measured ? { preset: { name: measured.name, measured: true } } : {}) };
-    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: record, metrics }, {
-      files,
-      beforeCommit: () => {
-        rmSync(checkpointDir, { recursive: true, force: true });
-        faultPoint('absorb:checkpoint-removed');
-      },
-    });
     const reportPath = join(f.out, 'report.html');
+    if (f.parts === undefined) {
+      const metrics = await absorbInto(docs, recipe, target, checkpointDirFor(target.path));
+      const seconds = (performance.now() - t0) / 1000;
+      log(`absorbed in ${seconds.toFixed(1)} s; loss ${metrics.first_loss?.toFixed(4)} → ${metrics.final_loss?.toFixed(4)}; adapter written to ${f.out}${f.report ? `, report ${reportPath}` : ''}`);
+      if (f.json) out(JSON.stringify({ out: f.out, report: f.report ? reportPath : null, ...metrics }) + '\n');
+      return;
+    }
+    const count = (s: string) => loaded.tokenizer.encode(s, { bos: false }).length;
+    const r = await absorbParts(target, docs[0], f.parts, {
+      count,
+      recipeFor: (tokens) => {
+        const x = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config, () => tokens);
+        for (const line of x.lines) log(line);
+        return x.recipe;
+      },
+      absorbInto,
+      settings: { model: loaded.id, flags: recipeToFlags(recipe), compute: loaded.compute },
+      base: { id: loaded.id, revision: loaded.revision },
+      log,
+    });
     const seconds = (performance.now() - t0) / 1000;
-    log(`absorbed in ${seconds.toFixed(1)} s; loss ${metrics.first_loss?.toFixed(4)} → ${metrics.final_loss?.toFixed(4)}; adapter written to ${f.out}${f.report ? `, report ${reportPath}` : ''}`);
-    if (f.json) out(JSON.stringify({ out: f.out, report: f.report ? reportPath : null, ...metrics }) + '\n');
-    r.adapter.dispose();
-  } catch (e) {
-    (bar as Progress | null)?.stop();
-    // Interrupted in training: a checkpoint to resume from. Before it: nothing to resume (the message says so).
-    if (e instanceof AbortedError && e.checkpointDir) throw new Error(`${e.message}\n  resume with the same command: lift absorb ${process.argv.slice(3).join(' ')}`);
-    throw e;
+    log(`absorbed in ${seconds.toFixed(1)} s as ${r.parts.length} parts (${r.parts.map((p) => p.tokens).join(', ')} tokens); adapters written to ${f.out}/${r.parts[0].folder} …`);
+    if (f.json) out(JSON.stringify({ out: f.out, parts: r.parts, steps: r.parts.reduce((a, p) => a + (p.metrics?.steps ?? 0), 0), seconds }) + '\n');
   } finally {
     process.off('SIGINT', onSigint);
     target.release();

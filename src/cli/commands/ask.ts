@@ -9,6 +9,7 @@ import type { LoadedModel } from '../../model/load.js';
 import { computeOption, loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
 import { adapterList, combineAdapters } from '../../adapters/combine.js';
 import { AdapterRouter } from '../../adapters/route.js';
+import { expandParts, isPartsFolder } from '../../lift/parts-folder.js';
 import type { AdapterHooks } from '../../model/llama.js';
 import { log, numberFlag, out } from '../io.js';
 
@@ -41,7 +42,8 @@ export function combineOption(): Option {
 }
 
 /** Words for a log line: what the adapters of `dirs` do together. */
-export function adaptersInWords(dirs: readonly string[], how: CombineMode = 'route'): string {
+export function adaptersInWords(given: readonly string[], how: CombineMode = 'route'): string {
+  const dirs = expandParts(given);
   return dirs.length > 1 ? `${dirs.length} LIFT adapters ${how === 'sum' ? 'summed' : 'routed'}` : 'LIFT adapter';
 }
 
@@ -53,10 +55,13 @@ export function adaptersInWords(dirs: readonly string[], how: CombineMode = 'rou
  */
 export function loadAdaptersForCli(dirs: readonly string[], loaded: LoadedModel, how: CombineMode = 'route'): AdapterHooks & { dispose(): void } {
   const adapters: Adapter[] = [];
+  // A document absorbed in parts (lift absorb --parts) is its part adapters, routed.
+  const all = expandParts(dirs);
+  if (how === 'sum' && all.length !== dirs.length) throw new Error(`--combine sum: ${dirs.filter(isPartsFolder).join(', ')} holds a document absorbed in parts, whose adapters are routed, never summed; use --combine route`);
   try {
-    for (const d of dirs) adapters.push(loadAdapterForCli(d, loaded).adapter);
-    if (how === 'route' && adapters.length > 1) return new AdapterRouter(loaded.model, adapters, dirs);
-    return combineAdapters(adapters, dirs);
+    for (const d of all) adapters.push(loadAdapterForCli(d, loaded).adapter);
+    if (how === 'route' && adapters.length > 1) return new AdapterRouter(loaded.model, adapters, all);
+    return combineAdapters(adapters, all);
   } catch (e) {
     for (const a of adapters) a.dispose();
     throw e;

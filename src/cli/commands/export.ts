@@ -6,7 +6,7 @@ import { Option, type Command } from 'commander';
 import { exportGgufLora, mergedModel } from '../../adapters/export.js';
 import { readAdapterManifest } from '../../adapters/files.js';
 import { writeConverted, type ConvertTarget } from '../../model/convert.js';
-import { loadAdapterForCli, loadModelForCli } from '../model.js';
+import { loadAdapterForCli, loadModelForCli, refuseParts } from '../model.js';
 import { log, out } from '../io.js';
 
 interface Flags { to?: string; out: string; model?: string; tokenizer?: string; force?: boolean }
@@ -19,6 +19,7 @@ const common = (cmd: Command): Command => cmd
   .option('--force', 'replace --out if it is an earlier output of this command (anything else is never replaced)');
 
 async function withAdapter<T>(dir: string, f: Flags, fn: (loaded: Awaited<ReturnType<typeof loadModelForCli>>, adapter: ReturnType<typeof loadAdapterForCli>['adapter']) => T): Promise<T> {
+  refuseParts(dir);
   const loaded = await loadModelForCli(f.model ?? readAdapterManifest(dir).base_model.id, f.tokenizer);
   try {
     const { adapter } = loadAdapterForCli(dir, loaded);

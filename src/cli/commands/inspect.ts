@@ -2,6 +2,8 @@
 // loaded, so it is instant even for multi-GB files and works for files the engine cannot run). Handles a
 // llama2.c .bin, a GGUF file, a .safetensors file (or sharded index), a Hugging Face model folder and an
 // adapter folder. Human-readable on stdout by default; --json prints one JSON object for scripts.
+import { isPartsFolder, partDirs, PARTS_FILE } from '../../lift/parts-folder.js';
+import { refuseParts } from '../model.js';
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Command } from 'commander';
@@ -56,6 +58,7 @@ Examples:
 
 /** The recipe an adapter folder's manifest keeps as built (`recipe.built`, written by lift absorb). */
 export function builtRecipeOf(dir: string): Json {
+  refuseParts(dir);
   const manifestPath = join(dir, MANIFEST_FILE);
   if (!existsSync(manifestPath)) throw new Error(`${dir}: no ${MANIFEST_FILE}; --recipe reads the recipe of an adapter folder written by lift absorb`);
   const recipe = readJsonFile(manifestPath, 'a LIFT adapter manifest (JSON object)').recipe as Json | undefined;
@@ -68,6 +71,8 @@ export function builtRecipeOf(dir: string): Json {
 export function inspectPath(path: string, allTensors = false): Json {
   if (!existsSync(path)) throw new Error(`${path} does not exist (expected ${EXPECTED})`);
   if (statSync(path).isDirectory()) {
+    // A document absorbed in parts (lift absorb --parts): the list, then each part as an adapter folder.
+    if (isPartsFolder(path)) return { path, kind: 'lift-parts', ...(readJsonFile(join(path, PARTS_FILE), 'the list of a document\'s part adapters') as Record<string, Json>), part_adapters: partDirs(path).map((d) => inspectAdapter(d, allTensors)) };
     if ([MANIFEST_FILE, PEFT_CONFIG_FILE, GATED_MEMORY_CONFIG_FILE].some((f) => existsSync(join(path, f)))) return inspectAdapter(path, allTensors);
     if (existsSync(join(path, 'config.json'))) return inspectHF(path, allTensors);
     throw new Error(`${path}: a folder with neither config.json (a Hugging Face model) nor ${MANIFEST_FILE} (an adapter); expected ${EXPECTED}`);
