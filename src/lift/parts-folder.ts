@@ -33,7 +33,7 @@ export function partDirs(dir: string): string[] {
     // Only part-NN: a listed name must not lead out of the folder.
     if (typeof p !== 'string' || !/^part-\d+$/.test(p)) throw new FormatError(file, `"parts"[${i}]`, 'a folder name part-NN', `got ${JSON.stringify(p)}`);
     const sub = join(dir, p);
-    if (!existsSync(sub)) throw new Error(`${dir}: ${p} is missing (listed in ${PARTS_FILE}); the folder is incomplete — absorb the document again`);
+    if (!existsSync(sub)) throw new FormatError(file, `"parts"[${i}]`, 'a part folder beside it', `${p} is missing: the folder is incomplete — absorb the document again`);
     return sub;
   });
 }

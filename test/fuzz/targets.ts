@@ -18,6 +18,8 @@ import { HFTokenizer } from '../../src/text/hf-tokenizer.js';
 import type { Tokenizer } from '../../src/text/tokenizer.js';
 import { loadAdapter, BaseModelMismatchError, NonFiniteAdapterError } from '../../src/adapters/files.js';
 import { readAbsorbed } from '../../src/lift/folder.js';
+import { partDirs } from '../../src/lift/parts-folder.js';
+import { createHash } from 'node:crypto';
 import { loadCheckpoint, checkpointPath } from '../../src/lift/checkpoint.js';
 import { parsePyLiteral, PyLiteralSyntaxError } from '../../src/eval/pyliteral.js';
 import { readDocument } from '../../src/lift/document.js';
@@ -246,6 +248,34 @@ const adapter: FuzzTarget<{ kind: 'lora' | 'gm'; edit: FileEdit }> = {
   },
 };
 
+/**
+ * A document absorbed in parts (lift absorb --parts): lift_parts.json (or document.json) mutated over a folder
+ * whose one part is the LoRA fixture; read as ask does (readAbsorbed: the list is the manifest) and as the
+ * router's loading does (partDirs).
+ */
+const partsFolder: FuzzTarget<FileEdit> = {
+  name: 'parts-folder',
+  what: 'readAbsorbed + partDirs on a folder of part adapters with lift_parts.json or document.json mutated',
+  input: () => folderEdit(['lift_parts.json', 'document.json'], { 'lift_parts.json': 3 }),
+  setup: ({ work, fx }) => {
+    const part = fx.adapters.files.lora;
+    const text = part['document.txt'];
+    const list = { format_version: 1, base_model: { id: 'tiny', revision: null }, document_sha256: createHash('sha256').update(text).digest('hex'), part_tokens: 100, parts: ['part-01'], tokens: [100] };
+    const files: Record<string, Uint8Array> = { 'document.txt': text, 'document.json': part['document.json'], 'lift_parts.json': new Uint8Array(Buffer.from(JSON.stringify(list))) };
+    const dir = join(work, 'parts.lift');
+    mkdirSync(join(dir, 'part-01'), { recursive: true });
+    for (const [n, b] of Object.entries(part)) writeFileSync(join(dir, 'part-01', n), b);
+    return (x) => {
+      editedFolder(files, dir, x);
+      try {
+        readAbsorbed(dir);
+      } finally {
+        partDirs(dir);
+      }
+    };
+  },
+};
+
 const checkpoint: FuzzTarget<FileEdit> = {
   name: 'checkpoint',
   what: 'loadCheckpoint (trainer.json + state.safetensors) into the LoRA adapter\'s tensors, one file mutated',
@@ -364,7 +394,7 @@ const canary: FuzzTarget<number> = {
 };
 
 export const TARGETS: FuzzTarget<never>[] = [
-  safetensors, gguf, ggufQuant, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, checkpoint, pyliteral, documentReader, ...FORMAT_TARGETS, qaCache, canary,
+  safetensors, gguf, ggufQuant, ggufVocab, llama2c, llama2cTokenizer, hfModel, tokenizerJson, adapter, partsFolder, checkpoint, pyliteral, documentReader, ...FORMAT_TARGETS, qaCache, canary,
 ] as unknown as FuzzTarget<never>[];
 
 /** The parser targets (the ones `npm run fuzz` runs by default). */
