@@ -11,25 +11,38 @@ import type { LoadedModel } from '../model/load.js';
 import { AdapterRouter } from '../adapters/route.js';
 import { absorb, type AbsorbDocument, type AbsorbOptions, type AbsorbResult } from './absorb.js';
 
-/** A paragraph boundary: a blank line (whitespace allowed on it). */
-const PARAGRAPH_BREAK = /\n[ \t]*\n\s*/g;
+/**
+ * Where a part may end, coarsest first: a blank line (a paragraph break), a line break, a sentence's end. A unit
+ * longer than a part is cut at the next finer break, so a text with no blank lines (an extracted PDF, one long
+ * paragraph) still splits.
+ */
+const BREAKS = [/\n[ \t]*\n\s*/g, /\n\s*/g, /(?<=[.!?]["'”’)\]]*)\s+/g];
+
+/** The spans [start, end) of text[a, b) between matches of `re` (the matches dropped). */
+function spansBetween(text: string, a: number, b: number, re: RegExp): [number, number][] {
+  const out: [number, number][] = [];
+  let at = a;
+  for (const m of text.slice(a, b).matchAll(re)) {
+    const i = a + m.index!;
+    if (i > at) out.push([at, i]);
+    at = i + m[0].length;
+  }
+  if (at < b) out.push([at, b]);
+  return out;
+}
 
 /**
- * `text` cut into ⌈tokens / maxTokens⌉ parts at paragraph boundaries, each boundary the paragraph break nearest
- * to an equal share of the tokens (countTokens per paragraph). A paragraph is never cut, so a part can pass
- * maxTokens when a paragraph does; fewer parts come back when there are fewer paragraphs. Each part is its
- * paragraphs with the text between them as written; the breaks between parts are dropped.
+ * `text` cut into ⌈tokens / maxTokens⌉ parts, each boundary the break nearest to an equal share of the tokens
+ * (countTokens per unit). Units are paragraphs; one longer than maxTokens is cut at line breaks, then at sentence
+ * ends; a sentence is never cut, so a part can pass maxTokens when a sentence does, and fewer parts come back when
+ * there are fewer units. Each part is its units with the text between them as written; the breaks between parts
+ * are dropped.
  */
 export function splitDocument(text: string, countTokens: (s: string) => number, maxTokens: number): string[] {
   if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new Error(`splitDocument: the part size must be a positive integer of tokens, got ${maxTokens}`);
-  // Paragraph spans [start, end) in text, and the tokens of each.
-  const spans: [number, number][] = [];
-  let at = 0;
-  for (const m of text.matchAll(PARAGRAPH_BREAK)) {
-    if (m.index! > at) spans.push([at, m.index!]);
-    at = m.index! + m[0].length;
-  }
-  if (at < text.length) spans.push([at, text.length]);
+  const units = (a: number, b: number, level: number): [number, number][] =>
+    spansBetween(text, a, b, BREAKS[level]).flatMap(([x, y]) => (level + 1 < BREAKS.length && countTokens(text.slice(x, y)) > maxTokens ? units(x, y, level + 1) : [[x, y] as [number, number]]));
+  const spans = units(0, text.length, 0);
   if (spans.length === 0) return [text];
   const tokens = spans.map(([a, b]) => countTokens(text.slice(a, b)));
   const total = tokens.reduce((a, b) => a + b, 0);

@@ -22,9 +22,18 @@ test('parts: ⌈tokens / max⌉ of them, cut at paragraph breaks, every paragrap
   assert.deepEqual(splitDocument(text, words, 70).map(words), [65, 65, 80]);
 });
 
-test('parts: a paragraph is never cut; fewer paragraphs than parts give one part each; bad sizes are refused', () => {
+test('parts: a long paragraph is cut at line breaks, then sentence ends, never inside a sentence; bad sizes are refused', () => {
+  // One paragraph of 100 words with no break inside: never cut.
   assert.deepEqual(splitDocument(doc([100]), words, 10), [doc([100])]);
   assert.deepEqual(splitDocument(doc([50, 50]), words, 10).map(words), [50, 50]);
+  // No blank lines: lines are the units; a line of sentences: sentences are.
+  const lines = ['one two three four', 'five six seven eight', 'nine ten eleven twelve'].join('\n');
+  // 12 words in parts of ≤ ~6: two parts, cut at the line break nearest 6 words (after 4; 8 is as near, the first wins).
+  assert.deepEqual(splitDocument(lines, words, 6), ['one two three four', 'five six seven eight\nnine ten eleven twelve']);
+  const sentences = 'One two three. Four five six! Seven eight nine? "Ten eleven." Twelve.';
+  assert.deepEqual(splitDocument(sentences, words, 6), ['One two three. Four five six!', 'Seven eight nine? "Ten eleven." Twelve.']);
+  // A short paragraph stays a unit, a long one is cut into sentences; units of 3 3 3 3 2 1 words, shares of 5 and 10.
+  assert.deepEqual(splitDocument(`${doc([3])}\n\n${sentences}`, words, 6).map(words), [6, 3, 6]);
   // Breaks of several blank lines and spaces count as one; text between parts is dropped, within a part kept.
   const text = 'a b c\n\n\n  \n d e\n \nf g h i';
   assert.deepEqual(splitDocument(text, words, 5), ['a b c\n\n\n  \n d e', 'f g h i']);
