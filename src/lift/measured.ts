@@ -21,6 +21,10 @@ export interface MeasuredPreset {
    * generator is the builtin one unless said otherwise). Lengths scale with the budget: the stride is ℓ/8.
    */
   recipe(documentTokens: number, budget: number): Recipe;
+  /** Where measured better than one adapter: absorb a document of `documentTokens` as parts of this many tokens (null: one adapter). */
+  parts?(documentTokens: number): number | null;
+  /** Why, in a few words (printed with the parts line). */
+  partsWhy?: string;
 }
 
 /**
@@ -47,6 +51,13 @@ export function tinyEpochs(documentTokens: number): [number, number] {
 /** QAs per document token of the tiny preset: 60 at 2.4k tokens on the first bench, one per 40 tokens. */
 export const TINY_QA_PER_TOKEN = 1 / 40;
 
+/**
+ * The tiny preset's parts (lift/parts.ts): documents beyond 4096 tokens as parts of ≤ ~3072 tokens, each part
+ * absorbed with the recipe at its own length and questions routed to one part (adapters/route.ts). 3072: the
+ * suite's 2k documents (2.7–2.9k tokens) are where the recipe was measured. docs/recall.md, "Parts and routing".
+ */
+export const TINY_PARTS = { from: 4096, tokens: 3072 } as const;
+
 export const TINY_PRESET: MeasuredPreset = {
   name: 'tiny',
   fitsWhat: 'models with attention heads ≤ 16 wide (stories260K: 8)',
@@ -60,6 +71,8 @@ export const TINY_PRESET: MeasuredPreset = {
     guard: 'kl', guard_lambda: 1, guard_samples: 128, guard_per_step: 4, guard_tokens: 512,
     anchor: 0.75, anchor_on: 'answers', answer_recitations: 1,
   }),
+  parts: (documentTokens) => (documentTokens > TINY_PARTS.from ? TINY_PARTS.tokens : null),
+  partsWhy: 'PARTS_WHY',
 };
 
 export const MEASURED_PRESETS: Readonly<Record<string, MeasuredPreset>> = { tiny: TINY_PRESET };

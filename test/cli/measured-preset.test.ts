@@ -27,6 +27,33 @@ test('measuredPresetFor: heads ≤ 16 wide get the tiny preset, wider ones none;
   assert.deepEqual(epochsForLength([4, 8], 2742), [3, 6]);
   assert.equal(hasRecipeFlags(new Set(['model', 'compute'])), false, '--compute changes the arithmetic, not the recipe');
   assert.equal(hasRecipeFlags(new Set(['model', 'recipe'])), true, 'a --recipe file is the recipe');
+  // Parts beyond 4096 tokens (docs/recall.md, "Parts and routing"); --parts is no recipe flag.
+  assert.deepEqual([2400, 4096, 4097, 17353].map((n) => TINY_PRESET.parts?.(n) ?? null), [null, null, 3072, 3072]);
+  assert.equal(hasRecipeFlags(new Set(['model', 'parts'])), false);
+});
+
+test('absorb with no recipe flag on a long document: the preset\'s parts, each with its recipe, before training; --parts 0 keeps one', async (t) => {
+  if (!requireShared(t, 'models', 'stories260K', 'stories260K.bin')) return;
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const doc = join(dir, 'long.txt');
+  writeFileSync(doc, Array.from({ length: 6 }, (_, i) => storyDocument(30, i + 1)).join('\n'));
+  const tokens = loadModelFromPath(MODEL_BIN).tokenizer.encode(readFileSync(doc, 'utf8'), { bos: false }).length;
+  assert.ok(tokens > 4096 && tokens <= 6144, `a document of ${tokens} tokens`);
+  const run = async (...extra: string[]) => {
+    let killed = false;
+    const r = await liftAsync(['absorb', doc, '--model', MODEL_BIN, '--out', join(dir, `${extra.length}.lift`), ...extra], (err, pid) => {
+      if (!killed && /plan: .*training ≈ .*peak memory ≈/.test(err)) { killed = true; process.kill(pid, 'SIGKILL'); }
+    }, { LIFT_CACHE_DIR: join(dir, 'cache') });
+    assert.ok(killed, r.stderr);
+    return r.stderr;
+  };
+  const parted = await run();
+  assert.match(parted, new RegExp(`parts: the tiny preset absorbs a document of ${tokens} tokens as parts of ≤ ~3072 \\(.*\\); --parts 0 keeps one adapter`));
+  assert.match(parted, /parts: 2 of ≤ ~3072 tokens[^]*part 1\/2: \d+ tokens\nrecipe: LoRA r32 α64, lr 0\.001, stride 16, 4 \+ 8 epochs/);
+  const one = await run('--parts', '0');
+  assert.doesNotMatch(one, /parts:/);
+  assert.match(one, /recipe: LoRA r32 α64, lr 0\.001, stride 16, [12] \+ [1-3] epochs/, 'one adapter: the epochs for the whole length');
 });
 
 test('absorb with no recipe flag: the measured preset, printed with the plan before training', async (t) => {

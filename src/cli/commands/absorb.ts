@@ -150,7 +150,7 @@ export function register(program: Command): void {
     .option('--tokenizer <file>', 'llama2.c tokenizer file')
     .option('--recipe <file>', 'a recipe as JSON (what `lift inspect ADAPTER --recipe` prints): fills every flag not given, after --preset')
     .addOption(computeOption())
-    .addOption(new Option('--parts <tokens>', 'cut the document at paragraph breaks into parts of ≤ ~N tokens, one adapter each; ask/chat/generate route each question to one part (docs/recall.md: recall holds with length)').argParser(numberFlag('parts', 64, 1e9, true)))
+    .addOption(new Option('--parts <tokens>', 'cut the document at paragraph breaks into parts of ≤ ~N tokens, one adapter each; ask/chat/generate route each question to one part (docs/recall.md; the tiny preset does this beyond 4096 tokens); 0 = one adapter').argParser(numberFlag('parts', 0, 1e9, true)))
     .option('--no-report', 'do not write report.html')
     .option('--force', 'replace DIR if it is an existing LIFT adapter folder (anything else is never replaced)')
     .option('--json', 'print the result as JSON on stdout')
@@ -179,10 +179,14 @@ export async function runAbsorb(docPaths: string | string[], flags: AbsorbFlags,
   const heldoutText = readHeldoutText(flags.heldoutText); // --evaluate's, read now: a bad file fails before training
   const loaded = await loadModelForCli(flags.model, flags.tokenizer, flags.compute);
   // flags → recipe (defaults → preset → file → typed flags; src/cli/absorb-recipe.ts) → absorb() options.
-  const { recipe, preset, measured, lines } = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config,
-    () => docs.reduce((n, d) => n + loaded.tokenizer.encode(d.text, { bos: false }).length, 0));
-  const f = { ...flags, ...recipeToFlags(recipe) };
-  if (f.parts === undefined) for (const line of lines) log(line); // with --parts each part's recipe is printed
+  let tokens: number | undefined;
+  const docTokens = () => (tokens ??= docs.reduce((n, d) => n + loaded.tokenizer.encode(d.text, { bos: false }).length, 0));
+  const { recipe, preset, measured, lines } = absorbRecipe(flags, explicit, fileRecipe, loaded.model.config, docTokens);
+  // --parts N, or the measured preset's parts for a long document when --parts is not given (--parts 0: one adapter).
+  const measuredParts = flags.parts === undefined && docs.length === 1 ? measured?.parts?.(docTokens()) ?? null : null;
+  const f = { ...flags, ...recipeToFlags(recipe), parts: flags.parts === 0 ? undefined : flags.parts ?? measuredParts ?? undefined };
+  if (measuredParts !== null) log(`parts: the ${measured!.name} preset absorbs a document of ${docTokens()} tokens as parts of ≤ ~${measuredParts} (${measured!.partsWhy}); --parts 0 keeps one adapter`);
+  if (f.parts === undefined) for (const line of lines) log(line); // with parts each part's recipe is printed
   else if (docs.length > 1) {
     loaded.model.dispose();
     throw new Error(`--parts cuts one document into parts; ${docs.length} documents were given (absorb each, then ask with --adapter a.lift,b.lift: routed)`);
