@@ -117,11 +117,13 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
     log(`length ${length} seed ${seed}: ${docTokens} tokens, ${doc.stories} stories from ${doc.firstStory}, ${doc.facts.length} facts; base recall ${mean(before.map((i) => Number(i.correct))).toFixed(2)} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
     for (const name of recipes) {
       // 'none': no training — the base model's lines (with the in-context ceiling), for every length and seed in seconds.
-      const base = name.endsWith('-parts') ? name.slice(0, -'-parts'.length) : name;
+      // RECIPE-parts: the whole document in every probe's context; RECIPE-partsctx: the chosen part's own text.
+      const suffix = /-parts(ctx)?$/.exec(name);
+      const base = suffix ? name.slice(0, suffix.index) : name;
       const options = name === 'none' ? null : suiteRecipe(base, docTokens);
       const t1 = performance.now();
       const split = options && base !== name
-        ? await absorbInParts(loaded, { title: doc.title, text: doc.text }, PART_TOKENS, (t) => ({ ...suiteRecipe(base, t), seed }), (i, n, t) => log(`  ${name}: part ${i + 1}/${n}, ${t} tokens`))
+        ? await absorbInParts(loaded, { title: doc.title, text: doc.text }, PART_TOKENS, (t) => ({ ...suiteRecipe(base, t), seed }), (i, n, t) => log(`  ${name}: part ${i + 1}/${n}, ${t} tokens`), suffix?.[1] === 'ctx')
         : null;
       const r = split
         ? { adapter: split.router, qas: split.parts.flatMap((p) => p.result.qas), train: { steps: split.parts.reduce((a, p) => a + p.result.train.steps, 0) } }

@@ -29,12 +29,20 @@ export class AdapterRouter implements AdapterHooks {
   readonly kind = 'router';
   readonly names: readonly string[];
 
+  /**
+   * Per part, the text it absorbed, when answering should put the chosen part's own text in context (the parts of
+   * one document: each adapter was trained with contexts from its part, lift/parts.ts); undefined: the caller's.
+   */
+  readonly contexts: readonly string[] | undefined;
+
   /** `parts` trained on `model`'s base; `names[i]` labels parts[i] in messages (default "part i+1"). */
-  constructor(readonly model: LlamaModel, readonly parts: readonly RoutablePart[], names?: readonly string[]) {
+  constructor(readonly model: LlamaModel, readonly parts: readonly RoutablePart[], names?: readonly string[], contexts?: readonly string[]) {
     if (parts.length === 0) throw new Error('AdapterRouter: no adapters to route between');
     if (parts.some((p) => p instanceof AdapterRouter)) throw new Error('AdapterRouter: a router cannot hold another router');
     if (names && names.length !== parts.length) throw new Error(`AdapterRouter: ${names.length} names for ${parts.length} adapters`);
+    if (contexts && contexts.length !== parts.length) throw new Error(`AdapterRouter: ${contexts.length} contexts for ${parts.length} adapters`);
     this.names = names ?? parts.map((_, i) => `part ${i + 1}`);
+    this.contexts = contexts;
   }
 
   /**

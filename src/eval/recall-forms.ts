@@ -60,20 +60,24 @@ export async function probe(loaded: LoadedModel, adapter: AdapterHooks | null, d
     const text = inContext ? doc.text.slice(0, doc.text.indexOf(f.sentence) + f.sentence.length) : doc.text;
     const tok = loaded.tokenizer, lengths = liftLengths(budget);
     const input = { title: doc.title, document: text, question: f.question };
-    // A router chooses on ask()'s own prompt, by the question (as ask() would); the answer's NLL uses the same choice.
+    // A router chooses on ask()'s own prompt, by the question (as ask() would); the answer's NLL uses the same choice,
+    // and with part contexts the chosen part's text is the document (as ask() does).
     const askPrompt = adapter instanceof AdapterRouter ? buildAnswerPrompt(tok, input, lengths.truncation, 'truncate', { bos: loaded.addBos }) : [];
     const r = routed(adapter, askPrompt, askPrompt.length - answerPromptTail(tok, input).length);
-    const prediction = await ask(loaded, r.adapter, f.question, { title: doc.title, document: text, contextBudget: budget, maxTokens: ASK_TOKENS });
+    const ctx = !inContext && r.route !== undefined && adapter instanceof AdapterRouter && adapter.contexts ? adapter.contexts[r.route] : text;
+    const prediction = await ask(loaded, r.adapter, f.question, { title: doc.title, document: ctx, contextBudget: budget, maxTokens: ASK_TOKENS });
     const ans = encodeAfter(tok, ` ${f.answer}`);
-    const prompt = buildAnswerPrompt(tok, input, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
+    const prompt = buildAnswerPrompt(tok, { ...input, document: ctx }, Math.min(lengths.truncation, budget - ans.length), 'truncate', { bos: loaded.addBos });
     return { family: f.family, form, answer: f.answer, prediction, correct: replyHolds(prediction, f.answer), answerNll: answerNll(loaded, r.adapter, prompt, ans), route: r.route };
   }
   const fact = form === 'prefix' ? f : paraphrased(f);
   const prompt = (inContext ? inContextPrompt : recallPrompt)(loaded, doc.text, fact, budget);
   const ans = answerTokens(loaded, fact);
   const r = routed(adapter, prompt, prompt.length - probeTailLength(loaded, fact));
-  const prediction = await generateText(loaded.model, loaded.tokenizer, prompt, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter: r.adapter });
-  return { family: f.family, form, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: answerNll(loaded, r.adapter, prompt, ans), route: r.route };
+  // With part contexts, the probe is rebuilt over the chosen part's own text (the context its adapter trained with).
+  const final = !inContext && r.route !== undefined && adapter instanceof AdapterRouter && adapter.contexts ? recallPrompt(loaded, adapter.contexts[r.route], fact, budget) : prompt;
+  const prediction = await generateText(loaded.model, loaded.tokenizer, final, { temperature: 0, maxTokens: Math.max(6, ans.length + 1), adapter: r.adapter });
+  return { family: f.family, form, answer: f.answer, prediction, correct: startsWithAnswer(prediction, f.answer), answerNll: answerNll(loaded, r.adapter, final, ans), route: r.route };
 }
 
 /** Every fact in every form asked for. */

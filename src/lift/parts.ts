@@ -74,9 +74,10 @@ export interface PartsResult {
 /**
  * Absorbs `doc` as parts of at most ~maxTokens tokens (splitDocument), one adapter each. `optionsFor(tokens)`
  * gives each part's recipe from its length (a QA count per token, epochs by length: the preset's rules), so a
- * part is trained as a document of that length would be. `onPart` hears each part before it starts.
+ * part is trained as a document of that length would be. `onPart` hears each part before it starts. `partContexts`:
+ * the router answers with the chosen part's own text in context (AdapterRouter.contexts) instead of the caller's.
  */
-export async function absorbInParts(loaded: LoadedModel, doc: AbsorbDocument, maxTokens: number, optionsFor: (tokens: number) => AbsorbOptions, onPart?: (index: number, count: number, tokens: number) => void): Promise<PartsResult> {
+export async function absorbInParts(loaded: LoadedModel, doc: AbsorbDocument, maxTokens: number, optionsFor: (tokens: number) => AbsorbOptions, onPart?: (index: number, count: number, tokens: number) => void, partContexts = false): Promise<PartsResult> {
   const count = (s: string) => loaded.tokenizer.encode(s, { bos: false }).length;
   const texts = splitDocument(doc.text, count, maxTokens);
   const parts: PartsResult['parts'] = [];
@@ -90,5 +91,5 @@ export async function absorbInParts(loaded: LoadedModel, doc: AbsorbDocument, ma
     for (const p of parts) p.result.adapter.dispose();
     throw e;
   }
-  return { router: new AdapterRouter(loaded.model, parts.map((p) => p.result.adapter), parts.map((_, i) => `${doc.title} part ${i + 1}/${texts.length}`)), parts };
+  return { router: new AdapterRouter(loaded.model, parts.map((p) => p.result.adapter), parts.map((_, i) => `${doc.title} part ${i + 1}/${texts.length}`), partContexts ? texts : undefined), parts };
 }
