@@ -72,7 +72,7 @@ export const TINY_PRESET: MeasuredPreset = {
     anchor: 0.75, anchor_on: 'answers', answer_recitations: 1,
   }),
   parts: (documentTokens) => (documentTokens > TINY_PARTS.from ? TINY_PARTS.tokens : null),
-  partsWhy: 'measured on stories260K: at ~17k tokens 0.75 of the facts recalled by their own prefix in 6 parts against 0.12–0.25 in one adapter; at ~5k the same recall at +10.5–11.2 % held-out against +15.7–17.3 %',
+  partsWhy: 'on stories260K one adapter\'s recall fell with length, the parts\' held: docs/recall.md, "Parts and routing"',
 };
 
 export const MEASURED_PRESETS: Readonly<Record<string, MeasuredPreset>> = { tiny: TINY_PRESET };
