@@ -21,7 +21,7 @@ import { randomLlama } from '../src/model/random.js';
 import { LoraAdapter, ALL_LINEAR } from '../src/adapters/lora.js';
 import { seededRandom } from '../src/adapters/init.js';
 import { Output, log, median, torchPython, type BenchArgs } from './util.js';
-import { startCompanions } from './companion.js';
+import { startCompanions, startLauncher } from './companion.js';
 import { threadsFlag } from './threads-flag.js';
 import { startProfile, profileSplit } from './profile.js';
 
@@ -85,7 +85,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
   const config = parseHFConfig(SMOLLM2_135M, 'SmolLM2-135M shape');
 
   const sq = gemmGflops(1024, 1024, 1024), lin = gemmGflops(512, 1536, 576);
-  log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads`);
+  log(`sgemm: 1024³ ${sq.toFixed(1)} GFLOP/s; 512×1536×576 (an MLP projection) ${lin.toFixed(1)} GFLOP/s on ${threads} threads (OpenBLAS ${native.blasCore()} kernels)`);
 
   // The PyTorch peer runs case by case, each in a process of its own right before ours runs the same case: the two
   // never share the cores, a VM whose speed drifts over minutes slows both sides of a ratio alike, and the peer's
@@ -117,6 +117,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
     return peer.get(key);
   };
 
+  if (contended) startLauncher(); // before the model: companions are then never forked by this large process
   const model = randomModel(config);
   const models = new Map(computes.map((c) => [c, c === 'bf16' ? withBf16Weights(randomModel(config)) : model] as const));
   let active = model;
@@ -160,7 +161,7 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       try {
         ct.push(timed());
       } finally {
-        comp.stop();
+        await comp.stop();
       }
     }
     const s = median(times);
@@ -187,6 +188,8 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
       tokens_per_s: (B * T) / s,
       gflops: (B * stepFlops(config, T, r)) / s / 1e9,
       gemm_peak_gflops: sq,
+      // OpenBLAS's kernel set (both peers load the same libopenblas, and the peer inherits OPENBLAS_CORETYPE).
+      blas_core: native.blasCore(),
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
       peak_native_mb: memoryStats().peakBytes / 2 ** 20,
       threads,

@@ -36,7 +36,7 @@ import { seededRandom } from '../src/adapters/init.js';
 import { SMOLLM2_135M, randomModel } from './engine.js';
 import { Output, log, median, type BenchArgs } from './util.js';
 import { threadsFlag } from './threads-flag.js';
-import { startCompanions, type Companions } from './companion.js';
+import { startCompanions, startLauncher, type Companions } from './companion.js';
 
 interface Timing { prefill_s: number; decode_s: number; weight_bytes?: number; one_thread_share?: number }
 
@@ -159,6 +159,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
   const withAdapter = loraRank > 0 || gatedMemory;
   const contended = args.flags.has('contended') ? Number(args.flags.get('contended') === 'true' ? 1 : args.flags.get('contended')) : 0;
   if (args.flags.has('contended') && !(Number.isInteger(contended) && contended >= 1)) throw new Error(`--contended: expected a number of companion processes ≥ 1, got ${JSON.stringify(args.flags.get('contended'))}`);
+  if (contended) startLauncher(); // before any model: companions are then never forked by this large process (companion.ts)
   native.setThreads(threads);
   if (args.flags.has('no-matvec')) useMatvec(false); // decode through sgemm, as before native/matvec.cc (for before/after figures)
   const out = new Output(args.json);
@@ -215,7 +216,7 @@ export async function benchGenerate(args: BenchArgs): Promise<void> {
             for (let i = 0; i < sides.length; i++) runs[i].push(await sides[i].once(N));
           }
         } finally {
-          comp?.stop();
+          await comp?.stop();
           comp = null;
         }
       } finally {

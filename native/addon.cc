@@ -8,6 +8,7 @@
 #include <thread>
 
 extern "C" void openblas_set_num_threads(int);
+extern "C" char* openblas_get_corename(void);
 
 namespace lift {
 
@@ -28,6 +29,10 @@ static Napi::Value setThreads(const Napi::CallbackInfo& info) {
 }
 static Napi::Value getThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
+}
+// The kernel set OpenBLAS chose at load ("Haswell", "SkylakeX", …; OPENBLAS_CORETYPE, src/engine/native.ts).
+static Napi::Value blasCore(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), openblas_get_corename());
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -56,6 +61,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   openblas_set_num_threads(n);
   LIFT_EXPORT("setThreads", setThreads);
   LIFT_EXPORT("getThreads", getThreads);
+  LIFT_EXPORT("blasCore", blasCore);
   registerMemory(env, exports);
   registerGemm(env, exports);
   registerMatvec(env, exports);

@@ -11,6 +11,8 @@ type Opt = Float32Array | null;
 export interface NativeEngine {
   setThreads(n: number): void;
   getThreads(): number;
+  /** The kernel set OpenBLAS chose when it loaded ("Haswell", "SkylakeX", …). */
+  blasCore(): string;
   /** uncounted: V8 is not told about the bytes (a buffer certain to be freed by free(); memory.cc). */
   alloc(bytes: number, zero: boolean, uncounted?: boolean): ArrayBuffer;
   /** Counts an uncounted buffer in V8's external memory from now on (no-op otherwise). */
