@@ -20,7 +20,7 @@ import { faultPoint } from '../io/fault.js';
 import { renderReport } from '../report/html.js';
 import { absorbReport } from '../report/absorb.js';
 import { loadModelSpec } from '../model/spec.js';
-import { absorbOptions, type Recipe } from './recipe.js';
+import { absorbOptions, jobRecipe, type Recipe } from './recipe.js';
 import { evaluateAbsorbed } from '../eval/absorbed.js';
 
 export interface JobSpec {
@@ -90,9 +90,15 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
       }
       void send({ type: 'event', event: ev });
     };
-    const qa = job.recipe.qa ?? 10;
+    // No recipe field: the measured preset that fits the model, as `lift absorb` with no recipe flag (recipe.ts).
+    const chosen = jobRecipe(job.recipe, loaded.model.config, loaded.tokenizer.encode(job.text, { bos: false }).length);
+    if (chosen.measured)
+      void send({ type: 'event', event: { type: 'recipe', preset: chosen.measured.name, message: `no recipe fields: the measured preset ${chosen.measured.name} (${chosen.measured.fitsWhat})` } });
+    if (chosen.cliParts)
+      void send({ type: 'event', event: { type: 'warning', message: `this document is long enough that \`lift absorb\` would absorb it as parts of ~${chosen.cliParts} tokens (recall held better with length); the server writes one adapter` } });
+    const qa = chosen.recipe.qa ?? 10;
     const qaGenerator = qa > 0 ? makeQAGenerator('builtin', { cacheDir: join(job.cacheDir, 'qa') }) : null;
-    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(job.recipe), qaGenerator, checkpointDir: job.checkpointDir, onEvent, signal: stopping.signal });
+    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(chosen.recipe, job.recipe.checkpoint_every), qaGenerator, checkpointDir: job.checkpointDir, onEvent, signal: stopping.signal });
     const losses = r.train.losses;
     const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
     assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(job.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));

@@ -5,6 +5,8 @@
 // restarted job trains with exactly the same settings (and resumes).
 import type { AbsorbOptions } from '../lift/absorb.js';
 import { parseRecipe as parseLiftRecipe, recipeAbsorbOptions, RecipeError, type Recipe as LiftRecipe } from '../lift/recipe.js';
+import { measuredPresetFor, type MeasuredPreset } from '../lift/measured.js';
+import type { LlamaConfig } from '../model/config.js';
 import { badField } from './errors.js';
 
 /** The fields a document's recipe may set over HTTP. */
@@ -43,8 +45,35 @@ export function parseRecipe(v: unknown, name = 'recipe'): Recipe {
   }
 }
 
-/** The recipe as absorb() options (the job adds the QA generator, checkpoint folder, signal and events). */
-export function absorbOptions(r: Recipe): AbsorbOptions {
+/** The fields that do not change what is trained (they leave the measured default in place, as in `lift absorb`). */
+const NOT_RECIPE = new Set(['evaluate', 'heldout_text', 'checkpoint_every', 'seed']);
+
+export interface JobRecipe {
+  /** The recipe layer absorb() gets (the client's fields, or the measured preset's). */
+  recipe: LiftRecipe;
+  /** The measured preset used because the client set no recipe field (null: the client's fields over our defaults). */
+  measured: MeasuredPreset | null;
+  /** Tokens per part the CLI would absorb this document in (the measured preset's parts); the server writes one adapter. */
+  cliParts: number | null;
+}
+
+/**
+ * What a job trains with. As `lift absorb DOC --model M` with no recipe flag: a document posted with no recipe
+ * field gets the measured preset that fits the model (src/lift/measured.ts; stories260K: the tiny preset, which
+ * recalled 0.83 of the recall suite's 2k-document facts where our plain defaults, Gated Memory, recalled ~0), at
+ * the CLI's default budget min(window, 2048); any recipe field keeps our defaults for the rest. `seed` and the
+ * evaluation fields change nothing trained. The server absorbs one adapter even where the CLI would cut the
+ * document into parts (beyond 4096 tokens on the tiny preset): `cliParts` says so, and the job warns.
+ */
+export function jobRecipe(r: Recipe, config: Pick<LlamaConfig, 'head_dim' | 'max_position_embeddings'>, documentTokens: number): JobRecipe {
   const { evaluate: _e, heldout_text: _h, ...lift } = r; // measured after absorb(), not absorb options
-  return { ...recipeAbsorbOptions(lift), checkpointEvery: r.checkpoint_every ?? 10 };
+  const measured = Object.keys(r).some((k) => !NOT_RECIPE.has(k)) ? null : measuredPresetFor(config);
+  if (!measured) return { recipe: lift, measured: null, cliParts: null };
+  const budget = Math.min(config.max_position_embeddings, 2048);
+  return { recipe: { ...measured.recipe(documentTokens, budget), context_budget: budget, ...lift }, measured, cliParts: measured.parts?.(documentTokens) ?? null };
+}
+
+/** The job's recipe as absorb() options (the job adds the QA generator, checkpoint folder, signal and events). */
+export function absorbOptions(r: LiftRecipe, checkpointEvery: number | undefined): AbsorbOptions {
+  return { ...recipeAbsorbOptions(r), checkpointEvery: checkpointEvery ?? 10 };
 }
