@@ -1,7 +1,7 @@
 // `lift absorb DOC --parts N` as a user runs it: one folder (lift_parts.json, the whole document, one adapter
-// folder per part cut at paragraph breaks); `ask` answers with the whole document in context through the part
-// the router picks — the same answer as the library's AdapterRouter over the part folders, and that part's own
-// answer; `generate --adapter DIR` continues as one part does; `export`, `inspect --recipe` and `--combine sum`
+// folder per part cut at paragraph breaks); `ask` answers through the part the router picks with that part's own
+// text in context (with --context retrieve, the whole document's passages) — the same answer as the library's
+// AdapterRouter over the part folders, and that part's own answer; `generate --adapter DIR` continues as one part does; `export`, `inspect --recipe` and `--combine sum`
 // refuse the folder, naming why; killed while saving the second part, the same command keeps the first part and
 // writes the same bytes as a run that was never interrupted.
 import { before, test } from 'node:test';
@@ -44,7 +44,7 @@ test('absorb --parts: one folder of part adapters, routed by ask and generate, r
   for (const p of partTexts) assert.match(p.trimEnd(), /\.$/);
   for (const p of list.parts) assert.ok(existsSync(join(out, p, 'lift_manifest.json')) && existsSync(join(out, p, 'adapter_model.safetensors')));
 
-  // ask: the whole document in context, one part's adapter — as the library's router over the part folders.
+  // ask: one part's adapter, chosen by the question — as the library's router over the part folders.
   const question = 'Who went to the zoo?';
   const a = lift(['ask', out, question, '--max-tokens', '16', '--json']);
   assert.equal(a.code, 0, a.stderr);
@@ -58,9 +58,17 @@ test('absorb --parts: one folder of part adapters, routed by ask and generate, r
   const each = [];
   for (const p of parts) each.push(await ask(loaded, p, question, opts));
   assert.ok(new Set(each).size > 1, `the parts answer differently (else routing is not checked): ${each.join(' | ')}`);
-  const router = new AdapterRouter(loaded.model, parts);
+  // The chosen part answers with its own text in context (the context it was trained with): the library's
+  // router with the parts' texts as contexts, and one of the parts asked alone over its own text.
+  const router = new AdapterRouter(loaded.model, parts, undefined, partTexts);
   assert.equal(JSON.parse(a.stdout).answer, await ask(loaded, router, question, opts));
-  assert.ok(each.includes(JSON.parse(a.stdout).answer));
+  const own = [];
+  for (const [i, p] of parts.entries()) own.push(await ask(loaded, p, question, { ...opts, document: partTexts[i] }));
+  assert.ok(own.includes(JSON.parse(a.stdout).answer), `${JSON.parse(a.stdout).answer} is one part's own answer: ${own.join(' | ')}`);
+  // --context retrieve keeps the whole document (retrieval finds the passages wherever they are).
+  const rv = lift(['ask', out, question, '--max-tokens', '16', '--json', '--context', 'retrieve']);
+  assert.equal(rv.code, 0, rv.stderr);
+  assert.equal(JSON.parse(rv.stdout).answer, await ask(loaded, new AdapterRouter(loaded.model, parts), question, { ...opts, context: 'retrieve' }));
   router.dispose();
 
   // generate --adapter DIR: routed by the prompt, so it continues as one of the parts alone.

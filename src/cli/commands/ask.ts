@@ -3,7 +3,7 @@
 // stdout carries the answer only.
 import { Command, Option } from 'commander';
 import { ask } from '../../lift/ask.js';
-import { readAbsorbedAll } from '../../lift/folder.js';
+import { readAbsorbed, readAbsorbedAll } from '../../lift/folder.js';
 import type { Adapter } from '../../adapters/files.js';
 import type { LoadedModel } from '../../model/load.js';
 import { computeOption, loadAdapterForCli, loadModelForCli, type ComputeMode } from '../model.js';
@@ -60,7 +60,10 @@ export function loadAdaptersForCli(dirs: readonly string[], loaded: LoadedModel,
   if (how === 'sum' && all.length !== dirs.length) throw new Error(`--combine sum: ${dirs.filter(isPartsFolder).join(', ')} holds a document absorbed in parts, whose adapters are routed, never summed; use --combine route`);
   try {
     for (const d of all) adapters.push(loadAdapterForCli(d, loaded).adapter);
-    if (how === 'route' && adapters.length > 1) return new AdapterRouter(loaded.model, adapters, all);
+    // One document absorbed in parts: each part answers with its own text in context (lift/ask.ts), the context
+    // it was trained with. Several folders share the documents' joined context, as measured for separate documents.
+    const contexts = dirs.length === 1 && isPartsFolder(dirs[0]) ? all.map((d) => readAbsorbed(d).text) : undefined;
+    if (how === 'route' && adapters.length > 1) return new AdapterRouter(loaded.model, adapters, all, contexts);
     return combineAdapters(adapters, all);
   } catch (e) {
     for (const a of adapters) a.dispose();
