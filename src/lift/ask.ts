@@ -45,7 +45,7 @@ export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, que
   let routeFrom = adapter?.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: o.title, question }).length : undefined;
   // The parts of one document (a router with per-part contexts): the chosen part answers with its own text in
   // context, the context it was trained with, instead of the whole document's middle-truncation (recall suite,
-  // own-prefix probes: 4k 0.61 → 0.75 on three seeds, 8k 0.71 → 0.83 on two; docs/recall.md "Parts and routing").
+  // own-prefix probes: 4k 0.65 → 0.73 on five seeds, 8k 0.71 → 0.83 on two; docs/recall.md "Parts and routing").
   // Retrieval keeps the whole document: it picks the passages that match the question wherever they are.
   if (adapter instanceof AdapterRouter && adapter.contexts && mode === 'truncate') {
     const { index } = adapter.choose(prompt, routeFrom);
