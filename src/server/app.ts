@@ -1,6 +1,7 @@
 // The server: Fastify (maintained, fast, typed; per-route body limits and content-type parsing built in) with
 // OpenAI's routes, the document API and OpenAI-shaped errors for everything, including what Fastify rejects
 // itself (malformed JSON, oversized bodies, unknown routes).
+import type { IncomingMessage } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,10 +84,18 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
   app.addHook('onRoute', (route) => {
     if (route.url.endsWith('/completions')) route.bodyLimit = Math.min(COMPLETION_BODY, limits.bodyBytes);
   });
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler(async (err, req, reply) => {
     const a = toApiError(err);
     if (a.status >= 500) o.log?.(`error: ${(err as Error).stack ?? String(err)}`);
-    void reply.status(a.status).send(a.body());
+    // A body refused before it was all read (a 413 on its Content-Length, an upload over the limit): read the rest
+    // and discard it before answering, so that a client still sending reads the error instead of a broken pipe
+    // (undici's fetch on Node 24 failed with EPIPE); then close the connection. A body far beyond the limit, or
+    // one that stalls, is not waited for.
+    if (!req.raw.complete) {
+      await drain(req.raw, Math.max(4 * limits.bodyBytes, 64 << 20), 10_000);
+      void reply.header('connection', 'close');
+    }
+    return reply.status(a.status).send(a.body());
   });
   app.setNotFoundHandler((req, reply) => {
     const a = new ApiError(404, `no route ${req.method} ${req.url.split('?')[0]}; see GET /v1/models, POST /v1/chat/completions, POST /v1/completions, /v1/documents`, 'invalid_request_error', 'unknown_url');
@@ -116,6 +125,25 @@ export async function createServer(o: ServerOptions): Promise<LiftServer> {
       store.close();
     },
   };
+}
+
+/** Reads and discards what is left of a request body, up to `max` bytes or `ms` milliseconds. */
+function drain(body: IncomingMessage, max: number, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = (): void => {
+      clearTimeout(timer);
+      body.off('data', onData).off('end', done).off('error', done).off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.length;
+      if (seen > max) done();
+    };
+    const timer = setTimeout(done, ms);
+    body.on('data', onData).once('end', done).once('error', done).once('close', done);
+    body.resume();
+  });
 }
 
 /** The web page: beside this module under tsx; in the source tree when running the build (tsc does not copy .html). */
