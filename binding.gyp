@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/memory.cc",
         "native/gemm.cc",
+        "native/gemm-f32.cc",
         "native/matvec.cc",
         "native/gemm-bf16.cc",
         "native/norm.cc",

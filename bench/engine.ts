@@ -10,6 +10,7 @@
 // --profile: after each case's timed steps, --reps more steps with every native kernel timed (bench/profile.ts):
 // an `engine.profile` line with seconds per step in gemm / lm_head / lora / attention / loss / norm_rope /
 // elementwise / optimizer / alloc / other, and overhead (what no kernel accounts for: tape, JS, the loop).
+// With --contended, a second profile line (contended: true) times the same steps with the companions running.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -174,7 +175,20 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
         prof.stop();
       }
       const split = profileSplit(prof, total, reps);
-      profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, seconds: total / reps, ...split });
+      profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, contended: false, seconds: total / reps, ...split });
+      if (contended) {
+        // The same split with the companions running: which kernels lose time when a core is shared.
+        const comp = await startCompanions(contended);
+        const cprof = startProfile(config.vocab_size);
+        let ctotal = 0;
+        try {
+          for (let i = 0; i < reps; i++) ctotal += timed();
+        } finally {
+          cprof.stop();
+          await comp.stop();
+        }
+        profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, contended: true, seconds: ctotal / reps, ...profileSplit(cprof, ctotal, reps) });
+      }
     }
     const sc = contended ? median(ct) : null;
     const pc = p?.contended_seconds ?? null;

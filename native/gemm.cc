@@ -38,6 +38,11 @@ static void sgemmAny(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float al
   double flops = 2.0 * M * N * K;
   int nt = omp_get_max_threads();
   bool skinny = M <= 32 || N <= 32 || flops < 3e7;
+  // A linear layer's product (A as stored, B = Wᵀ or W, C = or += the product): our AVX-512 kernel where the CPU
+  // has it (gemm-f32.cc: dynamic units, so a shared core does not stall the product; same bits on any thread count).
+  // Skinny ones too: their split below changes the bits with the thread count (OpenBLAS's result for a column
+  // depends on the width of the call that computes it), the kernel's does not.
+  if (!ta && alpha == 1.f && (beta == 0.f || beta == 1.f) && gemmF32(tb, M, N, K, A, lda, B, ldb, C, ldc, beta == 1.f)) return;
   if (!skinny || nt == 1 || omp_in_parallel()) return call(M, N, A, B, C);
   if (flops < 2e5) {  // too small to split at all
 #pragma omp parallel num_threads(1)

@@ -22,6 +22,11 @@ void qMatmulRun(int type, const uint8_t* w, const float* x, float* y, int64_t T,
 void gemmBatchedRun(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, int64_t sA,
                     const float* B, int64_t ldb, int64_t sB, float beta, float* C, int64_t ldc, int64_t sC, int64_t batch);
 
+// C[M,N] (+)= A[M,K] · B with B = Wᵀ (tb: W[N,K]) or W (W[K,N]), fp32 on AVX-512 (gemm-f32.cc). Returns false, doing
+// nothing, where it does not apply (no AVX-512, or K too long): the caller then runs OpenBLAS.
+bool gemmF32(bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* W, int64_t ldb, float* C,
+             int64_t ldc, bool acc);
+
 // out[T, r] = scale · X[T, K] · M[r, K]ᵀ (lora.cc: LoRA's rank side, the rank in registers).
 void rowsDot(const float* X, int64_t T, int64_t K, const float* M, int64_t r, float* out, float scale);
 
