@@ -167,27 +167,18 @@ export async function benchEngine(args: BenchArgs): Promise<void> {
     }
     const s = median(times);
     if (args.flags.has('profile')) {
-      const prof = startProfile(config.vocab_size);
-      let total = 0;
-      try {
-        for (let i = 0; i < reps; i++) total += timed();
-      } finally {
-        prof.stop();
-      }
-      const split = profileSplit(prof, total, reps);
-      profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, contended: false, seconds: total / reps, ...split });
-      if (contended) {
-        // The same split with the companions running: which kernels lose time when a core is shared.
-        const comp = await startCompanions(contended);
-        const cprof = startProfile(config.vocab_size);
-        let ctotal = 0;
+      // The split quiet, then (--contended) with the companions running: which kernels lose time when a core is shared.
+      for (const busy of contended ? [false, true] : [false]) {
+        const comp = busy ? await startCompanions(contended) : null;
+        const prof = startProfile(config.vocab_size);
+        let total = 0;
         try {
-          for (let i = 0; i < reps; i++) ctotal += timed();
+          for (let i = 0; i < reps; i++) total += timed();
         } finally {
-          cprof.stop();
-          await comp.stop();
+          prof.stop();
+          await comp?.stop();
         }
-        profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, contended: true, seconds: ctotal / reps, ...profileSplit(cprof, ctotal, reps) });
+        profOut.emit({ bench: 'engine.profile', compute, seq: T, batch: B, packed, contended: busy, seconds: total / reps, ...profileSplit(prof, total, reps) });
       }
     }
     const sc = contended ? median(ct) : null;
