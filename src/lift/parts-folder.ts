@@ -1,5 +1,6 @@
 // A document absorbed in parts (`lift absorb DOC --parts N`, lift/parts.ts) is one folder:
-//   lift_parts.json   { format_version, base_model: { id, revision }, document_sha256, part_tokens, parts: ["part-01", …] }
+//   lift_parts.json   { format_version, base_model: { id, revision }, document_sha256, part_tokens, parts: ["part-01", …],
+//                       tokens: [per part], created, metrics: the parts' summed (absorb-parts.ts partsMetrics) }
 //   document.txt      the whole document (ask/chat put it in context; its sha256 is document_sha256)
 //   document.json     { title, source, context_budget, answer_stop, bos } as an adapter folder's
 //   part-01/ …        one ordinary adapter folder per part (its own manifest, weights, document.txt = the part)

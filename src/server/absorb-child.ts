@@ -1,6 +1,7 @@
 // The absorb job's own process (forked by jobs.ts): LIFT one document into DATA/adapters/ID exactly as
 // `lift absorb` does (same absorb(), same usability check, same atomic adapter write with a claimed target,
-// same checkpoints), reporting progress to the server over the IPC channel.
+// same checkpoints; a long document in parts, as a parts folder), reporting progress to the server over the
+// IPC channel.
 //
 // Why a child process and not a worker thread: training holds the CPU in long synchronous native calls and
 // allocates native memory outside V8's heap; in its own process a crash, an out-of-memory kill or a runaway
@@ -21,6 +22,9 @@ import { renderReport } from '../report/html.js';
 import { absorbReport } from '../report/absorb.js';
 import { loadModelSpec } from '../model/spec.js';
 import { absorbOptions, jobRecipe, type Recipe } from './recipe.js';
+import type { Recipe as LiftRecipe } from '../lift/recipe.js';
+import { absorbParts, type AbsorbMetrics } from '../lift/absorb-parts.js';
+import { isPartsFolder, PARTS_FILE } from '../lift/parts-folder.js';
 import { evaluateAbsorbed } from '../eval/absorbed.js';
 
 export interface JobSpec {
@@ -77,7 +81,7 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
   let target: OutputTarget | null = null;
   try {
     target = await claim(job.adapterDir);
-    let lastProgress = 0;
+    let lastProgress = 0, part: { part: number; parts: number } | null = null;
     const onEvent = (e: AbsorbEvent): void => {
       faultPoint(e.type === 'train' ? `train:${e.event.type}` : `absorb:${e.type}`);
       const ev = event(e);
@@ -88,36 +92,56 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
         if (now - lastProgress < 250) return;
         lastProgress = now;
       }
-      void send({ type: 'event', event: ev });
+      void send({ type: 'event', event: part ? { ...ev, ...part } : ev });
     };
+    const count = (s: string): number => loaded.tokenizer.encode(s, { bos: false }).length;
     // No recipe field: the measured preset that fits the model, as `lift absorb` with no recipe flag (recipe.ts).
-    const chosen = jobRecipe(job.recipe, loaded.model.config, loaded.tokenizer.encode(job.text, { bos: false }).length);
+    const chosen = jobRecipe(job.recipe, loaded.model.config, count(job.text));
     if (chosen.measured)
       void send({ type: 'event', event: { type: 'recipe', preset: chosen.measured.name, message: `no recipe fields: the measured preset ${chosen.measured.name} (${chosen.measured.fitsWhat})` } });
-    if (chosen.cliParts)
-      void send({ type: 'event', event: { type: 'warning', message: `this document is long enough that \`lift absorb\` would absorb it as parts of ~${chosen.cliParts} tokens (recall held better with length); the server writes one adapter` } });
-    const qa = chosen.recipe.qa ?? 10;
-    const qaGenerator = qa > 0 ? makeQAGenerator('builtin', { cacheDir: join(job.cacheDir, 'qa') }) : null;
-    const r = await absorb(loaded, { title: job.title, text: job.text }, { ...absorbOptions(chosen.recipe, job.recipe.checkpoint_every), qaGenerator, checkpointDir: job.checkpointDir, onEvent, signal: stopping.signal });
-    const losses = r.train.losses;
-    const metrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
-    assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(job.text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));
-    if (job.recipe.evaluate) {
-      // Measured before publishing, so the figures are in the manifest and the document's metrics from the start.
-      void send({ type: 'event', event: { type: 'phase', phase: 'evaluating', done: 0, total: 1 } });
-      Object.assign(metrics, await evaluateAbsorbed(loaded, r.adapter, { title: job.title, document: job.text, contextBudget: r.lengths.budget, qas: r.qas, heldoutText: job.recipe.heldout_text }));
-    }
-    saveAdapter(target, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
-      files: {
-        'document.txt': job.text,
-        'document.json': JSON.stringify({ title: job.title, source: `lift serve document ${job.id}`, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
-        'report.html': renderReport(absorbReport(job.title, r, loaded.id)),
+    const qaGenerator = makeQAGenerator('builtin', { cacheDir: join(job.cacheDir, 'qa') });
+
+    /** Absorbs `text` with `recipe` into the adapter folder `into` (the whole document, or one part); its metrics. */
+    const absorbInto = async (text: string, recipe: LiftRecipe, into: OutputTarget, checkpointDir: string): Promise<AbsorbMetrics> => {
+      const r = await absorb(loaded, { title: job.title, text }, { ...absorbOptions(recipe, job.recipe.checkpoint_every), qaGenerator: (recipe.qa ?? 10) > 0 ? qaGenerator : null, checkpointDir, onEvent, signal: stopping.signal });
+      const losses = r.train.losses;
+      const metrics: AbsorbMetrics = { steps: r.train.steps, first_loss: losses[0]?.loss ?? null, final_loss: losses.at(-1)?.loss ?? null, non_finite_steps: r.train.nonFiniteSteps, seconds: r.seconds, qa_generated: r.qas.length };
+      assertUsable(loaded.model, r, Int32Array.from(loaded.tokenizer.encode(text.slice(0, 400), { bos: loaded.addBos }).slice(0, 64)));
+      if (job.recipe.evaluate) {
+        // Measured before publishing, so the figures are in the manifest and the document's metrics from the start.
+        void send({ type: 'event', event: { type: 'phase', phase: 'evaluating', done: 0, total: 1, ...part } });
+        Object.assign(metrics, await evaluateAbsorbed(loaded, r.adapter, { title: job.title, document: text, contextBudget: r.lengths.budget, qas: r.qas, heldoutText: job.recipe.heldout_text }));
+      }
+      saveAdapter(into, r.adapter, { base: { model: loaded.model, id: loaded.id, revision: loaded.revision }, document_sha256: r.documentSha256, recipe: r.recipe, metrics }, {
+        files: {
+          'document.txt': text,
+          'document.json': JSON.stringify({ title: job.title, source: `lift serve document ${job.id}`, context_budget: r.lengths.budget, qas: r.qas }, null, 2) + '\n',
+          'report.html': renderReport(absorbReport(job.title, r, loaded.id)),
+        },
+        // As `lift absorb`: the checkpoint goes just before the rename, so a kill in between retrains to the same bytes.
+        beforeCommit: () => rmSync(checkpointDir, { recursive: true, force: true }),
+      });
+      r.adapter.dispose();
+      return { ...metrics, context_budget: r.lengths.budget, losses: losses.map((l) => l.loss) };
+    };
+
+    if (chosen.parts === null) return await absorbInto(job.text, chosen.recipe, target, job.checkpointDir);
+    // In parts, as `lift absorb --parts N`: one adapter per part, a parts folder at the document's place; each
+    // part's events carry `part`/`parts` (the document's progress is the parts done plus this one's share).
+    const r = await absorbParts(target, { title: job.title, text: job.text, path: `lift serve document ${job.id}` }, chosen.parts, {
+      count,
+      recipeFor: chosen.recipeFor,
+      absorbInto: (docs, recipe, into, checkpointDir) => absorbInto(docs[0].text, recipe, into, checkpointDir),
+      settings: { model: loaded.id, recipe: job.recipe, compute: loaded.compute },
+      base: { id: loaded.id, revision: loaded.revision },
+      log: () => {},
+      onPart: (index, n, tokens) => {
+        part = { part: index, parts: n };
+        void send({ type: 'event', event: { type: 'part', part: index, parts: n, tokens, message: `part ${index + 1}/${n}: ${tokens} tokens (parts of ≤ ~${chosen.parts} tokens, each its own adapter; questions are routed to one)` } });
       },
-      // As `lift absorb`: the checkpoint goes just before the rename, so a kill in between retrains to the same bytes.
-      beforeCommit: () => rmSync(job.checkpointDir, { recursive: true, force: true }),
+      waitingBase: job.checkpointDir,
     });
-    r.adapter.dispose();
-    return { ...metrics, context_budget: r.lengths.budget, losses: losses.map((l) => l.loss) };
+    return { ...r.metrics, part_metrics: r.parts.map((p, i) => ({ tokens: p.tokens, ...((r.metrics.part_metrics as (AbsorbMetrics | null)[])[i] ?? {}) })) };
   } finally {
     target?.release();
     loaded.model.dispose();
@@ -130,9 +154,9 @@ function retryable(e: unknown): boolean {
   return e instanceof OutputError || (typeof code === 'string' && /^E[A-Z]+$/.test(code));
 }
 
-/** The manifest's metrics when a complete adapter of this very text is already in place. */
+/** The manifest's metrics when a complete adapter (or parts folder) of this very text is already in place. */
 function finishedManifest(job: JobSpec): Record<string, unknown> | null {
-  const f = join(job.publishedDir ?? job.adapterDir, MANIFEST_FILE);
+  const dir = job.publishedDir ?? job.adapterDir, f = join(dir, isPartsFolder(dir) ? PARTS_FILE : MANIFEST_FILE);
   if (!existsSync(f)) return null;
   try {
     const m = JSON.parse(readFileSync(f, 'utf8')) as { document_sha256?: string; metrics?: Record<string, unknown> };

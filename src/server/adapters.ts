@@ -3,12 +3,14 @@
 // one server serves many documents). An adapter in use by a generation is never freed under it: entries are
 // reference-counted, and one evicted or deleted while in use is freed when its last user lets go.
 import type { LoadedModel } from '../model/load.js';
-import type { Adapter } from '../adapters/files.js';
-import { loadAdapter } from '../adapters/files.js';
+import { loadAdapter, type Adapter } from '../adapters/files.js';
+import { AdapterRouter, type RoutablePart } from '../adapters/route.js';
 import { readAbsorbed, type AbsorbedDocument } from '../lift/folder.js';
+import { isPartsFolder, partDirs } from '../lift/parts-folder.js';
 
 export interface LoadedDocument {
-  adapter: Adapter;
+  /** The document's adapter; a document absorbed in parts: its parts behind a router that answers over each part's own text. */
+  adapter: Adapter | AdapterRouter;
   doc: AbsorbedDocument;
   bytes: number;
 }
@@ -33,8 +35,7 @@ export class AdapterCache {
     if (e) this.entries.delete(id);
     else {
       const doc = readAbsorbed(dir);
-      const { adapter } = loadAdapter(dir, { model: this.loaded.model, id: this.loaded.id, revision: this.loaded.revision });
-      const bytes = adapter.parameters().reduce((a, t) => a + 4 * t.size, 0);
+      const { adapter, bytes } = this.load(dir);
       e = { id, adapter, doc, bytes, users: 0, dropped: false, gone: new AbortController() };
       this.bytes += bytes;
     }
@@ -53,6 +54,22 @@ export class AdapterCache {
         if (entry.dropped && entry.users === 0) entry.adapter.dispose();
       },
     };
+  }
+
+  /** A folder's adapter and its weights' bytes: one adapter, or a parts folder's parts routed (as `lift ask` on it). */
+  private load(dir: string): { adapter: Adapter | AdapterRouter; bytes: number } {
+    const base = { model: this.loaded.model, id: this.loaded.id, revision: this.loaded.revision };
+    const dirs = isPartsFolder(dir) ? partDirs(dir) : [dir];
+    const parts: Adapter[] = [];
+    try {
+      for (const d of dirs) parts.push(loadAdapter(d, base).adapter);
+    } catch (e) {
+      for (const a of parts) a.dispose();
+      throw e;
+    }
+    const bytes = parts.reduce((a, p) => a + p.parameters().reduce((b, t) => b + 4 * t.size, 0), 0);
+    if (dirs[0] === dir) return { adapter: parts[0], bytes };
+    return { adapter: new AdapterRouter(this.loaded.model, parts, dirs, dirs.map((d) => readAbsorbed(d).text)), bytes };
   }
 
   /** Forgets a document (deleted): its generations are stopped, and it is freed when the last one lets go. */

@@ -4,6 +4,7 @@
 // generate() yields to the event loop before every forward pass, so each request advances in turn.
 import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
+import { AdapterRouter } from '../adapters/route.js';
 import { generate, tokenBudget, NonFiniteOutputError } from '../model/generate.js';
 import { applyChatTemplate } from '../text/chat-template.js';
 import { liftLengths } from '../lift/budget.js';
@@ -44,14 +45,24 @@ export function basePrompt(loaded: LoadedModel, messages: ChatMessage[] | string
 /** A document's answering prompt (docs/method.md §6): the question with the document middle-truncated to its budget. */
 export function documentPrompt(loaded: LoadedModel, doc: AbsorbedDocument, adapter: AdapterHooks, question: string, field: string): Prepared {
   if (question.trim().length === 0) throw new ApiError(400, `${field}: the question is empty`, 'invalid_request_error', 'invalid_value', field);
-  let prompt: number[];
-  try {
-    prompt = buildAnswerPrompt(loaded.tokenizer, { title: doc.title, document: doc.text, question }, liftLengths(doc.contextBudget).truncation, 'truncate', { bos: loaded.addBos });
-  } catch (e) {
-    if (e instanceof RangeError) throw new ApiError(400, `${field}: the question is too long for this document's context budget of ${doc.contextBudget} tokens`, 'invalid_request_error', 'context_length_exceeded', field);
-    throw e;
+  const promptOver = (document: string): number[] => {
+    try {
+      return buildAnswerPrompt(loaded.tokenizer, { title: doc.title, document, question }, liftLengths(doc.contextBudget).truncation, 'truncate', { bos: loaded.addBos });
+    } catch (e) {
+      if (e instanceof RangeError) throw new ApiError(400, `${field}: the question is too long for this document's context budget of ${doc.contextBudget} tokens`, 'invalid_request_error', 'context_length_exceeded', field);
+      throw e;
+    }
+  };
+  let prompt = promptOver(doc.text);
+  let routeFrom = adapter.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: doc.title, question }).length : undefined;
+  // A document absorbed in parts: route on the question, then answer through the chosen part over its own text,
+  // the context it was trained with — what `lift ask` does (src/lift/ask.ts; docs/recall.md "Parts and routing").
+  if (adapter instanceof AdapterRouter && adapter.contexts) {
+    const { index } = adapter.choose(prompt, routeFrom);
+    prompt = promptOver(adapter.contexts[index]);
+    adapter = adapter.parts[index];
+    routeFrom = undefined;
   }
-  const routeFrom = adapter.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: doc.title, question }).length : undefined;
   return { prompt, adapter, routeFrom, trim: true, defaults: { temperature: 0, stop: ['\n\n'], maxTokens: 200 } };
 }
 

@@ -2,9 +2,11 @@
 // "+" ("doc_ab12…+doc_cd34…") answered with all their documents in context through the one adapter under which
 // the question is likeliest (src/adapters/route.ts) — what `lift ask A Q --adapter A,B` does. (Summing LoRA
 // deltas, `--combine sum` in the CLI, makes the adapters interfere: docs/recall.md; the server routes.)
+// A document absorbed in parts (a parts folder) is its parts behind a router that answers over the chosen
+// part's own text (completion.ts, as src/lift/ask.ts); combined with others, its parts join the others'.
 // The adapter cache holds the parts, never a combination: each part is acquired (loaded once, shared with
 // every request naming it) and released when the answer ends, so "a+b" and "b+a" and "a" share memory.
-import { AdapterRouter } from '../adapters/route.js';
+import { AdapterRouter, type RoutablePart } from '../adapters/route.js';
 import type { AdapterHooks } from '../model/llama.js';
 import { joinAbsorbed, type AbsorbedDocument } from '../lift/folder.js';
 import { ApiError, notFound } from './errors.js';
@@ -50,8 +52,13 @@ export function acquireDocumentModel(ctx: ServerContext, model: string, caller: 
   try {
     for (const d of docs) held.push(ctx.adapters.acquire(d.id, ctx.paths.adapter(d.id)));
     if (held.length === 1) return { doc: held[0].value.doc, adapter: held[0].value.adapter, gone: held[0].gone, release };
-    // The parts stay the cache's: the router is never disposed (AdapterRouter.dispose would free them).
-    const adapter: AdapterHooks = new AdapterRouter(ctx.loaded.model, held.map((h) => h.value.adapter), ids);
+    // The parts stay the cache's: the router is never disposed (AdapterRouter.dispose would free them). A document
+    // absorbed in parts adds its parts, and the documents share their joined context (as `lift ask --adapter a,b`).
+    const parts = held.flatMap((h, i) => {
+      const a = h.value.adapter;
+      return a instanceof AdapterRouter ? a.parts.map((p, j) => ({ p, name: `${ids[i]} ${a.names[j]}` })) : [{ p: a as RoutablePart, name: ids[i] }];
+    });
+    const adapter: AdapterHooks = new AdapterRouter(ctx.loaded.model, parts.map((x) => x.p), parts.map((x) => x.name));
     return { doc: joinAbsorbed(held.map((h) => h.value.doc)), adapter, gone: AbortSignal.any(held.map((h) => h.gone)), release };
   } catch (e) {
     release();

@@ -20,7 +20,18 @@ export const SERVER_RECIPE_FIELDS = ['adapter', 'lora_rank', 'lora_alpha', 'epoc
  */
 export interface Evaluate { evaluate?: boolean; heldout_text?: string }
 
-export type Recipe = Pick<LiftRecipe, (typeof SERVER_RECIPE_FIELDS)[number]> & Evaluate;
+/**
+ * `parts`: as `lift absorb --parts N` — the document cut at paragraph breaks into parts of ≤ ~N tokens, one
+ * adapter each, questions routed to one part that answers over its own text (lift/parts.ts); 0 = one adapter.
+ * Not a field of the lift recipe (it is how a document is cut, not how an adapter trains), so it leaves the
+ * measured preset in place, as the CLI flag does.
+ */
+export interface Parts { parts?: number }
+
+export type Recipe = Pick<LiftRecipe, (typeof SERVER_RECIPE_FIELDS)[number]> & Evaluate & Parts;
+
+/** Largest `parts` accepted (tokens per part); a part beyond the context budget's reach is still one adapter. */
+export const MAX_PART_TOKENS = 1_000_000;
 
 /** Longest held-out text accepted (it is stored with the recipe; only its first HELDOUT_MAX_TOKENS tokens count). */
 export const MAX_HELDOUT_CHARS = 100_000;
@@ -38,6 +49,20 @@ export function withEvaluation(recipe: Recipe, evaluate: unknown, heldout: unkno
 
 export function parseRecipe(v: unknown, name = 'recipe'): Recipe {
   try {
+    if (typeof v === 'string') {
+      try {
+        v = JSON.parse(v);
+      } catch {
+        throw new RecipeError(name, 'expected a JSON object of absorb options');
+      }
+    }
+    if (v && typeof v === 'object' && !Array.isArray(v) && 'parts' in v) {
+      const { parts, ...rest } = v as Record<string, unknown>;
+      if (parts === undefined) return parseLiftRecipe(rest, name, SERVER_RECIPE_FIELDS);
+      if (!(typeof parts === 'number' && Number.isInteger(parts) && parts >= 0 && parts <= MAX_PART_TOKENS))
+        throw new RecipeError(`${name}.parts`, `expected an integer of tokens per part from 0 (one adapter) to ${MAX_PART_TOKENS}, got ${JSON.stringify(parts)?.slice(0, 60)}`);
+      return { ...parseLiftRecipe(rest, name, SERVER_RECIPE_FIELDS), parts };
+    }
     return parseLiftRecipe(v, name, SERVER_RECIPE_FIELDS);
   } catch (e) {
     if (e instanceof RecipeError) throw badField(e.field, e.expected);
@@ -46,15 +71,17 @@ export function parseRecipe(v: unknown, name = 'recipe'): Recipe {
 }
 
 /** The fields that do not change what is trained (they leave the measured default in place, as in `lift absorb`). */
-const NOT_RECIPE = new Set(['evaluate', 'heldout_text', 'checkpoint_every', 'seed']);
+const NOT_RECIPE = new Set(['evaluate', 'heldout_text', 'checkpoint_every', 'seed', 'parts']);
 
 export interface JobRecipe {
   /** The recipe layer absorb() gets (the client's fields, or the measured preset's). */
   recipe: LiftRecipe;
   /** The measured preset used because the client set no recipe field (null: the client's fields over our defaults). */
   measured: MeasuredPreset | null;
-  /** Tokens per part the CLI would absorb this document in (the measured preset's parts); the server writes one adapter. */
-  cliParts: number | null;
+  /** Absorb the document as parts of ≤ ~this many tokens (the client's `parts`, else the measured preset's); null: one adapter. */
+  parts: number | null;
+  /** The recipe of one part of `tokens` tokens (the measured preset scales QAs and epochs with the length). */
+  recipeFor(tokens: number): LiftRecipe;
 }
 
 /**
@@ -62,15 +89,17 @@ export interface JobRecipe {
  * field gets the measured preset that fits the model (src/lift/measured.ts; stories260K: the tiny preset, which
  * recalled 0.83 of the recall suite's 2k-document facts where our plain defaults, Gated Memory, recalled ~0), at
  * the CLI's default budget min(window, 2048); any recipe field keeps our defaults for the rest. `seed` and the
- * evaluation fields change nothing trained. The server absorbs one adapter even where the CLI would cut the
- * document into parts (beyond 4096 tokens on the tiny preset): `cliParts` says so, and the job warns.
+ * evaluation fields change nothing trained. Parts as the CLI: the client's `parts` (0: one adapter), else the
+ * measured preset's for a long document (beyond 4096 tokens on the tiny preset: parts of ≤ ~3072), each part
+ * trained with the recipe of its own length.
  */
 export function jobRecipe(r: Recipe, config: Pick<LlamaConfig, 'head_dim' | 'max_position_embeddings'>, documentTokens: number): JobRecipe {
-  const { evaluate: _e, heldout_text: _h, ...lift } = r; // measured after absorb(), not absorb options
+  const { evaluate: _e, heldout_text: _h, parts: asked, ...lift } = r; // measured after absorb(), not absorb options
   const measured = Object.keys(r).some((k) => !NOT_RECIPE.has(k)) ? null : measuredPresetFor(config);
-  if (!measured) return { recipe: lift, measured: null, cliParts: null };
   const budget = Math.min(config.max_position_embeddings, 2048);
-  return { recipe: { ...measured.recipe(documentTokens, budget), context_budget: budget, ...lift }, measured, cliParts: measured.parts?.(documentTokens) ?? null };
+  const recipeFor = (tokens: number): LiftRecipe => (measured ? { ...measured.recipe(tokens, budget), context_budget: budget, ...lift } : lift);
+  const parts = asked === 0 ? null : asked ?? measured?.parts?.(documentTokens) ?? null;
+  return { recipe: recipeFor(documentTokens), measured, parts, recipeFor };
 }
 
 /** The job's recipe as absorb() options (the job adds the QA generator, checkpoint folder, signal and events). */

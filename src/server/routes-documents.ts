@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tarFolder } from './tar.js';
+import { isPartsFolder, partDirs } from '../lift/parts-folder.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError, badField, notFound } from './errors.js';
 import { parseRecipe, withEvaluation } from './recipe.js';
@@ -80,9 +81,16 @@ export function registerDocumentRoutes(app: FastifyInstance, ctx: ServerContext,
     return reply.type('application/x-tar').header('content-disposition', `attachment; filename="${d.id}.lift.tar"`).send(archive);
   });
 
-  app.get<{ Params: { id: string } }>('/v1/documents/:id/report', async (req, reply) => {
-    const d = find(req);
-    return reply.type('text/html; charset=utf-8').send(readFileSync(join(adapterOf(d), 'report.html')));
+  // A document absorbed in parts has one report per part: ?part=K (1-based) is part K's; without it, a page that
+  // links them.
+  app.get<{ Params: { id: string }; Querystring: { part?: string } }>('/v1/documents/:id/report', async (req, reply) => {
+    const d = find(req), dir = adapterOf(d);
+    const html = reply.type('text/html; charset=utf-8');
+    if (!isPartsFolder(dir)) return html.send(readFileSync(join(dir, 'report.html')));
+    const parts = partDirs(dir), k = req.query.part;
+    if (k === undefined) return html.send(partsReportIndex(d, parts.length));
+    if (!/^[1-9]\d*$/.test(k) || Number(k) > parts.length) throw badField('part', `expected a part number from 1 to ${parts.length}, got ${JSON.stringify(k).slice(0, 40)}`);
+    return html.send(readFileSync(join(parts[Number(k) - 1], 'report.html')));
   });
 
   app.get<{ Params: { id: string } }>('/v1/documents/:id/events', async (req, reply) => {
@@ -142,4 +150,13 @@ export function parsePriority(v: unknown, field = 'priority'): number | undefine
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PRIORITY) throw badField(field, `expected an integer from 1 (first) to ${MAX_PRIORITY}, got ${JSON.stringify(v)?.slice(0, 60)}`);
   return n;
+}
+
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The report of a document absorbed in parts: its parts' reports, linked. */
+function partsReportIndex(d: DocumentRow, n: number): string {
+  const links = Array.from({ length: n }, (_, i) => `<li><a href="report?part=${i + 1}">part ${i + 1} of ${n}</a></li>`).join('');
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(d.title)}: absorbed in ${n} parts</title></head>` +
+    `<body><h1>${escapeHtml(d.title)}</h1><p>Absorbed in ${n} parts, one adapter each; a question is routed to one part, which answers over its own text.</p><ol>${links}</ol></body></html>`;
 }

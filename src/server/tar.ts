@@ -1,4 +1,4 @@
-// A POSIX ustar archive of a flat folder (an adapter folder holds only files), built in memory: the adapter
+// A POSIX ustar archive of a folder (an adapter folder's files; a parts folder's part-NN/ folders too), built in memory: the adapter
 // download (GET /v1/documents/{id}/adapter) as one file that `tar -xf` unpacks, without an archive dependency.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,15 +22,27 @@ function header(name: string, size: number, mtime: number): Buffer {
   return h;
 }
 
-/** The regular files of `dir` (not hidden ones: locks, staging) under `prefix/` in a tar archive. */
+/**
+ * The regular files of `dir` and its folders (a parts folder's part-NN/; not hidden ones: locks, staging), under
+ * `prefix/` in a tar archive. Names are the folder's own (document ids, part-NN, fixed file names): a name
+ * beyond ustar's 100 bytes is refused rather than cut.
+ */
 export function tarFolder(dir: string, prefix: string): Buffer {
   const parts: Buffer[] = [];
-  for (const name of readdirSync(dir).filter((n) => !n.startsWith('.')).sort()) {
-    const p = join(dir, name), st = statSync(p);
-    if (!st.isFile()) continue;
-    const data = readFileSync(p);
-    parts.push(header(`${prefix}/${name}`, data.length, st.mtimeMs), data, Buffer.alloc((512 - (data.length % 512)) % 512));
-  }
+  const add = (at: string, name: string): void => {
+    for (const entry of readdirSync(at).filter((n) => !n.startsWith('.')).sort()) {
+      const p = join(at, entry), st = statSync(p), inner = `${name}/${entry}`;
+      if (st.isDirectory()) {
+        add(p, inner);
+        continue;
+      }
+      if (!st.isFile()) continue;
+      if (Buffer.byteLength(inner) > 100) throw new Error(`tarFolder: ${inner} is longer than a tar name (100 bytes)`);
+      const data = readFileSync(p);
+      parts.push(header(inner, data.length, st.mtimeMs), data, Buffer.alloc((512 - (data.length % 512)) % 512));
+    }
+  };
+  add(dir, prefix);
   parts.push(Buffer.alloc(1024)); // two zero blocks end the archive
   return Buffer.concat(parts);
 }

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { dataPaths, type DataPaths } from '../server/paths.js';
 import { MANIFEST_FILE } from '../adapters/files.js';
+import { isPartsFolder, PARTS_FILE } from '../lift/parts-folder.js';
 import { pidAlive } from '../io/output.js';
 
 export type PublishResult = 'published' | 'already-published';
@@ -72,7 +73,8 @@ export class SharedDirStore implements ArtifactStore {
 
   publishedSha256(id: string): string | null {
     try {
-      const m = JSON.parse(readFileSync(join(this.adapterDir(id), MANIFEST_FILE), 'utf8')) as { document_sha256?: unknown };
+      const dir = this.adapterDir(id);
+      const m = JSON.parse(readFileSync(join(dir, isPartsFolder(dir) ? PARTS_FILE : MANIFEST_FILE), 'utf8')) as { document_sha256?: unknown };
       return typeof m.document_sha256 === 'string' ? m.document_sha256 : null;
     } catch {
       return null;

@@ -15,7 +15,7 @@ import { documentFolderFiles } from '../../lift/folder.js';
 import { generateText } from '../../model/generate.js';
 import { saveAdapter } from '../../adapters/files.js';
 import { ADAPTER_OUTPUT, checkpointDirFor, claimOutput, liftCacheDir, type OutputTarget } from '../../io/output.js';
-import { absorbParts, type AbsorbMetrics, type LoadedDoc } from '../absorb-parts.js';
+import { absorbParts, type AbsorbMetrics, type LoadedDoc } from '../../lift/absorb-parts.js';
 import type { Recipe } from '../../lift/recipe.js';
 import { assertUsable } from '../../lift/usable.js';
 import { faultPoint } from '../../io/fault.js';

@@ -41,15 +41,19 @@ export class DocumentEvents {
   /** One event of a running absorb (absorb-child.ts `event()` shapes): moves the document's progress fraction. */
   jobEvent(id: string, e: Record<string, unknown>): void {
     const { store } = this;
+    // A document absorbed in parts sends each part's events with `part` (0-based) and `parts`: the fraction is
+    // the parts done plus this part's share.
+    const n = typeof e.parts === 'number' && e.parts > 0 ? e.parts : 1, at = typeof e.part === 'number' && n > 1 ? e.part : 0;
+    const overall = (f: number): number => (at + f) / n;
     if (e.type === 'progress' && typeof e.samples === 'number' && typeof e.total_samples === 'number' && e.total_samples > 0) {
-      const progress = e.samples / e.total_samples;
+      const progress = overall(e.samples / e.total_samples);
       try { store.update(id, { progress }); } catch { /* deleted */ }
       this.emit(id, { ...e, progress });
       return;
     }
     // Steps also move the fraction: with small batches the trainer may send no progress ticks between them.
     if (e.type === 'step' && typeof e.step === 'number' && typeof e.total_steps === 'number' && e.total_steps > 0) {
-      try { store.update(id, { progress: Math.max(store.getDocument(id)?.progress ?? 0, e.step / e.total_steps) }); } catch { /* deleted */ }
+      try { store.update(id, { progress: Math.max(store.getDocument(id)?.progress ?? 0, overall(e.step / e.total_steps)) }); } catch { /* deleted */ }
     }
     this.emit(id, e);
   }

@@ -1,16 +1,18 @@
 // A document's files under --data (the shared store's root in the Redis engine): removal after a delete, and
 // the sweep at start of what a killed server left of deleted documents. Used by both engines.
-import { readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Store } from '../store.js';
 import type { DataPaths } from '../paths.js';
 
 /**
- * Removes a document's files (adapter, checkpoint) after its job is cancelled: each folder is first renamed to
+ * Removes a document's files (adapter, checkpoint, waiting parts) after its job is cancelled: each folder is first renamed to
  * a `.deleted-` name (atomic), so a crash midway leaves no half-removed adapter under a document's name.
  */
 export function removeDocumentFiles(paths: DataPaths, id: string): void {
-  for (const p of [paths.adapter(id), paths.checkpoint(id)]) {
+  // A document in parts keeps its finished parts beside its checkpoint (CHECKPOINT.parts-KEY) until it is written.
+  const ck = paths.checkpoint(id), waiting = existsSync(dirname(ck)) ? readdirSync(dirname(ck)).filter((n) => n.startsWith(`${basename(ck)}.parts-`)).map((n) => join(dirname(ck), n)) : [];
+  for (const p of [paths.adapter(id), ck, ...waiting]) {
     const trash = join(dirname(p), `.deleted-${basename(p)}-${process.pid}-${Date.now()}`);
     try {
       renameSync(p, trash);
