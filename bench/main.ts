@@ -15,7 +15,7 @@ export const BENCHES: Record<string, { run: (a: BenchArgs) => Promise<void>; wha
   engine: { run: benchEngine, what: 'LoRA training step of a SmolLM2-135M-shaped model vs PyTorch (256–2048 tokens)' },
   gemm: { run: benchGemm, what: "the LoRA step's frozen-weight products: sgemm vs the bf16 kernels (packed once / per call), GFLOP/s" },
   generate: { run: benchGenerate, what: 'prefill and decode speed vs llama.cpp on the same GGUF files' },
-  recall: { run: benchRecall, what: 'planted-fact recall suite on stories260K (6 fact families × 2k–16k tokens × 3 probe forms; --grid: the old recipe grid; --multi: interference)' },
+  recall: { run: benchRecall, what: 'planted-fact recall suite on stories260K (6 fact families × 2k–16k tokens × 3 probe forms; --grid: the old recipe grid; --multi: interference; --table: the default recipe, family × length × form, from the recorded runs)' },
   absorb: { run: benchAbsorb, what: 'absorb time vs document length (1k–16k tokens) on the 135M-shaped model' },
   serve: { run: benchServe, what: 'lift serve under load (1/8/32 clients, idle and during an absorb): requests/s, p50/p99, RSS' },
   workers: { run: benchWorkers, what: 'lift serve --queue + 1 and 2 lift worker processes (1 thread each): documents per hour, speedup' },

@@ -87,6 +87,7 @@ function nllOf(loaded: LoadedModel, seqs: number[][], adapter: AdapterHooks | nu
 
 export async function benchRecall(args: BenchArgs): Promise<void> {
   if (args.flags.has('multi')) return benchRecallMulti(args);
+  if (args.flags.has('table')) return (await import('./recall-table.js')).benchRecallTable(args);
   if (!args.flags.has('grid')) return (await import('./recall-suite.js')).benchRecallSuite(args);
   const modelPath = join(SHARED, 'models', 'stories260K', 'stories260K.bin');
   const dataPath = join(SHARED, 'data', 'tinystories-valid-sample', 'tinystories_val.txt');
