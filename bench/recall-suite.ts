@@ -96,6 +96,11 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
   const seeds = list('seeds', '1,2,3,4,5').map(Number);
   const recipes = list('recipe', 'best');
   const perFamily = Number(args.flags.get('per-family') ?? 4);
+  // --part-tokens N: parts of ≤ ~N tokens instead of the default's PART_TOKENS; the rows' recipe is then
+  // RECIPE@N, so they never mix with the default's (bench/recall-table.ts reads the default only).
+  const partTokens = Number(args.flags.get('part-tokens') ?? PART_TOKENS);
+  if (!(Number.isInteger(partTokens) && partTokens >= 256)) throw new Error(`recall suite: --part-tokens ${args.flags.get('part-tokens')}: expected an integer ≥ 256`);
+  const label = (name: string): string => (partTokens === PART_TOKENS || !/-parts(ctx)?$/.test(name) ? name : `${name}@${partTokens}`);
   const out = new Output(args.json);
   // --compute bf16: the frozen weights' products on the bf16 units (issue 15's check that recall and held-out
   // NLL are those of fp32 within the seed spread); rows carry `compute`.
@@ -123,7 +128,7 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
       const options = name === 'none' ? null : suiteRecipe(base, docTokens);
       const t1 = performance.now();
       const split = options && base !== name
-        ? await absorbInParts(loaded, { title: doc.title, text: doc.text }, PART_TOKENS, (t) => ({ ...suiteRecipe(base, t), seed }), (i, n, t) => log(`  ${name}: part ${i + 1}/${n}, ${t} tokens`), suffix?.[1] === 'ctx')
+        ? await absorbInParts(loaded, { title: doc.title, text: doc.text }, partTokens, (t) => ({ ...suiteRecipe(base, t), seed }), (i, n, t) => log(`  ${name}: part ${i + 1}/${n}, ${t} tokens`), suffix?.[1] === 'ctx')
         : null;
       const r = split
         ? { adapter: split.router, qas: split.parts.flatMap((p) => p.result.qas), train: { steps: split.parts.reduce((a, p) => a + p.result.train.steps, 0) } }
@@ -139,7 +144,7 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
       const routeRight = (items: FormItem[]) => mean(items.map((i) => Number(i.route === partOf(doc.facts[after.indexOf(i) / PROBE_FORMS.length | 0]))));
       const cov = qaCoverage(doc.facts, r?.qas ?? []);
       const pick = (items: FormItem[], fam: string, form: string) => items.filter((i) => i.family === fam && i.form === form);
-      const run = { recipe: name, compute: loaded.compute, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1,
+      const run = { recipe: label(name), compute: loaded.compute, length, doc_tokens: docTokens, seed, qa: r?.qas.length ?? 0, qa_generator: options?.qaGenerator?.id ?? null, steps: r?.train.steps ?? 0, seconds, heldout_nll_before: heldBefore, heldout_nll_after: heldAfter, heldout_rise: heldAfter / heldBefore - 1,
         ...(split ? { parts: split.parts.length, part_tokens: split.parts.map((p) => countTokens(p.text)), heldout_rise_parts: partsHeld, heldout_rise_parts_max: Math.max(...partsHeld!) } : {}) };
       for (const family of FACT_FAMILIES) for (const form of PROBE_FORMS) {
         const b = pick(before, family, form), a = pick(after, family, form), ic = pick(reading, family, form);
@@ -163,13 +168,13 @@ export async function benchRecallSuite(args: BenchArgs): Promise<void> {
   // Mean and spread over the seeds run, per recipe × length × family × form (and 'all' families).
   const summaries: Record<string, unknown>[] = [];
   for (const name of recipes) for (const length of lengths) for (const family of [...FACT_FAMILIES, 'all']) for (const form of PROBE_FORMS) {
-    const of = rows.filter((r) => r.recipe === name && r.length === length && r.form === form && (family === 'all' || r.family === family));
+    const of = rows.filter((r) => r.recipe === label(name) && r.length === length && r.form === form && (family === 'all' || r.family === family));
     if (of.length === 0) continue;
     // Per seed: that seed's recall over the chosen facts (for 'all', the mean over families of equal size).
     const bySeed = seeds.map((s) => of.filter((r) => r.seed === s)).filter((x) => x.length > 0);
     const recalls = bySeed.map((x) => mean(x.map((r) => r.recall_after as number)));
     const rises = bySeed.map((x) => x[0].heldout_rise as number);
-    const s = { bench: 'recall-suite-summary', recipe: name, compute: loaded.compute, length, family, form, seeds: bySeed.map((x) => x[0].seed), recall_mean: mean(recalls), recall_min: Math.min(...recalls), recall_max: Math.max(...recalls), recall_sd: sd(recalls), recall_before_mean: mean(bySeed.map((x) => mean(x.map((r) => r.recall_before as number)))), in_context_recall_mean: mean(bySeed.map((x) => mean(x.map((r) => r.in_context_recall as number)))), qa_asked_mean: mean(bySeed.map((x) => x.reduce((a, r) => a + (r.qa_asked as number), 0))), heldout_rise_mean: mean(rises), seconds_mean: mean(bySeed.map((x) => x[0].seconds as number)) };
+    const s = { bench: 'recall-suite-summary', recipe: label(name), compute: loaded.compute, length, family, form, seeds: bySeed.map((x) => x[0].seed), recall_mean: mean(recalls), recall_min: Math.min(...recalls), recall_max: Math.max(...recalls), recall_sd: sd(recalls), recall_before_mean: mean(bySeed.map((x) => mean(x.map((r) => r.recall_before as number)))), in_context_recall_mean: mean(bySeed.map((x) => mean(x.map((r) => r.in_context_recall as number)))), qa_asked_mean: mean(bySeed.map((x) => x.reduce((a, r) => a + (r.qa_asked as number), 0))), heldout_rise_mean: mean(rises), seconds_mean: mean(bySeed.map((x) => x[0].seconds as number)) };
     summaries.push(s);
     out.emit(s);
   }
