@@ -43,16 +43,7 @@ export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, que
   let prompt = promptOver(o.document);
   // A router (several adapters) picks by the prompt's tail — the question — not by the shared document context.
   let routeFrom = adapter?.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: o.title, question }).length : undefined;
-  // The parts of one document (a router with per-part contexts): the chosen part answers with its own text in
-  // context, the context it was trained with, instead of the whole document's middle-truncation (recall suite,
-  // own-prefix probes: 4k 0.65 → 0.73 on five seeds, 8k 0.71 → 0.83 on two; docs/recall.md "Parts and routing").
-  // Retrieval keeps the whole document: it picks the passages that match the question wherever they are.
-  if (adapter instanceof AdapterRouter && adapter.contexts && mode === 'truncate') {
-    const { index } = adapter.choose(prompt, routeFrom);
-    prompt = promptOver(adapter.contexts[index]);
-    adapter = adapter.parts[index];
-    routeFrom = undefined;
-  }
+  ({ prompt, adapter, routeFrom } = throughOwnPart(adapter, prompt, routeFrom, mode, promptOver));
   const raw = o.answerStop === 'eos';
   const text = await generateText(loaded.model, loaded.tokenizer, prompt, {
     temperature: 0,
@@ -64,4 +55,17 @@ export async function ask(loaded: LoadedModel, adapter: AdapterHooks | null, que
     onToken: o.onToken ? (t) => o.onToken!(t) : undefined,
   });
   return raw ? text : text.trim();
+}
+
+/**
+ * The parts of one document (a router with per-part contexts): routes on the question (prompt[routeFrom…]), then
+ * answers through the chosen part with that part's own text in context — the context it was trained with —
+ * instead of the whole document's middle-truncation (recall suite, own-prefix probes: 4k 0.65 → 0.73, 8k 0.71 →
+ * 0.83 on five seeds; docs/recall.md "Parts and routing"). Retrieval keeps the whole document: it picks the
+ * passages that match the question wherever they are. Any other adapter: as given. `lift ask`, the server.
+ */
+export function throughOwnPart(adapter: AdapterHooks | null, prompt: number[], routeFrom: number | undefined, mode: ContextMode, promptOver: (document: string) => number[]): { prompt: number[]; adapter: AdapterHooks | null; routeFrom: number | undefined } {
+  if (!(adapter instanceof AdapterRouter && adapter.contexts && mode === 'truncate')) return { prompt, adapter, routeFrom };
+  const { index } = adapter.choose(prompt, routeFrom);
+  return { prompt: promptOver(adapter.contexts[index]), adapter: adapter.parts[index], routeFrom: undefined };
 }

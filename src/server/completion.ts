@@ -4,7 +4,7 @@
 // generate() yields to the event loop before every forward pass, so each request advances in turn.
 import type { LoadedModel } from '../model/load.js';
 import type { AdapterHooks } from '../model/llama.js';
-import { AdapterRouter } from '../adapters/route.js';
+import { throughOwnPart } from '../lift/ask.js';
 import { generate, tokenBudget, NonFiniteOutputError } from '../model/generate.js';
 import { applyChatTemplate } from '../text/chat-template.js';
 import { liftLengths } from '../lift/budget.js';
@@ -53,17 +53,11 @@ export function documentPrompt(loaded: LoadedModel, doc: AbsorbedDocument, adapt
       throw e;
     }
   };
-  let prompt = promptOver(doc.text);
-  let routeFrom = adapter.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: doc.title, question }).length : undefined;
-  // A document absorbed in parts: route on the question, then answer through the chosen part over its own text,
-  // the context it was trained with — what `lift ask` does (src/lift/ask.ts; docs/recall.md "Parts and routing").
-  if (adapter instanceof AdapterRouter && adapter.contexts) {
-    const { index } = adapter.choose(prompt, routeFrom);
-    prompt = promptOver(adapter.contexts[index]);
-    adapter = adapter.parts[index];
-    routeFrom = undefined;
-  }
-  return { prompt, adapter, routeFrom, trim: true, defaults: { temperature: 0, stop: ['\n\n'], maxTokens: 200 } };
+  const prompt = promptOver(doc.text);
+  const routeFrom = adapter.forPrompt ? prompt.length - answerPromptTail(loaded.tokenizer, { title: doc.title, question }).length : undefined;
+  // A document absorbed in parts: routed on the question, answered through the chosen part over its own text, as `lift ask`.
+  const own = throughOwnPart(adapter, prompt, routeFrom, 'truncate', promptOver);
+  return { prompt: own.prompt, adapter: own.adapter, routeFrom: own.routeFrom, trim: true, defaults: { temperature: 0, stop: ['\n\n'], maxTokens: 200 } };
 }
 
 /** Seeds for run.c's xorshift must be non-zero; any integer a client sends maps to a distinct non-zero state. */
