@@ -57,14 +57,16 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
 
 /**
  * The parts' metrics as one document's (lift_parts.json "metrics", the server's document metrics): counts and
- * seconds summed, the first part's first loss and the last part's final loss, each part's own in `part_metrics`.
+ * seconds summed, the first part's first loss and the last part's final loss, each part's own (and its tokens) in
+ * `part_metrics`.
  */
 export function partsMetrics(parts: readonly { tokens: number; metrics: AbsorbMetrics | null }[]): AbsorbMetrics {
   const ms = parts.map((p) => p.metrics);
   const sum = (k: 'steps' | 'seconds' | 'qa_generated' | 'non_finite_steps'): number => ms.reduce((a, m) => a + (typeof m?.[k] === 'number' ? m[k] : 0), 0);
   return {
     steps: sum('steps'), first_loss: ms[0]?.first_loss ?? null, final_loss: ms.at(-1)?.final_loss ?? null, non_finite_steps: sum('non_finite_steps'),
-    seconds: sum('seconds'), qa_generated: sum('qa_generated'), parts: parts.length, part_tokens: parts.map((p) => p.tokens), part_metrics: ms,
+    seconds: sum('seconds'), qa_generated: sum('qa_generated'), parts: parts.length, part_tokens: parts.map((p) => p.tokens),
+    part_metrics: parts.map((p) => ({ tokens: p.tokens, ...p.metrics })),
   };
 }
 

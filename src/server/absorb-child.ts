@@ -141,7 +141,7 @@ async function run(job: JobSpec): Promise<Record<string, unknown>> {
       },
       waitingBase: job.checkpointDir,
     });
-    return { ...r.metrics, part_metrics: r.parts.map((p, i) => ({ tokens: p.tokens, ...((r.metrics.part_metrics as (AbsorbMetrics | null)[])[i] ?? {}) })) };
+    return r.metrics;
   } finally {
     target?.release();
     loaded.model.dispose();
