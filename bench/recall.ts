@@ -137,11 +137,11 @@ export async function benchRecall(args: BenchArgs): Promise<void> {
 
 /**
  * `npm run bench -- recall --multi [--seeds 1,2]`: interference between documents (issue 14 item 4). Documents
- * of ≥ 384 tokens with 4 disjoint planted facts each (stories from 100, 130, 160, 190 on), the e2e test's
+ * of ≥ 384 tokens with 4 disjoint planted facts each (stories from 100, 130, … 310 on), the e2e test's
  * short recipe (LoRA r32, stride 4, 2 + 4 epochs, 6 QAs per document, KL guard on 16 texts). Recall of
- * document A's facts (probes with A's own truncated context) when A is absorbed alone, with B, with B–D, and
- * when A's and B's adapters, trained apart, are combined (sum of LoRA deltas) or routed (adapters/route.ts: per
- * probe, the adapter under which the probe's own words are likeliest), and when all four are routed; the others'
+ * document A's facts (probes with A's own truncated context) when A is absorbed alone, with B, with B–D, with B–H, and
+ * when 2 or 4 adapters, trained apart, are combined (sum of LoRA deltas) or routed (2, 4, 8) (adapters/route.ts: per
+ * probe, the adapter under which the probe's own words are likeliest); the others'
  * recall alongside, and each adapter's recall alone.
  */
 export async function benchRecallMulti(args: BenchArgs): Promise<void> {
@@ -155,12 +155,12 @@ export async function benchRecallMulti(args: BenchArgs): Promise<void> {
   const loaded = loadModelFromPath(modelPath);
   const tok = loaded.tokenizer;
   const stories = readStories(dataPath);
-  const docs = [0, 1, 2, 3].map((i) => plantedDocument(stories, { minTokens: 3 * BUDGET, countTokens: (s) => tok.encode(s, { bos: false }).length, nFacts: 4, skip: 100 + 30 * i, firstFact: 4 * i }));
-  const only = args.flags.get('only'); // --only 1|2|4|combined|routed
+  const docs = [0, 1, 2, 3, 4, 5, 6, 7].map((i) => plantedDocument(stories, { minTokens: 3 * BUDGET, countTokens: (s) => tok.encode(s, { bos: false }).length, nFacts: 4, skip: 100 + 30 * i, firstFact: 4 * i }));
+  const only = args.flags.get('only'); // --only 1|2|4|8|combined|routed
   const recipe = (seed: number): AbsorbOptions => ({ adapter: 'lora', lora: { r: 32, lora_alpha: 64 }, lr: 1e-3, contextBudget: BUDGET, lengths: { stride: 4 }, epochs: [2, 4], batchSize: 8, qa: 6, qaGenerator: new BuiltinQAGenerator(), guard: 'kl', guardSamples: 16, guardPerStep: 2, seed });
   const score = async (adapter: AdapterHooks, n: number) => Promise.all(docs.slice(0, n).map((d) => recall(loaded, adapter, d.text, d.facts, BUDGET).then((r) => r.accuracy)));
   for (const seed of (args.flags.get('seeds') ?? '1').split(',').map(Number)) {
-    for (const n of [1, 2, 4]) {
+    for (const n of [1, 2, 4, 8]) {
       if (only && only !== String(n)) continue;
       const t0 = performance.now();
       const r = await absorb(loaded, docs.slice(0, n).map((d, i) => ({ title: `${d.title} ${i + 1}`, text: d.text })), recipe(seed));
@@ -169,14 +169,14 @@ export async function benchRecallMulti(args: BenchArgs): Promise<void> {
     }
     if (only && only !== 'combined' && only !== 'routed') continue;
     // Adapters trained apart, one per document: summed (combine.ts) and routed (route.ts: per probe, the adapter
-    // that finds the probe's own words likeliest). The same four trained adapters serve every setup.
+    // that finds the probe's own words likeliest). The same eight trained adapters serve every setup.
     const t0 = performance.now();
     const parts: InstanceType<typeof LoraAdapter>[] = [];
-    for (const d of docs.slice(0, only === 'combined' ? 2 : 4)) parts.push((await absorb(loaded, { title: d.title, text: d.text }, recipe(seed))).adapter as InstanceType<typeof LoraAdapter>);
+    for (const d of docs.slice(0, only === 'combined' ? 4 : 8)) parts.push((await absorb(loaded, { title: d.title, text: d.text }, recipe(seed))).adapter as InstanceType<typeof LoraAdapter>);
     const trained = (performance.now() - t0) / 1000;
     const alone = await Promise.all(parts.map((p, i) => recall(loaded, p, docs[i].text, docs[i].facts, BUDGET).then((r) => r.accuracy)));
-    if (only !== 'routed') out.emit({ bench: 'recall-multi', setup: '2 adapters combined', seed, recall_per_document: await score(new CombinedLora(parts.slice(0, 2)), 2), recall_each_alone: alone.slice(0, 2), seconds: trained });
-    if (only !== 'combined') for (const n of [2, 4]) out.emit({ bench: 'recall-multi', setup: `${n} adapters routed`, seed, recall_per_document: await score(new AdapterRouter(loaded.model, parts.slice(0, n)), n), recall_each_alone: alone.slice(0, n), seconds: trained });
+    if (only !== 'routed') for (const n of [2, 4]) out.emit({ bench: 'recall-multi', setup: `${n} adapters combined`, seed, recall_per_document: await score(new CombinedLora(parts.slice(0, n)), n), recall_each_alone: alone.slice(0, n), seconds: trained });
+    if (only !== 'combined') for (const n of [2, 4, 8]) out.emit({ bench: 'recall-multi', setup: `${n} adapters routed`, seed, recall_per_document: await score(new AdapterRouter(loaded.model, parts.slice(0, n)), n), recall_each_alone: alone.slice(0, n), seconds: trained });
     parts.forEach((p) => p.dispose());
   }
   loaded.model.dispose();

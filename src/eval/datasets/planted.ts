@@ -21,9 +21,14 @@ export interface PlantedDocument {
   facts: PlantedFact[];
 }
 
-const PEOPLE = ['Lily', 'Tom', 'Ben', 'Mia', 'Sam', 'Anna', 'Max', 'Lucy', 'Tim', 'Sue', 'Jack', 'Emma', 'Zoe', 'Leo', 'Kim', 'Dan'];
-const THINGS = ['dog', 'cat', 'bird', 'fish', 'teddy', 'boat', 'kite', 'frog', 'doll', 'horse', 'bunny', 'duck', 'car', 'ball', 'hat', 'tree'];
-const NAMES = ['Biscuit', 'Pepper', 'Zorro', 'Maple', 'Nugget', 'Pickle', 'Waffle', 'Rocket', 'Bubbles', 'Mango', 'Pebble', 'Toffee', 'Comet', 'Noodle', 'Sprout', 'Jelly'];
+// 32 facts: the first 16 are the recall bench's and the demo's (unchanged); 16–31 let `recall --multi` give eight
+// documents four disjoint facts each.
+const PEOPLE = ['Lily', 'Tom', 'Ben', 'Mia', 'Sam', 'Anna', 'Max', 'Lucy', 'Tim', 'Sue', 'Jack', 'Emma', 'Zoe', 'Leo', 'Kim', 'Dan',
+  'Ella', 'Finn', 'Rosa', 'Hugo', 'Ivy', 'Owen', 'Nora', 'Eli', 'Ruby', 'Jake', 'Lola', 'Noah', 'Amy', 'Paul', 'Gina', 'Ted'];
+const THINGS = ['dog', 'cat', 'bird', 'fish', 'teddy', 'boat', 'kite', 'frog', 'doll', 'horse', 'bunny', 'duck', 'car', 'ball', 'hat', 'tree',
+  'pony', 'goat', 'robot', 'drum', 'train', 'sheep', 'owl', 'mouse', 'truck', 'puppy', 'kitten', 'bear', 'snail', 'pig', 'cow', 'bike'];
+const NAMES = ['Biscuit', 'Pepper', 'Zorro', 'Maple', 'Nugget', 'Pickle', 'Waffle', 'Rocket', 'Bubbles', 'Mango', 'Pebble', 'Toffee', 'Comet', 'Noodle', 'Sprout', 'Jelly',
+  'Pumpkin', 'Clover', 'Gizmo', 'Ziggy', 'Button', 'Muffin', 'Peanut', 'Tango', 'Sparky', 'Hazel', 'Cookie', 'Fudge', 'Marble', 'Pixie', 'Blossom', 'Whiskers'];
 
 /** The stories of a TinyStories text file: split on "Once upon a time", each re-prefixed and trimmed. */
 export function readStories(path: string): string[] {
@@ -39,7 +44,7 @@ export function readStories(path: string): string[] {
  * spaced story boundaries between 25 % and 75 % of the document (where a middle-truncated context cannot see).
  */
 export function plantedDocument(stories: string[], opts: { minTokens: number; countTokens: (s: string) => number; nFacts?: number; skip?: number; firstFact?: number }): PlantedDocument {
-  // firstFact: facts first … first + n − 1 of the 16 (documents absorbed together get disjoint facts).
+  // firstFact: facts first … first + n − 1 of the 32 (documents absorbed together get disjoint facts).
   const first = opts.firstFact ?? 0;
   const n = Math.min(opts.nFacts ?? 12, NAMES.length - first);
   const picked: string[] = [];
