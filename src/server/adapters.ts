@@ -59,7 +59,7 @@ export class AdapterCache {
   /** A folder's adapter and its weights' bytes: one adapter, or a parts folder's parts routed (as `lift ask` on it). */
   private load(dir: string): { adapter: Adapter | AdapterRouter; bytes: number } {
     const base = { model: this.loaded.model, id: this.loaded.id, revision: this.loaded.revision };
-    const dirs = isPartsFolder(dir) ? partDirs(dir) : [dir];
+    const inParts = isPartsFolder(dir), dirs = inParts ? partDirs(dir) : [dir];
     const parts: Adapter[] = [];
     try {
       for (const d of dirs) parts.push(loadAdapter(d, base).adapter);
@@ -68,7 +68,7 @@ export class AdapterCache {
       throw e;
     }
     const bytes = parts.reduce((a, p) => a + p.parameters().reduce((b, t) => b + 4 * t.size, 0), 0);
-    if (dirs[0] === dir) return { adapter: parts[0], bytes };
+    if (!inParts) return { adapter: parts[0], bytes };
     return { adapter: new AdapterRouter(this.loaded.model, parts, dirs, dirs.map((d) => readAbsorbed(d).text)), bytes };
   }
 

@@ -56,14 +56,13 @@ export function parseRecipe(v: unknown, name = 'recipe'): Recipe {
         throw new RecipeError(name, 'expected a JSON object of absorb options');
       }
     }
-    if (v && typeof v === 'object' && !Array.isArray(v) && 'parts' in v) {
-      const { parts, ...rest } = v as Record<string, unknown>;
-      if (parts === undefined) return parseLiftRecipe(rest, name, SERVER_RECIPE_FIELDS);
-      if (!(typeof parts === 'number' && Number.isInteger(parts) && parts >= 0 && parts <= MAX_PART_TOKENS))
-        throw new RecipeError(`${name}.parts`, `expected an integer of tokens per part from 0 (one adapter) to ${MAX_PART_TOKENS}, got ${JSON.stringify(parts)?.slice(0, 60)}`);
-      return { ...parseLiftRecipe(rest, name, SERVER_RECIPE_FIELDS), parts };
-    }
-    return parseLiftRecipe(v, name, SERVER_RECIPE_FIELDS);
+    if (!(v && typeof v === 'object' && !Array.isArray(v) && 'parts' in v)) return parseLiftRecipe(v, name, SERVER_RECIPE_FIELDS);
+    const { parts, ...rest } = v as Record<string, unknown>;
+    const lift = parseLiftRecipe(rest, name, SERVER_RECIPE_FIELDS);
+    if (parts === undefined) return lift;
+    if (!(typeof parts === 'number' && Number.isInteger(parts) && parts >= 0 && parts <= MAX_PART_TOKENS))
+      throw new RecipeError(`${name}.parts`, `expected an integer of tokens per part from 0 (one adapter) to ${MAX_PART_TOKENS}, got ${JSON.stringify(parts)?.slice(0, 60)}`);
+    return { ...lift, parts };
   } catch (e) {
     if (e instanceof RecipeError) throw badField(e.field, e.expected);
     throw e;
